@@ -1,0 +1,19 @@
+# Finds the Debian-packaged dependencies. tools/install-deps.sh installs them.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core>=2.1 libevent_pthreads>=2.1)
+pkg_check_modules(LIBEVENT_SSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.1)
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+find_package(OpenSSL 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+
+# llhttp: Debian's node-llhttp ships the generated C sources and the header; we compile them.
+find_path(LLHTTP_INCLUDE_DIR llhttp.h PATHS /usr/share/include/llhttp /usr/include/llhttp
+          NO_DEFAULT_PATH REQUIRED)
+find_path(LLHTTP_SOURCE_DIR llhttp.c PATHS /usr/share/llhttp NO_DEFAULT_PATH REQUIRED)
+add_library(lacquer_llhttp STATIC
+  ${LLHTTP_SOURCE_DIR}/llhttp.c ${LLHTTP_SOURCE_DIR}/api.c ${LLHTTP_SOURCE_DIR}/http.c)
+target_include_directories(lacquer_llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
+set_target_properties(lacquer_llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_compile_options(lacquer_llhttp PRIVATE -w)

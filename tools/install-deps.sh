@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, from Debian packages only, whatever Lacquer needs to build, test and run that is
+# missing. Safe to run again: it installs nothing when everything is there.
+# Usage: tools/install-deps.sh [build|test|perf]   (default: test)
+set -euo pipefail
+what=${1:-test}
+
+pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
+      libevent-dev libssl-dev libxxhash-dev libyaml-cpp-dev node-llhttp libsystemd-dev
+      googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
+case "$what" in
+  build) ;;
+  test)  pkgs+=(clang clang-format libclang-rt-dev python3 procps) ;;
+  perf)  pkgs+=(wrk procps) ;;
+  *) echo "usage: $0 [build|test|perf]" >&2; exit 64 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
