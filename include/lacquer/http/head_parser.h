@@ -1,0 +1,99 @@
+#pragma once
+// Incremental parser for one HTTP/1.1 message head (llhttp underneath, strict mode). It stops
+// right after the head: bodies are framed by the caller (Framing, ChunkedDecoder), which lets
+// body bytes move between connections without passing through llhttp or being copied.
+// Owns a fixed head storage of `max_head_bytes`; never grows. Not thread-safe; one per connection.
+
+#include "lacquer/http/head.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace lacquer::http {
+
+// Why a head was refused. Names and HTTP statuses come from one list.
+#define LACQUER_HEAD_ERRORS(X)                                                                     \
+    X(None, 0)                                                                                     \
+    X(Malformed, 400)                                                                              \
+    X(BadFraming, 400)                                                                             \
+    X(MissingHost, 400)                                                                            \
+    X(HeadTooLarge, 431)                                                                           \
+    X(TooManyHeaders, 431)                                                                         \
+    X(UriTooLong, 414)                                                                             \
+    X(VersionNotSupported, 505)
+
+enum class HeadError : std::uint8_t {
+#define LACQUER_AS_ENUM(name, status) name,
+    LACQUER_HEAD_ERRORS(LACQUER_AS_ENUM)
+#undef LACQUER_AS_ENUM
+};
+std::string_view head_error_name(HeadError error);
+int head_error_status(HeadError error);
+
+enum class HeadKind : std::uint8_t { Request, Response };
+
+struct HeadLimits {
+    std::size_t max_head_bytes = 32 * 1024;
+    std::size_t max_uri_bytes = 8 * 1024;
+};
+
+class HeadParser {
+public:
+    enum class Status : std::uint8_t { NeedMore, Complete, Error };
+    struct Fed {
+        Status status;
+        std::size_t consumed; // bytes of `data` that belong to the head (all of them on NeedMore)
+    };
+
+    HeadParser(HeadKind kind, HeadLimits limits);
+    ~HeadParser();
+    HeadParser(const HeadParser&) = delete;
+    HeadParser& operator=(const HeadParser&) = delete;
+
+    // Feeds the next bytes of the stream. After Complete, the head is in request()/response()
+    // and the bytes after `consumed` are body or the next message. After Error, error() says why;
+    // the parser stays in error until reset().
+    Fed feed(const char* data, std::size_t length);
+
+    // For responses: the request's method decides whether a body follows (HEAD: never).
+    void expect_response_to(std::string_view request_method);
+
+    // Ready for the next message on the same connection.
+    void reset();
+
+    bool started() const { return head_bytes_ > 0; }
+    HeadError error() const { return error_; }
+    const RequestHead& request() const { return request_; }
+    const ResponseHead& response() const { return response_; }
+
+private:
+    struct Callbacks;
+    enum class Element : std::uint8_t { None, Method, Url, Status, Field, Value };
+
+    void append(Element element, const char* at, std::size_t length);
+    std::string_view finish_element();
+    void fail(HeadError error);
+    bool finish_head();
+    bool finish_request();
+    bool finish_response();
+
+    HeadKind kind_;
+    HeadLimits limits_;
+    std::unique_ptr<char[]> storage_;
+    std::size_t used_ = 0;
+    std::size_t element_start_ = 0;
+    Element element_ = Element::None;
+    std::string_view pending_name_;
+    std::size_t head_bytes_ = 0;
+    HeadError error_ = HeadError::None;
+    bool response_to_head_ = false;
+    HeaderList* headers_ = nullptr;
+    RequestHead request_;
+    ResponseHead response_;
+    struct Llhttp;
+    std::unique_ptr<Llhttp> llhttp_;
+};
+
+} // namespace lacquer::http

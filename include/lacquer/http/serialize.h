@@ -1,0 +1,45 @@
+#pragma once
+// Writing message heads. Output goes into a caller-owned std::string that is reused from one
+// request to the next (clear() keeps its capacity), so steady state allocates nothing.
+
+#include "lacquer/http/head.h"
+
+#include <string>
+#include <string_view>
+
+namespace lacquer::http {
+
+std::string_view reason_phrase(int status);
+
+// What the proxy adds when it forwards a request.
+struct ForwardedRequest {
+    std::string_view target;      // origin-form target to send
+    std::string_view client_addr; // appended to X-Forwarded-For
+    Framing body;                 // how the body is sent upstream (None, Length or Chunked)
+};
+
+// The request head sent to an origin: hop-by-hop headers and Expect dropped, Via and
+// X-Forwarded-For added, framing rewritten; always HTTP/1.1 with keep-alive.
+void write_upstream_request(std::string& out, const RequestHead& request,
+                            const ForwardedRequest& forwarded);
+
+// The response head sent to a client: hop-by-hop headers dropped, Via added, framing as given
+// (Length, Chunked, or None/UntilClose), Connection: close when the connection will close.
+struct ClientResponseFraming {
+    Framing body;
+    bool close = false;
+    bool http10_client = false; // answer an HTTP/1.0 client with its own keep-alive rules
+};
+void write_client_response(std::string& out, const ResponseHead& response,
+                           const ClientResponseFraming& framing);
+
+// A complete short answer made by the proxy itself (errors, 100 Continue excluded).
+void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false);
+
+// Chunk framing around data the caller moves itself.
+void write_chunk_header(std::string& out, std::uint64_t size);
+inline constexpr std::string_view kChunkEnd = "\r\n";
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+inline constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+} // namespace lacquer::http

@@ -1,0 +1,228 @@
+#include "lacquer/http/cache_control.h"
+
+#include "lacquer/http/headers.h"
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+
+namespace lacquer::http {
+
+namespace {
+
+constexpr std::int64_t kMaxDelta = 2147483648LL; // RFC 9111 §1.2.2: cap at 2^31
+
+std::int64_t parse_delta(std::string_view v) {
+    if (!v.empty() && v.front() == '"' && v.size() >= 2 && v.back() == '"') {
+        v = v.substr(1, v.size() - 2); // tolerated quoted form (RFC 9111 §5.2)
+    }
+    if (v.empty()) {
+        return 0;
+    }
+    std::int64_t n = 0;
+    for (char c : v) {
+        if (c < '0' || c > '9') {
+            return 0;
+        }
+        n = n * 10 + (c - '0');
+        if (n > kMaxDelta) {
+            return kMaxDelta;
+        }
+    }
+    return n;
+}
+
+void set_once(std::optional<std::int64_t>& field, std::string_view value) {
+    if (!field) {
+        field = parse_delta(value);
+    }
+}
+
+} // namespace
+
+CacheControl parse_cache_control(const HeaderList& headers) {
+    CacheControl cc;
+    for (const Header& h : headers) {
+        if (!iequals(h.name, "Cache-Control")) {
+            continue;
+        }
+        for_each_token(h.value, [&](std::string_view item) {
+            const auto eq = item.find('=');
+            std::string_view name = item.substr(0, eq);
+            std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+            while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) {
+                name.remove_suffix(1);
+            }
+            while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+                value.remove_prefix(1);
+            }
+            if (iequals(name, "no-store")) {
+                cc.no_store = true;
+            } else if (iequals(name, "no-cache")) {
+                cc.no_cache = true;
+            } else if (iequals(name, "private")) {
+                cc.is_private = true;
+            } else if (iequals(name, "public")) {
+                cc.is_public = true;
+            } else if (iequals(name, "must-revalidate") || iequals(name, "proxy-revalidate")) {
+                cc.must_revalidate = true;
+            } else if (iequals(name, "max-age")) {
+                set_once(cc.max_age, value);
+            } else if (iequals(name, "s-maxage")) {
+                set_once(cc.s_maxage, value);
+            } else if (iequals(name, "stale-while-revalidate")) {
+                set_once(cc.stale_while_revalidate, value);
+            } else if (iequals(name, "stale-if-error")) {
+                set_once(cc.stale_if_error, value);
+            }
+        });
+    }
+    return cc;
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::array<std::string_view, 7> kDays{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+
+bool parse_int(std::string_view s, int& out) {
+    if (s.empty() || s.size() > 4) {
+        return false;
+    }
+    int n = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+        n = n * 10 + (c - '0');
+    }
+    out = n;
+    return true;
+}
+
+int month_index(std::string_view m) {
+    for (std::size_t i = 0; i < kMonths.size(); ++i) {
+        if (iequals(kMonths[i], m)) {
+            return static_cast<int>(i);
+        }
+    }
+    return -1;
+}
+
+bool parse_clock(std::string_view t, int& h, int& m, int& s) {
+    return t.size() == 8 && t[2] == ':' && t[5] == ':' && parse_int(t.substr(0, 2), h) &&
+           parse_int(t.substr(3, 2), m) && parse_int(t.substr(6, 2), s) && h < 24 && m < 60 && s < 61;
+}
+
+// Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm.
+std::int64_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2 ? 1 : 0;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const int yoe = y - era * 400;
+    const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+}
+
+std::optional<std::int64_t> to_unix(int year, int month0, int day, int h, int m, int s) {
+    if (year < 1900 || year > 9999 || month0 < 0 || day < 1 || day > 31) {
+        return std::nullopt;
+    }
+    return days_from_civil(year, month0 + 1, day) * 86400 + h * 3600 + m * 60 + s;
+}
+
+// Splits on single spaces into at most `n` parts.
+template <std::size_t N> std::size_t split(std::string_view v, std::array<std::string_view, N>& parts) {
+    std::size_t count = 0;
+    while (!v.empty() && count < N) {
+        while (!v.empty() && v.front() == ' ') {
+            v.remove_prefix(1);
+        }
+        if (v.empty()) {
+            break;
+        }
+        const auto sp = v.find(' ');
+        parts[count++] = v.substr(0, sp);
+        v = sp == std::string_view::npos ? std::string_view() : v.substr(sp);
+    }
+    return v.empty() ? count : N + 1;
+}
+
+} // namespace
+
+std::optional<std::int64_t> parse_http_date(std::string_view text) {
+    if (text.size() > 64) {
+        return std::nullopt;
+    }
+    std::array<std::string_view, 6> p{};
+    const std::size_t n = split(text, p);
+    int day = 0, year = 0, h = 0, m = 0, s = 0;
+    if (n == 6 && p[0].size() == 4 && p[0].back() == ',') {
+        // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+        if (p[5] != "GMT" || !parse_int(p[1], day) || !parse_int(p[3], year) ||
+            !parse_clock(p[4], h, m, s)) {
+            return std::nullopt;
+        }
+        return to_unix(year, month_index(p[2]), day, h, m, s);
+    }
+    if (n == 4 && p[0].back() == ',' && p[3] == "GMT") {
+        // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
+        const std::string_view d = p[1];
+        if (d.size() != 9 || d[2] != '-' || d[6] != '-' || !parse_int(d.substr(0, 2), day) ||
+            !parse_int(d.substr(7, 2), year) || !parse_clock(p[2], h, m, s)) {
+            return std::nullopt;
+        }
+        year += year < 70 ? 2000 : 1900;
+        return to_unix(year, month_index(d.substr(3, 3)), day, h, m, s);
+    }
+    if (n == 5) {
+        // asctime: Sun Nov  6 08:49:37 1994
+        bool known_day = false;
+        for (std::string_view k : kDays) {
+            known_day = known_day || k == p[0];
+        }
+        if (!known_day || !parse_int(p[2], day) || !parse_clock(p[3], h, m, s) || !parse_int(p[4], year)) {
+            return std::nullopt;
+        }
+        return to_unix(year, month_index(p[1]), day, h, m, s);
+    }
+    return std::nullopt;
+}
+
+std::size_t format_http_date(std::int64_t unix_seconds, char* out) {
+    const std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    // strftime's %a/%b follow the locale; HTTP wants the English names, so they come from tables.
+    auto two = [](char* p, int v) {
+        p[0] = static_cast<char>('0' + v / 10 % 10);
+        p[1] = static_cast<char>('0' + v % 10);
+    };
+    const std::string_view day = kDays[static_cast<std::size_t>(tm.tm_wday) % 7];
+    const std::string_view month = kMonths[static_cast<std::size_t>(tm.tm_mon) % 12];
+    const int year = tm.tm_year + 1900;
+    char* p = out;
+    p = std::copy(day.begin(), day.end(), p);
+    *p++ = ',';
+    *p++ = ' ';
+    two(p, tm.tm_mday);
+    p += 2;
+    *p++ = ' ';
+    p = std::copy(month.begin(), month.end(), p);
+    *p++ = ' ';
+    two(p, year / 100);
+    two(p + 2, year % 100);
+    p += 4;
+    *p++ = ' ';
+    two(p, tm.tm_hour);
+    p[2] = ':';
+    two(p + 3, tm.tm_min);
+    p[5] = ':';
+    two(p + 6, tm.tm_sec);
+    p += 8;
+    p = std::copy_n(" GMT", 4, p);
+    return static_cast<std::size_t>(p - out);
+}
+
+} // namespace lacquer::http

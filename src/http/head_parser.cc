@@ -1,0 +1,360 @@
+#include "lacquer/http/head_parser.h"
+
+#include "lacquer/http/headers.h"
+
+#include <array>
+#include <cstring>
+#include <llhttp.h>
+
+namespace lacquer::http {
+
+namespace {
+
+struct HeadErrorInfo {
+    std::string_view name;
+    int status;
+};
+constexpr std::array kHeadErrors{
+#define LACQUER_AS_INFO(name, status) HeadErrorInfo{#name, status},
+    LACQUER_HEAD_ERRORS(LACQUER_AS_INFO)
+#undef LACQUER_AS_INFO
+};
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+// tchar (RFC 9110 §5.6.2). llhttp lets "Host : x" through as a name with a trailing space: a
+// classic desync shape, refused here.
+bool is_token(std::string_view v) {
+    if (v.empty()) {
+        return false;
+    }
+    for (char c : v) {
+        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trim_trailing_ows(std::string_view v) {
+    while (!v.empty() && is_ows(v.back())) {
+        v.remove_suffix(1);
+    }
+    return v;
+}
+
+// Field values must not carry control characters other than HTAB (RFC 9110 §5.5); llhttp's
+// strict mode already refuses CR/LF, but NUL and the rest are checked here.
+bool is_clean_value(std::string_view v) {
+    for (char c : v) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t') || u == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+std::string_view head_error_name(HeadError error) {
+    return kHeadErrors[static_cast<std::size_t>(error)].name;
+}
+int head_error_status(HeadError error) {
+    return kHeadErrors[static_cast<std::size_t>(error)].status;
+}
+
+struct HeadParser::Llhttp {
+    llhttp_t parser{};
+    llhttp_settings_t settings{};
+};
+
+// llhttp calls these with fragments; they only store and never decide beyond limits.
+struct HeadParser::Callbacks {
+    static HeadParser& self(llhttp_t* p) { return *static_cast<HeadParser*>(p->data); }
+
+    static int on_method(llhttp_t* p, const char* at, std::size_t n) {
+        self(p).append(Element::Method, at, n);
+        return self(p).error_ == HeadError::None ? 0 : -1;
+    }
+    static int on_method_complete(llhttp_t* p) {
+        self(p).request_.method = self(p).finish_element();
+        return 0;
+    }
+    static int on_url(llhttp_t* p, const char* at, std::size_t n) {
+        HeadParser& s = self(p);
+        s.append(Element::Url, at, n);
+        if (s.error_ == HeadError::None && s.used_ - s.element_start_ > s.limits_.max_uri_bytes) {
+            s.fail(HeadError::UriTooLong);
+        }
+        return s.error_ == HeadError::None ? 0 : -1;
+    }
+    static int on_url_complete(llhttp_t* p) {
+        self(p).request_.target = self(p).finish_element();
+        return 0;
+    }
+    static int on_status(llhttp_t* p, const char* at, std::size_t n) {
+        self(p).append(Element::Status, at, n);
+        return self(p).error_ == HeadError::None ? 0 : -1;
+    }
+    static int on_status_complete(llhttp_t* p) {
+        self(p).response_.reason = self(p).finish_element();
+        return 0;
+    }
+    static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+        self(p).append(Element::Field, at, n);
+        return self(p).error_ == HeadError::None ? 0 : -1;
+    }
+    static int on_header_field_complete(llhttp_t* p) {
+        HeadParser& s = self(p);
+        s.pending_name_ = s.finish_element();
+        if (!is_token(s.pending_name_)) {
+            s.fail(HeadError::Malformed);
+            return -1;
+        }
+        s.element_ = Element::Value; // a value may be empty: llhttp then sends no fragment
+        s.element_start_ = s.used_;
+        return 0;
+    }
+    static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+        self(p).append(Element::Value, at, n);
+        return self(p).error_ == HeadError::None ? 0 : -1;
+    }
+    static int on_header_value_complete(llhttp_t* p) {
+        HeadParser& s = self(p);
+        const std::string_view value = trim_trailing_ows(s.finish_element());
+        if (!is_clean_value(value)) {
+            s.fail(HeadError::Malformed);
+            return -1;
+        }
+        HeaderList& list = *s.headers_;
+        if (list.count == kMaxHeaders) {
+            s.fail(HeadError::TooManyHeaders);
+            return -1;
+        }
+        list.items[list.count++] = Header{s.pending_name_, value};
+        return 0;
+    }
+    static int on_headers_complete(llhttp_t* p) {
+        HeadParser& s = self(p);
+        if (!s.finish_head()) {
+            return -1;
+        }
+        return HPE_PAUSED; // the body is framed by the caller
+    }
+};
+
+HeadParser::HeadParser(HeadKind kind, HeadLimits limits)
+    : kind_(kind), limits_(limits), storage_(new char[limits.max_head_bytes]),
+      llhttp_(std::make_unique<Llhttp>()) {
+    llhttp_settings_t& st = llhttp_->settings;
+    llhttp_settings_init(&st);
+    st.on_method = &Callbacks::on_method;
+    st.on_method_complete = &Callbacks::on_method_complete;
+    st.on_url = &Callbacks::on_url;
+    st.on_url_complete = &Callbacks::on_url_complete;
+    st.on_status = &Callbacks::on_status;
+    st.on_status_complete = &Callbacks::on_status_complete;
+    st.on_header_field = &Callbacks::on_header_field;
+    st.on_header_field_complete = &Callbacks::on_header_field_complete;
+    st.on_header_value = &Callbacks::on_header_value;
+    st.on_header_value_complete = &Callbacks::on_header_value_complete;
+    st.on_headers_complete = &Callbacks::on_headers_complete;
+    llhttp_init(&llhttp_->parser, kind == HeadKind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &st);
+    llhttp_->parser.data = this;
+    reset();
+}
+
+HeadParser::~HeadParser() = default;
+
+void HeadParser::reset() {
+    llhttp_reset(&llhttp_->parser);
+    used_ = 0;
+    element_start_ = 0;
+    element_ = Element::None;
+    pending_name_ = {};
+    head_bytes_ = 0;
+    error_ = HeadError::None;
+    response_to_head_ = false;
+    // Field by field: the header arrays are large and need no clearing beyond their count.
+    request_.method = {};
+    request_.target = {};
+    request_.headers.count = 0;
+    request_.framing = {};
+    request_.keep_alive = true;
+    request_.expect_continue = false;
+    response_.status = 0;
+    response_.reason = {};
+    response_.headers.count = 0;
+    response_.framing = {};
+    response_.keep_alive = true;
+    response_.has_content_length = false;
+    response_.content_length = 0;
+    headers_ = kind_ == HeadKind::Request ? &request_.headers : &response_.headers;
+}
+
+void HeadParser::expect_response_to(std::string_view request_method) {
+    response_to_head_ = request_method == "HEAD";
+}
+
+void HeadParser::fail(HeadError error) {
+    if (error_ == HeadError::None) {
+        error_ = error;
+    }
+}
+
+void HeadParser::append(Element element, const char* at, std::size_t length) {
+    if (element_ != element) {
+        element_ = element;
+        element_start_ = used_;
+    }
+    if (length > limits_.max_head_bytes - used_) {
+        fail(element == Element::Url ? HeadError::UriTooLong : HeadError::HeadTooLarge);
+        return;
+    }
+    std::memcpy(storage_.get() + used_, at, length);
+    used_ += length;
+}
+
+std::string_view HeadParser::finish_element() {
+    const std::string_view view(storage_.get() + element_start_, used_ - element_start_);
+    element_ = Element::None;
+    element_start_ = used_;
+    return view;
+}
+
+HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
+    if (error_ != HeadError::None) {
+        return {Status::Error, 0};
+    }
+    const std::size_t room = limits_.max_head_bytes - head_bytes_;
+    // Feed no more than the head may still take; if the head does not end there, it is too large.
+    const std::size_t chunk = length < room ? length : room;
+    const llhttp_errno_t rc = llhttp_execute(&llhttp_->parser, data, chunk);
+    if (rc == HPE_PAUSED) {
+        const char* pos = llhttp_get_error_pos(&llhttp_->parser);
+        const auto consumed = static_cast<std::size_t>(pos - data);
+        head_bytes_ += consumed;
+        return {Status::Complete, consumed};
+    }
+    if (rc != HPE_OK) {
+        if (error_ == HeadError::None) {
+            error_ = (rc == HPE_INVALID_VERSION) ? HeadError::VersionNotSupported
+                                                 : HeadError::Malformed;
+        }
+        return {Status::Error, 0};
+    }
+    head_bytes_ += chunk;
+    if (chunk < length || head_bytes_ == limits_.max_head_bytes) {
+        fail(HeadError::HeadTooLarge);
+        return {Status::Error, 0};
+    }
+    return {Status::NeedMore, chunk};
+}
+
+bool HeadParser::finish_head() {
+    return kind_ == HeadKind::Request ? finish_request() : finish_response();
+}
+
+bool HeadParser::finish_request() {
+    llhttp_t& p = llhttp_->parser;
+    RequestHead& r = request_;
+    r.version_major = p.http_major;
+    r.version_minor = p.http_minor;
+    if (r.version_major != 1 || r.version_minor > 1) {
+        fail(HeadError::VersionNotSupported);
+        return false;
+    }
+    const bool http11 = r.version_minor == 1;
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1; never more than one.
+    const std::size_t hosts = r.headers.count_of("Host");
+    if (hosts > 1 || (http11 && hosts == 0)) {
+        fail(HeadError::MissingHost);
+        return false;
+    }
+    if (r.target.empty() || r.method.empty()) {
+        fail(HeadError::Malformed);
+        return false;
+    }
+    // One framing only (RFC 9112 §6.3): llhttp refuses most conflicts; this is the backstop.
+    const bool chunked = (p.flags & F_CHUNKED) != 0;
+    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0;
+    const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
+    if ((has_te && has_length) || (has_te && !chunked) || r.headers.count_of("Content-Length") > 1 ||
+        r.headers.count_of("Transfer-Encoding") > 1) {
+        fail(HeadError::BadFraming);
+        return false;
+    }
+    if (chunked) {
+        r.framing = {Framing::Kind::Chunked, 0};
+    } else if (has_length && p.content_length > 0) {
+        r.framing = {Framing::Kind::Length, p.content_length};
+    } else {
+        r.framing = {Framing::Kind::None, 0};
+    }
+    bool close = false;
+    bool keep = false;
+    for (const Header& h : r.headers) {
+        if (iequals(h.name, "Connection")) {
+            close = close || has_token(h.value, "close");
+            keep = keep || has_token(h.value, "keep-alive");
+        } else if (http11 && iequals(h.name, "Expect")) {
+            if (!iequals(h.value, "100-continue")) {
+                fail(HeadError::Malformed); // only 100-continue is defined (RFC 9110 §10.1.1)
+                return false;
+            }
+            r.expect_continue = true;
+        }
+    }
+    r.keep_alive = http11 ? !close : (keep && !close);
+    return true;
+}
+
+bool HeadParser::finish_response() {
+    llhttp_t& p = llhttp_->parser;
+    ResponseHead& r = response_;
+    r.status = p.status_code;
+    r.version_major = p.http_major;
+    r.version_minor = p.http_minor;
+    if (r.version_major != 1 || r.status < 100 || r.status > 999) {
+        fail(HeadError::Malformed);
+        return false;
+    }
+    const bool chunked = (p.flags & F_CHUNKED) != 0;
+    const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
+    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0;
+    if ((has_te && has_length) || r.headers.count_of("Content-Length") > 1) {
+        fail(HeadError::BadFraming); // an origin that frames ambiguously is not trusted
+        return false;
+    }
+    r.has_content_length = has_length;
+    r.content_length = has_length ? p.content_length : 0;
+    const bool no_body = response_to_head_ || r.status < 200 || r.status == 204 || r.status == 304;
+    if (no_body) {
+        r.framing = {Framing::Kind::None, 0};
+    } else if (chunked) {
+        r.framing = {Framing::Kind::Chunked, 0};
+    } else if (has_te) {
+        r.framing = {Framing::Kind::UntilClose, 0}; // RFC 9112 §6.3 item 4
+    } else if (has_length) {
+        r.framing = {p.content_length > 0 ? Framing::Kind::Length : Framing::Kind::None,
+                     p.content_length};
+    } else {
+        r.framing = {Framing::Kind::UntilClose, 0};
+    }
+    bool close = false;
+    bool keep = false;
+    for (const Header& h : r.headers) {
+        if (iequals(h.name, "Connection")) {
+            close = close || has_token(h.value, "close");
+            keep = keep || has_token(h.value, "keep-alive");
+        }
+    }
+    const bool http11 = r.version_minor >= 1;
+    r.keep_alive = (http11 ? !close : (keep && !close)) &&
+                   r.framing.kind != Framing::Kind::UntilClose;
+    return true;
+}
+
+} // namespace lacquer::http

@@ -1,0 +1,184 @@
+#include "lacquer/http/serialize.h"
+
+#include "lacquer/http/headers.h"
+
+#include <charconv>
+
+namespace lacquer::http {
+
+namespace {
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, r.ptr);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+}
+
+void append_framing(std::string& out, const Framing& body) {
+    switch (body.kind) {
+    case Framing::Kind::Length:
+        out.append("Content-Length: ");
+        append_number(out, body.length);
+        out.append("\r\n");
+        break;
+    case Framing::Kind::Chunked:
+        out.append("Transfer-Encoding: chunked\r\n");
+        break;
+    case Framing::Kind::None:
+    case Framing::Kind::UntilClose:
+        break;
+    }
+}
+
+} // namespace
+
+std::string_view reason_phrase(int status) {
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+void write_upstream_request(std::string& out, const RequestHead& request,
+                            const ForwardedRequest& forwarded) {
+    out.append(request.method);
+    out.push_back(' ');
+    out.append(forwarded.target);
+    out.append(" HTTP/1.1\r\n");
+    const Header* xff = nullptr;
+    const Header* via = nullptr;
+    for (const Header& h : request.headers) {
+        if (is_connection_specific(request.headers, h.name) || iequals(h.name, "Expect")) {
+            continue;
+        }
+        if (iequals(h.name, "X-Forwarded-For")) {
+            xff = &h; // folded into one line below, with the client appended
+            continue;
+        }
+        if (iequals(h.name, "Via")) {
+            via = &h;
+            continue;
+        }
+        append_header(out, h.name, h.value);
+    }
+    out.append("X-Forwarded-For: ");
+    if (xff != nullptr && !xff->value.empty()) {
+        out.append(xff->value);
+        out.append(", ");
+    }
+    out.append(forwarded.client_addr);
+    out.append("\r\nVia: ");
+    if (via != nullptr && !via->value.empty()) {
+        out.append(via->value);
+        out.append(", ");
+    }
+    out.append(request.version_minor == 0 ? "1.0 lacquer\r\n" : "1.1 lacquer\r\n");
+    append_framing(out, forwarded.body);
+    out.append("\r\n");
+}
+
+void write_client_response(std::string& out, const ResponseHead& response,
+                           const ClientResponseFraming& framing) {
+    out.append("HTTP/1.1 "); // our version, whatever the client speaks (RFC 9110 §6.2)
+    append_number(out, static_cast<std::uint64_t>(response.status));
+    out.push_back(' ');
+    out.append(response.reason.empty() ? reason_phrase(response.status) : response.reason);
+    out.append("\r\n");
+    const Header* via = nullptr;
+    for (const Header& h : response.headers) {
+        if (is_connection_specific(response.headers, h.name)) {
+            continue;
+        }
+        if (iequals(h.name, "Via")) {
+            via = &h;
+            continue;
+        }
+        append_header(out, h.name, h.value);
+    }
+    out.append("Via: ");
+    if (via != nullptr && !via->value.empty()) {
+        out.append(via->value);
+        out.append(", ");
+    }
+    out.append("1.1 lacquer\r\n");
+    append_framing(out, framing.body);
+    if (framing.close) {
+        out.append("Connection: close\r\n");
+    } else if (framing.http10_client) {
+        out.append("Connection: keep-alive\r\n");
+    }
+    out.append("\r\n");
+}
+
+void write_synthetic_response(std::string& out, int status, bool close, bool head_only) {
+    const std::string_view reason = reason_phrase(status);
+    out.append("HTTP/1.1 ");
+    append_number(out, static_cast<std::uint64_t>(status));
+    out.push_back(' ');
+    out.append(reason);
+    out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+    // Body: "<status> <reason>\n"
+    append_number(out, reason.size() + 5);
+    out.append("\r\nCache-Control: no-store\r\nVia: 1.1 lacquer\r\n");
+    if (close) {
+        out.append("Connection: close\r\n");
+    }
+    out.append("\r\n");
+    if (!head_only) {
+        append_number(out, static_cast<std::uint64_t>(status));
+        out.push_back(' ');
+        out.append(reason);
+        out.push_back('\n');
+    }
+}
+
+void write_chunk_header(std::string& out, std::uint64_t size) {
+    char buf[20];
+    const auto r = std::to_chars(buf, buf + sizeof buf, size, 16);
+    out.append(buf, r.ptr);
+    out.append("\r\n");
+}
+
+} // namespace lacquer::http

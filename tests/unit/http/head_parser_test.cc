@@ -1,0 +1,168 @@
+#include "lacquer/http/head_parser.h"
+
+#include <gtest/gtest.h>
+#include <string>
+
+namespace lacquer::http {
+namespace {
+
+struct Parsed {
+    HeadParser::Status status;
+    std::size_t consumed;
+    HeadError error;
+};
+
+Parsed parse_request(HeadParser& p, std::string_view bytes) {
+    const auto fed = p.feed(bytes.data(), bytes.size());
+    return {fed.status, fed.consumed, p.error()};
+}
+
+TEST(HeadParser, StopsRightAfterTheHeadAndLeavesTheBody) {
+    HeadParser p(HeadKind::Request, {});
+    const std::string msg = "POST /a?b=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET";
+    const auto r = parse_request(p, msg);
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(msg.substr(r.consumed), "helloGET");
+    const RequestHead& h = p.request();
+    EXPECT_EQ(h.method, "POST");
+    EXPECT_EQ(h.target, "/a?b=1");
+    EXPECT_EQ(h.framing.kind, Framing::Kind::Length);
+    EXPECT_EQ(h.framing.length, 5u);
+    ASSERT_EQ(h.headers.count, 2u);
+    EXPECT_EQ(h.headers.find("host")->value, "x");
+    EXPECT_TRUE(h.keep_alive);
+}
+
+TEST(HeadParser, AcceptsAHeadFedOneByteAtATime) {
+    HeadParser p(HeadKind::Request, {});
+    const std::string msg = "GET /one HTTP/1.1\r\nHost: example\r\nX-Long: a b  c \r\nX-Empty:\r\n\r\n";
+    for (std::size_t i = 0; i < msg.size(); ++i) {
+        const auto fed = p.feed(msg.data() + i, 1);
+        if (i + 1 < msg.size()) {
+            ASSERT_EQ(fed.status, HeadParser::Status::NeedMore) << i;
+        } else {
+            ASSERT_EQ(fed.status, HeadParser::Status::Complete);
+            EXPECT_EQ(fed.consumed, 1u);
+        }
+    }
+    EXPECT_EQ(p.request().headers.find("X-Long")->value, "a b  c");
+    EXPECT_EQ(p.request().headers.find("X-Empty")->value, "");
+    EXPECT_EQ(p.request().framing.kind, Framing::Kind::None);
+}
+
+TEST(HeadParser, ParsesPipelinedRequestsAfterReset) {
+    HeadParser p(HeadKind::Request, {});
+    std::string msg = "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n";
+    auto r = parse_request(p, msg);
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.request().target, "/1");
+    p.reset();
+    r = parse_request(p, std::string_view(msg).substr(r.consumed));
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.request().target, "/2");
+}
+
+struct BadCase {
+    const char* name;
+    std::string bytes;
+    HeadError expected;
+};
+
+class HeadParserRefuses : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(HeadParserRefuses, WithTheRightError) {
+    HeadParser p(HeadKind::Request, {.max_head_bytes = 1024, .max_uri_bytes = 64});
+    const auto r = parse_request(p, GetParam().bytes);
+    EXPECT_EQ(r.status, HeadParser::Status::Error);
+    EXPECT_EQ(r.error, GetParam().expected) << head_error_name(r.error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, HeadParserRefuses,
+    ::testing::Values(
+        BadCase{"ClTe", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"DuplicateCl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"CommaCl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"TeNotChunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+                HeadError::BadFraming},
+        BadCase{"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n", HeadError::Malformed},
+        BadCase{"NulInValue", std::string("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", 38),
+                HeadError::Malformed},
+        BadCase{"NoHost", "GET / HTTP/1.1\r\n\r\n", HeadError::MissingHost},
+        BadCase{"TwoHosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", HeadError::MissingHost},
+        BadCase{"Http2", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", HeadError::VersionNotSupported},
+        BadCase{"BadMethod", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", HeadError::Malformed},
+        BadCase{"LongUri", "GET /" + std::string(100, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n",
+                HeadError::UriTooLong},
+        BadCase{"LargeHead", "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(2000, 'a') + "\r\n\r\n",
+                HeadError::HeadTooLarge},
+        BadCase{"BadExpect", "GET / HTTP/1.1\r\nHost: h\r\nExpect: tea\r\n\r\n", HeadError::Malformed}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(HeadParser, RefusesMoreThanTheHeaderCountLimit) {
+    HeadParser p(HeadKind::Request, {});
+    std::string msg = "GET / HTTP/1.1\r\nHost: h\r\n";
+    for (std::size_t i = 0; i < kMaxHeaders; ++i) {
+        msg += "X-" + std::to_string(i) + ": v\r\n";
+    }
+    msg += "\r\n";
+    const auto r = parse_request(p, msg);
+    EXPECT_EQ(r.status, HeadParser::Status::Error);
+    EXPECT_EQ(r.error, HeadError::TooManyHeaders);
+    EXPECT_EQ(head_error_status(r.error), 431);
+}
+
+TEST(HeadParser, Http10IsCloseUnlessKeepAliveIsAsked) {
+    HeadParser p(HeadKind::Request, {});
+    ASSERT_EQ(parse_request(p, "GET / HTTP/1.0\r\n\r\n").status, HeadParser::Status::Complete);
+    EXPECT_FALSE(p.request().keep_alive);
+    p.reset();
+    ASSERT_EQ(parse_request(p, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").status,
+              HeadParser::Status::Complete);
+    EXPECT_TRUE(p.request().keep_alive);
+    p.reset();
+    ASSERT_EQ(parse_request(p, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").status,
+              HeadParser::Status::Complete);
+    EXPECT_FALSE(p.request().keep_alive);
+}
+
+TEST(HeadParser, ResponseFramingFollowsRfc9112) {
+    struct Case {
+        std::string head;
+        std::string_view method;
+        Framing::Kind kind;
+        bool keep_alive;
+    };
+    const Case cases[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "GET", Framing::Kind::Length, true},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "HEAD", Framing::Kind::None, true},
+        {"HTTP/1.1 204 No Content\r\n\r\n", "GET", Framing::Kind::None, true},
+        {"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", "GET", Framing::Kind::None, true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Framing::Kind::Chunked, true},
+        {"HTTP/1.1 200 OK\r\n\r\n", "GET", Framing::Kind::UntilClose, false},
+        {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", "GET", Framing::Kind::Length, false},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n", "GET",
+         Framing::Kind::Length, false},
+    };
+    for (const Case& c : cases) {
+        HeadParser p(HeadKind::Response, {});
+        p.expect_response_to(c.method);
+        const auto fed = p.feed(c.head.data(), c.head.size());
+        ASSERT_EQ(fed.status, HeadParser::Status::Complete) << c.head;
+        EXPECT_EQ(fed.consumed, c.head.size());
+        EXPECT_EQ(p.response().framing.kind, c.kind) << c.head;
+        EXPECT_EQ(p.response().keep_alive, c.keep_alive) << c.head;
+    }
+}
+
+TEST(HeadParser, RefusesAResponseWithTwoLengths) {
+    HeadParser p(HeadKind::Response, {});
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+    EXPECT_EQ(p.feed(head.data(), head.size()).status, HeadParser::Status::Error);
+}
+
+} // namespace
+} // namespace lacquer::http
