@@ -1,0 +1,184 @@
+#pragma once
+// The configuration as plain data (CONFIG.md is the user-facing contract). Built and fully
+// validated by load_config_file(); immutable afterwards. No yaml-cpp type appears here.
+// Every list item keeps the SourceMark of its YAML node so that later stages (route
+// compilation, feature checks) can report errors as FILE:LINE:COL too.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lacquer::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a YAML node stands in its file; line and column are 1-based.
+struct SourceMark {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string text() const; // "FILE:LINE:COL"
+};
+
+struct HostPort {
+    std::string host; // IPv4 literal, IPv6 literal (without brackets) or a name
+    std::uint16_t port = 0;
+    std::string text() const; // "host:port", "[v6]:port"
+};
+
+struct TlsFiles {
+    std::string certificate;
+    std::string private_key;
+};
+
+struct ListenerConfig {
+    HostPort address;
+    std::optional<TlsFiles> tls;
+    SourceMark mark;
+};
+
+struct AdminConfig {
+    bool present = false; // the `admin` section was written
+    HostPort address{"127.0.0.1", 9190};
+    std::string token_file; // empty: no token
+    SourceMark mark;
+};
+
+struct Limits {
+    std::uint64_t max_header_bytes = 32 * 1024;
+    std::uint64_t max_uri_bytes = 8 * 1024;
+    std::uint64_t max_body_bytes = 16 * 1024 * 1024;
+    std::uint32_t max_connections = 20000;
+    Duration client_header_timeout = std::chrono::seconds(10);
+    Duration client_idle_timeout = std::chrono::seconds(60);
+};
+
+struct StorageConfig {
+    bool present = false;
+    std::uint64_t memory = 1ULL << 30;
+    std::uint64_t max_object_size = 8 * 1024 * 1024;
+    SourceMark mark;
+};
+
+enum class AccessLogTarget : std::uint8_t { Stdout, Off, File };
+enum class AccessLogFormat : std::uint8_t { Combined, Json };
+
+struct LogConfig {
+    AccessLogTarget access = AccessLogTarget::Stdout;
+    std::string access_path; // when access == File
+    AccessLogFormat format = AccessLogFormat::Combined;
+};
+
+struct OriginServerConfig {
+    HostPort address;
+    std::uint32_t weight = 1; // 1..1000
+    SourceMark mark;
+};
+
+enum class Balance : std::uint8_t { RoundRobin, LeastConnections, ConsistentHash };
+
+struct OriginTls {
+    bool enabled = false;
+    bool verify = true;
+    std::string ca_file;
+    std::string server_name;
+};
+
+struct HealthProbeConfig {
+    std::string path = "/healthz";
+    Duration interval = std::chrono::seconds(2);
+    Duration timeout = std::chrono::seconds(1);
+    std::uint32_t unhealthy_after = 3;
+    std::uint32_t healthy_after = 2;
+    SourceMark mark;
+};
+
+struct OriginPoolConfig {
+    std::string name;
+    std::vector<OriginServerConfig> servers; // at least one
+    Balance balance = Balance::RoundRobin;
+    SourceMark balance_mark;
+    OriginTls tls;
+    SourceMark tls_mark;
+    Duration connect_timeout = std::chrono::seconds(1);
+    Duration first_byte_timeout = std::chrono::seconds(15);
+    Duration between_bytes_timeout = std::chrono::seconds(10);
+    std::uint32_t max_connections_per_server = 256;
+    std::optional<HealthProbeConfig> health;
+    SourceMark mark;
+};
+
+struct VariantConfig {
+    std::string name;
+    std::vector<std::string> sources; // "query:locale", "cookie:cur", "header:Accept-Language"
+    std::vector<std::string> values;  // the closed set, non-empty, no duplicates
+    std::string default_value;        // one of values
+    std::string forward_header;       // default: "X-Lacquer-<Name>"
+    SourceMark mark;
+};
+
+enum class UnknownParams : std::uint8_t { Strip, Pass, Reject };
+
+struct CachePolicyConfig {
+    bool all_params = false;             // key_params: all
+    std::vector<std::string> key_params; // when !all_params
+    UnknownParams unknown_params = UnknownParams::Strip;
+    std::vector<std::string> variants;        // names from Config::variants
+    std::vector<std::string> forward_headers; // empty + !forward_headers_set: all but hop-by-hop
+    bool forward_headers_set = false;
+    Duration ttl = std::chrono::minutes(5);
+    bool override_ttl = false;
+    Duration stale = std::chrono::minutes(10);
+    Duration stale_if_error = std::chrono::minutes(15);
+    Duration hit_for_miss = std::chrono::seconds(60);
+    std::string tags_header;
+    SourceMark mark;
+};
+
+struct RouteMatch {
+    std::string host;        // empty: any; "*.example.com": suffix match
+    std::string path_prefix; // at most one of path_prefix / path_regex
+    std::string path_regex;  // ECMAScript syntax, checked to compile at load time
+    std::vector<std::string> methods{"GET", "HEAD"};
+    SourceMark mark;
+};
+
+struct RouteConfig {
+    std::string name;
+    RouteMatch match;
+    std::string origin; // a name from Config::origins; default: the first origin
+    bool pass = false;
+    std::optional<CachePolicyConfig> cache; // set when the route caches
+    SourceMark mark;
+};
+
+struct DefaultRouteConfig {
+    bool present = false;
+    bool reject = false; // default_route: reject -> 404
+    std::string origin;  // default: the first origin
+    bool pass = false;
+    CachePolicyConfig cache; // all_params = true by default here
+    SourceMark mark;
+};
+
+struct Config {
+    std::string file;     // the path it was loaded from (or the name given for a string)
+    unsigned workers = 0; // 0 = auto (number of CPUs)
+    SourceMark workers_mark;
+    std::vector<ListenerConfig> listen; // at least one
+    AdminConfig admin;
+    Limits limits;
+    StorageConfig storage;
+    LogConfig log;
+    std::vector<OriginPoolConfig> origins; // file order; at least one
+    std::vector<VariantConfig> variants;   // file order
+    std::vector<RouteConfig> routes;       // file order; first match wins
+    SourceMark routes_mark;
+    DefaultRouteConfig default_route;
+
+    const OriginPoolConfig* find_origin(std::string_view name) const;
+};
+
+} // namespace lacquer::config

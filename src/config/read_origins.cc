@@ -1,0 +1,170 @@
+// The `origins` section: named pools of servers, with balancing, TLS, timeouts and probes.
+#include "field_syntax.h"
+#include "lacquer/config/load.h"
+#include "lacquer/config/units.h"
+#include "sections.h"
+
+#include <unordered_set>
+
+namespace lacquer::config::detail {
+
+namespace {
+
+constexpr std::uint32_t kMaxWeight = 1000;
+constexpr std::uint32_t kMaxConnectionsPerServer = 100'000;
+constexpr std::uint32_t kMaxProbeCount = 100;
+
+std::vector<OriginServerConfig> read_servers(const YamlValue& value) {
+    std::vector<OriginServerConfig> servers;
+    std::unordered_set<std::string> seen;
+    for (const YamlValue& item : value.as_list()) {
+        const YamlMap map = YamlMap::with_keys(item, {"address", "weight"});
+        OriginServerConfig server;
+        server.mark = item.mark();
+        const YamlValue address = map.require("address");
+        const std::string text = address.as_string();
+        std::string problem;
+        std::optional<HostPort> parsed = parse_host_port(text, 1, problem);
+        if (!parsed) {
+            address.fail(problem + ", got " + quoted(text));
+        }
+        server.address = std::move(*parsed);
+        if (!seen.insert(server.address.text()).second) {
+            address.fail(server.address.text() + " is listed twice (use `weight` instead)");
+        }
+        if (const std::optional<YamlValue> weight = map.find("weight")) {
+            server.weight = static_cast<std::uint32_t>(weight->as_uint(1, kMaxWeight));
+        }
+        servers.push_back(std::move(server));
+    }
+    if (servers.empty()) {
+        value.fail("at least one server is required");
+    }
+    return servers;
+}
+
+OriginTls read_tls(const YamlValue& value) {
+    OriginTls tls;
+    if (!value.is_map()) {
+        const std::optional<bool> enabled = value.bool_value();
+        if (!enabled) {
+            value.fail("expected true, false or a map with verify, ca_file and server_name, got " +
+                       value.describe());
+        }
+        tls.enabled = *enabled;
+        return tls;
+    }
+    const YamlMap map = YamlMap::with_keys(value, {"verify", "ca_file", "server_name"});
+    tls.enabled = true;
+    if (const std::optional<YamlValue> verify = map.find("verify")) {
+        tls.verify = verify->as_bool();
+    }
+    if (const std::optional<YamlValue> ca_file = map.find("ca_file")) {
+        tls.ca_file = ca_file->as_string();
+        if (tls.ca_file.empty()) {
+            ca_file->fail("expected a file path, got \"\"");
+        }
+    }
+    if (const std::optional<YamlValue> server_name = map.find("server_name")) {
+        tls.server_name = server_name->as_string();
+        if (!is_host_name(tls.server_name)) {
+            server_name->fail("expected a host name, got " + quoted(tls.server_name));
+        }
+    }
+    return tls;
+}
+
+HealthProbeConfig read_health(const YamlValue& value) {
+    const YamlMap map = YamlMap::with_keys(
+        value, {"path", "interval", "timeout", "unhealthy_after", "healthy_after"});
+    HealthProbeConfig health;
+    health.mark = value.mark();
+    if (const std::optional<YamlValue> path = map.find("path")) {
+        health.path = path->as_string();
+        if (health.path.empty() || health.path.front() != '/' ||
+            health.path.find(' ') != std::string::npos) {
+            path->fail("expected a path starting with '/' and without spaces, got " +
+                       quoted(health.path));
+        }
+    }
+    const std::optional<YamlValue> interval = map.find("interval");
+    const std::optional<YamlValue> timeout = map.find("timeout");
+    if (interval) {
+        health.interval = interval->as_duration(Duration(1));
+    }
+    if (timeout) {
+        health.timeout = timeout->as_duration(Duration(1));
+    }
+    if (health.timeout > health.interval) {
+        // Probes must not overlap; the defaults fit, so one of the two was written.
+        const std::string both = "(timeout " + format_duration(health.timeout) + " > interval " +
+                                 format_duration(health.interval) + ")";
+        (timeout ? *timeout : *interval).fail("the timeout must not exceed the interval " + both);
+    }
+    for (auto [key, field] : {std::pair{"unhealthy_after", &health.unhealthy_after},
+                              std::pair{"healthy_after", &health.healthy_after}}) {
+        if (const std::optional<YamlValue> count = map.find(key)) {
+            *field = static_cast<std::uint32_t>(count->as_uint(1, kMaxProbeCount));
+        }
+    }
+    return health;
+}
+
+OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
+    const YamlMap map = YamlMap::with_keys(
+        entry.value, {"servers", "balance", "tls", "connect_timeout", "first_byte_timeout",
+                      "between_bytes_timeout", "max_connections_per_server", "health"});
+    OriginPoolConfig pool;
+    pool.name = entry.key;
+    pool.mark = entry.key_mark;
+    pool.balance_mark = entry.value.mark();
+    pool.tls_mark = entry.value.mark();
+    pool.servers = read_servers(map.require("servers"));
+    if (const std::optional<YamlValue> balance = map.find("balance")) {
+        pool.balance_mark = balance->mark();
+        pool.balance = balance->as_enum<Balance>({{"round_robin", Balance::RoundRobin},
+                                                  {"least_connections", Balance::LeastConnections},
+                                                  {"consistent_hash", Balance::ConsistentHash}});
+    }
+    if (const std::optional<YamlValue> tls = map.find("tls")) {
+        pool.tls_mark = tls->mark();
+        pool.tls = read_tls(*tls);
+    }
+    for (auto [key, field] : {std::pair{"connect_timeout", &pool.connect_timeout},
+                              std::pair{"first_byte_timeout", &pool.first_byte_timeout},
+                              std::pair{"between_bytes_timeout", &pool.between_bytes_timeout}}) {
+        if (const std::optional<YamlValue> timeout = map.find(key)) {
+            *field = timeout->as_duration(Duration(1));
+        }
+    }
+    if (const std::optional<YamlValue> max = map.find("max_connections_per_server")) {
+        pool.max_connections_per_server =
+            static_cast<std::uint32_t>(max->as_uint(1, kMaxConnectionsPerServer));
+    }
+    if (const std::optional<YamlValue> health = map.find("health")) {
+        pool.health = read_health(*health);
+    }
+    return pool;
+}
+
+} // namespace
+
+std::vector<OriginPoolConfig> read_origins(const YamlValue& value) {
+    const YamlMap map = YamlMap::with_any_keys(value);
+    std::vector<OriginPoolConfig> origins;
+    for (const YamlMap::Entry& entry : map.entries()) {
+        if (!is_name(entry.key)) {
+            throw ConfigError(entry.key_mark,
+                              "origins: " + quoted(entry.key) +
+                                  " is not a valid pool name (1 to 64 letters, digits, '_', "
+                                  "'-' or '.')");
+        }
+        origins.push_back(read_pool(entry));
+    }
+    if (origins.empty()) {
+        value.fail("at least one origin pool is required");
+    }
+    return origins;
+}
+
+} // namespace lacquer::config::detail

@@ -1,0 +1,206 @@
+// The process-level sections: workers, listen, admin, limits, storage and log.
+#include "field_syntax.h"
+#include "lacquer/config/load.h"
+#include "lacquer/config/units.h"
+#include "sections.h"
+
+#include <limits>
+#include <unordered_map>
+
+namespace lacquer::config::detail {
+
+namespace {
+
+constexpr unsigned kMaxWorkers = 256;
+
+HostPort read_address(const YamlValue& value, std::uint16_t min_port) {
+    const std::string text = value.as_string();
+    std::string problem;
+    std::optional<HostPort> address = parse_host_port(text, min_port, problem);
+    if (!address) {
+        value.fail(problem + ", got " + quoted(text));
+    }
+    return *address;
+}
+
+// Two sockets that cannot both be bound, or that would silently share traffic: same port and
+// the same host, or a wildcard of the other's family. Port 0 never conflicts (the kernel picks).
+bool conflicts(const HostPort& a, const HostPort& b) {
+    if (a.port == 0 || a.port != b.port) {
+        return false;
+    }
+    const bool a_v6 = a.host.find(':') != std::string::npos;
+    const bool b_v6 = b.host.find(':') != std::string::npos;
+    return a.host == b.host || a.host == "::" || b.host == "::" || (a.host == "0.0.0.0" && !b_v6) ||
+           (b.host == "0.0.0.0" && !a_v6);
+}
+
+std::string positional(const SourceMark& mark) {
+    return "line " + std::to_string(mark.line);
+}
+
+} // namespace
+
+unsigned read_workers(const YamlValue& value) {
+    if (value.is_scalar() && value.node().Scalar() == "auto") {
+        return 0;
+    }
+    const std::optional<std::uint64_t> count = value.uint_value();
+    if (!count || *count < 1 || *count > kMaxWorkers) {
+        value.fail("expected auto or an integer from 1 to " + std::to_string(kMaxWorkers) +
+                   ", got " + value.describe());
+    }
+    return static_cast<unsigned>(*count);
+}
+
+std::vector<ListenerConfig> read_listen(const YamlValue& value) {
+    std::vector<ListenerConfig> listen;
+    std::unordered_map<std::uint16_t, std::vector<std::size_t>> by_port; // only these can clash
+    const std::vector<YamlValue> items =
+        value.is_null() ? std::vector<YamlValue>{} : value.as_list();
+    for (const YamlValue& item : items) {
+        const YamlMap map = YamlMap::with_keys(item, {"address", "tls"});
+        ListenerConfig listener;
+        listener.mark = item.mark();
+        const YamlValue address = map.require("address");
+        listener.address = read_address(address, 0);
+        std::vector<std::size_t>& same_port = by_port[listener.address.port];
+        for (std::size_t i : same_port) {
+            if (conflicts(listener.address, listen[i].address)) {
+                address.fail(listener.address.text() + " conflicts with listen[" +
+                             std::to_string(i) + "] (" + listen[i].address.text() + ", " +
+                             positional(listen[i].mark) + ")");
+            }
+        }
+        same_port.push_back(listen.size());
+        if (const std::optional<YamlValue> tls = map.find("tls")) {
+            const YamlMap tls_map = YamlMap::with_keys(*tls, {"certificate", "private_key"});
+            TlsFiles files;
+            for (auto [key, field] : {std::pair{"certificate", &files.certificate},
+                                      std::pair{"private_key", &files.private_key}}) {
+                const YamlValue path = tls_map.require(key);
+                *field = path.as_string();
+                if (field->empty()) {
+                    path.fail("expected a file path, got \"\"");
+                }
+            }
+            listener.tls = std::move(files);
+        }
+        listen.push_back(std::move(listener));
+    }
+    if (listen.empty()) {
+        value.fail("at least one listener is required");
+    }
+    return listen;
+}
+
+AdminConfig read_admin(const std::optional<YamlValue>& value,
+                       const std::vector<ListenerConfig>& listen) {
+    AdminConfig admin;
+    std::optional<YamlValue> address;
+    if (value) {
+        const YamlMap map = YamlMap::with_keys(*value, {"address", "token_file"});
+        admin.present = true;
+        admin.mark = value->mark();
+        address = map.find("address");
+        if (address) {
+            admin.address = read_address(*address, 0);
+        }
+        if (const std::optional<YamlValue> token = map.find("token_file")) {
+            admin.token_file = token->as_string();
+            if (admin.token_file.empty()) {
+                token->fail("expected a file path (leave the key out for no token), got \"\"");
+            }
+        }
+    }
+    for (std::size_t i = 0; i < listen.size(); ++i) {
+        if (!conflicts(admin.address, listen[i].address)) {
+            continue;
+        }
+        if (address) {
+            address->fail(admin.address.text() + " conflicts with listen[" + std::to_string(i) +
+                          "] (" + listen[i].address.text() + ", " + positional(listen[i].mark) +
+                          ")");
+        }
+        throw ConfigError(listen[i].mark, "listen[" + std::to_string(i) +
+                                              "]: " + listen[i].address.text() +
+                                              " conflicts with the default admin.address (" +
+                                              admin.address.text() + ")");
+    }
+    return admin;
+}
+
+Limits read_limits(const YamlValue& value) {
+    const YamlMap map = YamlMap::with_keys(value, {"max_header_bytes", "max_uri_bytes",
+                                                   "max_body_bytes", "max_connections",
+                                                   "client_header_timeout", "client_idle_timeout"});
+    Limits limits;
+    for (auto [key, field] : {std::pair{"max_header_bytes", &limits.max_header_bytes},
+                              std::pair{"max_uri_bytes", &limits.max_uri_bytes},
+                              std::pair{"max_body_bytes", &limits.max_body_bytes}}) {
+        if (const std::optional<YamlValue> size = map.find(key)) {
+            *field = size->as_size(1);
+        }
+    }
+    if (const std::optional<YamlValue> max = map.find("max_connections")) {
+        limits.max_connections =
+            static_cast<std::uint32_t>(max->as_uint(1, std::numeric_limits<std::uint32_t>::max()));
+    }
+    for (auto [key, field] : {std::pair{"client_header_timeout", &limits.client_header_timeout},
+                              std::pair{"client_idle_timeout", &limits.client_idle_timeout}}) {
+        if (const std::optional<YamlValue> timeout = map.find(key)) {
+            *field = timeout->as_duration(Duration(1));
+        }
+    }
+    return limits;
+}
+
+StorageConfig read_storage(const YamlValue& value) {
+    const YamlMap map = YamlMap::with_keys(value, {"memory", "max_object_size"});
+    StorageConfig storage;
+    storage.present = true;
+    storage.mark = value.mark();
+    const std::optional<YamlValue> memory = map.find("memory");
+    const std::optional<YamlValue> max_object = map.find("max_object_size");
+    if (memory) {
+        storage.memory = memory->as_size(1);
+    }
+    if (max_object) {
+        storage.max_object_size = max_object->as_size(1);
+    }
+    // The defaults fit each other, so a misfit always involves a key that was written.
+    if (storage.max_object_size > storage.memory) {
+        const std::string sizes =
+            format_size(storage.max_object_size) + " > " + format_size(storage.memory) + ")";
+        if (max_object) {
+            max_object->fail("must not exceed storage.memory (" + sizes);
+        }
+        memory->fail("must be at least max_object_size (" + sizes);
+    }
+    return storage;
+}
+
+LogConfig read_log(const YamlValue& value) {
+    const YamlMap map = YamlMap::with_keys(value, {"access", "format"});
+    LogConfig log;
+    if (const std::optional<YamlValue> access = map.find("access")) {
+        const std::string target = access->as_string();
+        if (target == "stdout") {
+            log.access = AccessLogTarget::Stdout;
+        } else if (target == "off") {
+            log.access = AccessLogTarget::Off;
+        } else if (target.empty()) {
+            access->fail("expected stdout, off or a file path, got \"\"");
+        } else {
+            log.access = AccessLogTarget::File;
+            log.access_path = target;
+        }
+    }
+    if (const std::optional<YamlValue> format = map.find("format")) {
+        log.format = format->as_enum<AccessLogFormat>(
+            {{"combined", AccessLogFormat::Combined}, {"json", AccessLogFormat::Json}});
+    }
+    return log;
+}
+
+} // namespace lacquer::config::detail
