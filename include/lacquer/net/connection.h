@@ -1,0 +1,95 @@
+#pragma once
+// One TCP connection on one worker, over a libevent bufferevent. Body bytes move between
+// connections by reference (move_input_to) and borrowed bytes go out without a copy
+// (write_borrowed); libevent types stay inside net/. Input is capped by a high watermark, so a
+// handler that stops draining input stops the socket reads too (backpressure).
+// Thread: the owning worker's only.
+
+#include "lacquer/core/clock.h"
+#include "lacquer/net/address.h"
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+struct bufferevent;
+
+namespace lacquer::net {
+
+class Worker;
+class Connection;
+
+enum class ConnEvent : std::uint8_t { Connected, Eof, Error, Timeout };
+
+// Callbacks only record and resume: the handler decides in its own state machine.
+class ConnectionHandler {
+public:
+    virtual void on_readable(Connection& conn) = 0;
+    virtual void on_drained(Connection& conn) = 0; // output fell to the drain mark
+    virtual void on_event(Connection& conn, ConnEvent event) = 0;
+
+protected:
+    ~ConnectionHandler() = default;
+};
+
+// Released by libevent when it is done with borrowed bytes (possibly after the client is gone).
+using BorrowRelease = void (*)(const void* data, std::size_t length, void* token);
+
+class Connection {
+public:
+    static constexpr std::size_t kInputHighWatermark = 256 * 1024;
+
+    // Wraps an accepted socket.
+    static std::unique_ptr<Connection> adopt(Worker& worker, int fd, const sockaddr* peer,
+                                             ConnectionHandler* handler);
+    // Starts a non-blocking connect; ConnEvent::Connected or Error follows. nullptr when the
+    // connect fails at once (`error` holds errno).
+    static std::unique_ptr<Connection> connect(Worker& worker, const SocketAddress& to,
+                                               ConnectionHandler* handler, int& error);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    void set_handler(ConnectionHandler* handler) { handler_ = handler; }
+    Worker& worker() const { return worker_; }
+
+    std::size_t input_size() const;
+    // The first contiguous run of input bytes (may be shorter than input_size()).
+    std::string_view peek() const;
+    void drain(std::size_t n);
+    // Moves up to n input bytes to dst's output without copying payload; returns the count.
+    std::size_t move_input_to(Connection& dst, std::size_t n);
+
+    void write(std::string_view bytes);
+    // Queues bytes owned by someone else; `release` runs when libevent is done with them.
+    // Returns false (and has already called release) when libevent refused.
+    bool write_borrowed(const void* data, std::size_t length, BorrowRelease release, void* token);
+    std::size_t output_size() const;
+
+    void set_reading(bool on);
+    // on_drained fires when the output falls to at most `low` bytes after a write.
+    void set_drain_mark(std::size_t low);
+    // Inactivity timeouts for reading and writing; zero disables.
+    void set_timeouts(core::Millis read, core::Millis write);
+    // Sends FIN. Call once the output has drained: used before closing a client that may still
+    // be sending, so that it reads our answer instead of a reset.
+    void shutdown_write();
+
+    std::string_view peer_host() const { return {peer_host_, peer_host_length_}; }
+    bool is_connected() const { return connected_; }
+
+private:
+    Connection(Worker& worker, bufferevent* bev, ConnectionHandler* handler);
+    static void on_read(bufferevent* bev, void* arg);
+    static void on_write(bufferevent* bev, void* arg);
+    static void on_bev_event(bufferevent* bev, short what, void* arg);
+
+    Worker& worker_;
+    bufferevent* bev_;
+    ConnectionHandler* handler_;
+    bool connected_ = false;
+    char peer_host_[46] = {};
+    std::size_t peer_host_length_ = 0;
+};
+
+} // namespace lacquer::net

@@ -1,0 +1,80 @@
+#pragma once
+// One event loop on one thread (the multi-reactor's reactor). Everything created on a worker
+// (connections, timers, listeners) is used only on its thread. Other threads talk to it only
+// through post(), which queues a task and wakes the loop through an eventfd.
+
+#include "lacquer/core/clock.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+struct event_base;
+struct event;
+
+namespace lacquer::net {
+
+// Something whose destruction must wait until the current callback has unwound.
+class Disposable {
+public:
+    virtual ~Disposable() = default;
+};
+
+// Holds any owned object for Worker::dispose().
+template <typename T> class DisposableBox final : public Disposable {
+public:
+    explicit DisposableBox(std::unique_ptr<T> thing) : thing_(std::move(thing)) {}
+
+private:
+    std::unique_ptr<T> thing_;
+};
+
+class Worker {
+public:
+    explicit Worker(unsigned index);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    unsigned index() const { return index_; }
+    event_base* base() const { return base_; } // for net/ internals only
+
+    // Runs the loop on a new thread; `on_start` runs first, on that thread.
+    void start(std::function<void()> on_start);
+    // Runs the loop on the calling thread until stop().
+    void run();
+    // Any thread: run `task` on this worker's thread soon. Never blocks on I/O.
+    void post(std::function<void()> task);
+    // Any thread: leave the loop after the current turn.
+    void stop();
+    void join();
+
+    // This thread only: destroy `thing` once the current callback has returned, so that a
+    // handler may end its own session from inside one of its callbacks.
+    void dispose(std::unique_ptr<Disposable> thing);
+
+    // The time of the current loop turn (read once per turn, STYLE.md §E).
+    core::Instant now() const { return std::chrono::steady_clock::now(); }
+
+private:
+    static void on_wakeup(int fd, short what, void* arg);
+    static void on_dispose(int fd, short what, void* arg);
+    void drain_queue();
+
+    unsigned index_;
+    event_base* base_ = nullptr;
+    int wakeup_fd_ = -1;
+    event* wakeup_event_ = nullptr;
+    event* dispose_event_ = nullptr;
+    std::vector<std::unique_ptr<Disposable>> graveyard_;
+    std::mutex queue_mutex_;
+    std::vector<std::function<void()>> queue_; // guarded by queue_mutex_
+    std::vector<std::function<void()>> running_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+} // namespace lacquer::net

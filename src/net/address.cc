@@ -1,0 +1,64 @@
+#include "lacquer/net/address.h"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+
+namespace lacquer::net {
+
+std::uint16_t SocketAddress::port() const {
+    if (storage.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+    }
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+}
+
+std::size_t format_host(const sockaddr* addr, char* out, std::size_t capacity) {
+    const void* src = addr->sa_family == AF_INET6
+                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr)
+                          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
+    if (inet_ntop(addr->sa_family, src, out, static_cast<socklen_t>(capacity)) == nullptr) {
+        out[0] = '\0';
+        return 0;
+    }
+    return std::strlen(out);
+}
+
+std::string SocketAddress::host_text() const {
+    char buf[INET6_ADDRSTRLEN];
+    return std::string(buf, format_host(get(), buf, sizeof buf));
+}
+
+std::string SocketAddress::text() const {
+    if (storage.ss_family == AF_INET6) {
+        return "[" + host_text() + "]:" + std::to_string(port());
+    }
+    return host_text() + ":" + std::to_string(port());
+}
+
+std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port, std::string& error) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc = getaddrinfo(host.empty() ? "0.0.0.0" : host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0 || found == nullptr) {
+        // AI_ADDRCONFIG hides loopback on hosts without other addresses; try without it.
+        hints.ai_flags = AI_NUMERICSERV;
+        const int rc2 = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+        if (rc2 != 0 || found == nullptr) {
+            error = gai_strerror(rc2);
+            return std::nullopt;
+        }
+    }
+    SocketAddress out;
+    std::memcpy(&out.storage, found->ai_addr, found->ai_addrlen);
+    out.length = found->ai_addrlen;
+    freeaddrinfo(found);
+    return out;
+}
+
+} // namespace lacquer::net

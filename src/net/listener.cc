@@ -1,0 +1,68 @@
+#include "lacquer/net/listener.h"
+
+#include "lacquer/core/assert.h"
+#include "lacquer/net/worker.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace lacquer::net {
+
+int open_listening_socket(const SocketAddress& address, std::string& error) {
+    const int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = std::strerror(errno);
+        return -1;
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, address.get(), address.length) != 0 || listen(fd, 4096) != 0) {
+        error = std::strerror(errno);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+Listener::Listener(Worker& worker, int fd, OnAccept on_accept)
+    : listener_(nullptr), on_accept_(std::move(on_accept)), fd_(fd) {
+    listener_ = evconnlistener_new(worker.base(), &Listener::on_accept_cb, this,
+                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    LACQUER_ASSERT(listener_ != nullptr);
+    evconnlistener_set_error_cb(listener_, &Listener::on_error_cb);
+}
+
+Listener::~Listener() { evconnlistener_free(listener_); }
+
+void Listener::pause() { evconnlistener_disable(listener_); }
+void Listener::resume() { evconnlistener_enable(listener_); }
+
+std::uint16_t Listener::port() const {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        return 0;
+    }
+    SocketAddress a;
+    a.storage = ss;
+    a.length = len;
+    return a.port();
+}
+
+void Listener::on_accept_cb(evconnlistener*, int fd, sockaddr* peer, int, void* arg) {
+    static_cast<Listener*>(arg)->on_accept_(fd, peer);
+}
+
+void Listener::on_error_cb(evconnlistener*, void*) {
+    // EMFILE/ENFILE/ENOBUFS: the connection stays in the backlog and accept is retried on
+    // the next readiness; libevent keeps the listener enabled. Rate-limited logging comes
+    // with the metrics module (#5).
+}
+
+} // namespace lacquer::net

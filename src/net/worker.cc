@@ -1,0 +1,110 @@
+#include "lacquer/net/worker.h"
+
+#include "lacquer/core/assert.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <event2/event.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace lacquer::net {
+
+Worker::Worker(unsigned index) : index_(index) {
+    event_config* cfg = event_config_new();
+    LACQUER_ASSERT(cfg != nullptr);
+    // One loop per thread and nothing shared: no locks inside libevent (STYLE.md §D).
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+    base_ = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    LACQUER_ASSERT(base_ != nullptr);
+    wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    LACQUER_ASSERT(wakeup_fd_ >= 0);
+    wakeup_event_ = event_new(base_, wakeup_fd_, EV_READ | EV_PERSIST, &Worker::on_wakeup, this);
+    LACQUER_ASSERT(wakeup_event_ != nullptr && event_add(wakeup_event_, nullptr) == 0);
+    dispose_event_ = event_new(base_, -1, 0, &Worker::on_dispose, this);
+    LACQUER_ASSERT(dispose_event_ != nullptr);
+}
+
+Worker::~Worker() {
+    stop();
+    join();
+    graveyard_.clear();
+    event_free(dispose_event_);
+    event_free(wakeup_event_);
+    close(wakeup_fd_);
+    event_base_free(base_);
+}
+
+void Worker::start(std::function<void()> on_start) {
+    thread_ = std::thread([this, on_start = std::move(on_start)] {
+        if (on_start) {
+            on_start();
+        }
+        run();
+    });
+}
+
+void Worker::run() {
+    while (!stopping_.load(std::memory_order_acquire)) {
+        if (event_base_loop(base_, EVLOOP_ONCE) < 0) {
+            break;
+        }
+        drain_queue();
+    }
+    graveyard_.clear();
+}
+
+void Worker::post(std::function<void()> task) {
+    {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        queue_.push_back(std::move(task));
+    }
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+    [[maybe_unused]] const ssize_t n = write(wakeup_fd_, &one, sizeof one);
+}
+
+void Worker::stop() {
+    stopping_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wakeup_fd_, &one, sizeof one);
+}
+
+void Worker::join() {
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+        thread_.join();
+    }
+}
+
+void Worker::dispose(std::unique_ptr<Disposable> thing) {
+    graveyard_.push_back(std::move(thing));
+    event_active(dispose_event_, 0, 0);
+}
+
+void Worker::on_wakeup(int fd, short, void* arg) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const ssize_t n = read(fd, &count, sizeof count);
+    static_cast<Worker*>(arg)->drain_queue();
+}
+
+void Worker::on_dispose(int, short, void* arg) {
+    auto* self = static_cast<Worker*>(arg);
+    // Destructors may dispose more things; they land in a fresh graveyard and a new activation.
+    std::vector<std::unique_ptr<Disposable>> dead;
+    dead.swap(self->graveyard_);
+    dead.clear();
+}
+
+void Worker::drain_queue() {
+    {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        running_.swap(queue_);
+    }
+    for (auto& task : running_) {
+        task();
+    }
+    running_.clear();
+}
+
+} // namespace lacquer::net
