@@ -1,0 +1,109 @@
+#pragma once
+// A named pool of origin servers as one worker sees it: balancing, the per-server connection cap
+// and the keep-alive connections that worker holds. Each worker has its own OriginPool built
+// from the same immutable OriginPoolSpec, so nothing here is shared between threads.
+
+#include "lacquer/config/config.h"
+#include "lacquer/net/address.h"
+#include "lacquer/net/connection.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lacquer::net {
+class Worker;
+}
+
+namespace lacquer::origin {
+
+struct OriginServerSpec {
+    net::SocketAddress address;
+    std::string name; // "host:port" as configured
+    std::uint32_t weight = 1;
+};
+
+// Immutable, built once from the config (addresses resolved at start-up or reload).
+struct OriginPoolSpec {
+    std::string name;
+    std::vector<OriginServerSpec> servers;
+    config::Balance balance = config::Balance::RoundRobin;
+    core::Millis connect_timeout{1000};
+    core::Millis first_byte_timeout{15000};
+    core::Millis between_bytes_timeout{10000};
+    core::Millis idle_timeout{30000}; // keep-alive connections unused this long are closed
+    std::uint32_t max_connections_per_server = 256; // process-wide
+};
+
+// Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
+std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config);
+
+class OriginPool;
+
+// A connection to one origin server, on loan to one fetch or parked idle in its pool.
+class UpstreamConnection final : private net::ConnectionHandler {
+public:
+    UpstreamConnection(OriginPool& pool, std::size_t server, std::unique_ptr<net::Connection> conn);
+    ~UpstreamConnection();
+
+    net::Connection& connection() { return *conn_; }
+    std::size_t server() const { return server_; }
+    bool reused() const { return reused_; }
+
+private:
+    friend class OriginPool;
+    // While idle: any byte, EOF, error or the idle timeout ends the connection.
+    void on_readable(net::Connection& conn) override;
+    void on_drained(net::Connection& conn) override;
+    void on_event(net::Connection& conn, net::ConnEvent event) override;
+
+    OriginPool& pool_;
+    std::size_t server_;
+    std::unique_ptr<net::Connection> conn_;
+    bool reused_ = false;
+    bool idle_ = false;
+};
+
+enum class AcquireError : std::uint8_t { None, AllBusy, ConnectFailed };
+
+class OriginPool {
+public:
+    OriginPool(net::Worker& worker, const OriginPoolSpec& spec, unsigned worker_count);
+    ~OriginPool();
+    OriginPool(const OriginPool&) = delete;
+    OriginPool& operator=(const OriginPool&) = delete;
+
+    const OriginPoolSpec& spec() const { return spec_; }
+    net::Worker& worker() const { return worker_; }
+
+    // A connection to the next server by the balancing policy: an idle keep-alive one when
+    // there is one, else a new connect (its Connected event goes to `handler`). `hash` feeds
+    // consistent_hash. `fresh_only` skips idle connections (used for a retry).
+    std::unique_ptr<UpstreamConnection> acquire(std::uint64_t hash, net::ConnectionHandler* handler,
+                                                bool fresh_only, AcquireError& error);
+    // Returns a connection after a complete exchange; kept when `reusable`, else closed.
+    void release(std::unique_ptr<UpstreamConnection> conn, bool reusable);
+
+    std::size_t idle_count() const;
+    std::size_t open_count(std::size_t server) const { return servers_[server].open; }
+
+private:
+    friend class UpstreamConnection;
+    struct ServerState {
+        std::size_t open = 0; // leased + idle
+        std::size_t active = 0;
+        std::int64_t current_weight = 0; // smooth weighted round robin
+        std::vector<std::unique_ptr<UpstreamConnection>> idle;
+    };
+    std::size_t pick(std::uint64_t hash);
+    void forget_idle(UpstreamConnection& conn); // the idle connection ended by itself
+
+    net::Worker& worker_;
+    const OriginPoolSpec& spec_;
+    std::size_t cap_per_server_;
+    std::vector<ServerState> servers_;
+    std::int64_t total_weight_ = 0;
+};
+
+} // namespace lacquer::origin

@@ -1,0 +1,326 @@
+#include "lacquer/origin/origin_fetch.h"
+
+#include "lacquer/core/assert.h"
+
+#include <algorithm>
+#include <array>
+
+namespace lacquer::origin {
+
+namespace {
+struct FaultInfo {
+    std::string_view name;
+    int status;
+};
+constexpr std::array kFaults{
+#define LACQUER_AS_INFO(name, status) FaultInfo{#name, status},
+    LACQUER_FETCH_FAULTS(LACQUER_AS_INFO)
+#undef LACQUER_AS_INFO
+};
+// Request-body bytes queued upstream beyond which the observer waits for fetch_upstream_drained.
+constexpr std::size_t kUpstreamDrainMark = 64 * 1024;
+} // namespace
+
+std::string_view fetch_fault_name(FetchFault fault) {
+    return kFaults[static_cast<std::size_t>(fault)].name;
+}
+int fetch_fault_status(FetchFault fault) { return kFaults[static_cast<std::size_t>(fault)].status; }
+
+OriginFetch::OriginFetch(net::Worker& worker, FetchObserver& observer, http::HeadLimits limits)
+    : observer_(observer), parser_(http::HeadKind::Response, limits),
+      timer_(worker, &OriginFetch::on_timer, this) {}
+
+OriginFetch::~OriginFetch() { cancel(); }
+
+std::string_view OriginFetch::server_name() const {
+    if (pool_ == nullptr || server_ >= pool_->spec().servers.size()) {
+        return "-";
+    }
+    return pool_->spec().servers[server_].name;
+}
+
+void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_view method,
+                        bool body_follows, std::uint64_t hash) {
+    LACQUER_ASSERT(!active());
+    pool_ = &pool;
+    head_.assign(head);
+    head_only_ = method == "HEAD";
+    hash_ = hash;
+    body_follows_ = body_follows;
+    request_sent_ = !body_follows;
+    response_started_ = false;
+    retried_ = false;
+    paused_ = false;
+    eof_ = false;
+    parser_.reset();
+    parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
+    chunked_.reset();
+    connect(false);
+}
+
+void OriginFetch::connect(bool fresh_only) {
+    AcquireError error = AcquireError::None;
+    upstream_ = pool_->acquire(hash_, this, fresh_only, error);
+    if (!upstream_) {
+        state_ = State::Waiting; // so that fail() reports it as an active exchange
+        fail(error == AcquireError::AllBusy ? FetchFault::AllBusy : FetchFault::ConnectFailed);
+        return;
+    }
+    server_ = upstream_->server();
+    net::Connection& conn = upstream_->connection();
+    conn.set_drain_mark(kUpstreamDrainMark);
+    conn.write(head_); // queued until the connect completes
+    if (conn.is_connected()) {
+        state_ = State::Waiting;
+        if (request_sent_) {
+            timer_.arm(pool_->spec().first_byte_timeout);
+        }
+    } else {
+        state_ = State::Connecting;
+        timer_.arm(pool_->spec().connect_timeout);
+    }
+}
+
+void OriginFetch::request_sent() {
+    request_sent_ = true;
+    if (state_ == State::Waiting) {
+        timer_.arm(pool_->spec().first_byte_timeout);
+    }
+}
+
+void OriginFetch::pause_body() { paused_ = true; }
+
+void OriginFetch::resume_body() {
+    if (!paused_) {
+        return;
+    }
+    paused_ = false;
+    if (state_ == State::ReadingBody) {
+        read_body();
+    }
+}
+
+void OriginFetch::cancel() {
+    if (!active()) {
+        return;
+    }
+    state_ = State::Done;
+    timer_.cancel();
+    if (upstream_) {
+        pool_->release(std::move(upstream_), false);
+    }
+}
+
+bool OriginFetch::may_retry() const {
+    return !retried_ && !body_follows_ && !response_started_ && upstream_ && upstream_->reused();
+}
+
+void OriginFetch::on_readable(net::Connection&) {
+    switch (state_) {
+    case State::Connecting:
+    case State::Waiting:
+        response_started_ = true;
+        state_ = State::ReadingHead;
+        read_head();
+        return;
+    case State::ReadingHead:
+        read_head();
+        return;
+    case State::ReadingBody:
+        timer_.arm(pool_->spec().between_bytes_timeout);
+        read_body();
+        return;
+    case State::Idle:
+    case State::Done:
+        return;
+    }
+}
+
+void OriginFetch::read_head() {
+    net::Connection& conn = upstream_->connection();
+    for (;;) {
+        const std::string_view bytes = conn.peek();
+        if (bytes.empty()) {
+            return; // need more
+        }
+        const auto fed = parser_.feed(bytes.data(), bytes.size());
+        conn.drain(fed.consumed);
+        if (fed.status == http::HeadParser::Status::Error) {
+            fail(FetchFault::BadResponse);
+            return;
+        }
+        if (fed.status == http::HeadParser::Status::NeedMore) {
+            continue;
+        }
+        const int status = parser_.response().status;
+        if (status >= 100 && status < 200) {
+            if (status == 101) {
+                fail(FetchFault::BadResponse); // we never ask for an upgrade
+                return;
+            }
+            parser_.reset(); // interim response: the final one follows
+            parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
+            continue;
+        }
+        state_ = State::ReadingBody;
+        body_left_ = parser_.response().framing.length;
+        timer_.arm(pool_->spec().between_bytes_timeout);
+        observer_.fetch_head(*this);
+        if (state_ == State::ReadingBody) {
+            read_body();
+        }
+        return;
+    }
+}
+
+void OriginFetch::read_body() {
+    if (in_delivery_) {
+        return; // resume_body() from inside fetch_body: the running loop goes on
+    }
+    in_delivery_ = true;
+    net::Connection* conn = &upstream_->connection();
+    const http::Framing framing = parser_.response().framing;
+    while (!paused_ && state_ == State::ReadingBody) {
+        const std::size_t avail = conn->input_size();
+        if (framing.kind == http::Framing::Kind::None ||
+            (framing.kind == http::Framing::Kind::Length && body_left_ == 0)) {
+            finish();
+            break;
+        }
+        if (framing.kind == http::Framing::Kind::Length) {
+            if (avail == 0) {
+                break;
+            }
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail, body_left_));
+            body_left_ -= n;
+            observer_.fetch_body(*this, *conn, n);
+            continue;
+        }
+        if (framing.kind == http::Framing::Kind::UntilClose) {
+            if (avail > 0) {
+                observer_.fetch_body(*this, *conn, avail);
+                continue;
+            }
+            if (eof_) {
+                finish();
+            }
+            break;
+        }
+        // Chunked: framing bytes are read here, data bytes are handed over in place.
+        if (chunked_.data_pending() > 0) {
+            if (avail == 0) {
+                break;
+            }
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(avail, chunked_.data_pending()));
+            chunked_.data_taken(n);
+            observer_.fetch_body(*this, *conn, n);
+            continue;
+        }
+        const std::string_view bytes = conn->peek();
+        if (bytes.empty()) {
+            break;
+        }
+        const auto step = chunked_.next(bytes);
+        conn->drain(step.consumed);
+        if (step.status == http::ChunkedDecoder::Status::Error) {
+            fail(FetchFault::BadResponse);
+            break;
+        }
+        if (step.status == http::ChunkedDecoder::Status::Done) {
+            finish();
+            break;
+        }
+    }
+    in_delivery_ = false;
+    if (state_ == State::ReadingBody && eof_ && !paused_) {
+        // The origin closed before the body was complete.
+        fail(FetchFault::Closed);
+    }
+}
+
+void OriginFetch::on_drained(net::Connection&) {
+    if (active()) {
+        observer_.fetch_upstream_drained(*this);
+    }
+}
+
+void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
+    switch (event) {
+    case net::ConnEvent::Connected:
+        if (state_ == State::Connecting) {
+            state_ = State::Waiting;
+            if (request_sent_) {
+                timer_.arm(pool_->spec().first_byte_timeout);
+            } else {
+                timer_.cancel(); // the client is still sending its body
+            }
+        }
+        return;
+    case net::ConnEvent::Timeout:
+        return; // our own timer decides
+    case net::ConnEvent::Eof:
+    case net::ConnEvent::Error:
+        break;
+    }
+    if (state_ == State::ReadingBody) {
+        eof_ = true;
+        read_body(); // delivers what is left, then finishes (close-delimited) or fails
+        return;
+    }
+    if (may_retry()) {
+        retried_ = true;
+        timer_.cancel();
+        pool_->release(std::move(upstream_), false);
+        connect(true);
+        return;
+    }
+    if (state_ == State::Connecting) {
+        fail(FetchFault::ConnectFailed);
+    } else if (state_ == State::ReadingHead) {
+        fail(FetchFault::BadResponse);
+    } else {
+        fail(FetchFault::Closed);
+    }
+}
+
+void OriginFetch::on_timer(void* arg) {
+    auto* self = static_cast<OriginFetch*>(arg);
+    switch (self->state_) {
+    case State::Connecting:
+        self->fail(FetchFault::ConnectTimeout);
+        return;
+    case State::Waiting:
+    case State::ReadingHead:
+        self->fail(FetchFault::FirstByteTimeout);
+        return;
+    case State::ReadingBody:
+        self->fail(FetchFault::BetweenBytesTimeout);
+        return;
+    case State::Idle:
+    case State::Done:
+        return;
+    }
+}
+
+void OriginFetch::finish() {
+    state_ = State::Done;
+    timer_.cancel();
+    const http::ResponseHead& r = parser_.response();
+    const bool reusable = r.keep_alive && !eof_ && request_sent_ &&
+                          r.framing.kind != http::Framing::Kind::UntilClose;
+    pool_->release(std::move(upstream_), reusable);
+    observer_.fetch_done(*this);
+}
+
+void OriginFetch::fail(FetchFault fault) {
+    const bool head_delivered = state_ == State::ReadingBody;
+    state_ = State::Done;
+    timer_.cancel();
+    if (upstream_) {
+        pool_->release(std::move(upstream_), false);
+    }
+    observer_.fetch_failed(*this, fault, head_delivered);
+}
+
+} // namespace lacquer::origin
