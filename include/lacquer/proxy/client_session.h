@@ -1,0 +1,98 @@
+#pragma once
+// One client connection and the requests on it, one at a time and answered in order
+// (pipelined requests wait in the input buffer). Connection states:
+//   ReadingHead -> Forwarding -> (ReadingHead | Closing -> Lingering) -> Closed
+// Request bodies stream to the origin and response bodies stream to the client without being
+// held whole: each side stops reading while the other side's output is above its mark.
+// Thread: its worker's only. Ends itself through Worker::dispose().
+
+#include "lacquer/http/chunked.h"
+#include "lacquer/http/head_parser.h"
+#include "lacquer/net/connection.h"
+#include "lacquer/net/timer.h"
+#include "lacquer/net/worker.h"
+#include "lacquer/origin/origin_fetch.h"
+#include "lacquer/proxy/cache_status.h"
+#include "lacquer/proxy/worker_context.h"
+
+#include <memory>
+#include <string>
+
+namespace lacquer::proxy {
+
+class ClientSession final : public net::Disposable,
+                            private net::ConnectionHandler,
+                            private origin::FetchObserver {
+public:
+    // Takes an accepted socket. The session lives until the connection ends.
+    static void start(WorkerContext& context, int fd, const sockaddr* peer);
+    ~ClientSession() override;
+    ClientSession* next_session() const { return next_; }
+
+private:
+    enum class State : std::uint8_t { ReadingHead, Forwarding, Closing, Lingering, Closed };
+    // How the response body goes to the client.
+    enum class ClientBody : std::uint8_t { None, Raw, Chunked };
+
+    ClientSession(WorkerContext& context);
+    void link();
+    void unlink();
+
+    // Connection FSM
+    void on_readable(net::Connection& conn) override;
+    void on_drained(net::Connection& conn) override;
+    void on_event(net::Connection& conn, net::ConnEvent event) override;
+    static void on_timer(void* arg);
+    void process_input();
+    void dispatch();
+    void pump_request_body();
+    void finish_response();
+    void next_request();
+    void answer_and_close(int status);
+    void close_after_flush();
+    void close_now();
+    void log_request(int status);
+
+    // Origin side
+    void fetch_head(origin::OriginFetch& fetch) override;
+    void fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) override;
+    void fetch_done(origin::OriginFetch& fetch) override;
+    void fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
+                      bool head_delivered) override;
+    void fetch_upstream_drained(origin::OriginFetch& fetch) override;
+
+    WorkerContext& ctx_;
+    std::unique_ptr<net::Connection> conn_;
+    http::HeadParser parser_;
+    http::ChunkedDecoder request_chunked_;
+    origin::OriginFetch fetch_;
+    net::Timer timer_;
+    std::string scratch_; // heads written here; capacity reused from request to request
+    State state_ = State::ReadingHead;
+    // The request in flight
+    std::uint64_t request_body_left_ = 0;
+    std::uint64_t request_body_seen_ = 0;
+    bool request_body_done_ = true;
+    bool keep_alive_ = true;
+    bool http10_ = false;
+    bool head_request_ = false;
+    // Its response
+    ClientBody client_body_ = ClientBody::None;
+    bool response_started_ = false;
+    bool response_done_ = false;
+    bool in_process_ = false;
+    bool counted_ = false;
+    // What the access log reports about the request in flight
+    const Route* route_ = nullptr;
+    CacheStatus cache_status_ = CacheStatus::Pass;
+    core::Instant request_start_{};
+    core::Instant origin_start_{};
+    core::Instant origin_end_{};
+    std::uint64_t body_bytes_ = 0;
+    bool dispatched_ = false; // a request is in flight and not logged yet
+    ClientSession* prev_ = nullptr;
+    ClientSession* next_ = nullptr;
+    bool linked_ = false;
+};
+
+} // namespace lacquer::proxy

@@ -1,0 +1,39 @@
+#pragma once
+// What a worker's client sessions share: the config they run on, its compiled routes, this
+// worker's origin pools and the process-wide connection count. Built on the worker's thread;
+// used only there (the connection count is the one atomic).
+
+#include "lacquer/config/config.h"
+#include "lacquer/http/head_parser.h"
+#include "lacquer/origin/origin_pool.h"
+#include "lacquer/proxy/access_log.h"
+#include "lacquer/proxy/route_table.h"
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace lacquer::net {
+class Worker;
+}
+
+namespace lacquer::proxy {
+
+class ClientSession;
+
+struct WorkerContext {
+    net::Worker& worker;
+    const config::Config& config;
+    const RouteTable& routes;
+    std::vector<std::unique_ptr<origin::OriginPool>> pools; // index = config origin index
+    std::atomic<std::uint32_t>& open_connections;           // process-wide
+    http::HeadLimits head_limits;
+    AccessLog* access_log = nullptr; // nullptr: off
+    std::size_t live_sessions = 0;   // this worker's client connections
+    ClientSession* sessions = nullptr; // intrusive list of the live ones, for shutdown
+};
+
+// Ends every session of a stopped worker (its thread has been joined).
+void close_all_sessions(WorkerContext& context);
+
+} // namespace lacquer::proxy

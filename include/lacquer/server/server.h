@@ -1,0 +1,47 @@
+#pragma once
+// Process life: builds the workers, listeners and origin pools from a validated config, prints
+// the bound addresses, tells systemd it is ready, and runs until SIGTERM/SIGINT.
+// Tests can start a whole server in-process with start() and stop().
+
+#include "lacquer/config/config.h"
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lacquer::server {
+
+// What this build cannot run yet is refused like any config error (FILE:LINE:COL), never
+// silently ignored. Throws config::ConfigError.
+void check_supported(const config::Config& config);
+
+class Server {
+public:
+    // Resolves origins and binds every listener (throws config::ConfigError when an address
+    // cannot be resolved, std::runtime_error when a socket cannot be bound).
+    explicit Server(config::Config config);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Starts the worker threads and prints "listening on ADDR:PORT (worker threads: N)" per
+    // listener to `out`.
+    void start(std::ostream& out);
+    // Blocks the calling thread until SIGTERM or SIGINT (the signals must be blocked in every
+    // thread; main() does that before constructing the server).
+    int wait_for_signals();
+    void stop();
+
+    std::vector<std::uint16_t> ports() const;
+    unsigned worker_count() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Blocks the signals the server handles in the calling thread (and the threads it creates).
+void block_handled_signals();
+
+} // namespace lacquer::server

@@ -1,0 +1,555 @@
+#include "lacquer/proxy/client_session.h"
+
+#include "lacquer/core/assert.h"
+#include "lacquer/http/headers.h"
+#include "lacquer/http/serialize.h"
+
+#include <algorithm>
+#include <ctime>
+#include <cstring>
+#include <unistd.h>
+
+namespace lacquer::proxy {
+
+namespace {
+// Response bytes queued for the client beyond which the origin side pauses.
+constexpr std::size_t kClientHighMark = 512 * 1024;
+constexpr std::size_t kClientDrainMark = 128 * 1024;
+// Request-body bytes queued upstream beyond which the client side pauses.
+constexpr std::size_t kUpstreamHighMark = 256 * 1024;
+// After an error answer, how long unread client bytes are read and dropped before closing, so
+// that the client reads the answer instead of a reset (nginx's lingering close).
+constexpr core::Millis kLingerTime{2000};
+
+bool is_absolute_form(std::string_view target) {
+    return target.size() > 7 && (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://");
+}
+} // namespace
+
+ClientSession::ClientSession(WorkerContext& context)
+    : ctx_(context), parser_(http::HeadKind::Request, context.head_limits),
+      fetch_(context.worker, *this, http::HeadLimits{context.head_limits.max_head_bytes,
+                                                     context.head_limits.max_head_bytes}),
+      timer_(context.worker, &ClientSession::on_timer, this) {}
+
+void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) {
+    const std::uint32_t open = context.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (open > context.config.limits.max_connections) {
+        context.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        // Shed load with a clear answer; the socket is fresh, so this small write cannot block.
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 24\r\nConnection: close\r\n"
+            "Retry-After: 1\r\n\r\n503 Service Unavailable\n";
+        [[maybe_unused]] const ssize_t n = ::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        ::close(fd);
+        return;
+    }
+    std::unique_ptr<ClientSession> session(new ClientSession(context));
+    session->counted_ = true;
+    session->conn_ = net::Connection::adopt(context.worker, fd, peer, session.get());
+    if (!session->conn_) {
+        return;
+    }
+    ++context.live_sessions;
+    session->link();
+    session->conn_->set_drain_mark(kClientDrainMark);
+    // A client that does not read what we send is dropped after the idle timeout.
+    session->conn_->set_timeouts(core::Millis(0), context.config.limits.client_idle_timeout);
+    session->timer_.arm(context.config.limits.client_idle_timeout);
+    session.release(); // owned by its connection's callbacks from now on; ends via dispose()
+}
+
+void ClientSession::link() {
+    next_ = ctx_.sessions;
+    if (next_ != nullptr) {
+        next_->prev_ = this;
+    }
+    ctx_.sessions = this;
+    linked_ = true;
+}
+
+void ClientSession::unlink() {
+    if (!linked_) {
+        return;
+    }
+    if (prev_ != nullptr) {
+        prev_->next_ = next_;
+    } else {
+        ctx_.sessions = next_;
+    }
+    if (next_ != nullptr) {
+        next_->prev_ = prev_;
+    }
+    prev_ = next_ = nullptr;
+    linked_ = false;
+}
+
+void close_all_sessions(WorkerContext& context) {
+    while (context.sessions != nullptr) {
+        delete context.sessions; // unlinks itself
+    }
+}
+
+ClientSession::~ClientSession() {
+    unlink();
+    fetch_.cancel();
+    if (counted_) {
+        ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (conn_) {
+        --ctx_.live_sessions;
+    }
+}
+
+// ---- connection FSM ------------------------------------------------------------------------
+
+void ClientSession::on_readable(net::Connection&) {
+    switch (state_) {
+    case State::ReadingHead:
+        process_input();
+        return;
+    case State::Forwarding:
+        if (!request_body_done_) {
+            pump_request_body();
+        }
+        return; // otherwise: pipelined bytes wait in the buffer (bounded by the watermark)
+    case State::Lingering:
+        conn_->drain(conn_->input_size());
+        return;
+    case State::Closing:
+    case State::Closed:
+        return;
+    }
+}
+
+void ClientSession::process_input() {
+    if (in_process_) {
+        return; // re-entered through a synchronous answer: the outer loop goes on
+    }
+    in_process_ = true;
+    while (state_ == State::ReadingHead) {
+        const std::string_view bytes = conn_->peek();
+        if (bytes.empty()) {
+            break;
+        }
+        if (!parser_.started()) {
+            timer_.arm(ctx_.config.limits.client_header_timeout); // the head's clock starts now
+        }
+        const auto fed = parser_.feed(bytes.data(), bytes.size());
+        conn_->drain(fed.consumed);
+        if (fed.status == http::HeadParser::Status::Error) {
+            answer_and_close(http::head_error_status(parser_.error()));
+            break;
+        }
+        if (fed.status == http::HeadParser::Status::Complete) {
+            dispatch();
+        }
+    }
+    in_process_ = false;
+}
+
+void ClientSession::dispatch() {
+    timer_.cancel();
+    const http::RequestHead& req = parser_.request();
+    dispatched_ = true;
+    request_start_ = ctx_.worker.now();
+    origin_start_ = origin_end_ = core::Instant{};
+    body_bytes_ = 0;
+    route_ = nullptr;
+    cache_status_ = CacheStatus::Pass;
+    http10_ = req.version_minor == 0;
+    head_request_ = req.is_head();
+    keep_alive_ = req.keep_alive;
+    response_started_ = false;
+    response_done_ = false;
+    client_body_ = ClientBody::None;
+
+    if (req.method == "CONNECT") {
+        answer_and_close(405);
+        return;
+    }
+    // Origin-form, or absolute-form whose authority agrees with Host (RFC 9112 §3.2.2).
+    std::string_view target = req.target;
+    const http::Header* host_header = req.headers.find("Host");
+    const std::string_view host = host_header != nullptr ? host_header->value : std::string_view();
+    if (is_absolute_form(target)) {
+        const std::size_t scheme_end = target.find("//") + 2;
+        const std::size_t path_start = target.find('/', scheme_end);
+        const std::string_view authority = target.substr(scheme_end, path_start - scheme_end);
+        if (host_header != nullptr && !http::iequals(authority, host)) {
+            answer_and_close(400);
+            return;
+        }
+        target = path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
+    } else if (target.front() != '/' && !(target == "*" && req.method == "OPTIONS")) {
+        answer_and_close(400);
+        return;
+    }
+    if (req.framing.kind == http::Framing::Kind::Length &&
+        req.framing.length > ctx_.config.limits.max_body_bytes) {
+        answer_and_close(413);
+        return;
+    }
+    const std::string_view path = target.substr(0, target.find('?'));
+    const Route& route = ctx_.routes.match(host_without_port(host), path, req.method);
+    route_ = &route;
+    if (route.reject) {
+        cache_status_ = CacheStatus::Synth;
+        request_body_done_ = req.framing.kind == http::Framing::Kind::None;
+        if (!request_body_done_) {
+            answer_and_close(404); // the body is not read: the connection cannot go on
+            return;
+        }
+        scratch_.clear();
+        http::write_synthetic_response(scratch_, 404, !keep_alive_, head_request_);
+        conn_->write(scratch_);
+        response_started_ = true;
+        log_request(404);
+        finish_response();
+        return;
+    }
+
+    request_body_left_ = req.framing.kind == http::Framing::Kind::Length ? req.framing.length : 0;
+    request_body_seen_ = 0;
+    request_body_done_ = req.framing.kind == http::Framing::Kind::None;
+    request_chunked_.reset();
+    if (!request_body_done_ && req.expect_continue) {
+        conn_->write(http::kContinue);
+    }
+    scratch_.clear();
+    const http::Framing upstream_body =
+        req.framing.kind == http::Framing::Kind::Chunked ? http::Framing{http::Framing::Kind::Chunked, 0}
+                                                         : req.framing;
+    http::write_upstream_request(scratch_, req,
+                                 {.target = target, .client_addr = conn_->peer_host(), .body = upstream_body});
+    state_ = State::Forwarding;
+    origin_start_ = request_start_;
+    // Pipelined input stays queued while this request is served; a body is read on demand.
+    fetch_.start(*ctx_.pools[route.pool], scratch_, req.method, !request_body_done_, 0);
+    if (state_ == State::Forwarding && !request_body_done_) {
+        pump_request_body();
+    }
+}
+
+void ClientSession::pump_request_body() {
+    net::Connection* upstream = fetch_.upstream();
+    while (!request_body_done_ && upstream != nullptr && state_ == State::Forwarding) {
+        if (upstream->output_size() > kUpstreamHighMark) {
+            return; // fetch_upstream_drained() brings us back
+        }
+        const std::size_t avail = conn_->input_size();
+        if (parser_.request().framing.kind == http::Framing::Kind::Length) {
+            if (avail == 0) {
+                return;
+            }
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(avail, request_body_left_));
+            conn_->move_input_to(*upstream, n);
+            request_body_left_ -= n;
+            if (request_body_left_ == 0) {
+                request_body_done_ = true;
+                fetch_.request_sent();
+            }
+            continue;
+        }
+        // Chunked: decoded and sent on as fresh chunks; extensions and trailers are dropped.
+        if (request_chunked_.data_pending() > 0) {
+            if (avail == 0) {
+                return;
+            }
+            const std::size_t n = static_cast<std::size_t>(
+                std::min<std::uint64_t>(avail, request_chunked_.data_pending()));
+            request_body_seen_ += n;
+            if (request_body_seen_ > ctx_.config.limits.max_body_bytes) {
+                fetch_.cancel();
+                answer_and_close(response_started_ ? 0 : 413);
+                return;
+            }
+            scratch_.clear();
+            http::write_chunk_header(scratch_, n);
+            upstream->write(scratch_);
+            conn_->move_input_to(*upstream, n);
+            upstream->write(http::kChunkEnd);
+            request_chunked_.data_taken(n);
+            continue;
+        }
+        const std::string_view bytes = conn_->peek();
+        if (bytes.empty()) {
+            return;
+        }
+        const auto step = request_chunked_.next(bytes);
+        conn_->drain(step.consumed);
+        if (step.status == http::ChunkedDecoder::Status::Error) {
+            fetch_.cancel();
+            answer_and_close(response_started_ ? 0 : 400);
+            return;
+        }
+        if (step.status == http::ChunkedDecoder::Status::Done) {
+            upstream->write(http::kLastChunk);
+            request_body_done_ = true;
+            fetch_.request_sent();
+        }
+    }
+}
+
+void ClientSession::on_drained(net::Connection&) {
+    switch (state_) {
+    case State::Forwarding:
+        fetch_.resume_body();
+        return;
+    case State::Closing:
+        if (conn_->output_size() == 0) {
+            close_after_flush();
+        }
+        return;
+    case State::ReadingHead:
+    case State::Lingering:
+    case State::Closed:
+        return;
+    }
+}
+
+void ClientSession::on_event(net::Connection&, net::ConnEvent event) {
+    if (event == net::ConnEvent::Eof && state_ == State::Forwarding && request_body_done_ &&
+        !response_started_) {
+        // A client may half-close after its request; the answer is still wanted.
+        keep_alive_ = false;
+        conn_->set_reading(false);
+        return;
+    }
+    (void)event; // EOF, error or write timeout: the client is gone
+    close_now();
+}
+
+void ClientSession::on_timer(void* arg) {
+    auto* self = static_cast<ClientSession*>(arg);
+    switch (self->state_) {
+    case State::ReadingHead:
+        if (self->parser_.started() || self->conn_->input_size() > 0) {
+            self->answer_and_close(408); // the head did not arrive in time
+        } else {
+            self->close_now(); // idle keep-alive connection
+        }
+        return;
+    case State::Lingering:
+    case State::Closing:
+        self->close_now();
+        return;
+    case State::Forwarding:
+    case State::Closed:
+        return;
+    }
+}
+
+// ---- origin side ---------------------------------------------------------------------------
+
+void ClientSession::fetch_head(origin::OriginFetch& fetch) {
+    const http::ResponseHead& resp = fetch.response();
+    http::ClientResponseFraming framing;
+    const bool bodiless_status = resp.status < 200 || resp.status == 204 || resp.status == 304;
+    if (head_request_) {
+        // HEAD: the origin's declared length describes the GET body; pass it on.
+        framing.body = resp.has_content_length ? http::Framing{http::Framing::Kind::Length, resp.content_length}
+                                               : http::Framing{};
+        client_body_ = ClientBody::None;
+    } else if (bodiless_status) {
+        client_body_ = ClientBody::None;
+    } else {
+        switch (resp.framing.kind) {
+        case http::Framing::Kind::None:
+            framing.body = {http::Framing::Kind::Length, 0};
+            client_body_ = ClientBody::None;
+            break;
+        case http::Framing::Kind::Length:
+            framing.body = resp.framing;
+            client_body_ = ClientBody::Raw;
+            break;
+        case http::Framing::Kind::Chunked:
+        case http::Framing::Kind::UntilClose:
+            if (http10_) {
+                keep_alive_ = false; // HTTP/1.0 has no chunked: the close ends the body
+                client_body_ = ClientBody::Raw;
+            } else {
+                framing.body = {http::Framing::Kind::Chunked, 0};
+                client_body_ = ClientBody::Chunked;
+            }
+            break;
+        }
+    }
+    if (!request_body_done_) {
+        keep_alive_ = false; // the origin answered before the whole body: no next request
+    }
+    framing.close = !keep_alive_;
+    framing.http10_client = http10_;
+    scratch_.clear();
+    http::write_client_response(scratch_, resp, framing);
+    conn_->write(scratch_);
+    response_started_ = true;
+}
+
+void ClientSession::fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) {
+    switch (client_body_) {
+    case ClientBody::None:
+        from.drain(n);
+        break;
+    case ClientBody::Raw:
+        from.move_input_to(*conn_, n);
+        body_bytes_ += n;
+        break;
+    case ClientBody::Chunked:
+        body_bytes_ += n;
+        scratch_.clear();
+        http::write_chunk_header(scratch_, n);
+        conn_->write(scratch_);
+        from.move_input_to(*conn_, n);
+        conn_->write(http::kChunkEnd);
+        break;
+    }
+    if (conn_->output_size() > kClientHighMark) {
+        fetch.pause_body(); // on_drained() resumes it
+    }
+}
+
+void ClientSession::fetch_done(origin::OriginFetch& fetch) {
+    if (client_body_ == ClientBody::Chunked) {
+        conn_->write(http::kLastChunk);
+    }
+    origin_end_ = ctx_.worker.now();
+    log_request(fetch.response().status);
+    finish_response();
+}
+
+void ClientSession::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
+                                 bool head_delivered) {
+    origin_end_ = ctx_.worker.now();
+    cache_status_ = CacheStatus::Error;
+    if (head_delivered) {
+        log_request(fetch.response().status);
+        // Part of the answer is out: end the connection without a proper end of body, so the
+        // client sees a truncated response and never a complete-looking one.
+        close_now();
+        return;
+    }
+    if (!request_body_done_) {
+        answer_and_close(origin::fetch_fault_status(fault));
+        return;
+    }
+    scratch_.clear();
+    http::write_synthetic_response(scratch_, origin::fetch_fault_status(fault), !keep_alive_,
+                                   head_request_);
+    conn_->write(scratch_);
+    response_started_ = true;
+    log_request(origin::fetch_fault_status(fault));
+    finish_response();
+}
+
+void ClientSession::fetch_upstream_drained(origin::OriginFetch&) {
+    if (!request_body_done_) {
+        pump_request_body();
+    }
+}
+
+// ---- endings -------------------------------------------------------------------------------
+
+void ClientSession::finish_response() {
+    response_done_ = true;
+    if (!keep_alive_ || !request_body_done_) {
+        state_ = State::Closing;
+        if (conn_->output_size() == 0) {
+            close_after_flush();
+        }
+        return;
+    }
+    next_request();
+}
+
+void ClientSession::next_request() {
+    parser_.reset();
+    state_ = State::ReadingHead;
+    timer_.arm(ctx_.config.limits.client_idle_timeout);
+    conn_->set_reading(true);
+    if (conn_->input_size() > 0) {
+        process_input(); // pipelined requests already here (no-op when called from inside it)
+    }
+}
+
+void ClientSession::answer_and_close(int status) {
+    keep_alive_ = false;
+    if (!dispatched_ && status != 0) {
+        // Refused before dispatch (bad head, timeout): still one request in the log.
+        dispatched_ = true;
+        request_start_ = ctx_.worker.now();
+        route_ = nullptr;
+        body_bytes_ = 0;
+        origin_start_ = origin_end_ = core::Instant{};
+    }
+    if (cache_status_ != CacheStatus::Error) {
+        cache_status_ = CacheStatus::Synth;
+    }
+    log_request(status);
+    if (status != 0 && !response_started_) {
+        scratch_.clear();
+        http::write_synthetic_response(scratch_, status, true);
+        conn_->write(scratch_);
+        response_started_ = true;
+    }
+    state_ = State::Closing;
+    timer_.arm(ctx_.config.limits.client_idle_timeout);
+    if (conn_->output_size() == 0) {
+        close_after_flush();
+    }
+}
+
+void ClientSession::close_after_flush() {
+    conn_->shutdown_write();
+    conn_->drain(conn_->input_size());
+    state_ = State::Lingering;
+    timer_.arm(kLingerTime);
+}
+
+void ClientSession::close_now() {
+    if (state_ == State::Closed) {
+        return;
+    }
+    state_ = State::Closed;
+    log_request(499); // the client went away mid-request (nginx's 499); no-op when logged
+    timer_.cancel();
+    fetch_.cancel();
+    conn_->set_reading(false);
+    unlink();
+    ctx_.worker.dispose(std::unique_ptr<net::Disposable>(this));
+}
+
+void ClientSession::log_request(int status) {
+    if (!dispatched_) {
+        return;
+    }
+    dispatched_ = false;
+    if (ctx_.access_log == nullptr) {
+        return;
+    }
+    const http::RequestHead& req = parser_.request();
+    const http::Header* referer = req.headers.find("Referer");
+    const http::Header* agent = req.headers.find("User-Agent");
+    const core::Instant now = ctx_.worker.now();
+    using Ms = std::chrono::duration<double, std::milli>;
+    AccessLogEntry e;
+    e.client = conn_->peer_host();
+    e.method = req.method.empty() ? std::string_view("-") : req.method;
+    e.target = req.target.empty() ? std::string_view("-") : req.target;
+    e.version_minor = req.version_minor;
+    e.status = status;
+    e.body_bytes = body_bytes_;
+    e.referer = referer != nullptr ? referer->value : std::string_view();
+    e.user_agent = agent != nullptr ? agent->value : std::string_view();
+    e.cache_status = cache_status_name(cache_status_);
+    e.route = route_ != nullptr ? std::string_view(route_->name) : std::string_view("-");
+    e.origin_ms = origin_start_ == core::Instant{}
+                      ? -1.0
+                      : Ms((origin_end_ == core::Instant{} ? now : origin_end_) - origin_start_).count();
+    e.total_ms = Ms(now - request_start_).count();
+    e.unix_time = static_cast<std::int64_t>(std::time(nullptr));
+    ctx_.access_log->write(ctx_.worker.index(), e);
+}
+
+} // namespace lacquer::proxy

@@ -1,0 +1,96 @@
+#include "lacquer/proxy/route_table.h"
+
+#include "lacquer/config/load.h"
+#include "lacquer/http/head.h"
+
+namespace lacquer::proxy {
+
+namespace {
+
+std::size_t pool_index(const config::Config& config, const std::string& name) {
+    if (name.empty()) {
+        return 0;
+    }
+    for (std::size_t i = 0; i < config.origins.size(); ++i) {
+        if (config.origins[i].name == name) {
+            return i;
+        }
+    }
+    return 0; // the loader has already refused unknown origin names
+}
+
+bool host_matches(std::string_view pattern, std::string_view host) {
+    if (pattern.empty()) {
+        return true;
+    }
+    if (pattern.size() > 2 && pattern.substr(0, 2) == "*.") {
+        const std::string_view suffix = pattern.substr(1); // ".example.com"
+        return host.size() > suffix.size() &&
+               http::iequals(host.substr(host.size() - suffix.size()), suffix);
+    }
+    return http::iequals(pattern, host);
+}
+
+} // namespace
+
+std::string_view host_without_port(std::string_view host) {
+    if (!host.empty() && host.front() == '[') {
+        const auto close = host.find(']');
+        return close == std::string_view::npos ? host : host.substr(0, close + 1);
+    }
+    const auto colon = host.rfind(':');
+    return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+RouteTable::RouteTable(const config::Config& config) {
+    for (const config::RouteConfig& rc : config.routes) {
+        Route r;
+        r.name = rc.name;
+        r.pool = pool_index(config, rc.origin);
+        r.pass = rc.pass;
+        r.host = rc.match.host;
+        r.path_prefix = rc.match.path_prefix;
+        r.methods = rc.match.methods;
+        if (!rc.match.path_regex.empty()) {
+            try {
+                r.path_regex = std::make_unique<std::regex>(rc.match.path_regex,
+                                                            std::regex::ECMAScript | std::regex::optimize);
+            } catch (const std::regex_error& e) {
+                throw config::ConfigError(rc.match.mark, std::string("bad path_regex: ") + e.what());
+            }
+        }
+        routes_.push_back(std::move(r));
+    }
+    default_.name = "default";
+    default_.pool = pool_index(config, config.default_route.origin);
+    default_.pass = true;
+    default_.reject = config.default_route.present && config.default_route.reject;
+}
+
+const Route& RouteTable::match(std::string_view host, std::string_view path,
+                               std::string_view method) const {
+    for (const Route& r : routes_) {
+        if (!host_matches(r.host, host)) {
+            continue;
+        }
+        if (!r.path_prefix.empty() && path.substr(0, r.path_prefix.size()) != r.path_prefix) {
+            continue;
+        }
+        if (r.path_regex && !std::regex_search(path.begin(), path.end(), *r.path_regex)) {
+            continue;
+        }
+        if (!r.methods.empty()) {
+            bool found = false;
+            for (const std::string& m : r.methods) {
+                found = found || m == method;
+            }
+            if (!found) {
+                continue;
+            }
+        }
+        return r;
+    }
+    return default_;
+}
+
+} // namespace lacquer::proxy

@@ -1,0 +1,191 @@
+#include "lacquer/server/server.h"
+
+#include "lacquer/config/load.h"
+#include "lacquer/net/listener.h"
+#include "lacquer/net/worker.h"
+#include "lacquer/origin/origin_pool.h"
+#include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/route_table.h"
+#include "lacquer/proxy/worker_context.h"
+
+#include <atomic>
+#include <csignal>
+#include <ostream>
+#include <stdexcept>
+#include <systemd/sd-daemon.h>
+#include <thread>
+#include <unistd.h>
+
+namespace lacquer::server {
+
+namespace {
+const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
+} // namespace
+
+void block_handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : kHandledSignals) {
+        sigaddset(&set, s);
+    }
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// One worker: its loop, its listeners and its share of everything per-worker.
+struct WorkerSlot {
+    std::unique_ptr<net::Worker> worker;
+    std::unique_ptr<proxy::WorkerContext> context;
+    std::vector<std::unique_ptr<net::Listener>> listeners;
+};
+
+struct Server::Impl {
+    config::Config config;
+    std::vector<origin::OriginPoolSpec> pool_specs;
+    std::unique_ptr<proxy::RouteTable> routes;
+    std::unique_ptr<proxy::AccessLog> access_log;
+    std::atomic<std::uint32_t> open_connections{0};
+    std::vector<net::SocketAddress> listen_addresses; // resolved; port filled after the first bind
+    std::vector<std::vector<int>> listen_fds;         // [listener][worker]
+    std::vector<WorkerSlot> slots;
+    unsigned workers = 1;
+    bool started = false;
+};
+
+Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
+    Impl& s = *impl_;
+    s.config = std::move(config);
+    s.workers = s.config.workers != 0 ? s.config.workers
+                                      : std::max(1u, std::thread::hardware_concurrency());
+    s.pool_specs = origin::build_pool_specs(s.config);
+    s.routes = std::make_unique<proxy::RouteTable>(s.config);
+    s.access_log = proxy::AccessLog::open(s.config.log, s.workers);
+
+    // Every worker gets its own socket per listen address (SO_REUSEPORT). With port 0, the
+    // first bind picks the port and the others join it.
+    for (const config::ListenerConfig& l : s.config.listen) {
+        std::string error;
+        auto address = net::resolve(l.address.host, l.address.port, error);
+        if (!address) {
+            throw config::ConfigError(l.mark, "cannot resolve listen address '" + l.address.text() +
+                                                  "': " + error);
+        }
+        std::vector<int> fds;
+        for (unsigned w = 0; w < s.workers; ++w) {
+            const int fd = net::open_listening_socket(*address, error);
+            if (fd < 0) {
+                for (int f : fds) {
+                    close(f);
+                }
+                throw std::runtime_error("cannot listen on " + l.address.text() + ": " + error);
+            }
+            if (w == 0 && address->port() == 0) {
+                address->length = sizeof address->storage;
+                getsockname(fd, reinterpret_cast<sockaddr*>(&address->storage), &address->length);
+            }
+            fds.push_back(fd);
+        }
+        s.listen_addresses.push_back(*address);
+        s.listen_fds.push_back(std::move(fds));
+    }
+}
+
+Server::~Server() {
+    stop();
+    for (auto& fds : impl_->listen_fds) {
+        for (int fd : fds) {
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+    }
+}
+
+unsigned Server::worker_count() const { return impl_->workers; }
+
+std::vector<std::uint16_t> Server::ports() const {
+    std::vector<std::uint16_t> out;
+    for (const auto& a : impl_->listen_addresses) {
+        out.push_back(a.port());
+    }
+    return out;
+}
+
+void Server::start(std::ostream& out) {
+    Impl& s = *impl_;
+    s.slots.resize(s.workers);
+    for (unsigned w = 0; w < s.workers; ++w) {
+        WorkerSlot& slot = s.slots[w];
+        slot.worker = std::make_unique<net::Worker>(w);
+        slot.context.reset(new proxy::WorkerContext{
+            *slot.worker, s.config, *s.routes, {}, s.open_connections,
+            http::HeadLimits{static_cast<std::size_t>(s.config.limits.max_header_bytes),
+                             static_cast<std::size_t>(s.config.limits.max_uri_bytes)}});
+        for (const origin::OriginPoolSpec& spec : s.pool_specs) {
+            slot.context->pools.push_back(
+                std::make_unique<origin::OriginPool>(*slot.worker, spec, s.workers));
+        }
+        slot.context->access_log = s.access_log.get();
+        proxy::WorkerContext* ctx = slot.context.get();
+        for (std::size_t l = 0; l < s.listen_fds.size(); ++l) {
+            const int fd = s.listen_fds[l][w];
+            s.listen_fds[l][w] = -1; // owned by the listener now
+            slot.listeners.push_back(std::make_unique<net::Listener>(
+                *slot.worker, fd,
+                [ctx](int client, const sockaddr* peer) { proxy::ClientSession::start(*ctx, client, peer); }));
+        }
+    }
+    for (WorkerSlot& slot : s.slots) {
+        slot.worker->start(nullptr);
+    }
+    s.started = true;
+    for (const net::SocketAddress& a : s.listen_addresses) {
+        out << "listening on " << a.text() << " (worker threads: " << s.workers << ")\n";
+    }
+    out.flush();
+    sd_notify(0, "READY=1");
+}
+
+int Server::wait_for_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : kHandledSignals) {
+        sigaddset(&set, sig);
+    }
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            sd_notify(0, "STOPPING=1");
+            stop();
+            return 0;
+        }
+        if (sig == SIGUSR1 && impl_->access_log) {
+            impl_->access_log->reopen();
+        }
+        // SIGHUP (reload) arrives with the operations issue (#8); until then it is received and
+        // does nothing, rather than killing the process.
+    }
+}
+
+void Server::stop() {
+    Impl& s = *impl_;
+    if (!s.started) {
+        return;
+    }
+    s.started = false;
+    for (WorkerSlot& slot : s.slots) {
+        slot.worker->stop();
+    }
+    for (WorkerSlot& slot : s.slots) {
+        slot.worker->join();
+    }
+    // The threads are gone: end what they left, sessions before the pools they borrow from.
+    for (WorkerSlot& slot : s.slots) {
+        slot.listeners.clear();
+        proxy::close_all_sessions(*slot.context);
+    }
+}
+
+} // namespace lacquer::server
