@@ -1,0 +1,99 @@
+// The command line as scripts use it: --check-config with FILE:LINE:COL and exit status 2,
+// --version, --help, a port 0 listener reported on stdout, and a clean exit on SIGTERM.
+#include "support/child_process.h"
+#include "support/lacquer_process.h"
+#include "support/scripted_origin.h"
+#include "support/test_config.h"
+
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+namespace lacquer::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(OpsCli, CheckConfigAcceptsTheShippedDefaultConfig) {
+    const char* src = std::getenv("LACQUER_SOURCE_DIR");
+    ASSERT_NE(src, nullptr);
+    std::ifstream in(std::string(src) + "/vcl-like-config/lacquer.yaml");
+    const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(yaml.empty());
+    auto result = LacquerProcess::run_check_config(yaml);
+    EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
+}
+
+TEST(OpsCli, CheckConfigReportsFileLineColumnAndExits2) {
+    const std::string yaml =
+        "listen:\n"
+        "  - address: 127.0.0.1:0\n"
+        "origins:\n"
+        "  api:\n"
+        "    servers:\n"
+        "      - address: 127.0.0.1:9000\n"
+        "    connect_timeout: soon\n";
+    auto result = LacquerProcess::run_check_config(yaml);
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.stderr_text.find(result.config_path + ":7:22:"), std::string::npos)
+        << result.stderr_text;
+}
+
+TEST(OpsCli, UnknownKeyIsAnError) {
+    auto result = LacquerProcess::run_check_config(
+        "listen:\n  - address: 127.0.0.1:0\norigins:\n  api:\n    servers:\n"
+        "      - address: 127.0.0.1:9000\nworkerz: 2\n");
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.stderr_text.find(result.config_path + ":7:1:"), std::string::npos)
+        << result.stderr_text;
+}
+
+TEST(OpsCli, FeaturesThisBuildCannotRunAreRefusedNotIgnored) {
+    auto result = LacquerProcess::run_check_config(
+        "listen:\n  - address: 127.0.0.1:0\n    tls:\n      certificate: /c.pem\n"
+        "      private_key: /k.pem\norigins:\n  api:\n    servers:\n"
+        "      - address: 127.0.0.1:9000\n");
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.stderr_text.find("not supported"), std::string::npos) << result.stderr_text;
+}
+
+TEST(OpsCli, VersionAndHelp) {
+    for (const char* flag : {"--version", "--help"}) {
+        std::string error;
+        TempDir dir;
+        ChildProcess child;
+        ASSERT_TRUE(child.start(LacquerProcess::binary_from_env(), {flag}, dir.path(), "cli", error))
+            << error;
+        auto status = child.wait_exit(5s);
+        ASSERT_TRUE(status.has_value());
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << flag;
+        EXPECT_NE(child.stdout_text().find(flag == std::string("--version") ? "lacquerd " : "usage:"),
+                  std::string::npos);
+    }
+}
+
+TEST(OpsCli, SigtermEndsTheProcessWithStatusZero) {
+    ScriptedOrigin origin;
+    LacquerProcess proxy(TestConfig().origin(origin.address()));
+    ASSERT_TRUE(proxy.started());
+    ASSERT_TRUE(proxy.send_signal(SIGTERM));
+    auto status = proxy.wait_exit(5s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFEXITED(*status));
+    EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST(OpsCli, SighupAndSigusr1DoNotKillTheProcess) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) { x.respond(200, {}, "alive"); });
+    LacquerProcess proxy(TestConfig().origin(origin.address()));
+    ASSERT_TRUE(proxy.started());
+    ASSERT_TRUE(proxy.send_signal(SIGHUP));
+    ASSERT_TRUE(proxy.send_signal(SIGUSR1));
+    EXPECT_EQ(proxy.get("/still").body, "alive");
+}
+
+} // namespace
+} // namespace lacquer::test
