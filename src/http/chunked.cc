@@ -1,21 +1,8 @@
 #include "lacquer/http/chunked.h"
 
-namespace lacquer::http {
+#include "lacquer/http/ascii.h"
 
-namespace {
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-} // namespace
+namespace lacquer::http {
 
 ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
     std::size_t i = 0;

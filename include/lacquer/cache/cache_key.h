@@ -1,0 +1,105 @@
+#pragma once
+// The cache key of a request and the request-target the origin receives, built together so that
+// the origin only ever sees what the key says (unkeyed params are stripped, never forwarded).
+// KeyPolicy is compiled per route at config load and is immutable; build_key() is pure, writes
+// into a caller-owned KeyBuffer and never allocates. One KeyBuffer per connection (or request).
+
+#include "lacquer/cache/request_view.h"
+#include "lacquer/cache/variant_set.h"
+#include "lacquer/config/config.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lacquer::cache {
+
+inline constexpr std::size_t kMaxKeyParams = 256;  // more query params -> TooLarge
+inline constexpr std::size_t kMaxKeyVariants = 16; // per route
+
+// What a route puts into its keys. Built once per route at config load.
+struct KeyPolicy {
+    bool all_params = false;
+    // Allow-list, percent-encoding normalised like request params, sorted, unique.
+    std::vector<std::string> params;
+    config::UnknownParams unknown_params = config::UnknownParams::Strip;
+    // The route's variants, in config order; they point into the VariantSet the policy was
+    // compiled with, which must outlive the policy.
+    std::vector<const Variant*> variants;
+
+    // True when a param with this (normalised) name is part of the key.
+    bool allows(std::string_view name) const;
+};
+
+// Throws std::invalid_argument when a variant name is not in `variants` or when the route has
+// more than kMaxKeyVariants variants (config time only).
+KeyPolicy compile_key_policy(const config::CachePolicyConfig& cache, const VariantSet& variants);
+
+#define LACQUER_KEY_OUTCOMES(X)                                                                    \
+    X(Ok)           /* canonical, hash and upstream_target are set */                              \
+    X(RejectParams) /* unknown params and `unknown_params: reject`: answer 400 */                  \
+    X(PassParams)   /* unknown params and `unknown_params: pass`: forward, do not cache */         \
+    X(BadEncoding)  /* invalid %-escape, or a Host byte outside visible ASCII: answer 400 */       \
+    X(TooLarge)     /* more than kMaxKeyParams params, or the KeyBuffer is full: answer 414 */
+
+enum class KeyOutcome : std::uint8_t {
+#define LACQUER_AS_ENUM(name) name,
+    LACQUER_KEY_OUTCOMES(LACQUER_AS_ENUM)
+#undef LACQUER_AS_ENUM
+};
+std::string_view key_outcome_name(KeyOutcome outcome);
+
+// Views into the KeyBuffer, valid until its next build_key().
+struct BuiltKey {
+    std::string_view canonical;       // Ok only; empty otherwise
+    std::uint64_t hash = 0;           // XXH3-64 of canonical; Ok only
+    std::string_view upstream_target; // Ok: path?kept-params; PassParams: path?original-query
+    std::array<std::uint8_t, kMaxKeyVariants> variant_values{}; // per policy variant, Ok only
+    std::size_t variant_count = 0;
+};
+
+class KeyBuffer;
+
+// Builds the key of one request under `policy`. The canonical bytes are
+//   <method class>\n<host>\n<path>\n<params>\n then <variant name>=<value>\n per variant,
+// with GET and HEAD sharing the class "G", the host lower-cased, path and params with
+// normalised percent-encoding (unreserved escapes decoded, other hex upper-cased, bytes that
+// may not appear in a URI escaped), params filtered by the allow-list and stably sorted by name.
+// Keys name their variants rather than number them, so they stay meaningful across reloads.
+// Pure; never allocates; `out` is rewritten whatever the outcome.
+[[nodiscard]] KeyOutcome build_key(const KeyPolicy& policy, std::string_view method,
+                                   const RequestView& request, KeyBuffer& buffer, BuiltKey& out);
+
+// Fixed storage for build_key(), allocated once and reused for every request of a connection.
+class KeyBuffer {
+public:
+    // Room for a request-target of max_uri_bytes plus slack for escapes, and for a key holding
+    // that target, the host and the variants. Anything longer is TooLarge, never a reallocation.
+    explicit KeyBuffer(std::size_t max_uri_bytes);
+
+    std::size_t key_capacity() const { return key_capacity_; }
+    std::size_t target_capacity() const { return target_capacity_; }
+
+private:
+    friend KeyOutcome build_key(const KeyPolicy&, std::string_view, const RequestView&, KeyBuffer&,
+                                BuiltKey&);
+
+    // One normalised query param, "name" or "name=value", stored in the target area.
+    struct ParamSlot {
+        std::uint32_t offset = 0;
+        std::uint32_t name_length = 0;
+        std::uint32_t length = 0;
+        std::uint32_t order = 0; // position in the query: ties keep it (stable sort)
+    };
+
+    std::size_t key_capacity_;
+    std::size_t target_capacity_;
+    std::unique_ptr<char[]> storage_; // key area, then target area
+    std::array<ParamSlot, kMaxKeyParams> params_{};
+};
+
+} // namespace lacquer::cache

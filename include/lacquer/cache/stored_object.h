@@ -1,0 +1,122 @@
+#pragma once
+// A stored response: immutable once published, shared by every worker, reference-counted
+// (atomic). Key, head and body live in the same allocation as this header, so an object costs
+// one malloc and its bytes can be handed to the network by reference.
+// The head is the response as the client gets it, minus the per-request lines (Age,
+// Cache-Status, Connection) and the framing (Content-Length), which delivery adds.
+
+#include "lacquer/cache/freshness.h"
+#include "lacquer/core/clock.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace lacquer::cache {
+
+class StoredObject {
+public:
+    struct Fields {
+        std::string_view key;
+        std::uint64_t hash = 0;
+        std::string_view head; // status line + end-to-end headers, each line ending in CRLF
+        std::size_t body_size = 0;
+        int status = 200;
+        core::Instant stored_at{};
+        std::int64_t stored_unix = 0;
+        std::int64_t initial_age = 0; // the origin's Age when it was stored, seconds
+        FreshnessWindow window;
+        std::string_view etag;          // copied into the object
+        std::string_view last_modified; // copied into the object
+    };
+
+    // Allocates an object with room for the body (filled through body_for_fill() before the
+    // object is published). Reference count 1, owned by the caller.
+    static StoredObject* create(const Fields& fields);
+
+    void ref() const { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void unref() const;
+
+    std::string_view key() const { return {bytes(), key_size_}; }
+    std::uint64_t hash() const { return hash_; }
+    std::string_view head() const { return {bytes() + key_size_, head_size_}; }
+    std::string_view etag() const { return {bytes() + key_size_ + head_size_, etag_size_}; }
+    std::string_view last_modified() const {
+        return {bytes() + key_size_ + head_size_ + etag_size_, lm_size_};
+    }
+    const char* body() const { return bytes() + body_offset_; }
+    std::size_t body_size() const { return body_size_; }
+    char* body_for_fill() { return bytes() + body_offset_; }
+
+    int status() const { return status_; }
+    core::Instant stored_at() const { return stored_at_; }
+    std::int64_t stored_unix() const { return stored_unix_; }
+    std::int64_t initial_age() const { return initial_age_; }
+    const FreshnessWindow& window() const { return window_; }
+    // Bytes this object costs against the budget, bookkeeping included.
+    std::size_t charge() const { return charge_; }
+
+    // Eviction bookkeeping, owned by the store shard (its lock).
+    StoredObject* lru_prev = nullptr;
+    StoredObject* lru_next = nullptr;
+    std::atomic<bool> referenced{false}; // set on a hit, read by the CLOCK sweep
+
+private:
+    StoredObject() = default;
+    ~StoredObject() = default;
+    const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+    char* bytes() { return reinterpret_cast<char*>(this + 1); }
+
+    mutable std::atomic<std::uint32_t> refs_{1};
+    std::uint32_t key_size_ = 0;
+    std::uint32_t head_size_ = 0;
+    std::uint16_t etag_size_ = 0;
+    std::uint16_t lm_size_ = 0;
+    std::uint32_t body_offset_ = 0;
+    std::size_t body_size_ = 0;
+    std::size_t charge_ = 0;
+    std::uint64_t hash_ = 0;
+    int status_ = 0;
+    core::Instant stored_at_{};
+    std::int64_t stored_unix_ = 0;
+    std::int64_t initial_age_ = 0;
+    FreshnessWindow window_;
+};
+
+// An owning handle (one reference). Moves are free; copies take a reference.
+class ObjectRef {
+public:
+    ObjectRef() = default;
+    explicit ObjectRef(StoredObject* adopted) : p_(adopted) {}
+    ObjectRef(const ObjectRef& o) : p_(o.p_) {
+        if (p_ != nullptr) {
+            p_->ref();
+        }
+    }
+    ObjectRef(ObjectRef&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+    ObjectRef& operator=(ObjectRef o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~ObjectRef() {
+        if (p_ != nullptr) {
+            p_->unref();
+        }
+    }
+    StoredObject* get() const { return p_; }
+    StoredObject* operator->() const { return p_; }
+    StoredObject& operator*() const { return *p_; }
+    explicit operator bool() const { return p_ != nullptr; }
+    // Gives up ownership (for handing a reference to libevent).
+    StoredObject* release() {
+        StoredObject* p = p_;
+        p_ = nullptr;
+        return p;
+    }
+
+private:
+    StoredObject* p_ = nullptr;
+};
+
+} // namespace lacquer::cache

@@ -1,0 +1,106 @@
+#include "lacquer/cache/object_store.h"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lacquer::cache {
+namespace {
+
+ObjectRef make(std::string_view key, std::size_t body_size, char fill = 'b') {
+    StoredObject::Fields f;
+    f.key = key;
+    f.hash = std::hash<std::string_view>{}(key)*0x9e3779b97f4a7c15ULL;
+    f.head = "HTTP/1.1 200 OK\r\n";
+    f.body_size = body_size;
+    f.etag = "\"e\"";
+    ObjectRef o(StoredObject::create(f));
+    std::fill_n(o->body_for_fill(), body_size, fill);
+    return o;
+}
+
+TEST(ObjectStore, LookupComparesTheFullKey) {
+    ObjectStore store(1 << 20);
+    ObjectRef a = make("key-a", 10, 'a');
+    const std::uint64_t hash = a->hash();
+    ASSERT_TRUE(store.insert(a));
+    ObjectRef found = store.lookup(hash, "key-a");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(std::string_view(found->body(), found->body_size()), "aaaaaaaaaa");
+    EXPECT_EQ(found->etag(), "\"e\"");
+    EXPECT_FALSE(store.lookup(hash, "key-b")); // same hash, other key: a miss, never a wrong hit
+}
+
+TEST(ObjectStore, InsertReplacesAndTheOldObjectLivesWhileReferenced) {
+    ObjectStore store(1 << 20);
+    ObjectRef v1 = make("k", 4, '1');
+    ASSERT_TRUE(store.insert(v1));
+    ObjectRef held = store.lookup(v1->hash(), "k");
+    ASSERT_TRUE(store.insert(make("k", 4, '2')));
+    EXPECT_EQ(held->body()[0], '1'); // still valid: a hit in flight keeps its bytes
+    EXPECT_EQ(store.lookup(v1->hash(), "k")->body()[0], '2');
+    EXPECT_EQ(store.stats().objects, 1u);
+}
+
+TEST(ObjectStore, StaysWithinItsBudgetBookkeepingIncluded) {
+    const std::uint64_t budget = 256 * 1024;
+    ObjectStore store(budget);
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_TRUE(store.insert(make("obj-" + std::to_string(i), 1024)));
+        ASSERT_LE(store.stats().bytes, budget);
+    }
+    const StoreStats st = store.stats();
+    EXPECT_GT(st.evictions, 1000u);
+    EXPECT_GT(st.objects, 100u);                      // the budget is used, not emptied
+    EXPECT_FALSE(store.insert(make("huge", budget))); // larger than the whole budget
+}
+
+TEST(ObjectStore, RecentlyHitObjectsSurviveEviction) {
+    ObjectStore store(200 * 1024);
+    ASSERT_TRUE(store.insert(make("hot", 1024)));
+    const std::uint64_t hot_hash = make("hot", 1)->hash();
+    for (int i = 0; i < 3000; ++i) {
+        ASSERT_TRUE(store.lookup(hot_hash, "hot")) << "evicted after " << i << " inserts";
+        ASSERT_TRUE(store.insert(make("cold-" + std::to_string(i), 1024)));
+    }
+}
+
+TEST(ObjectStore, RemoveTakesTheObjectOut) {
+    ObjectStore store(1 << 20);
+    ObjectRef o = make("gone", 8);
+    ASSERT_TRUE(store.insert(o));
+    EXPECT_TRUE(store.remove(o->hash(), "gone"));
+    EXPECT_FALSE(store.lookup(o->hash(), "gone"));
+    EXPECT_FALSE(store.remove(o->hash(), "gone"));
+    EXPECT_EQ(store.stats().bytes, 0u);
+}
+
+TEST(ObjectStore, ConcurrentHitsInsertsAndEvictionsKeepEveryObjectIntact) {
+    ObjectStore store(512 * 1024);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&store, t] {
+            for (int i = 0; i < 3000; ++i) {
+                const std::string key = "k" + std::to_string((i * 7 + t) % 700);
+                const char fill = static_cast<char>('a' + (i % 26));
+                ObjectRef mine = make(key, 512, fill);
+                const std::uint64_t hash = mine->hash();
+                store.insert(std::move(mine));
+                if (ObjectRef hit = store.lookup(hash, key)) {
+                    const char first = hit->body()[0];
+                    for (std::size_t j = 0; j < hit->body_size(); ++j) {
+                        ASSERT_EQ(hit->body()[j], first); // never a torn or freed object
+                    }
+                }
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_LE(store.stats().bytes, 512u * 1024u);
+}
+
+} // namespace
+} // namespace lacquer::cache
