@@ -31,12 +31,19 @@ done
 cat <<'MSG'
 
 Lacquer is running on http://127.0.0.1:8080 in front of the demo origin on 127.0.0.1:9000.
-Try:
-  curl -si 'http://127.0.0.1:8080/v3/listings?limit=5'          # answered by the origin
-  curl -si 'http://127.0.0.1:8080/v3/listings?limit=5&delay_ms=300'
-  curl -s  http://127.0.0.1:9000/__stats                       # what reached the origin
+Try (look at the Cache-Status and Age headers):
+  curl -si 'http://127.0.0.1:8080/v3/listings?limit=5'               # miss, then hit
+  curl -si 'http://127.0.0.1:8080/v3/listings?limit=5&utm=x'         # hit: utm is not keyed
+  curl -si -H 'Accept-Language: de-AT,de;q=0.9' 'http://127.0.0.1:8080/v3/listings?limit=5'
+                                                                    # the de-DE variant
+  curl -si 'http://127.0.0.1:8080/v3/users/42'                       # never cached (pass)
+  curl -si 'http://127.0.0.1:8080/demo?cc=max-age%3D5'               # default route, 5 s fresh
+  curl -s  http://127.0.0.1:9000/__stats                            # what reached the origin
 The access log follows below. Ctrl-C stops both.
 
 MSG
-curl -si 'http://127.0.0.1:8080/v3/listings?limit=5' | sed -n '1p;/^Via/p'
+for attempt in first second; do
+  echo "-- $attempt request for /v3/listings?limit=5:"
+  curl -si 'http://127.0.0.1:8080/v3/listings?limit=5' | sed -n '1p;/^Age/p;/^Cache-Status/p'
+done
 wait $proxy

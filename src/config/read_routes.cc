@@ -220,6 +220,8 @@ DefaultRouteConfig read_default_route(const std::optional<YamlValue>& value,
     DefaultRouteConfig route;
     route.origin = config.origins.front().name;
     route.cache.all_params = true; // CONFIG.md: every query param in the key, sorted
+    // CONFIG.md: freshness from the origin's headers only, unless the config sets a ttl.
+    route.cache.ttl = Duration(0);
     route.mark = fallback;
     route.cache.mark = fallback;
     if (!value) {

@@ -41,49 +41,109 @@ void append_framing(std::string& out, const Framing& body) {
 
 std::string_view reason_phrase(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 203: return "Non-Authoritative Information";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 203:
+        return "Non-Authoritative Information";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
+}
+
+bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
+    for (const Header& h : forwarded.set_headers) {
+        if (iequals(h.name, name)) {
+            return false;
+        }
+    }
+    if (forwarded.drop_conditionals &&
+        (iequals(name, "If-None-Match") || iequals(name, "If-Modified-Since") ||
+         iequals(name, "If-Match") || iequals(name, "If-Unmodified-Since") ||
+         iequals(name, "If-Range") || iequals(name, "Range"))) {
+        return false;
+    }
+    if (forwarded.allowed_headers == nullptr || iequals(name, "Host")) {
+        return true;
+    }
+    for (const std::string& allowed : *forwarded.allowed_headers) {
+        if (iequals(allowed, name)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void write_upstream_request(std::string& out, const RequestHead& request,
                             const ForwardedRequest& forwarded) {
-    out.append(request.method);
+    out.append(forwarded.method.empty() ? request.method : forwarded.method);
     out.push_back(' ');
     out.append(forwarded.target);
     out.append(" HTTP/1.1\r\n");
@@ -101,6 +161,11 @@ void write_upstream_request(std::string& out, const RequestHead& request,
             via = &h;
             continue;
         }
+        if (forwards_header(forwarded, h.name)) {
+            append_header(out, h.name, h.value);
+        }
+    }
+    for (const Header& h : forwarded.set_headers) {
         append_header(out, h.name, h.value);
     }
     out.append("X-Forwarded-For: ");
@@ -119,8 +184,7 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     out.append("\r\n");
 }
 
-void write_client_response(std::string& out, const ResponseHead& response,
-                           const ClientResponseFraming& framing) {
+void write_response_lines(std::string& out, const ResponseHead& response, bool skip_age) {
     out.append("HTTP/1.1 "); // our version, whatever the client speaks (RFC 9110 §6.2)
     append_number(out, static_cast<std::uint64_t>(response.status));
     out.push_back(' ');
@@ -128,7 +192,8 @@ void write_client_response(std::string& out, const ResponseHead& response,
     out.append("\r\n");
     const Header* via = nullptr;
     for (const Header& h : response.headers) {
-        if (is_connection_specific(response.headers, h.name)) {
+        if (is_connection_specific(response.headers, h.name) ||
+            (skip_age && iequals(h.name, "Age"))) {
             continue;
         }
         if (iequals(h.name, "Via")) {
@@ -143,6 +208,9 @@ void write_client_response(std::string& out, const ResponseHead& response,
         out.append(", ");
     }
     out.append("1.1 lacquer\r\n");
+}
+
+void write_response_end(std::string& out, const ClientResponseFraming& framing) {
     append_framing(out, framing.body);
     if (framing.close) {
         out.append("Connection: close\r\n");
@@ -150,6 +218,12 @@ void write_client_response(std::string& out, const ResponseHead& response,
         out.append("Connection: keep-alive\r\n");
     }
     out.append("\r\n");
+}
+
+void write_client_response(std::string& out, const ResponseHead& response,
+                           const ClientResponseFraming& framing) {
+    write_response_lines(out, response);
+    write_response_end(out, framing);
 }
 
 void write_synthetic_response(std::string& out, int status, bool close, bool head_only) {

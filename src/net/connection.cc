@@ -76,7 +76,9 @@ std::unique_ptr<Connection> Connection::connect(Worker& worker, const SocketAddr
     return conn;
 }
 
-Connection::~Connection() { bufferevent_free(bev_); }
+Connection::~Connection() {
+    bufferevent_free(bev_);
+}
 
 std::size_t Connection::input_size() const {
     return evbuffer_get_length(bufferevent_get_input(bev_));
@@ -91,12 +93,19 @@ std::string_view Connection::peek() const {
     return {static_cast<const char*>(vec.iov_base), vec.iov_len};
 }
 
-void Connection::drain(std::size_t n) { evbuffer_drain(bufferevent_get_input(bev_), n); }
+void Connection::drain(std::size_t n) {
+    evbuffer_drain(bufferevent_get_input(bev_), n);
+}
 
 std::size_t Connection::move_input_to(Connection& dst, std::size_t n) {
     const int moved =
         evbuffer_remove_buffer(bufferevent_get_input(bev_), bufferevent_get_output(dst.bev_), n);
     return moved < 0 ? 0 : static_cast<std::size_t>(moved);
+}
+
+std::size_t Connection::copy_input(char* dst, std::size_t n) const {
+    const ev_ssize_t copied = evbuffer_copyout(bufferevent_get_input(bev_), dst, n);
+    return copied < 0 ? 0 : static_cast<std::size_t>(copied);
 }
 
 void Connection::write(std::string_view bytes) {
@@ -126,12 +135,15 @@ void Connection::set_reading(bool on) {
     }
 }
 
-void Connection::set_drain_mark(std::size_t low) { bufferevent_setwatermark(bev_, EV_WRITE, low, 0); }
+void Connection::set_drain_mark(std::size_t low) {
+    bufferevent_setwatermark(bev_, EV_WRITE, low, 0);
+}
 
 void Connection::set_timeouts(core::Millis read, core::Millis write) {
     const timeval r = to_timeval(read);
     const timeval w = to_timeval(write);
-    bufferevent_set_timeouts(bev_, read.count() > 0 ? &r : nullptr, write.count() > 0 ? &w : nullptr);
+    bufferevent_set_timeouts(bev_, read.count() > 0 ? &r : nullptr,
+                             write.count() > 0 ? &w : nullptr);
 }
 
 void Connection::shutdown_write() {

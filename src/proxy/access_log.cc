@@ -17,7 +17,8 @@ int open_target(const config::LogConfig& config) {
     if (config.access == config::AccessLogTarget::Stdout) {
         return STDOUT_FILENO;
     }
-    const int fd = ::open(config.access_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    const int fd =
+        ::open(config.access_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
         throw std::runtime_error("cannot open access log '" + config.access_path +
                                  "': " + std::strerror(errno));
@@ -102,7 +103,8 @@ void AccessLog::format_combined(Buffer& b, const AccessLogEntry& e) {
         const std::time_t t = e.unix_time;
         std::tm tm{};
         gmtime_r(&t, &tm);
-        b.cached_time_length = std::strftime(b.cached_time, sizeof b.cached_time, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
+        b.cached_time_length =
+            std::strftime(b.cached_time, sizeof b.cached_time, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
         b.cached_second = e.unix_time;
     }
     std::string& o = b.data;
@@ -146,7 +148,8 @@ void AccessLog::format_json(Buffer& b, const AccessLogEntry& e) {
     append_escaped(o, e.method, true);
     o.append("\",\"target\":\"");
     append_escaped(o, e.target, true);
-    o.append(e.version_minor == 0 ? "\",\"protocol\":\"HTTP/1.0\"" : "\",\"protocol\":\"HTTP/1.1\"");
+    o.append(e.version_minor == 0 ? "\",\"protocol\":\"HTTP/1.0\""
+                                  : "\",\"protocol\":\"HTTP/1.1\"");
     o.append(",\"status\":");
     o.append(std::to_string(e.status));
     o.append(",\"bytes\":");
@@ -219,7 +222,8 @@ void AccessLog::run() {
             write_out(batch);
         }
         if (reopen_.exchange(false) && config_.access == config::AccessLogTarget::File) {
-            const int fd = ::open(config_.access_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+            const int fd = ::open(config_.access_path.c_str(),
+                                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
             if (fd >= 0) {
                 ::close(fd_);
                 fd_ = fd;

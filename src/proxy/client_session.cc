@@ -1,12 +1,13 @@
 #include "lacquer/proxy/client_session.h"
 
+#include "lacquer/cache/object_store.h"
 #include "lacquer/core/assert.h"
 #include "lacquer/http/headers.h"
 #include "lacquer/http/serialize.h"
 
 #include <algorithm>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <unistd.h>
 
 namespace lacquer::proxy {
@@ -22,15 +23,18 @@ constexpr std::size_t kUpstreamHighMark = 256 * 1024;
 constexpr core::Millis kLingerTime{2000};
 
 bool is_absolute_form(std::string_view target) {
-    return target.size() > 7 && (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://");
+    return target.size() > 7 &&
+           (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://");
 }
 } // namespace
 
 ClientSession::ClientSession(WorkerContext& context)
     : ctx_(context), parser_(http::HeadKind::Request, context.head_limits),
-      fetch_(context.worker, *this, http::HeadLimits{context.head_limits.max_head_bytes,
-                                                     context.head_limits.max_head_bytes}),
-      timer_(context.worker, &ClientSession::on_timer, this) {}
+      fetch_(
+          context.worker, *this,
+          http::HeadLimits{context.head_limits.max_head_bytes, context.head_limits.max_head_bytes}),
+      timer_(context.worker, &ClientSession::on_timer, this),
+      key_buffer_(static_cast<std::size_t>(context.config.limits.max_uri_bytes)) {}
 
 void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) {
     const std::uint32_t open = context.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -40,7 +44,8 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) 
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 24\r\nConnection: close\r\n"
             "Retry-After: 1\r\n\r\n503 Service Unavailable\n";
-        [[maybe_unused]] const ssize_t n = ::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        [[maybe_unused]] const ssize_t n =
+            ::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         ::close(fd);
         return;
     }
@@ -180,7 +185,8 @@ void ClientSession::dispatch() {
             answer_and_close(400);
             return;
         }
-        target = path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
+        target = path_start == std::string_view::npos ? std::string_view("/")
+                                                      : target.substr(path_start);
     } else if (target.front() != '/' && !(target == "*" && req.method == "OPTIONS")) {
         answer_and_close(400);
         return;
@@ -194,18 +200,7 @@ void ClientSession::dispatch() {
     const Route& route = ctx_.routes.match(host_without_port(host), path, req.method);
     route_ = &route;
     if (route.reject) {
-        cache_status_ = CacheStatus::Synth;
-        request_body_done_ = req.framing.kind == http::Framing::Kind::None;
-        if (!request_body_done_) {
-            answer_and_close(404); // the body is not read: the connection cannot go on
-            return;
-        }
-        scratch_.clear();
-        http::write_synthetic_response(scratch_, 404, !keep_alive_, head_request_);
-        conn_->write(scratch_);
-        response_started_ = true;
-        log_request(404);
-        finish_response();
+        answer_inline(404);
         return;
     }
 
@@ -213,19 +208,31 @@ void ClientSession::dispatch() {
     request_body_seen_ = 0;
     request_body_done_ = req.framing.kind == http::Framing::Kind::None;
     request_chunked_.reset();
+    forward_ = http::ForwardedRequest();
+    forward_.target = target;
+    forward_.client_addr = conn_->peer_host();
+    cache_fetch_ = false;
+    stale_ = cache::ObjectRef();
+    status_field_ = CacheStatusField();
+    status_field_.fwd = "bypass";
+    if (route.cache != nullptr && serve_from_cache(route, target)) {
+        return;
+    }
     if (!request_body_done_ && req.expect_continue) {
         conn_->write(http::kContinue);
     }
     scratch_.clear();
-    const http::Framing upstream_body =
-        req.framing.kind == http::Framing::Kind::Chunked ? http::Framing{http::Framing::Kind::Chunked, 0}
-                                                         : req.framing;
-    http::write_upstream_request(scratch_, req,
-                                 {.target = target, .client_addr = conn_->peer_host(), .body = upstream_body});
+    forward_.body = req.framing.kind == http::Framing::Kind::Chunked
+                        ? http::Framing{http::Framing::Kind::Chunked, 0}
+                        : req.framing;
+    http::write_upstream_request(scratch_, req, forward_);
     state_ = State::Forwarding;
     origin_start_ = request_start_;
+    cache_status_ = cache_fetch_ ? CacheStatus::Miss : CacheStatus::Pass;
     // Pipelined input stays queued while this request is served; a body is read on demand.
-    fetch_.start(*ctx_.pools[route.pool], scratch_, req.method, !request_body_done_, 0);
+    fetch_.start(*ctx_.pools[route.pool], scratch_,
+                 forward_.method.empty() ? req.method : forward_.method, !request_body_done_,
+                 cache_fetch_ ? key_.hash : 0);
     if (state_ == State::Forwarding && !request_body_done_) {
         pump_request_body();
     }
@@ -345,12 +352,24 @@ void ClientSession::on_timer(void* arg) {
 
 void ClientSession::fetch_head(origin::OriginFetch& fetch) {
     const http::ResponseHead& resp = fetch.response();
+    if (cache_fetch_) {
+        if (stale_ && resp.status >= 500) {
+            // stale-if-error: the stored answer beats the origin's error.
+            fetch_.cancel();
+            origin_end_ = ctx_.worker.now();
+            const cache::ObjectRef stale = std::move(stale_);
+            answer_from_object(*stale, hit_status(resp.status));
+            return;
+        }
+        begin_store(resp);
+    }
     http::ClientResponseFraming framing;
     const bool bodiless_status = resp.status < 200 || resp.status == 204 || resp.status == 304;
     if (head_request_) {
         // HEAD: the origin's declared length describes the GET body; pass it on.
-        framing.body = resp.has_content_length ? http::Framing{http::Framing::Kind::Length, resp.content_length}
-                                               : http::Framing{};
+        framing.body = resp.has_content_length
+                           ? http::Framing{http::Framing::Kind::Length, resp.content_length}
+                           : http::Framing{};
         client_body_ = ClientBody::None;
     } else if (bodiless_status) {
         client_body_ = ClientBody::None;
@@ -382,12 +401,15 @@ void ClientSession::fetch_head(origin::OriginFetch& fetch) {
     framing.close = !keep_alive_;
     framing.http10_client = http10_;
     scratch_.clear();
-    http::write_client_response(scratch_, resp, framing);
+    http::write_response_lines(scratch_, resp);
+    append_cache_status(scratch_, status_field_);
+    http::write_response_end(scratch_, framing);
     conn_->write(scratch_);
     response_started_ = true;
 }
 
 void ClientSession::fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) {
+    builder_.take(from, n); // no-op unless the answer is being stored
     switch (client_body_) {
     case ClientBody::None:
         from.drain(n);
@@ -415,6 +437,9 @@ void ClientSession::fetch_done(origin::OriginFetch& fetch) {
         conn_->write(http::kLastChunk);
     }
     origin_end_ = ctx_.worker.now();
+    if (builder_.active()) {
+        ctx_.store->insert(builder_.finish()); // complete: now every worker may serve it
+    }
     log_request(fetch.response().status);
     finish_response();
 }
@@ -422,6 +447,12 @@ void ClientSession::fetch_done(origin::OriginFetch& fetch) {
 void ClientSession::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
                                  bool head_delivered) {
     origin_end_ = ctx_.worker.now();
+    builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
+    if (!head_delivered && stale_) {
+        const cache::ObjectRef stale = std::move(stale_);
+        answer_from_object(*stale, hit_status(origin::fetch_fault_status(fault)));
+        return;
+    }
     cache_status_ = CacheStatus::Error;
     if (head_delivered) {
         log_request(fetch.response().status);
@@ -471,6 +502,21 @@ void ClientSession::next_request() {
     if (conn_->input_size() > 0) {
         process_input(); // pipelined requests already here (no-op when called from inside it)
     }
+}
+
+void ClientSession::answer_inline(int status) {
+    cache_status_ = CacheStatus::Synth;
+    request_body_done_ = parser_.request().framing.kind == http::Framing::Kind::None;
+    if (!request_body_done_) {
+        answer_and_close(status); // the body is not read: the connection cannot go on
+        return;
+    }
+    scratch_.clear();
+    http::write_synthetic_response(scratch_, status, !keep_alive_, head_request_);
+    conn_->write(scratch_);
+    response_started_ = true;
+    log_request(status);
+    finish_response();
 }
 
 void ClientSession::answer_and_close(int status) {
@@ -544,9 +590,10 @@ void ClientSession::log_request(int status) {
     e.user_agent = agent != nullptr ? agent->value : std::string_view();
     e.cache_status = cache_status_name(cache_status_);
     e.route = route_ != nullptr ? std::string_view(route_->name) : std::string_view("-");
-    e.origin_ms = origin_start_ == core::Instant{}
-                      ? -1.0
-                      : Ms((origin_end_ == core::Instant{} ? now : origin_end_) - origin_start_).count();
+    e.origin_ms =
+        origin_start_ == core::Instant{}
+            ? -1.0
+            : Ms((origin_end_ == core::Instant{} ? now : origin_end_) - origin_start_).count();
     e.total_ms = Ms(now - request_start_).count();
     e.unix_time = static_cast<std::int64_t>(std::time(nullptr));
     ctx_.access_log->write(ctx_.worker.index(), e);

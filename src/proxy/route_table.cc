@@ -31,6 +31,27 @@ bool host_matches(std::string_view pattern, std::string_view host) {
     return http::iequals(pattern, host);
 }
 
+std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& policy,
+                                          const cache::VariantSet& variants, bool default_route) {
+    auto rc = std::make_unique<RouteCache>();
+    try {
+        rc->key = cache::compile_key_policy(policy, variants);
+    } catch (const std::invalid_argument& e) {
+        throw config::ConfigError(policy.mark, e.what());
+    }
+    rc->freshness.ttl = policy.ttl;
+    rc->freshness.override_ttl = policy.override_ttl;
+    // The default route follows RFC 9111 as a shared cache does, heuristics included.
+    rc->freshness.heuristic = default_route;
+    rc->freshness.stale = policy.stale;
+    rc->freshness.stale_if_error = policy.stale_if_error;
+    rc->forward_all_headers = !policy.forward_headers_set;
+    rc->forward_headers = policy.forward_headers;
+    rc->hit_for_miss = policy.hit_for_miss;
+    rc->tags_header = policy.tags_header;
+    return rc;
+}
+
 } // namespace
 
 std::string_view host_without_port(std::string_view host) {
@@ -42,7 +63,7 @@ std::string_view host_without_port(std::string_view host) {
     return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
 
-RouteTable::RouteTable(const config::Config& config) {
+RouteTable::RouteTable(const config::Config& config) : variants_(config.variants) {
     for (const config::RouteConfig& rc : config.routes) {
         Route r;
         r.name = rc.name;
@@ -53,18 +74,25 @@ RouteTable::RouteTable(const config::Config& config) {
         r.methods = rc.match.methods;
         if (!rc.match.path_regex.empty()) {
             try {
-                r.path_regex = std::make_unique<std::regex>(rc.match.path_regex,
-                                                            std::regex::ECMAScript | std::regex::optimize);
+                r.path_regex = std::make_unique<std::regex>(
+                    rc.match.path_regex, std::regex::ECMAScript | std::regex::optimize);
             } catch (const std::regex_error& e) {
-                throw config::ConfigError(rc.match.mark, std::string("bad path_regex: ") + e.what());
+                throw config::ConfigError(rc.match.mark,
+                                          std::string("bad path_regex: ") + e.what());
             }
+        }
+        if (rc.cache && !rc.pass) {
+            r.cache = compile_cache(*rc.cache, variants_, false);
         }
         routes_.push_back(std::move(r));
     }
     default_.name = "default";
     default_.pool = pool_index(config, config.default_route.origin);
-    default_.pass = true;
     default_.reject = config.default_route.present && config.default_route.reject;
+    default_.pass = config.default_route.pass;
+    if (!default_.pass && !default_.reject) {
+        default_.cache = compile_cache(config.default_route.cache, variants_, true);
+    }
 }
 
 const Route& RouteTable::match(std::string_view host, std::string_view path,

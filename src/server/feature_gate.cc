@@ -26,24 +26,6 @@ void check_supported(const config::Config& config) {
     if (config.admin.present) {
         refuse(config.admin.mark, "the admin listener");
     }
-    if (config.storage.present) {
-        refuse(config.storage.mark, "`storage` (caching)");
-    }
-    if (!config.variants.empty()) {
-        refuse(config.variants.front().mark, "`variants` (caching)");
-    }
-    for (const config::RouteConfig& r : config.routes) {
-        if (r.cache) {
-            refuse(r.cache->mark, "a `cache` policy (caching)");
-        }
-    }
-    if (config.default_route.present && !config.default_route.reject && !config.default_route.pass) {
-        refuse(config.default_route.mark, "a caching `default_route`");
-    }
-    if (config.log.access != config::AccessLogTarget::Off) {
-        // Accepted: the access log is written by the metrics/log module when it lands; until
-        // then nothing is written, which the default config states (log: { access: off }).
-    }
 }
 
 } // namespace lacquer::server

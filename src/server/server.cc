@@ -1,5 +1,6 @@
 #include "lacquer/server/server.h"
 
+#include "lacquer/cache/object_store.h"
 #include "lacquer/config/load.h"
 #include "lacquer/net/listener.h"
 #include "lacquer/net/worker.h"
@@ -42,6 +43,7 @@ struct Server::Impl {
     config::Config config;
     std::vector<origin::OriginPoolSpec> pool_specs;
     std::unique_ptr<proxy::RouteTable> routes;
+    std::unique_ptr<cache::ObjectStore> store; // shared by every worker; outlives them
     std::unique_ptr<proxy::AccessLog> access_log;
     std::atomic<std::uint32_t> open_connections{0};
     std::vector<net::SocketAddress> listen_addresses; // resolved; port filled after the first bind
@@ -58,6 +60,7 @@ Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
                                       : std::max(1u, std::thread::hardware_concurrency());
     s.pool_specs = origin::build_pool_specs(s.config);
     s.routes = std::make_unique<proxy::RouteTable>(s.config);
+    s.store = std::make_unique<cache::ObjectStore>(s.config.storage.memory);
     s.access_log = proxy::AccessLog::open(s.config.log, s.workers);
 
     // Every worker gets its own socket per listen address (SO_REUSEPORT). With port 0, the
@@ -100,7 +103,9 @@ Server::~Server() {
     }
 }
 
-unsigned Server::worker_count() const { return impl_->workers; }
+unsigned Server::worker_count() const {
+    return impl_->workers;
+}
 
 std::vector<std::uint16_t> Server::ports() const {
     std::vector<std::uint16_t> out;
@@ -117,7 +122,11 @@ void Server::start(std::ostream& out) {
         WorkerSlot& slot = s.slots[w];
         slot.worker = std::make_unique<net::Worker>(w);
         slot.context.reset(new proxy::WorkerContext{
-            *slot.worker, s.config, *s.routes, {}, s.open_connections,
+            *slot.worker,
+            s.config,
+            *s.routes,
+            {},
+            s.open_connections,
             http::HeadLimits{static_cast<std::size_t>(s.config.limits.max_header_bytes),
                              static_cast<std::size_t>(s.config.limits.max_uri_bytes)}});
         for (const origin::OriginPoolSpec& spec : s.pool_specs) {
@@ -125,13 +134,15 @@ void Server::start(std::ostream& out) {
                 std::make_unique<origin::OriginPool>(*slot.worker, spec, s.workers));
         }
         slot.context->access_log = s.access_log.get();
+        slot.context->store = s.store.get();
         proxy::WorkerContext* ctx = slot.context.get();
         for (std::size_t l = 0; l < s.listen_fds.size(); ++l) {
             const int fd = s.listen_fds[l][w];
             s.listen_fds[l][w] = -1; // owned by the listener now
             slot.listeners.push_back(std::make_unique<net::Listener>(
-                *slot.worker, fd,
-                [ctx](int client, const sockaddr* peer) { proxy::ClientSession::start(*ctx, client, peer); }));
+                *slot.worker, fd, [ctx](int client, const sockaddr* peer) {
+                    proxy::ClientSession::start(*ctx, client, peer);
+                }));
         }
     }
     for (WorkerSlot& slot : s.slots) {

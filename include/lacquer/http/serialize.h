@@ -4,8 +4,10 @@
 
 #include "lacquer/http/head.h"
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lacquer::http {
 
@@ -16,7 +18,18 @@ struct ForwardedRequest {
     std::string_view target;      // origin-form target to send
     std::string_view client_addr; // appended to X-Forwarded-For
     Framing body;                 // how the body is sent upstream (None, Length or Chunked)
+    std::string_view method;      // empty: the request's own
+    // nullptr: every end-to-end header goes on; otherwise only Host and these names.
+    const std::vector<std::string>* allowed_headers = nullptr;
+    // Headers the proxy sets; client headers of the same names are dropped, so a client can
+    // never choose their values.
+    std::span<const Header> set_headers;
+    // Drop the conditional and range headers (the proxy fetches a whole object to store).
+    bool drop_conditionals = false;
 };
+
+// True when `name` goes to the origin under `forwarded`'s header rules.
+bool forwards_header(const ForwardedRequest& forwarded, std::string_view name);
 
 // The request head sent to an origin: hop-by-hop headers and Expect dropped, Via and
 // X-Forwarded-For added, framing rewritten; always HTTP/1.1 with keep-alive.
@@ -32,6 +45,12 @@ struct ClientResponseFraming {
 };
 void write_client_response(std::string& out, const ResponseHead& response,
                            const ClientResponseFraming& framing);
+
+// The two halves of write_client_response, for heads the proxy keeps or extends:
+// the status line and end-to-end headers plus Via (each line ending in CRLF; `skip_age` leaves
+// out Age, which a cache recomputes), then the framing, Connection and the blank line.
+void write_response_lines(std::string& out, const ResponseHead& response, bool skip_age = false);
+void write_response_end(std::string& out, const ClientResponseFraming& framing);
 
 // A complete short answer made by the proxy itself (errors, 100 Continue excluded).
 void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false);

@@ -59,6 +59,8 @@ public:
     void drain(std::size_t n);
     // Moves up to n input bytes to dst's output without copying payload; returns the count.
     std::size_t move_input_to(Connection& dst, std::size_t n);
+    // Copies up to n input bytes to dst without consuming them; returns the count.
+    std::size_t copy_input(char* dst, std::size_t n) const;
 
     void write(std::string_view bytes);
     // Queues bytes owned by someone else; `release` runs when libevent is done with them.

@@ -74,7 +74,7 @@ private:
     std::atomic<bool> reopen_{false};
     std::mutex wake_mutex_;
     std::condition_variable wake_;
-    bool stopping_ = false; // guarded by wake_mutex_
+    bool stopping_ = false;            // guarded by wake_mutex_
     std::uint64_t flush_requests_ = 0; // guarded by wake_mutex_
     std::uint64_t flushes_done_ = 0;   // guarded by wake_mutex_
     std::condition_variable flushed_;

@@ -6,15 +6,20 @@
 // held whole: each side stops reading while the other side's output is above its mark.
 // Thread: its worker's only. Ends itself through Worker::dispose().
 
+#include "lacquer/cache/cache_key.h"
+#include "lacquer/cache/stored_object.h"
 #include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
+#include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
 #include "lacquer/net/timer.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/origin/origin_fetch.h"
 #include "lacquer/proxy/cache_status.h"
+#include "lacquer/proxy/object_builder.h"
 #include "lacquer/proxy/worker_context.h"
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -49,9 +54,20 @@ private:
     void finish_response();
     void next_request();
     void answer_and_close(int status);
+    void answer_inline(int status); // a short answer; the connection goes on when it can
     void close_after_flush();
     void close_now();
     void log_request(int status);
+
+    // The cache (cache_session.cc)
+    // Builds the key and looks it up; true when the request has been answered. Otherwise
+    // forward_ says what to send and cache_fetch_ whether the answer may be stored.
+    bool serve_from_cache(const Route& route, std::string_view target);
+    void set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key);
+    bool forwards_credentials() const;
+    void answer_from_object(const cache::StoredObject& object, CacheStatusField field);
+    void begin_store(const http::ResponseHead& response);
+    bool varies_on_forwarded(const http::ResponseHead& response) const;
 
     // Origin side
     void fetch_head(origin::OriginFetch& fetch) override;
@@ -68,6 +84,15 @@ private:
     origin::OriginFetch fetch_;
     net::Timer timer_;
     std::string scratch_; // heads written here; capacity reused from request to request
+    // The cache side of the request in flight
+    cache::KeyBuffer key_buffer_;
+    cache::BuiltKey key_;
+    http::ForwardedRequest forward_;
+    std::array<http::Header, cache::kMaxKeyVariants> variant_headers_{};
+    cache::ObjectRef stale_; // an expired object that may still answer if the origin fails
+    ObjectBuilder builder_;
+    CacheStatusField status_field_;
+    bool cache_fetch_ = false; // the origin's answer may be stored
     State state_ = State::ReadingHead;
     // The request in flight
     std::uint64_t request_body_left_ = 0;

@@ -2,7 +2,11 @@
 // The ordered routes of a config, compiled once when the config loads (regexes built, origin
 // names turned into pool indexes), and the pure decision "which route serves this request".
 
+#include "lacquer/cache/cache_key.h"
+#include "lacquer/cache/freshness.h"
+#include "lacquer/cache/variant_set.h"
 #include "lacquer/config/config.h"
+#include "lacquer/core/clock.h"
 
 #include <cstdint>
 #include <memory>
@@ -13,11 +17,22 @@
 
 namespace lacquer::proxy {
 
+// What a caching route does with a request, compiled from its `cache` policy.
+struct RouteCache {
+    cache::KeyPolicy key; // points into the RouteTable's VariantSet
+    cache::FreshnessPolicy freshness;
+    bool forward_all_headers = true;          // else only Host and forward_headers
+    std::vector<std::string> forward_headers; // when !forward_all_headers
+    core::Millis hit_for_miss{0};
+    std::string tags_header;
+};
+
 struct Route {
     std::string name;
     std::size_t pool = 0; // index into the config's origins
     bool pass = true;
-    bool reject = false; // default_route: reject -> 404
+    bool reject = false;               // default_route: reject -> 404
+    std::unique_ptr<RouteCache> cache; // set when the route caches (GET and HEAD)
     // Match
     std::string host;        // empty: any; "*.x.com" matches subdomains of x.com
     std::string path_prefix; // empty: any
@@ -29,12 +44,16 @@ class RouteTable {
 public:
     // Throws config::ConfigError for what only compiling reveals.
     explicit RouteTable(const config::Config& config);
+    RouteTable(const RouteTable&) = delete;
+    RouteTable& operator=(const RouteTable&) = delete;
 
     // First matching route, else the default route. `host` without port, lower case or not.
     const Route& match(std::string_view host, std::string_view path, std::string_view method) const;
     const std::vector<Route>& routes() const { return routes_; }
+    const Route& default_route() const { return default_; }
 
 private:
+    cache::VariantSet variants_; // before the routes: their key policies point into it
     std::vector<Route> routes_;
     Route default_;
 };

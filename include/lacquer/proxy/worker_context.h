@@ -1,7 +1,7 @@
 #pragma once
 // What a worker's client sessions share: the config they run on, its compiled routes, this
-// worker's origin pools and the process-wide connection count. Built on the worker's thread;
-// used only there (the connection count is the one atomic).
+// worker's origin pools, the process-wide cache and the process-wide connection count. Built on the
+// worker's thread; used only there (the connection count is the one atomic).
 
 #include "lacquer/config/config.h"
 #include "lacquer/http/head_parser.h"
@@ -16,6 +16,9 @@
 namespace lacquer::net {
 class Worker;
 }
+namespace lacquer::cache {
+class ObjectStore;
+}
 
 namespace lacquer::proxy {
 
@@ -28,9 +31,10 @@ struct WorkerContext {
     std::vector<std::unique_ptr<origin::OriginPool>> pools; // index = config origin index
     std::atomic<std::uint32_t>& open_connections;           // process-wide
     http::HeadLimits head_limits;
-    AccessLog* access_log = nullptr; // nullptr: off
-    std::size_t live_sessions = 0;   // this worker's client connections
-    ClientSession* sessions = nullptr; // intrusive list of the live ones, for shutdown
+    AccessLog* access_log = nullptr;     // nullptr: off
+    cache::ObjectStore* store = nullptr; // process-wide, thread-safe
+    std::size_t live_sessions = 0;       // this worker's client connections
+    ClientSession* sessions = nullptr;   // intrusive list of the live ones, for shutdown
 };
 
 // Ends every session of a stopped worker (its thread has been joined).

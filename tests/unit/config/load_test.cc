@@ -146,6 +146,7 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_FALSE(config.default_route.reject);
     EXPECT_EQ(config.default_route.origin, "api");
     EXPECT_TRUE(config.default_route.cache.all_params);
+    EXPECT_EQ(config.default_route.cache.ttl, milliseconds(0)); // origin freshness only
 }
 
 TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {

@@ -16,9 +16,11 @@ TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
         "Transfer-Encoding: chunked\r\nAccept: */*\r\n\r\n";
     ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
     std::string out;
-    write_upstream_request(out, p.request(),
-                           {.target = "/x", .client_addr = "127.0.0.1",
-                            .body = {Framing::Kind::Chunked, 0}});
+    ForwardedRequest fw;
+    fw.target = "/x";
+    fw.client_addr = "127.0.0.1";
+    fw.body = {Framing::Kind::Chunked, 0};
+    write_upstream_request(out, p.request(), fw);
     EXPECT_EQ(out, "POST /x HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n"
                    "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nVia: 1.1 edge, 1.1 lacquer\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n");
@@ -27,6 +29,43 @@ TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
     ASSERT_EQ(again.feed(out.data(), out.size()).status, HeadParser::Status::Complete);
     EXPECT_EQ(again.request().framing.kind, Framing::Kind::Chunked);
     EXPECT_EQ(again.request().headers.find("X-Secret"), nullptr);
+}
+
+TEST(Serialize, CacheFetchKeepsAllowedHeadersAndSetsTheProxysOwn) {
+    HeadParser p(HeadKind::Request, {});
+    const std::string msg = "HEAD /x?a=1&junk=2 HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n"
+                            "X-Secret: s\r\nX-Locale: evil\r\nIf-None-Match: \"e\"\r\n"
+                            "Range: bytes=0-1\r\n\r\n";
+    ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
+    const std::vector<std::string> allowed{"accept", "X-Locale", "If-None-Match"};
+    const Header locale{"X-Locale", "de-DE"};
+    ForwardedRequest fw;
+    fw.method = "GET";
+    fw.target = "/x?a=1";
+    fw.client_addr = "127.0.0.1";
+    fw.allowed_headers = &allowed;
+    fw.set_headers = std::span<const Header>(&locale, 1);
+    fw.drop_conditionals = true;
+    std::string out;
+    write_upstream_request(out, p.request(), fw);
+    EXPECT_EQ(out, "GET /x?a=1 HTTP/1.1\r\nHost: api\r\nAccept: */*\r\nX-Locale: de-DE\r\n"
+                   "X-Forwarded-For: 127.0.0.1\r\nVia: 1.1 lacquer\r\n\r\n");
+    EXPECT_TRUE(forwards_header(fw, "ACCEPT"));
+    EXPECT_FALSE(forwards_header(fw, "X-Secret"));
+    EXPECT_FALSE(forwards_header(fw, "x-locale")); // set by the proxy, never the client's
+    EXPECT_FALSE(forwards_header(fw, "If-None-Match"));
+}
+
+TEST(Serialize, ResponseLinesCanLeaveOutAgeForTheCache) {
+    HeadParser p(HeadKind::Response, {});
+    const std::string msg = "HTTP/1.1 200 OK\r\nAge: 7\r\nETag: \"e\"\r\nContent-Length: 2\r\n\r\n";
+    ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
+    std::string kept;
+    write_response_lines(kept, p.response(), true);
+    EXPECT_EQ(kept, "HTTP/1.1 200 OK\r\nETag: \"e\"\r\nVia: 1.1 lacquer\r\n");
+    std::string passed;
+    write_response_lines(passed, p.response());
+    EXPECT_EQ(passed, "HTTP/1.1 200 OK\r\nAge: 7\r\nETag: \"e\"\r\nVia: 1.1 lacquer\r\n");
 }
 
 TEST(Serialize, ClientResponseRewritesFramingAndConnection) {

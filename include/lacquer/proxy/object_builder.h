@@ -1,0 +1,58 @@
+#pragma once
+// Collects a response from the origin into a StoredObject while it streams to the client: the
+// head as the cache will deliver it, then the body bytes as they pass. Only a complete body
+// becomes an object; an abandoned one leaves nothing behind. Thread: its session's worker.
+
+#include "lacquer/cache/freshness.h"
+#include "lacquer/cache/stored_object.h"
+#include "lacquer/core/clock.h"
+#include "lacquer/http/head.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lacquer::net {
+class Connection;
+}
+
+namespace lacquer::proxy {
+
+class ObjectBuilder {
+public:
+    // Starts an object for `key` from `response`, fresh for `window`. Bodies over `max_body`
+    // bytes are abandoned (verdict TooLarge).
+    void begin(std::string_view key, std::uint64_t hash, const http::ResponseHead& response,
+               const cache::FreshnessWindow& window, core::Instant now, std::int64_t now_unix,
+               std::uint64_t max_body);
+    bool active() const { return active_; }
+
+    // Copies the `n` body bytes at the front of `from`'s input (they stay there).
+    void take(const net::Connection& from, std::size_t n);
+
+    // The finished object (reference count 1), or empty when the builder was not active.
+    cache::ObjectRef finish();
+    void abandon(cache::StoreVerdict why);
+    // Stored while active; else why the last object was abandoned.
+    cache::StoreVerdict verdict() const { return verdict_; }
+
+private:
+    void release_memory();
+
+    std::string key_;
+    std::string head_;
+    std::string body_;
+    std::string etag_;
+    std::string last_modified_;
+    std::uint64_t hash_ = 0;
+    std::uint64_t max_body_ = 0;
+    int status_ = 0;
+    core::Instant stored_at_{};
+    std::int64_t stored_unix_ = 0;
+    std::int64_t initial_age_ = 0;
+    cache::FreshnessWindow window_;
+    bool active_ = false;
+    cache::StoreVerdict verdict_ = cache::StoreVerdict::Stored;
+};
+
+} // namespace lacquer::proxy

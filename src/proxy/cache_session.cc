@@ -1,0 +1,161 @@
+// The cache side of ClientSession: key, lookup, hits, and storing what a miss fetches.
+
+#include "lacquer/cache/freshness.h"
+#include "lacquer/cache/object_store.h"
+#include "lacquer/http/headers.h"
+#include "lacquer/proxy/client_session.h"
+#include "object_delivery.h"
+
+#include <ctime>
+
+namespace lacquer::proxy {
+
+namespace {
+
+core::Millis resident_time(const cache::StoredObject& object, core::Instant now) {
+    return std::chrono::duration_cast<core::Millis>(now - object.stored_at());
+}
+
+} // namespace
+
+bool ClientSession::serve_from_cache(const Route& route, std::string_view target) {
+    const RouteCache& rc = *route.cache;
+    const http::RequestHead& req = parser_.request();
+    forward_.allowed_headers = rc.forward_all_headers ? nullptr : &rc.forward_headers;
+    if (!(req.is_get() || req.is_head()) || !request_body_done_) {
+        set_variant_headers(rc, nullptr);
+        return false; // other methods, and requests with a body, are passed
+    }
+    const http::Header* host = req.headers.find("Host");
+    const std::size_t query_at = target.find('?');
+    cache::RequestView view;
+    view.host = host != nullptr ? host->value : std::string_view();
+    view.path = target.substr(0, query_at);
+    view.query =
+        query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
+    view.headers = &req.headers;
+    switch (cache::build_key(rc.key, req.method, view, key_buffer_, key_)) {
+    case cache::KeyOutcome::Ok:
+        break;
+    case cache::KeyOutcome::PassParams:
+        forward_.target = key_.upstream_target;
+        set_variant_headers(rc, nullptr);
+        return false;
+    case cache::KeyOutcome::RejectParams:
+    case cache::KeyOutcome::BadEncoding:
+        answer_inline(400);
+        return true;
+    case cache::KeyOutcome::TooLarge:
+        answer_inline(414);
+        return true;
+    }
+    forward_.target = key_.upstream_target; // unkeyed params never reach the origin
+    set_variant_headers(rc, &key_);
+    if (forwards_credentials()) {
+        return false; // an answer for one user is never stored for all
+    }
+
+    const core::Instant now = ctx_.worker.now();
+    if (cache::ObjectRef object = ctx_.store->lookup(key_.hash, key_.canonical)) {
+        const core::Millis resident = resident_time(*object, now);
+        if (cache::classify(object->window(), resident, cache::OriginHealth::Up) ==
+            cache::Usability::Fresh) {
+            answer_from_object(*object, hit_status());
+            return true;
+        }
+        if (cache::classify(object->window(), resident, cache::OriginHealth::Down) ==
+            cache::Usability::StaleIfError) {
+            stale_ = std::move(object); // answers instead of an origin failure
+        }
+        status_field_.fwd = "stale";
+    } else {
+        status_field_.fwd = "uri-miss";
+    }
+    cache_fetch_ = true;
+    forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
+    forward_.drop_conditionals = true;
+    return false;
+}
+
+void ClientSession::set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key) {
+    // The origin receives each variant's normalised value and never the client's own header of
+    // that name, so the value it renders for is the one in the key.
+    const std::size_t n = rc.key.variants.size();
+    const http::RequestHead& req = parser_.request();
+    cache::RequestView view;
+    const std::size_t query_at = req.target.find('?');
+    view.query =
+        query_at == std::string_view::npos ? std::string_view() : req.target.substr(query_at + 1);
+    view.headers = &req.headers;
+    for (std::size_t i = 0; i < n; ++i) {
+        const cache::Variant& variant = *rc.key.variants[i];
+        const std::uint8_t value =
+            key != nullptr ? key->variant_values[i] : cache::resolve(variant, view);
+        variant_headers_[i] = http::Header{variant.forward_header, variant.value(value)};
+    }
+    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
+}
+
+bool ClientSession::forwards_credentials() const {
+    const http::HeaderList& headers = parser_.request().headers;
+    return (headers.find("Authorization") != nullptr &&
+            http::forwards_header(forward_, "Authorization")) ||
+           (headers.find("Cookie") != nullptr && http::forwards_header(forward_, "Cookie"));
+}
+
+void ClientSession::answer_from_object(const cache::StoredObject& object, CacheStatusField field) {
+    const core::Instant now = ctx_.worker.now();
+    ObjectDelivery how;
+    how.age = object.initial_age() +
+              std::chrono::duration_cast<std::chrono::seconds>(now - object.stored_at()).count();
+    how.head_only = head_request_;
+    how.not_modified = is_not_modified(parser_.request(), object);
+    how.close = !keep_alive_;
+    how.http10_client = http10_;
+    how.cache_status = field;
+    cache_status_ = field.fwd.empty() ? CacheStatus::Hit : CacheStatus::Stale;
+    body_bytes_ = deliver_object(*conn_, object, how, scratch_);
+    response_started_ = true;
+    log_request(how.not_modified ? 304 : object.status());
+    finish_response();
+}
+
+void ClientSession::begin_store(const http::ResponseHead& response) {
+    const RouteCache& rc = *route_->cache;
+    const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
+    cache::StoreDecision decision =
+        cache::decide_storage(parser_.request(), "GET", response, rc.freshness, now_unix);
+    if (decision.storable() && varies_on_forwarded(response)) {
+        decision.verdict = cache::StoreVerdict::Vary;
+    }
+    if (decision.storable()) {
+        builder_.begin(key_.canonical, key_.hash, response, decision.window, ctx_.worker.now(),
+                       now_unix, ctx_.config.storage.max_object_size);
+        decision.verdict = builder_.verdict();
+    }
+    status_field_.stored = builder_.active();
+    status_field_.detail =
+        decision.storable() ? std::string_view() : cache::store_verdict_name(decision.verdict);
+}
+
+bool ClientSession::varies_on_forwarded(const http::ResponseHead& response) const {
+    // Vary on a header the origin never receives cannot change its answer, and the variant
+    // headers are in the key already. Any other Vary would need a secondary key.
+    bool varies = false;
+    for (const http::Header& h : response.headers) {
+        if (!http::iequals(h.name, "Vary")) {
+            continue;
+        }
+        http::for_each_token(h.value, [&](std::string_view name) {
+            for (const http::Header& set : forward_.set_headers) {
+                if (http::iequals(set.name, name)) {
+                    return;
+                }
+            }
+            varies = varies || http::forwards_header(forward_, name);
+        });
+    }
+    return varies;
+}
+
+} // namespace lacquer::proxy

@@ -1,0 +1,99 @@
+#include "object_delivery.h"
+
+#include "lacquer/http/cache_control.h"
+#include "lacquer/http/headers.h"
+#include "lacquer/http/serialize.h"
+#include "lacquer/net/connection.h"
+
+#include <charconv>
+
+namespace lacquer::proxy {
+
+namespace {
+
+void release_object(const void*, std::size_t, void* token) {
+    static_cast<const cache::StoredObject*>(token)->unref();
+}
+
+// Queues bytes of `object` by reference; the reference taken here is dropped by libevent.
+void write_object_bytes(net::Connection& conn, const cache::StoredObject& object,
+                        std::string_view bytes) {
+    if (bytes.empty()) {
+        return;
+    }
+    object.ref();
+    conn.write_borrowed(bytes.data(), bytes.size(), &release_object,
+                        const_cast<cache::StoredObject*>(&object));
+}
+
+// Weak comparison (RFC 9110 §8.8.3.2): W/ prefixes are ignored.
+std::string_view opaque_tag(std::string_view tag) {
+    return tag.substr(0, 2) == "W/" ? tag.substr(2) : tag;
+}
+
+bool etag_listed(std::string_view list, std::string_view etag) {
+    bool found = false;
+    http::for_each_token(list, [&](std::string_view tag) {
+        found = found || tag == "*" || opaque_tag(tag) == opaque_tag(etag);
+    });
+    return found;
+}
+
+void append_number_line(std::string& out, std::string_view name, std::uint64_t n) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(name);
+    out.append(": ");
+    out.append(buf, r.ptr);
+    out.append("\r\n");
+}
+
+} // namespace
+
+bool is_not_modified(const http::RequestHead& request, const cache::StoredObject& object) {
+    if (object.status() != 200) {
+        return false;
+    }
+    if (const http::Header* inm = request.headers.find("If-None-Match")) {
+        return !object.etag().empty() && etag_listed(inm->value, object.etag());
+    }
+    const http::Header* ims = request.headers.find("If-Modified-Since");
+    if (ims == nullptr || object.last_modified().empty()) {
+        return false;
+    }
+    const auto since = http::parse_http_date(ims->value);
+    const auto modified = http::parse_http_date(object.last_modified());
+    return since && modified && *modified <= *since;
+}
+
+std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
+                             const ObjectDelivery& how, std::string& scratch) {
+    const std::string_view head = object.head();
+    if (how.not_modified) {
+        // The stored header lines go out after a 304 status line, without the body's framing.
+        const std::size_t first_line = head.find("\r\n") + 2;
+        conn.write("HTTP/1.1 304 Not Modified\r\n");
+        write_object_bytes(conn, object, head.substr(first_line));
+    } else {
+        write_object_bytes(conn, object, head);
+    }
+    scratch.clear();
+    append_number_line(scratch, "Age", static_cast<std::uint64_t>(how.age));
+    append_cache_status(scratch, how.cache_status);
+    http::ClientResponseFraming framing;
+    framing.close = how.close;
+    framing.http10_client = how.http10_client;
+    const int status = how.not_modified ? 304 : object.status();
+    if (status != 204 && status != 304) {
+        framing.body = {http::Framing::Kind::Length, object.body_size()};
+    }
+    http::write_response_end(scratch, framing);
+    conn.write(scratch);
+    if (how.head_only || status == 204 || status == 304 || object.body_size() == 0) {
+        return 0;
+    }
+    write_object_bytes(conn, object, {object.body(), object.body_size()});
+    return object.body_size();
+}
+
+} // namespace lacquer::proxy

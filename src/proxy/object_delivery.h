@@ -1,0 +1,37 @@
+#pragma once
+// Answering from a stored object: its head and body go to the client by reference (each
+// borrowed write holds a reference on the object until libevent is done with the bytes); only
+// the per-request lines (Age, Cache-Status, framing, Connection) are written fresh.
+// Conditional requests (If-None-Match, If-Modified-Since) are answered 304 from the object.
+
+#include "lacquer/cache/stored_object.h"
+#include "lacquer/http/head.h"
+#include "lacquer/proxy/cache_status.h"
+
+#include <cstdint>
+#include <string>
+
+namespace lacquer::net {
+class Connection;
+}
+
+namespace lacquer::proxy {
+
+struct ObjectDelivery {
+    std::int64_t age = 0;      // seconds, for the Age header
+    bool head_only = false;    // HEAD: the head with the body's Content-Length, no body
+    bool not_modified = false; // 304 instead of the stored status
+    bool close = false;        // Connection: close
+    bool http10_client = false;
+    CacheStatusField cache_status;
+};
+
+// RFC 9110 §13.2.2: If-None-Match decides when present (weak comparison), else
+// If-Modified-Since against the stored Last-Modified. Only 200 objects are answered 304.
+bool is_not_modified(const http::RequestHead& request, const cache::StoredObject& object);
+
+// Writes the whole answer; returns the body bytes queued. `scratch` holds the fresh lines.
+std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
+                             const ObjectDelivery& how, std::string& scratch);
+
+} // namespace lacquer::proxy
