@@ -1,0 +1,468 @@
+// Stored objects end to end: what a hit looks like (Age, Via, the very same bytes, no origin
+// request), HEAD and conditional requests answered from cache, the responses that must never be
+// stored, expiry and refetch, stale-if-error, and eviction under a small memory budget. Each
+// request from proxy.get() uses a new connection, so hits may come from either worker.
+#include "cache_test_support.h"
+#include "support/gate.h"
+#include "support/http_client.h"
+#include "support/lacquer_process.h"
+#include "support/scripted_origin.h"
+#include "support/test_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lacquer::test {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace cache_test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::string_view kRoutes = R"(routes:
+  - name: cached
+    match: { path_prefix: /c/ }
+    cache: { key_params: all, ttl: 60s, stale: 1s }
+)";
+
+// Every byte value, CR LF and NUL included, so that a hit must copy nothing wrong.
+std::string binary_body(std::size_t size) {
+    std::string body(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        body[i] = static_cast<char>((i * 7 + i / 256) & 0xff);
+    }
+    return body;
+}
+
+TEST(CacheHit, SecondRequestIsServedFromMemoryByteForByte) {
+    ScriptedOrigin origin;
+    const std::string body = binary_body(70'001);
+    origin.on_get("/c/bytes", [&](OriginExchange& x) {
+        x.respond(200,
+                  {{"Content-Type", "application/octet-stream"}, {"Cache-Control", "max-age=600"}},
+                  body);
+    });
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    Response miss = proxy.get("/c/bytes");
+    ASSERT_TRUE(miss.complete) << miss.summary();
+    EXPECT_EQ(miss.header("Cache-Status"), kStored);
+    EXPECT_TRUE(miss.body == body);
+
+    origin.on_get("/c/bytes", [](OriginExchange& x) { x.send(500, "origin must not be asked"); });
+    Response hit = proxy.get("/c/bytes");
+    ASSERT_TRUE(hit.complete) << hit.summary();
+    EXPECT_EQ(hit.status, 200);
+    EXPECT_EQ(hit.header("Cache-Status"), kHit);
+    EXPECT_EQ(hit.body.size(), body.size());
+    EXPECT_TRUE(hit.body == body) << "the hit's body differs from the stored one";
+    EXPECT_EQ(hit.header("Content-Type"), "application/octet-stream");
+    EXPECT_EQ(hit.header("Via"), "1.1 lacquer");
+    const long age = age_of(hit);
+    EXPECT_GE(age, 0) << "Age: '" << hit.header("Age") << "'";
+    EXPECT_LE(age, 1);
+    EXPECT_EQ(fetches(origin, "/c/bytes"), 1u);
+}
+
+TEST(CacheHit, AgeIncludesTheAgeTheOriginReported) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/aged", numbered("aged", {{"Cache-Control", "max-age=1000"}, {"Age", "100"}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    EXPECT_EQ(proxy.get("/c/aged").header("Cache-Status"), kStored);
+    Response hit = proxy.get("/c/aged");
+    EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
+    EXPECT_EQ(hit.body, "aged #1");
+    EXPECT_GE(age_of(hit), 100) << "Age: '" << hit.header("Age") << "'";
+    EXPECT_LE(age_of(hit), 101);
+}
+
+TEST(CacheHit, ChunkedOriginResponseIsStoredWhole) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/chunked", [](OriginExchange& x) {
+        x.send_head(200, {{"Transfer-Encoding", "chunked"}, {"Cache-Control", "max-age=600"}});
+        x.send_body_chunk("first,");
+        x.send_body_chunk(std::string(20'000, 'm'));
+        x.send_body_chunk(",last");
+        x.finish_body();
+    });
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    Response miss = proxy.get("/c/chunked");
+    ASSERT_TRUE(miss.complete) << miss.summary();
+    EXPECT_EQ(miss.header("Cache-Status"), kStored);
+    Response hit = proxy.get("/c/chunked");
+    ASSERT_TRUE(hit.complete) << hit.summary();
+    EXPECT_EQ(hit.header("Cache-Status"), kHit);
+    EXPECT_TRUE(hit.body == miss.body);
+    EXPECT_EQ(hit.body.size(), 6u + 20'000u + 5u);
+    EXPECT_EQ(fetches(origin, "/c/chunked"), 1u);
+}
+
+TEST(CacheHead, HeadMissIsFetchedAsGetAndStoredForLaterGets) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/head-miss", numbered("head body", {{"Cache-Control", "max-age=600"}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+    HttpClient client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+
+    Response head = client.request("HEAD", "/c/head-miss");
+    ASSERT_TRUE(head.complete) << head.summary();
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.header("Content-Length"), std::to_string(std::string("head body #1").size()));
+    EXPECT_EQ(head.body, "");
+    EXPECT_EQ(head.header("Cache-Status"), kStored);
+    const auto seen = origin.last_request();
+    ASSERT_TRUE(seen.has_value());
+    EXPECT_EQ(seen->method, "GET");
+
+    // Same connection: had a body followed the HEAD answer, this read would see it.
+    Response get = client.get("/c/head-miss");
+    ASSERT_TRUE(get.complete) << get.summary();
+    EXPECT_EQ(get.body, "head body #1");
+    EXPECT_EQ(get.header("Cache-Status"), kHit);
+    EXPECT_EQ(origin.total_requests(), 1u);
+}
+
+TEST(CacheHead, HeadAfterAStoredGetIsAHitWithoutBody) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/head-hit", numbered("x", {{"Cache-Control", "max-age=600"}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+    HttpClient client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+
+    EXPECT_EQ(client.get("/c/head-hit").header("Cache-Status"), kStored);
+    Response head = client.request("HEAD", "/c/head-hit");
+    ASSERT_TRUE(head.complete) << head.summary();
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.header("Cache-Status"), kHit);
+    EXPECT_EQ(head.header("Content-Length"), "4"); // "x #1"
+    EXPECT_EQ(head.body, "");
+    Response again = client.get("/c/head-hit");
+    EXPECT_EQ(again.body, "x #1") << again.summary();
+    EXPECT_EQ(origin.total_requests(), 1u);
+}
+
+TEST(CacheConditional, MatchingIfNoneMatchGets304FromCache) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/etag",
+                  numbered("tagged", {{"Cache-Control", "max-age=600"}, {"ETag", "\"v1\""}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+    HttpClient client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+
+    EXPECT_EQ(client.get("/c/etag").header("Cache-Status"), kStored);
+    Response not_modified = client.get("/c/etag", {{"If-None-Match", "\"v1\""}});
+    ASSERT_TRUE(not_modified.complete) << not_modified.summary();
+    EXPECT_EQ(not_modified.status, 304);
+    EXPECT_EQ(not_modified.body, "");
+    EXPECT_EQ(not_modified.header("ETag"), "\"v1\"");
+
+    Response other = client.get("/c/etag", {{"If-None-Match", "\"v0\", \"v2\""}});
+    EXPECT_EQ(other.status, 200) << other.summary();
+    EXPECT_EQ(other.body, "tagged #1");
+    EXPECT_EQ(origin.total_requests(), 1u);
+}
+
+TEST(CacheConditional, IfModifiedSinceAtOrAfterLastModifiedGets304FromCache) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/dated", numbered("dated", {{"Cache-Control", "max-age=600"},
+                                                 {"Last-Modified", "Tue, 01 Apr 2025 10:00:00 GMT"},
+                                                 {"ETag", "\"d1\""}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    EXPECT_EQ(proxy.get("/c/dated").header("Cache-Status"), kStored);
+    for (const char* since : {"Tue, 01 Apr 2025 10:00:00 GMT", "Wed, 02 Apr 2025 08:00:00 GMT"}) {
+        Response r = proxy.get("/c/dated", {{"If-Modified-Since", since}});
+        EXPECT_EQ(r.status, 304) << since << ": " << r.summary();
+        EXPECT_EQ(r.body, "");
+    }
+    Response older =
+        proxy.get("/c/dated", {{"If-Modified-Since", "Mon, 31 Mar 2025 10:00:00 GMT"}});
+    EXPECT_EQ(older.status, 200) << older.summary();
+    EXPECT_EQ(older.body, "dated #1");
+    // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2): a different tag means 200.
+    Response tag_differs =
+        proxy.get("/c/dated", {{"If-None-Match", "\"other\""},
+                               {"If-Modified-Since", "Wed, 02 Apr 2025 08:00:00 GMT"}});
+    EXPECT_EQ(tag_differs.status, 200) << tag_differs.summary();
+    EXPECT_EQ(tag_differs.body, "dated #1");
+    EXPECT_EQ(origin.total_requests(), 1u);
+}
+
+struct UncacheableCase {
+    const char* name;
+    int status;
+    HeaderFields headers;
+    const char* reason; // the detail= of Cache-Status
+};
+
+// Names the case in test listings instead of gtest's byte dump.
+void PrintTo(const UncacheableCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
+class CacheNotStored : public ::testing::TestWithParam<UncacheableCase> {};
+
+TEST_P(CacheNotStored, NextIdenticalRequestGoesToTheOriginAgain) {
+    const UncacheableCase& c = GetParam();
+    ScriptedOrigin origin;
+    origin.on_get("/c/uncacheable", numbered("answer", c.headers, c.status));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    Response first = proxy.get("/c/uncacheable");
+    ASSERT_TRUE(first.complete) << first.summary();
+    EXPECT_EQ(first.status, c.status);
+    EXPECT_EQ(first.body, "answer #1");
+    EXPECT_EQ(first.header("Cache-Status"), not_stored(c.reason));
+
+    Response second = proxy.get("/c/uncacheable");
+    ASSERT_TRUE(second.complete) << second.summary();
+    EXPECT_EQ(second.body, "answer #2");
+    EXPECT_THAT(second.header("Cache-Status"), Not(HasSubstr("hit")));
+    EXPECT_EQ(fetches(origin, "/c/uncacheable"), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Responses, CacheNotStored,
+    ::testing::Values(
+        UncacheableCase{"NoStore", 200, {{"Cache-Control", "no-store"}}, "no_store"},
+        UncacheableCase{"Private", 200, {{"Cache-Control", "private, max-age=600"}}, "private"},
+        UncacheableCase{"SetCookie",
+                        200,
+                        {{"Cache-Control", "max-age=600"}, {"Set-Cookie", "session=abc; Path=/"}},
+                        "set_cookie"},
+        UncacheableCase{
+            "VaryStar", 200, {{"Cache-Control", "max-age=600"}, {"Vary", "*"}}, "vary_star"},
+        UncacheableCase{"Status500", 500, {{"Cache-Control", "max-age=600"}}, "status"}),
+    [](const ::testing::TestParamInfo<UncacheableCase>& param) { return param.param.name; });
+
+TEST(CacheNotStoredBody, LargerThanMaxObjectSizeIsStreamedButNotStored) {
+    ScriptedOrigin origin;
+    const std::string big = binary_body(1536 * 1024); // storage.max_object_size is 1 MiB
+    origin.on_get("/c/too-large", [&](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=600"}}, big); // with Content-Length
+    });
+    origin.on_get("/c/too-large-chunked", [&](OriginExchange& x) {
+        x.send_head(200, {{"Cache-Control", "max-age=600"}, {"Transfer-Encoding", "chunked"}});
+        for (std::size_t off = 0; off < big.size(); off += 64 * 1024) {
+            x.send_body_chunk(std::string_view(big).substr(off, 64 * 1024));
+        }
+        x.finish_body();
+    });
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    for (int i = 1; i <= 2; ++i) {
+        Response r = proxy.get("/c/too-large", {}, 10s);
+        ASSERT_TRUE(r.complete) << r.summary();
+        EXPECT_TRUE(r.body == big);
+        EXPECT_EQ(r.header("Cache-Status"), not_stored("too_large")) << "request " << i;
+    }
+    EXPECT_EQ(fetches(origin, "/c/too-large"), 2u);
+
+    // Chunked: the size is only known once the head has gone, so Cache-Status cannot tell;
+    // what is promised is that nothing is stored.
+    for (int i = 1; i <= 2; ++i) {
+        Response r = proxy.get("/c/too-large-chunked", {}, 10s);
+        ASSERT_TRUE(r.complete) << r.summary();
+        EXPECT_TRUE(r.body == big);
+        EXPECT_THAT(r.header("Cache-Status"), Not(HasSubstr("hit")));
+    }
+    EXPECT_EQ(fetches(origin, "/c/too-large-chunked"), 2u);
+    EXPECT_TRUE(proxy.is_running());
+}
+
+TEST(CacheNotStoredBody, ResponseTruncatedByTheOriginIsNotStored) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/truncated", [](OriginExchange& x) {
+        x.send_raw("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nCache-Control: max-age=600\r\n\r\n" +
+                   std::string(500, 't'));
+        x.close();
+    });
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+    HttpClient client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+
+    Response cut = client.get("/c/truncated");
+    EXPECT_FALSE(cut.complete) << cut.summary();
+    EXPECT_TRUE(client.is_closed_by_peer(5s));
+    const std::size_t after_cut = fetches(origin, "/c/truncated");
+    EXPECT_GE(after_cut, 1u);
+
+    origin.on_get("/c/truncated", numbered("whole", {{"Cache-Control", "max-age=600"}}));
+    Response whole = proxy.get("/c/truncated");
+    ASSERT_TRUE(whole.complete) << whole.summary();
+    EXPECT_EQ(whole.body, "whole #1");
+    EXPECT_THAT(whole.header("Cache-Status"), Not(HasSubstr("hit")));
+    EXPECT_EQ(fetches(origin, "/c/truncated"), after_cut + 1);
+}
+
+TEST(CacheFreshness, RouteTtlAppliesWhenTheOriginGivesNoFreshness) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/no-freshness", numbered("ttl", {{"Content-Type", "text/plain"}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    EXPECT_EQ(proxy.get("/c/no-freshness").header("Cache-Status"), kStored);
+    Response hit = proxy.get("/c/no-freshness");
+    EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
+    EXPECT_EQ(hit.body, "ttl #1");
+    EXPECT_EQ(fetches(origin, "/c/no-freshness"), 1u);
+}
+
+TEST(CacheFreshness, MaxAgeOneIsAHitThenRefetchedAfterExpiry) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/short", numbered("short", {{"Cache-Control", "max-age=1"}}));
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    EXPECT_EQ(proxy.get("/c/short").header("Cache-Status"), kStored);
+    Response hit = proxy.get("/c/short");
+    EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
+    EXPECT_EQ(hit.body, "short #1");
+
+    std::this_thread::sleep_for(kPastStaleWindow); // waits out max-age=1 + stale: 1s
+    Response refetched = proxy.get("/c/short");
+    ASSERT_TRUE(refetched.complete) << refetched.summary();
+    EXPECT_EQ(refetched.body, "short #2");
+    EXPECT_EQ(refetched.header("Cache-Status"), kRefetchedAndStored);
+    Response hit_again = proxy.get("/c/short");
+    EXPECT_EQ(hit_again.body, "short #2") << hit_again.summary();
+    EXPECT_EQ(hit_again.header("Cache-Status"), kHit);
+    EXPECT_EQ(fetches(origin, "/c/short"), 2u);
+}
+
+TEST(CacheFreshness, OverrideTtlIgnoresTheOriginsMaxAgeBothWays) {
+    ScriptedOrigin origin;
+    origin.on_get("/ov/shortened", numbered("shortened", {{"Cache-Control", "max-age=3600"}}));
+    origin.on_get("/ov/lengthened", numbered("lengthened", {{"Cache-Control", "max-age=1"}}));
+    LacquerProcess proxy(caching_config(origin, R"(routes:
+  - name: shortened
+    match: { path_prefix: /ov/shortened }
+    cache: { key_params: all, ttl: 1s, override_ttl: true, stale: 1s }
+  - name: lengthened
+    match: { path_prefix: /ov/lengthened }
+    cache: { key_params: all, ttl: 60s, override_ttl: true, stale: 1s }
+)"));
+    ASSERT_TRUE(proxy.started());
+
+    EXPECT_EQ(proxy.get("/ov/shortened").header("Cache-Status"), kStored);
+    EXPECT_EQ(proxy.get("/ov/lengthened").header("Cache-Status"), kStored);
+    std::this_thread::sleep_for(kPastStaleWindow); // past ttl 1s + stale 1s, and past max-age=1
+
+    Response shortened = proxy.get("/ov/shortened");
+    EXPECT_EQ(shortened.body, "shortened #2") << shortened.summary();
+    EXPECT_EQ(shortened.header("Cache-Status"), kRefetchedAndStored);
+    Response lengthened = proxy.get("/ov/lengthened");
+    EXPECT_EQ(lengthened.body, "lengthened #1") << lengthened.summary();
+    EXPECT_EQ(lengthened.header("Cache-Status"), kHit);
+    EXPECT_GE(age_of(lengthened), 2) << "Age: '" << lengthened.header("Age") << "'";
+}
+
+// Three objects expire together; then the origin answers 503, then is too slow, then is gone.
+// Each time the client gets the stale object and Cache-Status names the failure.
+TEST(CacheStaleIfError, OriginFailuresServeTheStaleObject) {
+    ScriptedOrigin origin;
+    const HeaderFields short_lived = {{"Cache-Control", "max-age=1"}};
+    origin.on_get("/sie/busy", numbered("busy", short_lived));
+    origin.on_get("/sie/slow", numbered("slow", short_lived));
+    origin.on_get("/sie/gone", numbered("gone", short_lived));
+    LacquerProcess proxy(caching_config(origin, R"(routes:
+  - name: sie
+    match: { path_prefix: /sie/ }
+    cache: { key_params: all, ttl: 60s, stale: 1s, stale_if_error: 15m }
+)")
+                             .origin_setting("first_byte_timeout: 300ms"));
+    ASSERT_TRUE(proxy.started());
+    for (const char* path : {"/sie/busy", "/sie/slow", "/sie/gone"}) {
+        EXPECT_EQ(proxy.get(path).header("Cache-Status"), kStored) << path;
+    }
+    std::this_thread::sleep_for(kPastStaleWindow); // past max-age=1 + stale: 1s
+
+    origin.on_get("/sie/busy", [](OriginExchange& x) { x.send(503, "origin overloaded"); });
+    Response busy = proxy.get("/sie/busy");
+    EXPECT_EQ(busy.status, 200) << busy.summary();
+    EXPECT_EQ(busy.body, "busy #1");
+    EXPECT_EQ(busy.header("Cache-Status"), stale_on_error(503));
+    EXPECT_EQ(fetches(origin, "/sie/busy"), 2u);
+
+    Gate never;
+    origin.on_get("/sie/slow", [&never](OriginExchange& x) {
+        (void)never.wait_for(5s);
+        x.send(200, "too late");
+    });
+    Response slow = proxy.get("/sie/slow", {}, 5s);
+    EXPECT_EQ(slow.status, 200) << slow.summary();
+    EXPECT_EQ(slow.body, "slow #1");
+    EXPECT_EQ(slow.header("Cache-Status"), stale_on_error(504));
+    never.open();
+
+    origin.stop(); // connections are refused from now on
+    Response gone = proxy.get("/sie/gone");
+    EXPECT_EQ(gone.status, 200) << gone.summary();
+    EXPECT_EQ(gone.body, "gone #1");
+    EXPECT_EQ(gone.header("Cache-Status"), stale_on_error(502));
+}
+
+TEST(CacheEviction, SmallMemoryBudgetEvictsTheOldestObjects) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) {
+        std::string body(16 * 1024, 'e');
+        body.replace(0, x.request().path.size(), x.request().path);
+        x.respond(200, {{"Cache-Control", "max-age=600"}}, body);
+    });
+    LacquerProcess proxy(TestConfig()
+                             .origin(origin.address())
+                             .storage("memory", "256KiB")
+                             .storage("max_object_size", "64KiB")
+                             .extra(std::string(kRoutes)));
+    ASSERT_TRUE(proxy.started());
+
+    constexpr int kKeys = 64; // 1 MiB of bodies for a 256 KiB budget
+    const auto path = [](int i) { return "/c/evict/" + std::to_string(i); };
+    for (int i = 0; i < kKeys; ++i) {
+        Response r = proxy.get(path(i));
+        ASSERT_TRUE(r.complete) << path(i) << ": " << r.summary();
+        ASSERT_EQ(r.body.size(), 16u * 1024);
+    }
+    ASSERT_TRUE(proxy.is_running());
+    ASSERT_EQ(origin.total_requests(), static_cast<std::size_t>(kKeys));
+
+    // The most recent objects first (fetching early ones again would evict them).
+    int recent_hits = 0;
+    for (int i = kKeys - 8; i < kKeys; ++i) {
+        Response r = proxy.get(path(i));
+        EXPECT_EQ(r.body.substr(0, path(i).size()), path(i)) << r.summary();
+        recent_hits += r.header("Cache-Status") == kHit ? 1 : 0;
+    }
+    EXPECT_GE(recent_hits, 4) << "of the 8 most recent objects, only " << recent_hits << " hit";
+
+    int early_misses = 0;
+    for (int i = 0; i < 8; ++i) {
+        const std::size_t before = fetches(origin, path(i));
+        Response r = proxy.get(path(i));
+        EXPECT_EQ(r.body.substr(0, path(i).size()), path(i)) << r.summary();
+        early_misses += fetches(origin, path(i)) > before ? 1 : 0;
+    }
+    EXPECT_GE(early_misses, 6) << "of the 8 oldest objects, " << (8 - early_misses)
+                               << " were still stored";
+    EXPECT_TRUE(proxy.is_running());
+}
+
+} // namespace
+} // namespace lacquer::test
