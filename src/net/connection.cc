@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace lacquer::net {
@@ -106,6 +107,29 @@ std::size_t Connection::move_input_to(Connection& dst, std::size_t n) {
 std::size_t Connection::copy_input(char* dst, std::size_t n) const {
     const ev_ssize_t copied = evbuffer_copyout(bufferevent_get_input(bev_), dst, n);
     return copied < 0 ? 0 : static_cast<std::size_t>(copied);
+}
+
+std::size_t Connection::write_now(std::span<const std::string_view> parts) {
+    if (output_size() != 0 || parts.empty()) {
+        return 0; // bytes are queued: these must go after them
+    }
+    constexpr std::size_t kMaxParts = 8;
+    iovec vec[kMaxParts];
+    std::size_t n = 0;
+    for (const std::string_view part : parts) {
+        if (n == kMaxParts) {
+            break;
+        }
+        vec[n].iov_base = const_cast<char*>(part.data());
+        vec[n].iov_len = part.size();
+        ++n;
+    }
+    msghdr msg{};
+    msg.msg_iov = vec;
+    msg.msg_iovlen = n;
+    const ssize_t sent = ::sendmsg(bufferevent_getfd(bev_), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    // Errors (EAGAIN, a reset) are left to the queued path, which reports them as events.
+    return sent > 0 ? static_cast<std::size_t>(sent) : 0;
 }
 
 void Connection::write(std::string_view bytes) {

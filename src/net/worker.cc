@@ -1,6 +1,7 @@
 #include "lacquer/net/worker.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/net/event_memory.h"
 
 #include <cerrno>
 #include <cstdint>
@@ -11,6 +12,7 @@
 namespace lacquer::net {
 
 Worker::Worker(unsigned index) : index_(index) {
+    install_event_memory(); // the first libevent call of a process is a Worker's
     event_config* cfg = event_config_new();
     LACQUER_ASSERT(cfg != nullptr);
     // One loop per thread and nothing shared: no locks inside libevent (STYLE.md §D).

@@ -68,15 +68,8 @@ bool is_not_modified(const http::RequestHead& request, const cache::StoredObject
 
 std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
                              const ObjectDelivery& how, std::string& scratch) {
+    static constexpr std::string_view kNotModified = "HTTP/1.1 304 Not Modified\r\n";
     const std::string_view head = object.head();
-    if (how.not_modified) {
-        // The stored header lines go out after a 304 status line, without the body's framing.
-        const std::size_t first_line = head.find("\r\n") + 2;
-        conn.write("HTTP/1.1 304 Not Modified\r\n");
-        write_object_bytes(conn, object, head.substr(first_line));
-    } else {
-        write_object_bytes(conn, object, head);
-    }
     scratch.clear();
     append_number_line(scratch, "Age", static_cast<std::uint64_t>(how.age));
     append_cache_status(scratch, how.cache_status);
@@ -88,12 +81,40 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
         framing.body = {http::Framing::Kind::Length, object.body_size()};
     }
     http::write_response_end(scratch, framing);
-    conn.write(scratch);
-    if (how.head_only || status == 204 || status == 304 || object.body_size() == 0) {
-        return 0;
+    const bool with_body = !how.head_only && status != 204 && status != 304;
+    const std::string_view body =
+        with_body ? std::string_view(object.body(), object.body_size()) : std::string_view();
+
+    // Parts in wire order; `stored` ones live in the object and are queued by reference.
+    struct Part {
+        std::string_view bytes;
+        bool stored;
+    };
+    // The 304 keeps the stored header lines after its own status line.
+    const Part parts[] = {
+        {how.not_modified ? kNotModified : std::string_view(), false},
+        {how.not_modified ? head.substr(head.find("\r\n") + 2) : head, true},
+        {scratch, false},
+        {body, true},
+    };
+    // Usually the socket takes the whole answer at once: no buffer, no allocation.
+    const std::string_view views[] = {parts[0].bytes, parts[1].bytes, parts[2].bytes,
+                                      parts[3].bytes};
+    std::size_t sent = conn.write_now(views);
+    for (const Part& part : parts) {
+        if (sent >= part.bytes.size()) {
+            sent -= part.bytes.size();
+            continue;
+        }
+        const std::string_view rest = part.bytes.substr(sent);
+        sent = 0;
+        if (part.stored) {
+            write_object_bytes(conn, object, rest);
+        } else {
+            conn.write(rest);
+        }
     }
-    write_object_bytes(conn, object, {object.body(), object.body_size()});
-    return object.body_size();
+    return body.size();
 }
 
 } // namespace lacquer::proxy

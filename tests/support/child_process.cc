@@ -253,6 +253,10 @@ std::optional<int> ChildProcess::wait_exit(Millis timeout) {
     const Deadline deadline(timeout);
     for (;;) {
         if (reap(WNOHANG)) {
+            // The child's last output may still be in the pipes: let the drainer read it to
+            // the end (EOF comes with the exit, unless a grandchild holds a pipe: bounded).
+            std::unique_lock lock(mutex_);
+            changed_.wait_for(lock, std::chrono::seconds(1), [&] { return out_.eof && err_.eof; });
             return status_;
         }
         if (pid_ <= 0 || deadline.expired()) {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string_view>
 
 struct bufferevent;
@@ -63,6 +64,10 @@ public:
     std::size_t copy_input(char* dst, std::size_t n) const;
 
     void write(std::string_view bytes);
+    // When nothing is queued, sends `parts` (at most 8) straight to the socket with one
+    // sendmsg and returns how many bytes it took; the caller queues the rest. Returns 0 when
+    // output is queued (order comes first) or the socket takes nothing now.
+    std::size_t write_now(std::span<const std::string_view> parts);
     // Queues bytes owned by someone else; `release` runs when libevent is done with them.
     // Returns false (and has already called release) when libevent refused.
     bool write_borrowed(const void* data, std::size_t length, BorrowRelease release, void* token);
