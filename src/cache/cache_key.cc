@@ -314,6 +314,7 @@ KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const Req
     }
     const std::size_t params_size = key.size() - params_start;
     key.put('\n');
+    const std::size_t url_size = key.size();
     for (std::size_t i = 0; i < policy.variants.size(); ++i) {
         const Variant& variant = *policy.variants[i];
         const std::uint8_t value = resolve(variant, request);
@@ -341,6 +342,8 @@ KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const Req
 
     out.canonical = key.view(0, key.size());
     out.hash = XXH3_64bits(out.canonical.data(), out.canonical.size());
+    out.url = key.view(0, url_size);
+    out.url_hash = XXH3_64bits(out.url.data(), out.url.size());
     out.upstream_target = target.view(0, target.size());
     out.variant_count = policy.variants.size();
     return KeyOutcome::Ok;

@@ -1,6 +1,9 @@
 #include "lacquer/cache/object_store.h"
 
+#include "lacquer/cache/vary.h"
 #include "lacquer/core/assert.h"
+
+#include <vector>
 
 namespace lacquer::cache {
 
@@ -8,10 +11,13 @@ ObjectStore::ObjectStore(std::uint64_t budget_bytes) : budget_(budget_bytes) {}
 
 ObjectStore::~ObjectStore() {
     for (Shard& s : shards_) {
-        for (auto& [hash, object] : s.table) {
-            object->unref();
+        for (StoredObject* o = s.head; o != nullptr;) {
+            StoredObject* next = o->lru_next;
+            o->unref();
+            o = next;
         }
         s.table.clear();
+        s.by_url.clear();
     }
 }
 
@@ -41,19 +47,54 @@ void ObjectStore::unlink(Shard& s, StoredObject* o) {
     o->lru_prev = o->lru_next = nullptr;
 }
 
-ObjectRef ObjectStore::lookup(std::uint64_t hash, std::string_view key) const {
-    Shard& s = shard_for(hash);
+void ObjectStore::detach(Shard& s, StoredObject* o) {
+    const auto it = s.table.find(o->hash());
+    LACQUER_ASSERT(it != s.table.end());
+    if (it->second == o) {
+        if (o->same_hash_next != nullptr) {
+            it->second = o->same_hash_next;
+        } else {
+            s.table.erase(it);
+        }
+    } else {
+        StoredObject* prev = it->second;
+        while (prev->same_hash_next != o) {
+            prev = prev->same_hash_next;
+            LACQUER_ASSERT(prev != nullptr);
+        }
+        prev->same_hash_next = o->same_hash_next;
+    }
+    o->same_hash_next = nullptr;
+    auto [first, last] = s.by_url.equal_range(o->url_hash());
+    for (auto u = first; u != last; ++u) {
+        if (u->second == o) {
+            s.by_url.erase(u);
+            break;
+        }
+    }
+    unlink(s, o);
+    --s.objects;
+    bytes_.fetch_sub(o->charge(), std::memory_order_relaxed);
+}
+
+ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* request) const {
+    Shard& s = shard_for(key.url_hash);
     std::lock_guard<std::mutex> lock(s.mutex);
-    const auto it = s.table.find(hash);
-    if (it == s.table.end() || it->second->key() != key) {
+    const auto it = s.table.find(key.hash);
+    if (it == s.table.end()) {
         return ObjectRef();
     }
-    StoredObject* o = it->second;
-    if (!o->referenced.load(std::memory_order_relaxed)) {
-        o->referenced.store(true, std::memory_order_relaxed); // second chance for the sweep
+    for (StoredObject* o = it->second; o != nullptr; o = o->same_hash_next) {
+        if (o->key() != key.key || !vary_matches(o->vary(), request)) {
+            continue;
+        }
+        if (!o->referenced.load(std::memory_order_relaxed)) {
+            o->referenced.store(true, std::memory_order_relaxed); // second chance for the sweep
+        }
+        o->ref();
+        return ObjectRef(o);
     }
-    o->ref();
-    return ObjectRef(o);
+    return ObjectRef();
 }
 
 bool ObjectStore::insert(ObjectRef object) {
@@ -61,47 +102,93 @@ bool ObjectStore::insert(ObjectRef object) {
     if (o == nullptr || o->charge() > budget_) {
         return false;
     }
-    const std::size_t index = (o->hash() >> 58) % kShards;
-    Shard& s = shards_[index];
-    StoredObject* replaced = nullptr;
+    Shard& s = shard_for(o->url_hash());
+    std::vector<StoredObject*> dropped; // unreferenced after unlocking
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        auto [it, fresh] = s.table.try_emplace(o->hash(), o);
-        if (!fresh) {
-            replaced = it->second;
-            unlink(s, replaced);
-            --s.objects;
-            bytes_.fetch_sub(replaced->charge(), std::memory_order_relaxed);
-            it->second = o;
+        const auto it = s.table.find(o->hash());
+        if (it != s.table.end()) {
+            // Same key: drop the object of the same Vary values (replaced) and those that vary
+            // on other headers; past the cap, the oldest variant goes.
+            std::size_t same_key = 0;
+            StoredObject* oldest = nullptr;
+            for (StoredObject* c = it->second; c != nullptr;) {
+                StoredObject* next = c->same_hash_next;
+                if (c->key() == o->key()) {
+                    if (c->vary() == o->vary() || !vary_names_equal(c->vary(), o->vary())) {
+                        dropped.push_back(c);
+                    } else {
+                        ++same_key;
+                        oldest = c; // the chain runs newest first
+                    }
+                }
+                c = next;
+            }
+            if (same_key >= kMaxVaryVariants && oldest != nullptr) {
+                dropped.push_back(oldest);
+            }
+            for (StoredObject* c : dropped) {
+                detach(s, c);
+            }
         }
+        StoredObject*& chain = s.table[o->hash()];
+        o->same_hash_next = chain; // newest first
+        chain = o;
+        s.by_url.emplace(o->url_hash(), o);
         link_front(s, object.release());
         ++s.objects;
         bytes_.fetch_add(o->charge(), std::memory_order_relaxed);
     }
-    if (replaced != nullptr) {
-        replaced->unref(); // outside the lock: the last reference frees memory
+    for (StoredObject* c : dropped) {
+        c->unref(); // outside the lock: the last reference frees memory
     }
     evict_to_budget();
     return true;
 }
 
-bool ObjectStore::remove(std::uint64_t hash, std::string_view key) {
-    Shard& s = shard_for(hash);
-    StoredObject* victim = nullptr;
+std::size_t ObjectStore::remove(const StoreKey& key) {
+    Shard& s = shard_for(key.url_hash);
+    std::vector<StoredObject*> victims;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        const auto it = s.table.find(hash);
-        if (it == s.table.end() || it->second->key() != key) {
-            return false;
+        const auto it = s.table.find(key.hash);
+        if (it == s.table.end()) {
+            return 0;
         }
-        victim = it->second;
-        s.table.erase(it);
-        unlink(s, victim);
-        --s.objects;
-        bytes_.fetch_sub(victim->charge(), std::memory_order_relaxed);
+        for (StoredObject* o = it->second; o != nullptr; o = o->same_hash_next) {
+            if (o->key() == key.key) {
+                victims.push_back(o);
+            }
+        }
+        for (StoredObject* o : victims) {
+            detach(s, o);
+        }
     }
-    victim->unref();
-    return true;
+    for (StoredObject* o : victims) {
+        o->unref();
+    }
+    return victims.size();
+}
+
+std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url) {
+    Shard& s = shard_for(url_hash);
+    std::vector<StoredObject*> victims;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        auto [first, last] = s.by_url.equal_range(url_hash);
+        for (auto u = first; u != last; ++u) {
+            if (u->second->key().substr(0, url.size()) == url) {
+                victims.push_back(u->second);
+            }
+        }
+        for (StoredObject* o : victims) {
+            detach(s, o);
+        }
+    }
+    for (StoredObject* o : victims) {
+        o->unref();
+    }
+    return victims.size();
 }
 
 ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
@@ -127,11 +214,8 @@ ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
         if (victim == nullptr) {
             return Sweep::SecondChances;
         }
-        unlink(s, victim);
-        s.table.erase(victim->hash());
-        --s.objects;
+        detach(s, victim);
         ++s.evictions;
-        bytes_.fetch_sub(victim->charge(), std::memory_order_relaxed);
     }
     victim->unref();
     return Sweep::Evicted;

@@ -10,9 +10,10 @@
 namespace lacquer::cache {
 
 StoredObject* StoredObject::create(const Fields& f) {
-    const std::size_t etag = std::min<std::size_t>(f.etag.size(), 1024);
-    const std::size_t lm = std::min<std::size_t>(f.last_modified.size(), 128);
-    const std::size_t body_offset = f.key.size() + f.head.size() + etag + lm;
+    // Validators too long to be real are dropped, never cut: a cut one could match wrongly.
+    const std::size_t etag = f.etag.size() <= 1024 ? f.etag.size() : 0;
+    const std::size_t lm = f.last_modified.size() <= 128 ? f.last_modified.size() : 0;
+    const std::size_t body_offset = f.key.size() + f.head.size() + etag + lm + f.vary.size();
     const std::size_t total = sizeof(StoredObject) + body_offset + f.body_size;
     void* memory = std::malloc(total);
     if (memory == nullptr) {
@@ -20,18 +21,27 @@ StoredObject* StoredObject::create(const Fields& f) {
     }
     auto* o = new (memory) StoredObject();
     char* p = o->bytes();
-    std::memcpy(p, f.key.data(), f.key.size());
-    std::memcpy(p + f.key.size(), f.head.data(), f.head.size());
-    std::memcpy(p + f.key.size() + f.head.size(), f.etag.data(), etag);
-    std::memcpy(p + f.key.size() + f.head.size() + etag, f.last_modified.data(), lm);
+    auto put = [&p](std::string_view bytes) {
+        if (!bytes.empty()) { // memcpy from an empty view's nullptr is undefined
+            std::memcpy(p, bytes.data(), bytes.size());
+            p += bytes.size();
+        }
+    };
+    put(f.key);
+    put(f.head);
+    put(f.etag.substr(0, etag));
+    put(f.last_modified.substr(0, lm));
+    put(f.vary);
     o->key_size_ = static_cast<std::uint32_t>(f.key.size());
     o->head_size_ = static_cast<std::uint32_t>(f.head.size());
     o->etag_size_ = static_cast<std::uint16_t>(etag);
     o->lm_size_ = static_cast<std::uint16_t>(lm);
+    o->vary_size_ = static_cast<std::uint32_t>(f.vary.size());
     o->body_offset_ = static_cast<std::uint32_t>(body_offset);
     o->body_size_ = f.body_size;
     o->charge_ = total + ObjectStore::kOverheadPerObject;
     o->hash_ = f.hash;
+    o->url_hash_ = f.url_hash;
     o->status_ = f.status;
     o->stored_at_ = f.stored_at;
     o->stored_unix_ = f.stored_unix;

@@ -2,6 +2,7 @@
 
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/object_store.h"
+#include "lacquer/cache/vary.h"
 #include "lacquer/http/headers.h"
 #include "lacquer/proxy/client_session.h"
 #include "object_delivery.h"
@@ -56,7 +57,8 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     }
 
     const core::Instant now = ctx_.worker.now();
-    if (cache::ObjectRef object = ctx_.store->lookup(key_.hash, key_.canonical)) {
+    if (cache::ObjectRef object =
+            ctx_.store->lookup({key_.hash, key_.url_hash, key_.canonical}, &req.headers)) {
         const core::Millis resident = resident_time(*object, now);
         if (cache::classify(object->window(), resident, cache::OriginHealth::Up) ==
             cache::Usability::Fresh) {
@@ -75,6 +77,24 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
     forward_.drop_conditionals = true;
     return false;
+}
+
+void ClientSession::prepare_invalidation(std::string_view host, std::string_view target) {
+    // The objects to drop were stored by the route a GET of this URL takes, under its key.
+    const std::size_t query_at = target.find('?');
+    const std::string_view path = target.substr(0, query_at);
+    const Route& get_route = ctx_.routes.match(host_without_port(host), path, "GET");
+    if (get_route.cache == nullptr) {
+        return;
+    }
+    cache::RequestView view;
+    view.host = host;
+    view.path = path;
+    view.query =
+        query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
+    view.headers = &parser_.request().headers;
+    invalidate_ = cache::build_key(get_route.cache->key, "GET", view, key_buffer_, key_) ==
+                  cache::KeyOutcome::Ok;
 }
 
 void ClientSession::set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key) {
@@ -125,12 +145,12 @@ void ClientSession::begin_store(const http::ResponseHead& response) {
     const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
     cache::StoreDecision decision =
         cache::decide_storage(parser_.request(), "GET", response, rc.freshness, now_unix);
-    if (decision.storable() && varies_on_forwarded(response)) {
+    if (decision.storable() && !vary_spec(response)) {
         decision.verdict = cache::StoreVerdict::Vary;
     }
     if (decision.storable()) {
-        builder_.begin(key_.canonical, key_.hash, response, decision.window, ctx_.worker.now(),
-                       now_unix, ctx_.config.storage.max_object_size);
+        builder_.begin(key_, vary_, response, decision.window, ctx_.worker.now(), now_unix,
+                       ctx_.config.storage.max_object_size);
         decision.verdict = builder_.verdict();
     }
     status_field_.stored = builder_.active();
@@ -138,10 +158,13 @@ void ClientSession::begin_store(const http::ResponseHead& response) {
         decision.storable() ? std::string_view() : cache::store_verdict_name(decision.verdict);
 }
 
-bool ClientSession::varies_on_forwarded(const http::ResponseHead& response) const {
-    // Vary on a header the origin never receives cannot change its answer, and the variant
-    // headers are in the key already. Any other Vary would need a secondary key.
-    bool varies = false;
+bool ClientSession::vary_spec(const http::ResponseHead& response) {
+    // The secondary key: the request's values of the headers the response varies on. A header
+    // the origin never receives cannot change its answer, and variant headers are in the key
+    // already, so neither is recorded.
+    constexpr std::size_t kMaxVarySpec = 4096;
+    vary_.clear();
+    const http::HeaderList& request = parser_.request().headers;
     for (const http::Header& h : response.headers) {
         if (!http::iequals(h.name, "Vary")) {
             continue;
@@ -152,10 +175,12 @@ bool ClientSession::varies_on_forwarded(const http::ResponseHead& response) cons
                     return;
                 }
             }
-            varies = varies || http::forwards_header(forward_, name);
+            if (http::forwards_header(forward_, name)) {
+                cache::append_vary_entry(vary_, name, request);
+            }
         });
     }
-    return varies;
+    return vary_.size() <= kMaxVarySpec;
 }
 
 } // namespace lacquer::proxy

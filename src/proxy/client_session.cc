@@ -212,11 +212,15 @@ void ClientSession::dispatch() {
     forward_.target = target;
     forward_.client_addr = conn_->peer_host();
     cache_fetch_ = false;
+    invalidate_ = false;
     stale_ = cache::ObjectRef();
     status_field_ = CacheStatusField();
     status_field_.fwd = "bypass";
     if (route.cache != nullptr && serve_from_cache(route, target)) {
         return;
+    }
+    if (!(req.is_get() || req.is_head() || req.method == "OPTIONS" || req.method == "TRACE")) {
+        prepare_invalidation(host, target);
     }
     if (!request_body_done_ && req.expect_continue) {
         conn_->write(http::kContinue);
@@ -362,6 +366,9 @@ void ClientSession::fetch_head(origin::OriginFetch& fetch) {
             return;
         }
         begin_store(resp);
+    }
+    if (invalidate_ && resp.status < 400) {
+        ctx_.store->remove_url(key_.url_hash, key_.url);
     }
     http::ClientResponseFraming framing;
     const bool bodiless_status = resp.status < 200 || resp.status == 204 || resp.status == 304;

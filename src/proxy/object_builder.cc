@@ -13,11 +13,13 @@ namespace {
 constexpr std::size_t kKeptCapacity = 64 * 1024;
 } // namespace
 
-void ObjectBuilder::begin(std::string_view key, std::uint64_t hash,
+void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary,
                           const http::ResponseHead& response, const cache::FreshnessWindow& window,
                           core::Instant now, std::int64_t now_unix, std::uint64_t max_body) {
-    key_.assign(key);
-    hash_ = hash;
+    key_.assign(key.canonical);
+    hash_ = key.hash;
+    url_hash_ = key.url_hash;
+    vary_.assign(vary);
     head_.clear();
     http::write_response_lines(head_, response, true);
     body_.clear();
@@ -65,6 +67,8 @@ cache::ObjectRef ObjectBuilder::finish() {
     cache::StoredObject::Fields fields;
     fields.key = key_;
     fields.hash = hash_;
+    fields.url_hash = url_hash_;
+    fields.vary = vary_;
     fields.head = head_;
     fields.body_size = body_.size();
     fields.status = status_;

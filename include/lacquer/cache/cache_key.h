@@ -55,8 +55,12 @@ std::string_view key_outcome_name(KeyOutcome outcome);
 
 // Views into the KeyBuffer, valid until its next build_key().
 struct BuiltKey {
-    std::string_view canonical;       // Ok only; empty otherwise
-    std::uint64_t hash = 0;           // XXH3-64 of canonical; Ok only
+    std::string_view canonical; // Ok only; empty otherwise
+    std::uint64_t hash = 0;     // XXH3-64 of canonical; Ok only
+    // The canonical bytes up to the variants (method class, host, path, params): what every
+    // variant of one URL shares, for invalidation and purge. Ok only.
+    std::string_view url;
+    std::uint64_t url_hash = 0;       // XXH3-64 of url
     std::string_view upstream_target; // Ok: path?kept-params; PassParams: path?original-query
     std::array<std::uint8_t, kMaxKeyVariants> variant_values{}; // per policy variant, Ok only
     std::size_t variant_count = 0;

@@ -3,9 +3,13 @@
 // lookup, an insert or an eviction step, never across I/O. A byte budget (storage.memory)
 // bounds everything stored, bookkeeping included. Eviction is CLOCK (second chance) over an
 // insertion-ordered list: a hit only sets a flag, so hits never reorder a list under the lock.
-// Thread-safe: any worker may call any method.
+// Objects of one hash form a short chain: the Vary variants of a key (at most
+// kMaxVaryVariants), and in theory other keys of the same hash (the full key is compared).
+// Every object of one URL (all its variants) lives in one shard, indexed by the URL's hash, so
+// that invalidation and purge by URL take one lock. Thread-safe: any worker may call any method.
 
 #include "lacquer/cache/stored_object.h"
+#include "lacquer/http/head.h"
 
 #include <array>
 #include <atomic>
@@ -32,15 +36,22 @@ public:
     ObjectStore(const ObjectStore&) = delete;
     ObjectStore& operator=(const ObjectStore&) = delete;
 
-    // The object stored under exactly `key` (hash and full key compared), or empty.
-    ObjectRef lookup(std::uint64_t hash, std::string_view key) const;
+    static constexpr std::size_t kMaxVaryVariants = 8; // objects per key
 
-    // Publishes `object` (the store takes one reference), replacing any object with the same
-    // key, then evicts down to the budget. An object larger than the whole budget is refused.
+    // The newest object stored under exactly `key` (hash and full key compared) whose Vary
+    // spec matches `request` (nullptr: a request without headers), or empty.
+    ObjectRef lookup(const StoreKey& key, const http::HeaderList* request = nullptr) const;
+
+    // Publishes `object` (the store takes one reference), replacing the object of the same key
+    // and Vary values, and those of the same key that vary on other headers (the origin
+    // changed its mind), then evicts down to the budget. An object larger than the whole
+    // budget is refused.
     bool insert(ObjectRef object);
 
-    // Removes the object stored under `key`; true when there was one.
-    bool remove(std::uint64_t hash, std::string_view key);
+    // Removes every object stored under `key`; how many there were.
+    std::size_t remove(const StoreKey& key);
+    // Removes every object whose key starts with `url` (BuiltKey::url), all variants; how many.
+    std::size_t remove_url(std::uint64_t url_hash, std::string_view url);
 
     StoreStats stats() const;
     std::uint64_t budget() const { return budget_; }
@@ -51,15 +62,19 @@ public:
 private:
     struct Shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::uint64_t, StoredObject*> table; // guarded by mutex
-        StoredObject* head = nullptr;                           // newest; guarded by mutex
-        StoredObject* tail = nullptr;                           // oldest; guarded by mutex
-        std::uint64_t objects = 0;                              // guarded by mutex
-        std::uint64_t evictions = 0;                            // guarded by mutex
+        std::unordered_map<std::uint64_t, StoredObject*> table;       // hash -> chain; guarded
+        std::unordered_multimap<std::uint64_t, StoredObject*> by_url; // guarded by mutex
+        StoredObject* head = nullptr;                                 // newest; guarded by mutex
+        StoredObject* tail = nullptr;                                 // oldest; guarded by mutex
+        std::uint64_t objects = 0;                                    // guarded by mutex
+        std::uint64_t evictions = 0;                                  // guarded by mutex
     };
-    Shard& shard_for(std::uint64_t hash) const { return shards_[(hash >> 58) % kShards]; }
+    Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 58) % kShards]; }
     static void link_front(Shard& s, StoredObject* o);
     static void unlink(Shard& s, StoredObject* o);
+    // Takes `o` out of the table, the URL index and the eviction list (lock held); the caller
+    // drops the store's reference after unlocking.
+    void detach(Shard& s, StoredObject* o);
     enum class Sweep : std::uint8_t { Evicted, SecondChances, Empty };
     // Evicts one object of `s` by second chance (`force`: the oldest, whatever its flag).
     Sweep evict_one(Shard& s, bool force);

@@ -15,11 +15,20 @@
 
 namespace lacquer::cache {
 
+// How the store finds objects: the full key and its hash, and the hash of the key's URL part
+// (BuiltKey::url_hash), which places every variant of one URL in the same shard.
+struct StoreKey {
+    std::uint64_t hash = 0;
+    std::uint64_t url_hash = 0;
+    std::string_view key;
+};
+
 class StoredObject {
 public:
     struct Fields {
         std::string_view key;
         std::uint64_t hash = 0;
+        std::uint64_t url_hash = 0;
         std::string_view head; // status line + end-to-end headers, each line ending in CRLF
         std::size_t body_size = 0;
         int status = 200;
@@ -29,6 +38,7 @@ public:
         FreshnessWindow window;
         std::string_view etag;          // copied into the object
         std::string_view last_modified; // copied into the object
+        std::string_view vary;          // secondary key (vary.h); copied into the object
     };
 
     // Allocates an object with room for the body (filled through body_for_fill() before the
@@ -45,6 +55,11 @@ public:
     std::string_view last_modified() const {
         return {bytes() + key_size_ + head_size_ + etag_size_, lm_size_};
     }
+    std::string_view vary() const {
+        return {bytes() + key_size_ + head_size_ + etag_size_ + lm_size_, vary_size_};
+    }
+    std::uint64_t url_hash() const { return url_hash_; }
+    StoreKey store_key() const { return {hash_, url_hash_, key()}; }
     const char* body() const { return bytes() + body_offset_; }
     std::size_t body_size() const { return body_size_; }
     char* body_for_fill() { return bytes() + body_offset_; }
@@ -60,7 +75,8 @@ public:
     // Eviction bookkeeping, owned by the store shard (its lock).
     StoredObject* lru_prev = nullptr;
     StoredObject* lru_next = nullptr;
-    std::atomic<bool> referenced{false}; // set on a hit, read by the CLOCK sweep
+    StoredObject* same_hash_next = nullptr; // the other objects of this hash (Vary variants)
+    std::atomic<bool> referenced{false};    // set on a hit, read by the CLOCK sweep
 
 private:
     StoredObject() = default;
@@ -73,10 +89,12 @@ private:
     std::uint32_t head_size_ = 0;
     std::uint16_t etag_size_ = 0;
     std::uint16_t lm_size_ = 0;
+    std::uint32_t vary_size_ = 0;
     std::uint32_t body_offset_ = 0;
     std::size_t body_size_ = 0;
     std::size_t charge_ = 0;
     std::uint64_t hash_ = 0;
+    std::uint64_t url_hash_ = 0;
     int status_ = 0;
     core::Instant stored_at_{};
     std::int64_t stored_unix_ = 0;

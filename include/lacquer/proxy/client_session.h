@@ -64,10 +64,14 @@ private:
     // forward_ says what to send and cache_fetch_ whether the answer may be stored.
     bool serve_from_cache(const Route& route, std::string_view target);
     void set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key);
+    // For an unsafe method: the URL whose stored answers a success will invalidate (key_.url,
+    // built as a GET of the same target would be keyed).
+    void prepare_invalidation(std::string_view host, std::string_view target);
     bool forwards_credentials() const;
     void answer_from_object(const cache::StoredObject& object, CacheStatusField field);
     void begin_store(const http::ResponseHead& response);
-    bool varies_on_forwarded(const http::ResponseHead& response) const;
+    // Fills vary_ from the response's Vary; false when it is too long to keep.
+    bool vary_spec(const http::ResponseHead& response);
 
     // Origin side
     void fetch_head(origin::OriginFetch& fetch) override;
@@ -91,8 +95,10 @@ private:
     std::array<http::Header, cache::kMaxKeyVariants> variant_headers_{};
     cache::ObjectRef stale_; // an expired object that may still answer if the origin fails
     ObjectBuilder builder_;
+    std::string vary_; // the secondary key of the answer being stored
     CacheStatusField status_field_;
     bool cache_fetch_ = false; // the origin's answer may be stored
+    bool invalidate_ = false;  // a non-error answer removes key_.url's objects (RFC 9111 §4.4)
     State state_ = State::ReadingHead;
     // The request in flight
     std::uint64_t request_body_left_ = 0;

@@ -3,6 +3,7 @@
 // head as the cache will deliver it, then the body bytes as they pass. Only a complete body
 // becomes an object; an abandoned one leaves nothing behind. Thread: its session's worker.
 
+#include "lacquer/cache/cache_key.h"
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/core/clock.h"
@@ -20,11 +21,11 @@ namespace lacquer::proxy {
 
 class ObjectBuilder {
 public:
-    // Starts an object for `key` from `response`, fresh for `window`. Bodies over `max_body`
-    // bytes are abandoned (verdict TooLarge).
-    void begin(std::string_view key, std::uint64_t hash, const http::ResponseHead& response,
-               const cache::FreshnessWindow& window, core::Instant now, std::int64_t now_unix,
-               std::uint64_t max_body);
+    // Starts an object for `key` (with `vary` as its secondary key, vary.h) from `response`,
+    // fresh for `window`. Bodies over `max_body` bytes are abandoned (verdict TooLarge).
+    void begin(const cache::BuiltKey& key, std::string_view vary,
+               const http::ResponseHead& response, const cache::FreshnessWindow& window,
+               core::Instant now, std::int64_t now_unix, std::uint64_t max_body);
     bool active() const { return active_; }
 
     // Copies the `n` body bytes at the front of `from`'s input (they stay there).
@@ -40,11 +41,13 @@ private:
     void release_memory();
 
     std::string key_;
+    std::string vary_;
     std::string head_;
     std::string body_;
     std::string etag_;
     std::string last_modified_;
     std::uint64_t hash_ = 0;
+    std::uint64_t url_hash_ = 0;
     std::uint64_t max_body_ = 0;
     int status_ = 0;
     core::Instant stored_at_{};

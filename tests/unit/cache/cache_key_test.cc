@@ -85,6 +85,8 @@ TEST_F(CacheKeyTest, CanonicalLayoutAndHash) {
     ASSERT_EQ(build(policy, "/p", "b=2&a=1", "GET", "Example.COM:8080"), KeyOutcome::Ok);
     EXPECT_EQ(key_.canonical, "G\nexample.com:8080\n/p\na=1&b=2\nlocale=en-US\ncurrency=USD\n");
     EXPECT_EQ(key_.hash, XXH3_64bits(key_.canonical.data(), key_.canonical.size()));
+    EXPECT_EQ(key_.url, "G\nexample.com:8080\n/p\na=1&b=2\n"); // shared by every variant
+    EXPECT_EQ(key_.url_hash, XXH3_64bits(key_.url.data(), key_.url.size()));
     EXPECT_EQ(key_.upstream_target, "/p?a=1&b=2");
     EXPECT_EQ(key_.variant_count, 2U);
     EXPECT_EQ(key_.variant_values[0], 0);

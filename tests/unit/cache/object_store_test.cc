@@ -1,4 +1,5 @@
 #include "lacquer/cache/object_store.h"
+#include "lacquer/cache/vary.h"
 
 #include <gtest/gtest.h>
 #include <string>
@@ -12,6 +13,7 @@ ObjectRef make(std::string_view key, std::size_t body_size, char fill = 'b') {
     StoredObject::Fields f;
     f.key = key;
     f.hash = std::hash<std::string_view>{}(key)*0x9e3779b97f4a7c15ULL;
+    f.url_hash = f.hash; // one URL per key here (vary and URL tests set their own)
     f.head = "HTTP/1.1 200 OK\r\n";
     f.body_size = body_size;
     f.etag = "\"e\"";
@@ -25,21 +27,22 @@ TEST(ObjectStore, LookupComparesTheFullKey) {
     ObjectRef a = make("key-a", 10, 'a');
     const std::uint64_t hash = a->hash();
     ASSERT_TRUE(store.insert(a));
-    ObjectRef found = store.lookup(hash, "key-a");
+    ObjectRef found = store.lookup({hash, hash, "key-a"});
     ASSERT_TRUE(found);
     EXPECT_EQ(std::string_view(found->body(), found->body_size()), "aaaaaaaaaa");
     EXPECT_EQ(found->etag(), "\"e\"");
-    EXPECT_FALSE(store.lookup(hash, "key-b")); // same hash, other key: a miss, never a wrong hit
+    EXPECT_FALSE(
+        store.lookup({hash, hash, "key-b"})); // same hash, other key: a miss, never a wrong hit
 }
 
 TEST(ObjectStore, InsertReplacesAndTheOldObjectLivesWhileReferenced) {
     ObjectStore store(1 << 20);
     ObjectRef v1 = make("k", 4, '1');
     ASSERT_TRUE(store.insert(v1));
-    ObjectRef held = store.lookup(v1->hash(), "k");
+    ObjectRef held = store.lookup({v1->hash(), v1->hash(), "k"});
     ASSERT_TRUE(store.insert(make("k", 4, '2')));
     EXPECT_EQ(held->body()[0], '1'); // still valid: a hit in flight keeps its bytes
-    EXPECT_EQ(store.lookup(v1->hash(), "k")->body()[0], '2');
+    EXPECT_EQ(store.lookup({v1->hash(), v1->hash(), "k"})->body()[0], '2');
     EXPECT_EQ(store.stats().objects, 1u);
 }
 
@@ -61,7 +64,8 @@ TEST(ObjectStore, RecentlyHitObjectsSurviveEviction) {
     ASSERT_TRUE(store.insert(make("hot", 1024)));
     const std::uint64_t hot_hash = make("hot", 1)->hash();
     for (int i = 0; i < 3000; ++i) {
-        ASSERT_TRUE(store.lookup(hot_hash, "hot")) << "evicted after " << i << " inserts";
+        ASSERT_TRUE(store.lookup({hot_hash, hot_hash, "hot"}))
+            << "evicted after " << i << " inserts";
         ASSERT_TRUE(store.insert(make("cold-" + std::to_string(i), 1024)));
     }
 }
@@ -70,10 +74,95 @@ TEST(ObjectStore, RemoveTakesTheObjectOut) {
     ObjectStore store(1 << 20);
     ObjectRef o = make("gone", 8);
     ASSERT_TRUE(store.insert(o));
-    EXPECT_TRUE(store.remove(o->hash(), "gone"));
-    EXPECT_FALSE(store.lookup(o->hash(), "gone"));
-    EXPECT_FALSE(store.remove(o->hash(), "gone"));
+    EXPECT_EQ(store.remove(o->store_key()), 1u);
+    EXPECT_FALSE(store.lookup({o->hash(), o->hash(), "gone"}));
+    EXPECT_EQ(store.remove(o->store_key()), 0u);
     EXPECT_EQ(store.stats().bytes, 0u);
+}
+
+// An object of `key` under URL `url`, with `vary` as its secondary key.
+ObjectRef make_variant(std::string_view url, std::string_view key, std::string_view vary,
+                       char fill) {
+    StoredObject::Fields f;
+    f.key = key;
+    f.hash = std::hash<std::string_view>{}(key);
+    f.url_hash = std::hash<std::string_view>{}(url);
+    f.head = "HTTP/1.1 200 OK\r\n";
+    f.body_size = 1;
+    f.vary = vary;
+    ObjectRef o(StoredObject::create(f));
+    o->body_for_fill()[0] = fill;
+    return o;
+}
+
+http::HeaderList headers(std::initializer_list<http::Header> list) {
+    http::HeaderList h;
+    for (const http::Header& one : list) {
+        h.items[h.count++] = one;
+    }
+    return h;
+}
+
+std::string spec_for(std::string_view name, const http::HeaderList& request) {
+    std::string spec;
+    append_vary_entry(spec, name, request);
+    return spec;
+}
+
+TEST(ObjectStore, VaryVariantsOfOneKeyAreKeptApartAndMatchedByTheRequest) {
+    ObjectStore store(1 << 20);
+    const auto gzip = headers({{"Accept-Encoding", "gzip"}});
+    const auto br = headers({{"accept-encoding", "br"}});
+    const auto none = headers({{"Accept", "*/*"}});
+    ASSERT_TRUE(store.insert(make_variant("u", "u|k", spec_for("Accept-Encoding", gzip), 'g')));
+    ASSERT_TRUE(store.insert(make_variant("u", "u|k", spec_for("Accept-Encoding", br), 'b')));
+    ASSERT_TRUE(store.insert(make_variant("u", "u|k", spec_for("Accept-Encoding", none), 'n')));
+    const StoreKey key{std::hash<std::string_view>{}("u|k"), std::hash<std::string_view>{}("u"),
+                       "u|k"};
+    EXPECT_EQ(store.lookup(key, &gzip)->body()[0], 'g');
+    EXPECT_EQ(store.lookup(key, &br)->body()[0], 'b');
+    EXPECT_EQ(store.lookup(key, &none)->body()[0], 'n'); // "no such header" is a value too
+    const auto deflate = headers({{"Accept-Encoding", "deflate"}});
+    EXPECT_FALSE(store.lookup(key, &deflate)); // never another request's variant
+    EXPECT_EQ(store.stats().objects, 3u);
+    // The same values again replace, not add.
+    ASSERT_TRUE(store.insert(make_variant("u", "u|k", spec_for("Accept-Encoding", gzip), 'G')));
+    EXPECT_EQ(store.lookup(key, &gzip)->body()[0], 'G');
+    EXPECT_EQ(store.stats().objects, 3u);
+    // The origin now varies on another header: the old variants go.
+    ASSERT_TRUE(store.insert(make_variant("u", "u|k", spec_for("Accept", none), 'A')));
+    EXPECT_EQ(store.stats().objects, 1u);
+    EXPECT_FALSE(store.lookup(key, &gzip));
+    EXPECT_EQ(store.remove(key), 1u);
+}
+
+TEST(ObjectStore, VariantsPerKeyAreCappedOldestFirst) {
+    ObjectStore store(1 << 20);
+    const StoreKey key{std::hash<std::string_view>{}("k"), std::hash<std::string_view>{}("u"), "k"};
+    for (int i = 0; i < 20; ++i) {
+        const auto h = headers({{"X-V", std::to_string(i)}});
+        ASSERT_TRUE(store.insert(make_variant("u", "k", spec_for("X-V", h), 'a')));
+    }
+    EXPECT_EQ(store.stats().objects, ObjectStore::kMaxVaryVariants);
+    const auto newest = headers({{"X-V", "19"}});
+    const auto oldest = headers({{"X-V", "0"}});
+    EXPECT_TRUE(store.lookup(key, &newest));
+    EXPECT_FALSE(store.lookup(key, &oldest));
+}
+
+TEST(ObjectStore, RemoveUrlTakesEveryVariantOfThatUrlOnly) {
+    ObjectStore store(1 << 20);
+    const std::string url = "G\nh\n/p\na=1\n";
+    const std::uint64_t url_hash = std::hash<std::string_view>{}(url);
+    for (const char* locale : {"en-US", "de-DE", "fr-FR"}) {
+        const std::string key = url + "locale=" + locale + "\n";
+        ASSERT_TRUE(store.insert(make_variant(url, key, "", 'x')));
+    }
+    const std::string other = "G\nh\n/p\na=12\n"; // a longer param value: another URL
+    ASSERT_TRUE(store.insert(make_variant(url, other + "locale=en-US\n", "", 'y')));
+    EXPECT_EQ(store.remove_url(url_hash, url), 3u);
+    EXPECT_EQ(store.stats().objects, 1u);
+    EXPECT_EQ(store.remove_url(url_hash, url), 0u);
 }
 
 TEST(ObjectStore, ConcurrentHitsInsertsAndEvictionsKeepEveryObjectIntact) {
@@ -87,7 +176,7 @@ TEST(ObjectStore, ConcurrentHitsInsertsAndEvictionsKeepEveryObjectIntact) {
                 ObjectRef mine = make(key, 512, fill);
                 const std::uint64_t hash = mine->hash();
                 store.insert(std::move(mine));
-                if (ObjectRef hit = store.lookup(hash, key)) {
+                if (ObjectRef hit = store.lookup({hash, hash, key})) {
                     const char first = hit->body()[0];
                     for (std::size_t j = 0; j < hit->body_size(); ++j) {
                         ASSERT_EQ(hit->body()[j], first); // never a torn or freed object
