@@ -4,6 +4,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/http/headers.h"
+#include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/client_session.h"
 #include "object_delivery.h"
 
@@ -60,9 +61,18 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     if (cache::ObjectRef object =
             ctx_.store->lookup({key_.hash, key_.url_hash, key_.canonical}, &req.headers)) {
         const core::Millis resident = resident_time(*object, now);
-        if (cache::classify(object->window(), resident, cache::OriginHealth::Up) ==
-            cache::Usability::Fresh) {
+        const cache::Usability use =
+            cache::classify(object->window(), resident, cache::OriginHealth::Up);
+        if (use == cache::Usability::Fresh) {
             answer_from_object(*object, hit_status());
+            return true;
+        }
+        if (use == cache::Usability::StaleRefresh) {
+            // Inside `stale`: answer now, refresh once in the background.
+            start_refresh(route, object);
+            CacheStatusField field = hit_status();
+            field.fwd = "stale";
+            answer_from_object(*object, field);
             return true;
         }
         if (cache::classify(object->window(), resident, cache::OriginHealth::Down) ==
@@ -133,54 +143,146 @@ void ClientSession::answer_from_object(const cache::StoredObject& object, CacheS
     how.close = !keep_alive_;
     how.http10_client = http10_;
     how.cache_status = field;
-    cache_status_ = field.fwd.empty() ? CacheStatus::Hit : CacheStatus::Stale;
+    cache_status_ = field.collapsed     ? CacheStatus::Coalesced
+                    : field.fwd.empty() ? CacheStatus::Hit
+                                        : CacheStatus::Stale;
     body_bytes_ = deliver_object(*conn_, object, how, scratch_);
     response_started_ = true;
     log_request(how.not_modified ? 304 : object.status());
     finish_response();
 }
 
-void ClientSession::begin_store(const http::ResponseHead& response) {
-    const RouteCache& rc = *route_->cache;
-    const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
-    cache::StoreDecision decision =
-        cache::decide_storage(parser_.request(), "GET", response, rc.freshness, now_unix);
-    if (decision.storable() && !vary_spec(response)) {
-        decision.verdict = cache::StoreVerdict::Vary;
-    }
-    if (decision.storable()) {
-        builder_.begin(key_, vary_, response, decision.window, ctx_.worker.now(), now_unix,
-                       ctx_.config.storage.max_object_size);
-        decision.verdict = builder_.verdict();
-    }
-    status_field_.stored = builder_.active();
-    status_field_.detail =
-        decision.storable() ? std::string_view() : cache::store_verdict_name(decision.verdict);
-}
+// Wakes a waiting session on its own worker; the session forgets it (session_ = nullptr, on
+// that same thread) when it stops waiting, so a late wake finds nobody.
+class SessionWaiter final : public cache::FillWaiter,
+                            public std::enable_shared_from_this<SessionWaiter> {
+public:
+    SessionWaiter(net::Worker& worker, ClientSession* session)
+        : worker_(worker), session_(session) {}
 
-bool ClientSession::vary_spec(const http::ResponseHead& response) {
-    // The secondary key: the request's values of the headers the response varies on. A header
-    // the origin never receives cannot change its answer, and variant headers are in the key
-    // already, so neither is recorded.
-    constexpr std::size_t kMaxVarySpec = 4096;
-    vary_.clear();
-    const http::HeaderList& request = parser_.request().headers;
-    for (const http::Header& h : response.headers) {
-        if (!http::iequals(h.name, "Vary")) {
-            continue;
-        }
-        http::for_each_token(h.value, [&](std::string_view name) {
-            for (const http::Header& set : forward_.set_headers) {
-                if (http::iequals(set.name, name)) {
-                    return;
-                }
-            }
-            if (http::forwards_header(forward_, name)) {
-                cache::append_vary_entry(vary_, name, request);
+    void wake(const cache::FillResult& result) override {
+        worker_.post([self = shared_from_this(), result] {
+            if (self->session_ != nullptr) {
+                self->session_->on_fill_result(result);
             }
         });
     }
-    return vary_.size() <= kMaxVarySpec;
+
+    net::Worker& worker_;
+    ClientSession* session_; // on worker_'s thread only
+};
+
+origin::OriginFetch& ClientSession::active_fetch() {
+    return fill_ != nullptr ? fill_->fetch() : fetch_;
+}
+
+void ClientSession::fetch_for_cache(const Route& route) {
+    auto waiter = std::make_shared<SessionWaiter>(ctx_.worker, this);
+    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
+    switch (ctx_.coalescer->join(key, waiter, ctx_.worker.now())) {
+    case cache::Coalescer::Join::Lead:
+        start_fill(route, true);
+        return;
+    case cache::Coalescer::Join::Wait: {
+        waiter_ = std::move(waiter);
+        cache_status_ = CacheStatus::Coalesced;
+        // Bounded: by the time the leader's origin would have timed out, go alone.
+        const origin::OriginPoolSpec& spec = ctx_.pools[route.pool]->spec();
+        timer_.arm(spec.connect_timeout + spec.first_byte_timeout + core::Millis(1000));
+        return;
+    }
+    case cache::Coalescer::Join::HitForMiss:
+        cache_status_ = CacheStatus::HitForMiss;
+        start_fill(route, false);
+        return;
+    }
+}
+
+void ClientSession::start_fill(const Route& route, bool leads) {
+    CacheFill::Params params;
+    params.route = &route;
+    params.key = &key_;
+    params.request = scratch_;
+    params.client = this;
+    params.leads = leads;
+    params.fwd = status_field_.fwd; // uri-miss, or stale for an expired object
+    fill_ = CacheFill::create(ctx_, std::move(params));
+    fill_->begin(); // may fail at once: fetch_failed() then clears fill_
+}
+
+void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& object) {
+    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
+    if (!ctx_.coalescer->lead_refresh(key, ctx_.worker.now())) {
+        return; // one is running, or the last one failed and the key is backing off
+    }
+    // The refresh asks "has it changed?" with the stored validators.
+    std::size_t n = forward_.set_headers.size();
+    if (!object->etag().empty()) {
+        variant_headers_[n++] = http::Header{"If-None-Match", object->etag()};
+    } else if (!object->last_modified().empty()) {
+        variant_headers_[n++] = http::Header{"If-Modified-Since", object->last_modified()};
+    }
+    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
+    forward_.method = "GET";
+    forward_.drop_conditionals = true;
+    scratch_.clear();
+    http::write_upstream_request(scratch_, parser_.request(), forward_);
+    CacheFill::Params params;
+    params.route = &route;
+    params.key = &key_;
+    params.request = scratch_;
+    params.leads = true;
+    params.refresh = true;
+    params.revalidating = object;
+    params.fwd = "stale";
+    CacheFill::create(ctx_, std::move(params))->begin(); // on its own from here
+}
+
+void ClientSession::on_fill_result(const cache::FillResult& result) {
+    stop_waiting();
+    timer_.cancel();
+    const Route& route = *route_;
+    if (result.outcome == cache::FillOutcome::Stored && result.object &&
+        cache::vary_matches(result.object->vary(), &parser_.request().headers)) {
+        CacheStatusField field;
+        field.fwd = "uri-miss";
+        field.collapsed = true;
+        answer_from_object(*result.object, field);
+        return;
+    }
+    if (result.outcome == cache::FillOutcome::Failed) {
+        // The origin just failed for this key: a stale object if allowed, else the error; a
+        // failing origin is not asked again by every waiter.
+        if (stale_) {
+            const cache::ObjectRef stale = std::move(stale_);
+            answer_from_object(*stale, hit_status(result.error_status));
+        } else {
+            cache_status_ = CacheStatus::Error;
+            answer_inline(result.error_status != 0 ? result.error_status : 502);
+        }
+        return;
+    }
+    // Uncacheable, or another Vary variant than ours: ask the origin ourselves.
+    start_fill(route, false);
+}
+
+void ClientSession::on_wait_timeout() {
+    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
+    if (!ctx_.coalescer->leave(key, waiter_.get())) {
+        return; // already woken: the result is on its way to this thread
+    }
+    stop_waiting();
+    start_fill(*route_, false);
+}
+
+void ClientSession::stop_waiting() {
+    if (!waiter_) {
+        return;
+    }
+    waiter_->session_ = nullptr;
+    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
+    ctx_.coalescer->leave(key, waiter_.get());
+    waiter_.reset();
 }
 
 } // namespace lacquer::proxy

@@ -4,6 +4,7 @@
 #include "lacquer/core/assert.h"
 #include "lacquer/http/headers.h"
 #include "lacquer/http/serialize.h"
+#include "lacquer/proxy/cache_fill.h"
 
 #include <algorithm>
 #include <cstring>
@@ -13,8 +14,8 @@
 namespace lacquer::proxy {
 
 namespace {
-// Response bytes queued for the client beyond which the origin side pauses.
-constexpr std::size_t kClientHighMark = 512 * 1024;
+// Response bytes queued for the client at which the origin side resumes (origin_response.cc
+// pauses it above its high mark).
 constexpr std::size_t kClientDrainMark = 128 * 1024;
 // Request-body bytes queued upstream beyond which the client side pauses.
 constexpr std::size_t kUpstreamHighMark = 256 * 1024;
@@ -93,10 +94,17 @@ void close_all_sessions(WorkerContext& context) {
     while (context.sessions != nullptr) {
         delete context.sessions; // unlinks itself
     }
+    while (context.fills != nullptr) {
+        delete context.fills; // unlinks itself; its waiters learn it failed
+    }
 }
 
 ClientSession::~ClientSession() {
     unlink();
+    stop_waiting();
+    if (fill_ != nullptr) {
+        fill_->detach_client();
+    }
     fetch_.cancel();
     if (counted_) {
         ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -232,11 +240,14 @@ void ClientSession::dispatch() {
     http::write_upstream_request(scratch_, req, forward_);
     state_ = State::Forwarding;
     origin_start_ = request_start_;
-    cache_status_ = cache_fetch_ ? CacheStatus::Miss : CacheStatus::Pass;
     // Pipelined input stays queued while this request is served; a body is read on demand.
-    fetch_.start(*ctx_.pools[route.pool], scratch_,
-                 forward_.method.empty() ? req.method : forward_.method, !request_body_done_,
-                 cache_fetch_ ? key_.hash : 0);
+    if (cache_fetch_) {
+        cache_status_ = CacheStatus::Miss;
+        fetch_for_cache(route);
+        return;
+    }
+    cache_status_ = CacheStatus::Pass;
+    fetch_.start(*ctx_.pools[route.pool], scratch_, req.method, !request_body_done_, 0);
     if (state_ == State::Forwarding && !request_body_done_) {
         pump_request_body();
     }
@@ -306,7 +317,7 @@ void ClientSession::pump_request_body() {
 void ClientSession::on_drained(net::Connection&) {
     switch (state_) {
     case State::Forwarding:
-        fetch_.resume_body();
+        active_fetch().resume_body();
         return;
     case State::Closing:
         if (conn_->output_size() == 0) {
@@ -347,143 +358,12 @@ void ClientSession::on_timer(void* arg) {
         self->close_now();
         return;
     case State::Forwarding:
+        if (self->waiter_) {
+            self->on_wait_timeout();
+        }
+        return;
     case State::Closed:
         return;
-    }
-}
-
-// ---- origin side ---------------------------------------------------------------------------
-
-void ClientSession::fetch_head(origin::OriginFetch& fetch) {
-    const http::ResponseHead& resp = fetch.response();
-    if (cache_fetch_) {
-        if (stale_ && resp.status >= 500) {
-            // stale-if-error: the stored answer beats the origin's error.
-            fetch_.cancel();
-            origin_end_ = ctx_.worker.now();
-            const cache::ObjectRef stale = std::move(stale_);
-            answer_from_object(*stale, hit_status(resp.status));
-            return;
-        }
-        begin_store(resp);
-    }
-    if (invalidate_ && resp.status < 400) {
-        ctx_.store->remove_url(key_.url_hash, key_.url);
-    }
-    http::ClientResponseFraming framing;
-    const bool bodiless_status = resp.status < 200 || resp.status == 204 || resp.status == 304;
-    if (head_request_) {
-        // HEAD: the origin's declared length describes the GET body; pass it on.
-        framing.body = resp.has_content_length
-                           ? http::Framing{http::Framing::Kind::Length, resp.content_length}
-                           : http::Framing{};
-        client_body_ = ClientBody::None;
-    } else if (bodiless_status) {
-        client_body_ = ClientBody::None;
-    } else {
-        switch (resp.framing.kind) {
-        case http::Framing::Kind::None:
-            framing.body = {http::Framing::Kind::Length, 0};
-            client_body_ = ClientBody::None;
-            break;
-        case http::Framing::Kind::Length:
-            framing.body = resp.framing;
-            client_body_ = ClientBody::Raw;
-            break;
-        case http::Framing::Kind::Chunked:
-        case http::Framing::Kind::UntilClose:
-            if (http10_) {
-                keep_alive_ = false; // HTTP/1.0 has no chunked: the close ends the body
-                client_body_ = ClientBody::Raw;
-            } else {
-                framing.body = {http::Framing::Kind::Chunked, 0};
-                client_body_ = ClientBody::Chunked;
-            }
-            break;
-        }
-    }
-    if (!request_body_done_) {
-        keep_alive_ = false; // the origin answered before the whole body: no next request
-    }
-    framing.close = !keep_alive_;
-    framing.http10_client = http10_;
-    scratch_.clear();
-    http::write_response_lines(scratch_, resp);
-    append_cache_status(scratch_, status_field_);
-    http::write_response_end(scratch_, framing);
-    conn_->write(scratch_);
-    response_started_ = true;
-}
-
-void ClientSession::fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) {
-    builder_.take(from, n); // no-op unless the answer is being stored
-    switch (client_body_) {
-    case ClientBody::None:
-        from.drain(n);
-        break;
-    case ClientBody::Raw:
-        from.move_input_to(*conn_, n);
-        body_bytes_ += n;
-        break;
-    case ClientBody::Chunked:
-        body_bytes_ += n;
-        scratch_.clear();
-        http::write_chunk_header(scratch_, n);
-        conn_->write(scratch_);
-        from.move_input_to(*conn_, n);
-        conn_->write(http::kChunkEnd);
-        break;
-    }
-    if (conn_->output_size() > kClientHighMark) {
-        fetch.pause_body(); // on_drained() resumes it
-    }
-}
-
-void ClientSession::fetch_done(origin::OriginFetch& fetch) {
-    if (client_body_ == ClientBody::Chunked) {
-        conn_->write(http::kLastChunk);
-    }
-    origin_end_ = ctx_.worker.now();
-    if (builder_.active()) {
-        ctx_.store->insert(builder_.finish()); // complete: now every worker may serve it
-    }
-    log_request(fetch.response().status);
-    finish_response();
-}
-
-void ClientSession::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
-                                 bool head_delivered) {
-    origin_end_ = ctx_.worker.now();
-    builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
-    if (!head_delivered && stale_) {
-        const cache::ObjectRef stale = std::move(stale_);
-        answer_from_object(*stale, hit_status(origin::fetch_fault_status(fault)));
-        return;
-    }
-    cache_status_ = CacheStatus::Error;
-    if (head_delivered) {
-        log_request(fetch.response().status);
-        // Part of the answer is out: end the connection without a proper end of body, so the
-        // client sees a truncated response and never a complete-looking one.
-        close_now();
-        return;
-    }
-    if (!request_body_done_) {
-        answer_and_close(origin::fetch_fault_status(fault));
-        return;
-    }
-    scratch_.clear();
-    http::write_synthetic_response(scratch_, origin::fetch_fault_status(fault), !keep_alive_,
-                                   head_request_);
-    conn_->write(scratch_);
-    response_started_ = true;
-    log_request(origin::fetch_fault_status(fault));
-    finish_response();
-}
-
-void ClientSession::fetch_upstream_drained(origin::OriginFetch&) {
-    if (!request_body_done_) {
-        pump_request_body();
     }
 }
 
@@ -567,6 +447,11 @@ void ClientSession::close_now() {
     state_ = State::Closed;
     log_request(499); // the client went away mid-request (nginx's 499); no-op when logged
     timer_.cancel();
+    stop_waiting();
+    if (fill_ != nullptr) {
+        fill_->detach_client(); // the fill goes on for the cache and the other waiters
+        fill_ = nullptr;
+    }
     fetch_.cancel();
     conn_->set_reading(false);
     unlink();

@@ -2,6 +2,7 @@
 
 #include "lacquer/config/load.h"
 #include "lacquer/http/head.h"
+#include "lacquer/http/serialize.h"
 
 namespace lacquer::proxy {
 
@@ -53,6 +54,18 @@ std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& polic
 }
 
 } // namespace
+
+bool RouteCache::origin_receives(std::string_view name) const {
+    for (const cache::Variant* variant : key.variants) {
+        if (http::iequals(variant->forward_header, name)) {
+            return false;
+        }
+    }
+    http::ForwardedRequest rules;
+    rules.allowed_headers = forward_all_headers ? nullptr : &forward_headers;
+    rules.drop_conditionals = true;
+    return http::forwards_header(rules, name);
+}
 
 std::string_view host_without_port(std::string_view host) {
     if (!host.empty() && host.front() == '[') {

@@ -1,5 +1,6 @@
 #include "lacquer/server/server.h"
 
+#include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
 #include "lacquer/config/load.h"
 #include "lacquer/net/listener.h"
@@ -43,7 +44,8 @@ struct Server::Impl {
     config::Config config;
     std::vector<origin::OriginPoolSpec> pool_specs;
     std::unique_ptr<proxy::RouteTable> routes;
-    std::unique_ptr<cache::ObjectStore> store; // shared by every worker; outlives them
+    std::unique_ptr<cache::ObjectStore> store;   // shared by every worker; outlives them
+    std::unique_ptr<cache::Coalescer> coalescer; // likewise
     std::unique_ptr<proxy::AccessLog> access_log;
     std::atomic<std::uint32_t> open_connections{0};
     std::vector<net::SocketAddress> listen_addresses; // resolved; port filled after the first bind
@@ -61,6 +63,7 @@ Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
     s.pool_specs = origin::build_pool_specs(s.config);
     s.routes = std::make_unique<proxy::RouteTable>(s.config);
     s.store = std::make_unique<cache::ObjectStore>(s.config.storage.memory);
+    s.coalescer = std::make_unique<cache::Coalescer>();
     s.access_log = proxy::AccessLog::open(s.config.log, s.workers);
 
     // Every worker gets its own socket per listen address (SO_REUSEPORT). With port 0, the
@@ -135,6 +138,7 @@ void Server::start(std::ostream& out) {
         }
         slot.context->access_log = s.access_log.get();
         slot.context->store = s.store.get();
+        slot.context->coalescer = s.coalescer.get();
         proxy::WorkerContext* ctx = slot.context.get();
         for (std::size_t l = 0; l < s.listen_fds.size(); ++l) {
             const int fd = s.listen_fds[l][w];

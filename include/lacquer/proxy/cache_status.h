@@ -44,6 +44,7 @@ struct CacheStatusField {
     int fwd_status = 0;      // 0: not given
     bool stored = false;     // the forwarded answer was stored
     std::string_view detail; // why it was not stored; empty: nothing to say
+    bool collapsed = false;  // answered by another request's forward (coalesced)
 };
 
 // A hit; with `fwd_status`, a stale object served because the origin answered that (or failed
@@ -78,6 +79,9 @@ inline void append_cache_status(std::string& out, const CacheStatusField& f) {
     } else if (!f.detail.empty()) {
         out.append("; detail=");
         out.append(f.detail);
+    }
+    if (f.collapsed) {
+        out.append("; collapsed");
     }
     out.append("\r\n");
 }

@@ -7,6 +7,7 @@
 // Thread: its worker's only. Ends itself through Worker::dispose().
 
 #include "lacquer/cache/cache_key.h"
+#include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
@@ -16,7 +17,6 @@
 #include "lacquer/net/worker.h"
 #include "lacquer/origin/origin_fetch.h"
 #include "lacquer/proxy/cache_status.h"
-#include "lacquer/proxy/object_builder.h"
 #include "lacquer/proxy/worker_context.h"
 
 #include <array>
@@ -25,6 +25,9 @@
 
 namespace lacquer::proxy {
 
+class CacheFill;
+class SessionWaiter;
+
 class ClientSession final : public net::Disposable,
                             private net::ConnectionHandler,
                             private origin::FetchObserver {
@@ -32,6 +35,7 @@ public:
     // Takes an accepted socket. The session lives until the connection ends.
     static void start(WorkerContext& context, int fd, const sockaddr* peer);
     ~ClientSession() override;
+    friend class SessionWaiter;
     ClientSession* next_session() const { return next_; }
 
 private:
@@ -69,9 +73,15 @@ private:
     void prepare_invalidation(std::string_view host, std::string_view target);
     bool forwards_credentials() const;
     void answer_from_object(const cache::StoredObject& object, CacheStatusField field);
-    void begin_store(const http::ResponseHead& response);
-    // Fills vary_ from the response's Vary; false when it is too long to keep.
-    bool vary_spec(const http::ResponseHead& response);
+    // A cacheable miss: lead the key's fetch, wait for the leader, or (hit-for-miss, a wait
+    // that timed out) fetch alone. scratch_ holds the upstream request.
+    void fetch_for_cache(const Route& route);
+    void start_fill(const Route& route, bool leads);
+    void start_refresh(const Route& route, const cache::ObjectRef& object);
+    void on_fill_result(const cache::FillResult& result); // the leader's answer, on our thread
+    void on_wait_timeout();
+    void stop_waiting(); // forget the wait (idempotent)
+    origin::OriginFetch& active_fetch();
 
     // Origin side
     void fetch_head(origin::OriginFetch& fetch) override;
@@ -92,10 +102,11 @@ private:
     cache::KeyBuffer key_buffer_;
     cache::BuiltKey key_;
     http::ForwardedRequest forward_;
-    std::array<http::Header, cache::kMaxKeyVariants> variant_headers_{};
-    cache::ObjectRef stale_; // an expired object that may still answer if the origin fails
-    ObjectBuilder builder_;
-    std::string vary_; // the secondary key of the answer being stored
+    // The variants' headers, then the validators of a refresh.
+    std::array<http::Header, cache::kMaxKeyVariants + 2> variant_headers_{};
+    cache::ObjectRef stale_;    // an expired object that may still answer if the origin fails
+    CacheFill* fill_ = nullptr; // the cache fill this request streams from
+    std::shared_ptr<SessionWaiter> waiter_; // set while waiting for another's fill
     CacheStatusField status_field_;
     bool cache_fetch_ = false; // the origin's answer may be stored
     bool invalidate_ = false;  // a non-error answer removes key_.url's objects (RFC 9111 §4.4)

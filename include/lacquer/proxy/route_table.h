@@ -25,6 +25,11 @@ struct RouteCache {
     std::vector<std::string> forward_headers; // when !forward_all_headers
     core::Millis hit_for_miss{0};
     std::string tags_header;
+
+    // True when a client header of this name reaches the origin on a cache fetch: not a
+    // variant's forward header (the proxy sets those), not a conditional or range header, and
+    // allowed by forward_headers.
+    bool origin_receives(std::string_view name) const;
 };
 
 struct Route {

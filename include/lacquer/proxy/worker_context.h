@@ -18,11 +18,13 @@ class Worker;
 }
 namespace lacquer::cache {
 class ObjectStore;
-}
+class Coalescer;
+} // namespace lacquer::cache
 
 namespace lacquer::proxy {
 
 class ClientSession;
+class CacheFill;
 
 struct WorkerContext {
     net::Worker& worker;
@@ -31,13 +33,15 @@ struct WorkerContext {
     std::vector<std::unique_ptr<origin::OriginPool>> pools; // index = config origin index
     std::atomic<std::uint32_t>& open_connections;           // process-wide
     http::HeadLimits head_limits;
-    AccessLog* access_log = nullptr;     // nullptr: off
-    cache::ObjectStore* store = nullptr; // process-wide, thread-safe
-    std::size_t live_sessions = 0;       // this worker's client connections
-    ClientSession* sessions = nullptr;   // intrusive list of the live ones, for shutdown
+    AccessLog* access_log = nullptr;       // nullptr: off
+    cache::ObjectStore* store = nullptr;   // process-wide, thread-safe
+    cache::Coalescer* coalescer = nullptr; // process-wide, thread-safe
+    std::size_t live_sessions = 0;         // this worker's client connections
+    ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
+    CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
 };
 
-// Ends every session of a stopped worker (its thread has been joined).
+// Ends every session and cache fill of a stopped worker (its thread has been joined).
 void close_all_sessions(WorkerContext& context);
 
 } // namespace lacquer::proxy

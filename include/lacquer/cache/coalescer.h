@@ -1,0 +1,96 @@
+#pragma once
+// One origin fetch per key across all workers. The first miss on a key leads (it fetches);
+// later misses wait for the leader's result and are woken once, on the leader's thread, through
+// FillWaiter::wake (which hands the result to the waiter's own thread: no lock across I/O).
+// An uncacheable answer marks the key hit-for-miss for a while, so that later misses fetch in
+// parallel instead of queueing; a failing refresh backs off. Thread-safe; sharded like the store.
+
+#include "lacquer/cache/stored_object.h"
+#include "lacquer/core/clock.h"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace lacquer::cache {
+
+enum class FillOutcome : std::uint8_t {
+    Stored,      // `object` is the answer, now in the store
+    Uncacheable, // fetch on your own (in parallel): the answer cannot be shared
+    Failed,      // the origin failed: `error_status` (502/503/504 or the origin's 5xx)
+};
+
+struct FillResult {
+    FillOutcome outcome = FillOutcome::Failed;
+    ObjectRef object;
+    int error_status = 0;
+};
+
+class FillWaiter {
+public:
+    virtual ~FillWaiter() = default;
+    // Called once, on the filling thread, without any coalescer lock held.
+    virtual void wake(const FillResult& result) = 0;
+};
+
+struct CoalescerStats {
+    std::uint64_t leads = 0;        // fetches started for a key
+    std::uint64_t waits = 0;        // misses that waited for another's fetch
+    std::uint64_t hit_for_miss = 0; // misses sent to the origin because the key is uncacheable
+    std::uint64_t in_flight = 0;    // keys with a fetch now
+};
+
+class Coalescer {
+public:
+    static constexpr std::size_t kShards = 64;
+    enum class Join : std::uint8_t { Lead, Wait, HitForMiss };
+
+    // A miss on `key`. Lead: the caller fetches and must call finish() whatever happens.
+    // Wait: `waiter` is woken with the leader's result (or call leave()). HitForMiss: the key
+    // was found uncacheable recently; fetch without coalescing.
+    Join join(const StoreKey& key, std::shared_ptr<FillWaiter> waiter, core::Instant now);
+
+    // A background refresh of `key`: true when the caller should lead one (no fetch in flight
+    // and no recent refresh failure); then it must call finish().
+    bool lead_refresh(const StoreKey& key, core::Instant now);
+
+    // The leader's result: wakes every waiter. Uncacheable marks the key hit-for-miss for
+    // `hit_for_miss`; a Failed refresh backs further refreshes off (1 s, doubling, at most 30 s).
+    void finish(const StoreKey& key, const FillResult& result, core::Instant now,
+                core::Millis hit_for_miss, bool was_refresh);
+
+    // A waiter gives up (timeout, client gone). False when it was already woken (or never
+    // waited): its result is on the way.
+    bool leave(const StoreKey& key, const FillWaiter* waiter);
+
+    CoalescerStats stats() const;
+
+private:
+    struct Entry {
+        bool fetching = false;
+        std::vector<std::shared_ptr<FillWaiter>> waiters;
+        core::Instant hit_for_miss_until{};
+        core::Instant refresh_after{}; // refresh backoff
+        std::uint32_t refresh_failures = 0;
+    };
+    struct Shard {
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, Entry> entries; // by full key; guarded by mutex
+    };
+    Shard& shard_for(const StoreKey& key) const { return shards_[(key.hash >> 52) % kShards]; }
+    // Drops entries that no longer say anything (lock held): bounded work per call.
+    static void sweep(Shard& s, core::Instant now);
+
+    mutable std::array<Shard, kShards> shards_;
+    std::atomic<std::uint64_t> leads_{0};
+    std::atomic<std::uint64_t> waits_{0};
+    std::atomic<std::uint64_t> hit_for_miss_{0};
+};
+
+} // namespace lacquer::cache

@@ -1,0 +1,122 @@
+#include "lacquer/cache/coalescer.h"
+
+#include <algorithm>
+
+namespace lacquer::cache {
+
+namespace {
+constexpr core::Millis kFirstBackoff{1000};
+constexpr core::Millis kMaxBackoff{30000};
+// Entries looked at per sweep: keeps a finish() cheap whatever the table's size.
+constexpr std::size_t kSweepBudget = 16;
+} // namespace
+
+void Coalescer::sweep(Shard& s, core::Instant now) {
+    std::size_t looked = 0;
+    for (auto it = s.entries.begin(); it != s.entries.end() && looked < kSweepBudget; ++looked) {
+        const Entry& e = it->second;
+        if (!e.fetching && e.waiters.empty() && e.hit_for_miss_until <= now &&
+            e.refresh_after <= now) {
+            it = s.entries.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+Coalescer::Join Coalescer::join(const StoreKey& key, std::shared_ptr<FillWaiter> waiter,
+                                core::Instant now) {
+    Shard& s = shard_for(key);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    Entry& e = s.entries[std::string(key.key)];
+    if (e.fetching) {
+        e.waiters.push_back(std::move(waiter));
+        waits_.fetch_add(1, std::memory_order_relaxed);
+        return Join::Wait;
+    }
+    if (e.hit_for_miss_until > now) {
+        hit_for_miss_.fetch_add(1, std::memory_order_relaxed);
+        return Join::HitForMiss;
+    }
+    e.fetching = true;
+    leads_.fetch_add(1, std::memory_order_relaxed);
+    return Join::Lead;
+}
+
+bool Coalescer::lead_refresh(const StoreKey& key, core::Instant now) {
+    Shard& s = shard_for(key);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    Entry& e = s.entries[std::string(key.key)];
+    if (e.fetching || e.refresh_after > now) {
+        return false;
+    }
+    e.fetching = true;
+    leads_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+void Coalescer::finish(const StoreKey& key, const FillResult& result, core::Instant now,
+                       core::Millis hit_for_miss, bool was_refresh) {
+    std::vector<std::shared_ptr<FillWaiter>> waiters;
+    {
+        Shard& s = shard_for(key);
+        std::lock_guard<std::mutex> lock(s.mutex);
+        const auto it = s.entries.find(std::string(key.key));
+        if (it != s.entries.end()) {
+            Entry& e = it->second;
+            e.fetching = false;
+            waiters.swap(e.waiters);
+            if (result.outcome == FillOutcome::Uncacheable && hit_for_miss.count() > 0) {
+                e.hit_for_miss_until = now + hit_for_miss;
+            }
+            if (result.outcome == FillOutcome::Stored) {
+                e.hit_for_miss_until = core::Instant{};
+                e.refresh_failures = 0;
+                e.refresh_after = core::Instant{};
+            } else if (result.outcome == FillOutcome::Failed && was_refresh) {
+                const core::Millis doubled =
+                    kFirstBackoff * (1 << std::min<std::uint32_t>(e.refresh_failures, 5));
+                const core::Millis backoff = std::min(kMaxBackoff, doubled);
+                ++e.refresh_failures;
+                e.refresh_after = now + backoff;
+            }
+        }
+        sweep(s, now);
+    }
+    for (const std::shared_ptr<FillWaiter>& waiter : waiters) {
+        waiter->wake(result);
+    }
+}
+
+bool Coalescer::leave(const StoreKey& key, const FillWaiter* waiter) {
+    Shard& s = shard_for(key);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    const auto it = s.entries.find(std::string(key.key));
+    if (it == s.entries.end()) {
+        return false;
+    }
+    auto& waiters = it->second.waiters;
+    const auto w = std::find_if(waiters.begin(), waiters.end(),
+                                [waiter](const auto& p) { return p.get() == waiter; });
+    if (w == waiters.end()) {
+        return false;
+    }
+    waiters.erase(w);
+    return true;
+}
+
+CoalescerStats Coalescer::stats() const {
+    CoalescerStats st;
+    st.leads = leads_.load(std::memory_order_relaxed);
+    st.waits = waits_.load(std::memory_order_relaxed);
+    st.hit_for_miss = hit_for_miss_.load(std::memory_order_relaxed);
+    for (const Shard& s : shards_) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        for (const auto& [key, e] : s.entries) {
+            st.in_flight += e.fetching ? 1 : 0;
+        }
+    }
+    return st;
+}
+
+} // namespace lacquer::cache

@@ -1,0 +1,231 @@
+#include "lacquer/proxy/cache_fill.h"
+
+#include "lacquer/cache/freshness.h"
+#include "lacquer/cache/object_store.h"
+#include "lacquer/cache/vary.h"
+#include "lacquer/http/headers.h"
+
+#include <cstring>
+#include <ctime>
+
+namespace lacquer::proxy {
+
+CacheFill* CacheFill::create(WorkerContext& ctx, Params params) {
+    auto* fill = new CacheFill(ctx, std::move(params));
+    fill->next_ = ctx.fills;
+    if (ctx.fills != nullptr) {
+        ctx.fills->prev_ = fill;
+    }
+    ctx.fills = fill;
+    return fill;
+}
+
+CacheFill::CacheFill(WorkerContext& ctx, Params params)
+    : ctx_(ctx), route_(*params.route), key_(params.key->canonical), url_(params.key->url),
+      request_(params.request), request_parser_(http::HeadKind::Request, ctx.head_limits),
+      fetch_(ctx.worker, *this,
+             http::HeadLimits{ctx.head_limits.max_head_bytes, ctx.head_limits.max_head_bytes}),
+      revalidating_(std::move(params.revalidating)), client_(params.client), fwd_(params.fwd),
+      leads_(params.leads), refresh_(params.refresh) {
+    built_ = *params.key;
+    built_.canonical = key_;
+    built_.url = url_;
+    built_.upstream_target = {};
+    // Our own request bytes, parsed: storability and Vary read the headers the origin got.
+    [[maybe_unused]] const auto parsed = request_parser_.feed(request_.data(), request_.size());
+}
+
+void CacheFill::begin() {
+    fetch_.start(*ctx_.pools[route_.pool], request_, "GET", false, built_.hash);
+}
+
+CacheFill::~CacheFill() {
+    if (!told_) {
+        tell_waiters({cache::FillOutcome::Failed, {}, 502}); // never leave a waiter hanging
+    }
+    fetch_.cancel();
+    if (prev_ != nullptr) {
+        prev_->next_ = next_;
+    } else if (ctx_.fills == this) {
+        ctx_.fills = next_;
+    }
+    if (next_ != nullptr) {
+        next_->prev_ = prev_;
+    }
+}
+
+void CacheFill::end() {
+    if (ended_) {
+        return;
+    }
+    ended_ = true;
+    client_ = nullptr;
+    fetch_.cancel();
+    ctx_.worker.dispose(std::unique_ptr<net::Disposable>(this));
+}
+
+void CacheFill::tell_waiters(cache::FillResult result) {
+    if (told_) {
+        return;
+    }
+    told_ = true;
+    if (leads_) {
+        ctx_.coalescer->finish(cache::StoreKey{built_.hash, built_.url_hash, key_}, result,
+                               ctx_.worker.now(), route_.cache->hit_for_miss, refresh_);
+    }
+}
+
+void CacheFill::detach_client() {
+    client_ = nullptr;
+    if (head_seen_ && !builder_.active() && !revalidating_) {
+        // Nothing will be stored: finishing the transfer would only load the origin.
+        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0});
+        end();
+        return;
+    }
+    fetch_.resume_body(); // the client's backpressure no longer applies
+}
+
+void CacheFill::fetch_head(origin::OriginFetch& fetch) {
+    head_seen_ = true;
+    const http::ResponseHead& resp = fetch.response();
+    if (revalidating_ && resp.status == 304) {
+        status_ = CacheStatusField();
+        status_.fwd = "stale";
+        status_.fwd_status = 304;
+        return; // renewed in fetch_done, once the exchange is complete
+    }
+    revalidating_ = cache::ObjectRef(); // a full answer replaces the object
+    decide(resp);
+    if (!builder_.active()) {
+        // Waiters need not wait for a body they cannot share: they fetch on their own now.
+        tell_waiters(resp.status >= 500
+                         ? cache::FillResult{cache::FillOutcome::Failed, {}, resp.status}
+                         : cache::FillResult{cache::FillOutcome::Uncacheable, {}, 0});
+        if (client_ == nullptr) {
+            end();
+            return;
+        }
+    }
+    if (client_ != nullptr) {
+        client_->fetch_head(fetch);
+    }
+}
+
+void CacheFill::fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) {
+    builder_.take(from, n); // copies; no-op unless storing
+    if (client_ != nullptr) {
+        client_->fetch_body(fetch, from, n);
+        return;
+    }
+    from.drain(n);
+    if (!builder_.active()) {
+        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0}); // grew past max_object_size
+        end();
+    }
+}
+
+void CacheFill::fetch_done(origin::OriginFetch& fetch) {
+    cache::ObjectRef stored;
+    if (revalidating_) {
+        stored = renewed(fetch.response());
+    } else if (builder_.active()) {
+        stored = builder_.finish();
+    }
+    if (stored) {
+        ctx_.store->insert(stored); // complete: now every worker may serve it
+        tell_waiters({cache::FillOutcome::Stored, stored, 0});
+    } else {
+        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0});
+    }
+    origin::FetchObserver* client = client_;
+    end();
+    if (client != nullptr) {
+        client->fetch_done(fetch);
+    }
+}
+
+void CacheFill::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
+                             bool head_delivered) {
+    builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
+    tell_waiters({cache::FillOutcome::Failed, {}, origin::fetch_fault_status(fault)});
+    origin::FetchObserver* client = client_;
+    end();
+    if (client != nullptr) {
+        client->fetch_failed(fetch, fault, head_delivered);
+    }
+}
+
+void CacheFill::decide(const http::ResponseHead& response) {
+    const RouteCache& rc = *route_.cache;
+    const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
+    cache::StoreDecision decision =
+        cache::decide_storage(request_parser_.request(), "GET", response, rc.freshness, now_unix);
+    if (decision.storable() && !vary_spec(response)) {
+        decision.verdict = cache::StoreVerdict::Vary;
+    }
+    if (decision.storable()) {
+        builder_.begin(built_, vary_, response, decision.window, ctx_.worker.now(), now_unix,
+                       ctx_.config.storage.max_object_size);
+        decision.verdict = builder_.verdict();
+    }
+    status_ = CacheStatusField();
+    status_.fwd = fwd_;
+    status_.stored = builder_.active();
+    status_.detail =
+        decision.storable() ? std::string_view() : cache::store_verdict_name(decision.verdict);
+}
+
+bool CacheFill::vary_spec(const http::ResponseHead& response) {
+    // The secondary key: the values the request had of the headers the response varies on.
+    // Headers the origin never receives cannot change its answer and variant headers are in the
+    // key already, so neither is recorded (lookups compare the same set).
+    constexpr std::size_t kMaxVarySpec = 4096;
+    vary_.clear();
+    for (const http::Header& h : response.headers) {
+        if (!http::iequals(h.name, "Vary")) {
+            continue;
+        }
+        http::for_each_token(h.value, [&](std::string_view name) {
+            if (route_.cache->origin_receives(name)) {
+                cache::append_vary_entry(vary_, name, request_parser_.request().headers);
+            }
+        });
+    }
+    return vary_.size() <= kMaxVarySpec;
+}
+
+cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
+    // The 304's freshness information applies to the stored answer (RFC 9111 §4.3.4).
+    const cache::StoredObject& old = *revalidating_;
+    http::ResponseHead as_stored = not_modified;
+    as_stored.status = old.status();
+    const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
+    const cache::StoreDecision decision = cache::decide_storage(
+        request_parser_.request(), "GET", as_stored, route_.cache->freshness, now_unix);
+    if (!decision.storable()) {
+        ctx_.store->remove(old.store_key()); // the origin no longer allows keeping it
+        return {};
+    }
+    cache::StoredObject::Fields f;
+    f.key = old.key();
+    f.hash = old.hash();
+    f.url_hash = old.url_hash();
+    f.head = old.head();
+    f.body_size = old.body_size();
+    f.status = old.status();
+    f.stored_at = ctx_.worker.now();
+    f.stored_unix = now_unix;
+    f.initial_age = cache::origin_age(not_modified.headers);
+    f.window = decision.window;
+    f.etag = old.etag();
+    f.last_modified = old.last_modified();
+    f.vary = old.vary();
+    cache::ObjectRef fresh(cache::StoredObject::create(f));
+    if (old.body_size() > 0) {
+        std::memcpy(fresh->body_for_fill(), old.body(), old.body_size());
+    }
+    return fresh;
+}
+
+} // namespace lacquer::proxy
