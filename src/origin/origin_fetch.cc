@@ -24,13 +24,17 @@ constexpr std::size_t kUpstreamDrainMark = 64 * 1024;
 std::string_view fetch_fault_name(FetchFault fault) {
     return kFaults[static_cast<std::size_t>(fault)].name;
 }
-int fetch_fault_status(FetchFault fault) { return kFaults[static_cast<std::size_t>(fault)].status; }
+int fetch_fault_status(FetchFault fault) {
+    return kFaults[static_cast<std::size_t>(fault)].status;
+}
 
 OriginFetch::OriginFetch(net::Worker& worker, FetchObserver& observer, http::HeadLimits limits)
     : observer_(observer), parser_(http::HeadKind::Response, limits),
       timer_(worker, &OriginFetch::on_timer, this) {}
 
-OriginFetch::~OriginFetch() { cancel(); }
+OriginFetch::~OriginFetch() {
+    cancel();
+}
 
 std::string_view OriginFetch::server_name() const {
     if (pool_ == nullptr || server_ >= pool_->spec().servers.size()) {
@@ -55,7 +59,21 @@ void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_vie
     parser_.reset();
     parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
     chunked_.reset();
+    started_at_ = std::chrono::steady_clock::now();
     connect(false);
+}
+
+void OriginFetch::count(std::uint32_t slot) const {
+    if (pool_->shard() != nullptr) {
+        pool_->shard()->add(slot);
+    }
+}
+
+void OriginFetch::mark_server(bool up) const {
+    const OriginCounters* c = pool_->counters();
+    if (c != nullptr && server_ < pool_->spec().servers.size()) {
+        c->server_up[server_].store(up ? 1 : 0, std::memory_order_relaxed);
+    }
 }
 
 void OriginFetch::connect(bool fresh_only) {
@@ -63,10 +81,16 @@ void OriginFetch::connect(bool fresh_only) {
     upstream_ = pool_->acquire(hash_, this, fresh_only, error);
     if (!upstream_) {
         state_ = State::Waiting; // so that fail() reports it as an active exchange
+        // The refused server (marked down by fail()), or none when all were busy.
+        server_ = error == AcquireError::ConnectFailed ? pool_->failed_server()
+                                                       : static_cast<std::size_t>(-1);
         fail(error == AcquireError::AllBusy ? FetchFault::AllBusy : FetchFault::ConnectFailed);
         return;
     }
     server_ = upstream_->server();
+    if (const OriginCounters* c = pool_->counters()) {
+        count(c->requests[server_]);
+    }
     net::Connection& conn = upstream_->connection();
     conn.set_drain_mark(kUpstreamDrainMark);
     conn.write(head_); // queued until the connect completes
@@ -88,7 +112,9 @@ void OriginFetch::request_sent() {
     }
 }
 
-void OriginFetch::pause_body() { paused_ = true; }
+void OriginFetch::pause_body() {
+    paused_ = true;
+}
 
 void OriginFetch::resume_body() {
     if (!paused_) {
@@ -164,6 +190,10 @@ void OriginFetch::read_head() {
         }
         state_ = State::ReadingBody;
         body_left_ = parser_.response().framing.length;
+        if (const OriginCounters* c = pool_->counters();
+            c != nullptr && status >= 100 && status < 600) {
+            count(c->responses[server_][static_cast<std::size_t>(status / 100 - 1)]);
+        }
         timer_.arm(pool_->spec().between_bytes_timeout);
         observer_.fetch_head(*this);
         if (state_ == State::ReadingBody) {
@@ -191,7 +221,8 @@ void OriginFetch::read_body() {
             if (avail == 0) {
                 break;
             }
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail, body_left_));
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(avail, body_left_));
             body_left_ -= n;
             observer_.fetch_body(*this, *conn, n);
             continue;
@@ -248,6 +279,7 @@ void OriginFetch::on_drained(net::Connection&) {
 void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
     switch (event) {
     case net::ConnEvent::Connected:
+        mark_server(true);
         if (state_ == State::Connecting) {
             state_ = State::Waiting;
             if (request_sent_) {
@@ -307,9 +339,13 @@ void OriginFetch::finish() {
     state_ = State::Done;
     timer_.cancel();
     const http::ResponseHead& r = parser_.response();
-    const bool reusable = r.keep_alive && !eof_ && request_sent_ &&
-                          r.framing.kind != http::Framing::Kind::UntilClose;
+    const bool reusable =
+        r.keep_alive && !eof_ && request_sent_ && r.framing.kind != http::Framing::Kind::UntilClose;
     pool_->release(std::move(upstream_), reusable);
+    if (pool_->counters() != nullptr && pool_->shard() != nullptr) {
+        pool_->shard()->observe(pool_->counters()->duration,
+                                std::chrono::steady_clock::now() - started_at_);
+    }
     observer_.fetch_done(*this);
 }
 
@@ -319,6 +355,13 @@ void OriginFetch::fail(FetchFault fault) {
     timer_.cancel();
     if (upstream_) {
         pool_->release(std::move(upstream_), false);
+    }
+    if (fault == FetchFault::ConnectFailed || fault == FetchFault::ConnectTimeout) {
+        mark_server(false);
+    }
+    if (const OriginCounters* c = pool_->counters(); c != nullptr && pool_->shard() != nullptr) {
+        count(c->errors[static_cast<std::size_t>(fault)]);
+        pool_->shard()->observe(c->duration, std::chrono::steady_clock::now() - started_at_);
     }
     observer_.fetch_failed(*this, fault, head_delivered);
 }

@@ -38,20 +38,25 @@ UpstreamConnection::UpstreamConnection(OriginPool& pool, std::size_t server,
                                        std::unique_ptr<net::Connection> conn)
     : pool_(pool), server_(server), conn_(std::move(conn)) {}
 
-UpstreamConnection::~UpstreamConnection() { --pool_.servers_[server_].open; }
+UpstreamConnection::~UpstreamConnection() {
+    --pool_.servers_[server_].open;
+}
 
 void UpstreamConnection::on_readable(net::Connection&) {
     // An idle connection has nothing to say: bytes now mean a confused origin.
     pool_.forget_idle(*this);
 }
 void UpstreamConnection::on_drained(net::Connection&) {}
-void UpstreamConnection::on_event(net::Connection&, net::ConnEvent) { pool_.forget_idle(*this); }
+void UpstreamConnection::on_event(net::Connection&, net::ConnEvent) {
+    pool_.forget_idle(*this);
+}
 
 OriginPool::OriginPool(net::Worker& worker, const OriginPoolSpec& spec, unsigned worker_count)
     : worker_(worker), spec_(spec), servers_(spec.servers.size()) {
     // The cap is process-wide; each worker holds its share, at least one connection.
     const unsigned workers = std::max(1u, worker_count);
-    cap_per_server_ = std::max<std::size_t>(1, (spec.max_connections_per_server + workers - 1) / workers);
+    cap_per_server_ =
+        std::max<std::size_t>(1, (spec.max_connections_per_server + workers - 1) / workers);
     for (const OriginServerSpec& s : spec.servers) {
         total_weight_ += s.weight;
     }
@@ -149,6 +154,7 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
         auto raw = net::Connection::connect(worker_, spec_.servers[i].address, handler, err);
         if (!raw) {
             error = AcquireError::ConnectFailed;
+            failed_server_ = i;
             return nullptr;
         }
         ++s.open;
@@ -177,8 +183,8 @@ void OriginPool::release(std::unique_ptr<UpstreamConnection> conn, bool reusable
 
 void OriginPool::forget_idle(UpstreamConnection& conn) {
     ServerState& s = servers_[conn.server_];
-    auto it = std::find_if(s.idle.begin(), s.idle.end(),
-                           [&](const auto& p) { return p.get() == &conn; });
+    auto it =
+        std::find_if(s.idle.begin(), s.idle.end(), [&](const auto& p) { return p.get() == &conn; });
     if (it == s.idle.end()) {
         return;
     }

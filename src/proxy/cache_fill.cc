@@ -4,6 +4,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/http/headers.h"
+#include "lacquer/proxy/proxy_metrics.h"
 
 #include <cstring>
 #include <ctime>
@@ -113,7 +114,11 @@ void CacheFill::fetch_head(origin::OriginFetch& fetch) {
 }
 
 void CacheFill::fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) {
+    const bool storing = builder_.active();
     builder_.take(from, n); // copies; no-op unless storing
+    if (storing && !builder_.active()) {
+        count_not_stored(builder_.verdict()); // grew past max_object_size
+    }
     if (client_ != nullptr) {
         client_->fetch_body(fetch, from, n);
         return;
@@ -147,12 +152,21 @@ void CacheFill::fetch_done(origin::OriginFetch& fetch) {
 
 void CacheFill::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
                              bool head_delivered) {
-    builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
+    if (builder_.active()) {
+        builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
+        count_not_stored(cache::StoreVerdict::Incomplete);
+    }
     tell_waiters({cache::FillOutcome::Failed, {}, origin::fetch_fault_status(fault)});
     origin::FetchObserver* client = client_;
     end();
     if (client != nullptr) {
         client->fetch_failed(fetch, fault, head_delivered);
+    }
+}
+
+void CacheFill::count_not_stored(cache::StoreVerdict why) const {
+    if (ctx_.metrics != nullptr) {
+        ctx_.count(ctx_.metrics->not_stored[static_cast<std::size_t>(why)]);
     }
 }
 
@@ -168,6 +182,9 @@ void CacheFill::decide(const http::ResponseHead& response) {
         builder_.begin(built_, vary_, response, decision.window, ctx_.worker.now(), now_unix,
                        ctx_.config.storage.max_object_size);
         decision.verdict = builder_.verdict();
+    }
+    if (!decision.storable()) {
+        count_not_stored(decision.verdict);
     }
     status_ = CacheStatusField();
     status_.fwd = fwd_;

@@ -6,6 +6,7 @@
 #include "lacquer/http/headers.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/proxy_metrics.h"
 #include "object_delivery.h"
 
 #include <ctime>
@@ -69,6 +70,7 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
         }
         if (use == cache::Usability::StaleRefresh) {
             // Inside `stale`: answer now, refresh once in the background.
+            count(ctx_, &ProxyMetrics::stale_while_refresh);
             start_refresh(route, object);
             CacheStatusField field = hit_status();
             field.fwd = "stale";
@@ -186,6 +188,7 @@ void ClientSession::fetch_for_cache(const Route& route) {
     case cache::Coalescer::Join::Wait: {
         waiter_ = std::move(waiter);
         cache_status_ = CacheStatus::Coalesced;
+        count(ctx_, &ProxyMetrics::coalesced_waits);
         // Bounded: by the time the leader's origin would have timed out, go alone.
         const origin::OriginPoolSpec& spec = ctx_.pools[route.pool]->spec();
         timer_.arm(spec.connect_timeout + spec.first_byte_timeout + core::Millis(1000));
@@ -193,6 +196,7 @@ void ClientSession::fetch_for_cache(const Route& route) {
     }
     case cache::Coalescer::Join::HitForMiss:
         cache_status_ = CacheStatus::HitForMiss;
+        count(ctx_, &ProxyMetrics::hit_for_miss);
         start_fill(route, false);
         return;
     }
@@ -215,6 +219,7 @@ void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& ob
     if (!ctx_.coalescer->lead_refresh(key, ctx_.worker.now())) {
         return; // one is running, or the last one failed and the key is backing off
     }
+    count(ctx_, &ProxyMetrics::background_refreshes);
     // The refresh asks "has it changed?" with the stored validators.
     std::size_t n = forward_.set_headers.size();
     if (!object->etag().empty()) {
@@ -247,6 +252,7 @@ void ClientSession::on_fill_result(const cache::FillResult& result) {
         CacheStatusField field;
         field.fwd = "uri-miss";
         field.collapsed = true;
+        count(ctx_, &ProxyMetrics::fetches_avoided);
         answer_from_object(*result.object, field);
         return;
     }
@@ -255,6 +261,7 @@ void ClientSession::on_fill_result(const cache::FillResult& result) {
         // failing origin is not asked again by every waiter.
         if (stale_) {
             const cache::ObjectRef stale = std::move(stale_);
+            count(ctx_, &ProxyMetrics::stale_origin_error);
             answer_from_object(*stale, hit_status(result.error_status));
         } else {
             cache_status_ = CacheStatus::Error;
@@ -272,6 +279,7 @@ void ClientSession::on_wait_timeout() {
         return; // already woken: the result is on its way to this thread
     }
     stop_waiting();
+    count(ctx_, &ProxyMetrics::wait_timeouts);
     start_fill(*route_, false);
 }
 

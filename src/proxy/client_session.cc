@@ -5,6 +5,7 @@
 #include "lacquer/http/headers.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/proxy/cache_fill.h"
+#include "lacquer/proxy/proxy_metrics.h"
 
 #include <algorithm>
 #include <cstring>
@@ -41,6 +42,7 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) 
     const std::uint32_t open = context.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
     if (open > context.config.limits.max_connections) {
         context.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        count(context, &ProxyMetrics::connections_refused);
         // Shed load with a clear answer; the socket is fresh, so this small write cannot block.
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 24\r\nConnection: close\r\n"
@@ -50,6 +52,7 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) 
         ::close(fd);
         return;
     }
+    count(context, &ProxyMetrics::connections_accepted);
     std::unique_ptr<ClientSession> session(new ClientSession(context));
     session->counted_ = true;
     session->conn_ = net::Connection::adopt(context.worker, fd, peer, session.get());
@@ -150,6 +153,7 @@ void ClientSession::process_input() {
         }
         const auto fed = parser_.feed(bytes.data(), bytes.size());
         conn_->drain(fed.consumed);
+        count(ctx_, &ProxyMetrics::received_bytes, fed.consumed);
         if (fed.status == http::HeadParser::Status::Error) {
             answer_and_close(http::head_error_status(parser_.error()));
             break;
@@ -267,6 +271,7 @@ void ClientSession::pump_request_body() {
             const std::size_t n =
                 static_cast<std::size_t>(std::min<std::uint64_t>(avail, request_body_left_));
             conn_->move_input_to(*upstream, n);
+            count(ctx_, &ProxyMetrics::received_bytes, n);
             request_body_left_ -= n;
             if (request_body_left_ == 0) {
                 request_body_done_ = true;
@@ -291,6 +296,7 @@ void ClientSession::pump_request_body() {
             http::write_chunk_header(scratch_, n);
             upstream->write(scratch_);
             conn_->move_input_to(*upstream, n);
+            count(ctx_, &ProxyMetrics::received_bytes, n);
             upstream->write(http::kChunkEnd);
             request_chunked_.data_taken(n);
             continue;
@@ -463,6 +469,14 @@ void ClientSession::log_request(int status) {
         return;
     }
     dispatched_ = false;
+    if (ctx_.metrics != nullptr) {
+        const ProxyMetrics& m = *ctx_.metrics;
+        const std::size_t route = route_ != nullptr ? route_->index : m.unrouted_index();
+        const auto cs = static_cast<std::size_t>(cache_status_);
+        ctx_.count(m.requests[route][cs]);
+        ctx_.shard->observe(m.durations[route][cs], ctx_.worker.now() - request_start_);
+        ctx_.count(m.sent_bytes, body_bytes_);
+    }
     if (ctx_.access_log == nullptr) {
         return;
     }

@@ -4,6 +4,7 @@
 #include "lacquer/http/serialize.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/proxy_metrics.h"
 
 namespace lacquer::proxy {
 
@@ -21,6 +22,7 @@ void ClientSession::fetch_head(origin::OriginFetch& fetch) {
             fill_ = nullptr;
             origin_end_ = ctx_.worker.now();
             const cache::ObjectRef stale = std::move(stale_);
+            count(ctx_, &ProxyMetrics::stale_origin_error);
             answer_from_object(*stale, hit_status(resp.status));
             return;
         }
@@ -113,6 +115,7 @@ void ClientSession::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault 
     fill_ = nullptr;
     if (!head_delivered && stale_) {
         const cache::ObjectRef stale = std::move(stale_);
+        count(ctx_, &ProxyMetrics::stale_origin_error);
         answer_from_object(*stale, hit_status(origin::fetch_fault_status(fault)));
         return;
     }

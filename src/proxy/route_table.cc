@@ -80,6 +80,7 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
     for (const config::RouteConfig& rc : config.routes) {
         Route r;
         r.name = rc.name;
+        r.index = routes_.size();
         r.pool = pool_index(config, rc.origin);
         r.pass = rc.pass;
         r.host = rc.match.host;
@@ -100,6 +101,7 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
         routes_.push_back(std::move(r));
     }
     default_.name = "default";
+    default_.index = routes_.size();
     default_.pool = pool_index(config, config.default_route.origin);
     default_.reject = config.default_route.present && config.default_route.reject;
     default_.pass = config.default_route.pass;

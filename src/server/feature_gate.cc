@@ -23,8 +23,8 @@ void check_supported(const config::Config& config) {
             refuse(o.health->mark, "an active health probe");
         }
     }
-    if (config.admin.present) {
-        refuse(config.admin.mark, "the admin listener");
+    if (!config.admin.token_file.empty()) {
+        refuse(config.admin.mark, "`admin.token_file` (purge, ban and stats)");
     }
 }
 

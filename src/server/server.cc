@@ -1,5 +1,6 @@
 #include "lacquer/server/server.h"
 
+#include "lacquer/admin/admin_server.h"
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
 #include "lacquer/config/load.h"
@@ -7,6 +8,7 @@
 #include "lacquer/net/worker.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/proxy/worker_context.h"
 
@@ -46,6 +48,11 @@ struct Server::Impl {
     std::unique_ptr<proxy::RouteTable> routes;
     std::unique_ptr<cache::ObjectStore> store;   // shared by every worker; outlives them
     std::unique_ptr<cache::Coalescer> coalescer; // likewise
+    metrics::Registry registry;
+    std::unique_ptr<proxy::ProxyMetrics> metrics;
+    std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
+    std::atomic<bool> ready{false};
+    std::unique_ptr<admin::AdminServer> admin;
     std::unique_ptr<proxy::AccessLog> access_log;
     std::atomic<std::uint32_t> open_connections{0};
     std::vector<net::SocketAddress> listen_addresses; // resolved; port filled after the first bind
@@ -64,6 +71,33 @@ Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
     s.routes = std::make_unique<proxy::RouteTable>(s.config);
     s.store = std::make_unique<cache::ObjectStore>(s.config.storage.memory);
     s.coalescer = std::make_unique<cache::Coalescer>();
+    proxy::MetricSources sources;
+    sources.store = s.store.get();
+    sources.open_connections = &s.open_connections;
+    sources.ready = &s.ready;
+    sources.workers = s.workers;
+    sources.version = LACQUER_VERSION_STRING;
+    s.metrics = proxy::declare_proxy_metrics(s.registry, *s.routes, s.pool_specs, sources);
+    for (unsigned w = 0; w < s.workers; ++w) {
+        s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.slot_count()));
+    }
+    if (s.config.admin.present) {
+        std::string error;
+        auto address =
+            net::resolve(s.config.admin.address.host, s.config.admin.address.port, error);
+        if (!address) {
+            throw config::ConfigError(s.config.admin.mark, "cannot resolve admin address '" +
+                                                               s.config.admin.address.text() +
+                                                               "': " + error);
+        }
+        admin::AdminState state;
+        state.registry = &s.registry;
+        for (const auto& shard : s.shards) {
+            state.shards.push_back(shard.get());
+        }
+        state.ready = &s.ready;
+        s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));
+    }
     s.access_log = proxy::AccessLog::open(s.config.log, s.workers);
 
     // Every worker gets its own socket per listen address (SO_REUSEPORT). With port 0, the
@@ -139,6 +173,11 @@ void Server::start(std::ostream& out) {
         slot.context->access_log = s.access_log.get();
         slot.context->store = s.store.get();
         slot.context->coalescer = s.coalescer.get();
+        slot.context->metrics = s.metrics.get();
+        slot.context->shard = s.shards[w].get();
+        for (std::size_t p = 0; p < slot.context->pools.size(); ++p) {
+            slot.context->pools[p]->count_into(s.metrics->origins[p].get(), s.shards[w].get());
+        }
         proxy::WorkerContext* ctx = slot.context.get();
         for (std::size_t l = 0; l < s.listen_fds.size(); ++l) {
             const int fd = s.listen_fds[l][w];
@@ -152,9 +191,16 @@ void Server::start(std::ostream& out) {
     for (WorkerSlot& slot : s.slots) {
         slot.worker->start(nullptr);
     }
+    if (s.admin) {
+        s.admin->start();
+    }
     s.started = true;
+    s.ready = true;
     for (const net::SocketAddress& a : s.listen_addresses) {
         out << "listening on " << a.text() << " (worker threads: " << s.workers << ")\n";
+    }
+    if (s.admin) {
+        out << "admin listening on " << s.admin->address().text() << "\n";
     }
     out.flush();
     sd_notify(0, "READY=1");
@@ -190,6 +236,10 @@ void Server::stop() {
         return;
     }
     s.started = false;
+    s.ready = false;
+    if (s.admin) {
+        s.admin->stop();
+    }
     for (WorkerSlot& slot : s.slots) {
         slot.worker->stop();
     }

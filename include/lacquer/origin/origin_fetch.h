@@ -19,6 +19,7 @@
 
 namespace lacquer::origin {
 
+// Also the `kind` label of lacquer_origin_errors_total (lower-cased by the metrics table).
 #define LACQUER_FETCH_FAULTS(X)                                                                    \
     X(None, 0)                                                                                     \
     X(AllBusy, 503)                                                                                \
@@ -96,6 +97,8 @@ private:
     void finish();
     void fail(FetchFault fault);
     bool may_retry() const;
+    void count(std::uint32_t slot) const;
+    void mark_server(bool up) const;
 
     OriginPool* pool_ = nullptr; // the pool of the current exchange
     FetchObserver& observer_;
@@ -116,6 +119,7 @@ private:
     bool in_delivery_ = false;
     bool head_only_ = false;
     bool eof_ = false; // the origin closed its side
+    std::chrono::steady_clock::time_point started_at_{};
 };
 
 } // namespace lacquer::origin

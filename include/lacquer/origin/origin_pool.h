@@ -4,9 +4,12 @@
 // from the same immutable OriginPoolSpec, so nothing here is shared between threads.
 
 #include "lacquer/config/config.h"
+#include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
 #include "lacquer/net/connection.h"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,6 +70,17 @@ private:
 
 enum class AcquireError : std::uint8_t { None, AllBusy, ConnectFailed };
 
+// Where a pool's exchanges are counted: slots declared by the server at start-up, the same for
+// every worker; each worker's pool counts into that worker's shard.
+struct OriginCounters {
+    std::vector<std::uint32_t> requests;                 // per server
+    std::vector<std::array<std::uint32_t, 5>> responses; // per server: 1xx .. 5xx
+    std::vector<std::uint32_t> errors;                   // per FetchFault
+    metrics::HistogramSlots duration;
+    // Per server, shared by all workers: 0 after a failed connect, 1 after a good one.
+    std::unique_ptr<std::atomic<std::uint8_t>[]> server_up;
+};
+
 class OriginPool {
 public:
     OriginPool(net::Worker& worker, const OriginPoolSpec& spec, unsigned worker_count);
@@ -84,6 +98,17 @@ public:
                                                 bool fresh_only, AcquireError& error);
     // Returns a connection after a complete exchange; kept when `reusable`, else closed.
     void release(std::unique_ptr<UpstreamConnection> conn, bool reusable);
+
+    // Counting (optional): `counters` outlives the pool; `shard` is this worker's.
+    void count_into(const OriginCounters* counters, metrics::Shard* shard) {
+        counters_ = counters;
+        shard_ = shard;
+    }
+    const OriginCounters* counters() const { return counters_; }
+    metrics::Shard* shard() const { return shard_; }
+
+    // The server of the last acquire() that failed with ConnectFailed.
+    std::size_t failed_server() const { return failed_server_; }
 
     std::size_t idle_count() const;
     std::size_t open_count(std::size_t server) const { return servers_[server].open; }
@@ -104,6 +129,9 @@ private:
     std::size_t cap_per_server_;
     std::vector<ServerState> servers_;
     std::int64_t total_weight_ = 0;
+    std::size_t failed_server_ = 0;
+    const OriginCounters* counters_ = nullptr;
+    metrics::Shard* shard_ = nullptr;
 };
 
 } // namespace lacquer::origin

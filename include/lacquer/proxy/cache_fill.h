@@ -60,6 +60,7 @@ private:
     void fetch_upstream_drained(origin::OriginFetch&) override {}
 
     void decide(const http::ResponseHead& response);
+    void count_not_stored(cache::StoreVerdict why) const;
     bool vary_spec(const http::ResponseHead& response);
     cache::ObjectRef renewed(const http::ResponseHead& not_modified);
     void tell_waiters(cache::FillResult result);

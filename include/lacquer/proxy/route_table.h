@@ -34,7 +34,8 @@ struct RouteCache {
 
 struct Route {
     std::string name;
-    std::size_t pool = 0; // index into the config's origins
+    std::size_t index = 0; // config order; the default route comes after the routes (metrics)
+    std::size_t pool = 0;  // index into the config's origins
     bool pass = true;
     bool reject = false;               // default_route: reject -> 404
     std::unique_ptr<RouteCache> cache; // set when the route caches (GET and HEAD)

@@ -5,6 +5,7 @@
 
 #include "lacquer/config/config.h"
 #include "lacquer/http/head_parser.h"
+#include "lacquer/metrics/registry.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/proxy/access_log.h"
 #include "lacquer/proxy/route_table.h"
@@ -25,6 +26,7 @@ namespace lacquer::proxy {
 
 class ClientSession;
 class CacheFill;
+struct ProxyMetrics;
 
 struct WorkerContext {
     net::Worker& worker;
@@ -39,6 +41,14 @@ struct WorkerContext {
     std::size_t live_sessions = 0;         // this worker's client connections
     ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
     CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
+    const ProxyMetrics* metrics = nullptr; // slots (nullptr: nothing counted)
+    metrics::Shard* shard = nullptr;       // this worker's counts
+
+    void count(std::uint32_t slot, std::uint64_t n = 1) const {
+        if (shard != nullptr) {
+            shard->add(slot, n);
+        }
+    }
 };
 
 // Ends every session and cache fill of a stopped worker (its thread has been joined).

@@ -1,0 +1,71 @@
+#pragma once
+// The proxy's metrics, declared once at start-up: which slot each event counts into. The label
+// sets are closed (routes, origins and their servers come from the config; statuses and reasons
+// from their X-macro lists), so counting is an array index on the hot path.
+
+#include "lacquer/cache/freshness.h"
+#include "lacquer/metrics/registry.h"
+#include "lacquer/origin/origin_pool.h"
+#include "lacquer/proxy/cache_status.h"
+#include "lacquer/proxy/route_table.h"
+#include "lacquer/proxy/worker_context.h"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lacquer::cache {
+class ObjectStore;
+}
+
+namespace lacquer::proxy {
+
+inline constexpr std::size_t kCacheStatusCount = static_cast<std::size_t>(CacheStatus::Error) + 1;
+
+struct ProxyMetrics {
+    // [route index][cache status]; the last route index is "-" (refused before routing).
+    std::vector<std::array<std::uint32_t, kCacheStatusCount>> requests;
+    std::vector<std::array<metrics::HistogramSlots, kCacheStatusCount>> durations;
+    std::uint32_t coalesced_waits = 0;
+    std::uint32_t fetches_avoided = 0;
+    std::uint32_t wait_timeouts = 0;
+    std::uint32_t background_refreshes = 0;
+    std::uint32_t hit_for_miss = 0;
+    std::uint32_t stale_while_refresh = 0;
+    std::uint32_t stale_origin_error = 0;
+    std::vector<std::uint32_t> not_stored; // per cache::StoreVerdict (Stored unused)
+    std::uint32_t connections_accepted = 0;
+    std::uint32_t connections_refused = 0;
+    std::uint32_t received_bytes = 0;
+    std::uint32_t sent_bytes = 0;
+    std::vector<std::unique_ptr<origin::OriginCounters>> origins; // per pool
+
+    std::size_t unrouted_index() const { return requests.size() - 1; }
+};
+
+// Counts one event of a single-series counter, e.g. count(ctx, &ProxyMetrics::hit_for_miss).
+inline void count(const WorkerContext& ctx, std::uint32_t ProxyMetrics::*field,
+                  std::uint64_t n = 1) {
+    if (ctx.metrics != nullptr) {
+        ctx.count(ctx.metrics->*field, n);
+    }
+}
+
+// What the gauges read at scrape.
+struct MetricSources {
+    const cache::ObjectStore* store = nullptr;
+    const std::atomic<std::uint32_t>* open_connections = nullptr;
+    const std::atomic<bool>* ready = nullptr;
+    unsigned workers = 0;
+    std::string version;
+};
+
+std::unique_ptr<ProxyMetrics>
+declare_proxy_metrics(metrics::Registry& registry, const RouteTable& routes,
+                      const std::vector<origin::OriginPoolSpec>& pools,
+                      const MetricSources& sources);
+
+} // namespace lacquer::proxy

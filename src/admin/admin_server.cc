@@ -1,0 +1,182 @@
+#include "lacquer/admin/admin_server.h"
+
+#include "lacquer/http/head_parser.h"
+#include "lacquer/http/serialize.h"
+#include "lacquer/net/connection.h"
+#include "lacquer/net/listener.h"
+#include "lacquer/net/timer.h"
+#include "lacquer/net/worker.h"
+
+#include <stdexcept>
+#include <unistd.h>
+
+namespace lacquer::admin {
+
+namespace {
+
+constexpr core::Millis kRequestTimeout{5000};
+
+// One admin connection: read one head, answer, close after the answer has drained.
+class AdminSession final : public net::Disposable, private net::ConnectionHandler {
+public:
+    static void start(net::Worker& worker, const AdminServer& server, int fd,
+                      const sockaddr* peer) {
+        auto* s = new AdminSession(worker, server);
+        s->conn_ = net::Connection::adopt(worker, fd, peer, s);
+        if (!s->conn_) {
+            delete s;
+            return;
+        }
+        s->conn_->set_drain_mark(0);
+        s->timer_.arm(kRequestTimeout);
+    }
+
+private:
+    AdminSession(net::Worker& worker, const AdminServer& server)
+        : worker_(worker), server_(server),
+          parser_(http::HeadKind::Request, http::HeadLimits{16 * 1024, 4 * 1024}),
+          timer_(worker, &AdminSession::on_timer, this) {}
+
+    void on_readable(net::Connection& conn) override {
+        if (answered_) {
+            conn.drain(conn.input_size());
+            return;
+        }
+        while (conn.input_size() > 0 && !answered_) {
+            const std::string_view bytes = conn.peek();
+            const auto fed = parser_.feed(bytes.data(), bytes.size());
+            conn.drain(fed.consumed);
+            if (fed.status == http::HeadParser::Status::Error) {
+                reply(http::head_error_status(parser_.error()), "text/plain; charset=utf-8",
+                      "bad request\n");
+            } else if (fed.status == http::HeadParser::Status::Complete) {
+                const http::RequestHead& req = parser_.request();
+                const AdminServer::Answer a = server_.answer(req.method, req.target);
+                reply(a.status, a.content_type, req.is_head() ? std::string() : a.body);
+            }
+        }
+    }
+    void on_drained(net::Connection& conn) override {
+        if (answered_ && conn.output_size() == 0) {
+            end();
+        }
+    }
+    void on_event(net::Connection&, net::ConnEvent) override { end(); }
+    static void on_timer(void* arg) { static_cast<AdminSession*>(arg)->end(); }
+
+    void reply(int status, std::string_view type, const std::string& body) {
+        answered_ = true;
+        std::string out = "HTTP/1.1 ";
+        out.append(std::to_string(status));
+        out.push_back(' ');
+        out.append(http::reason_phrase(status));
+        out.append("\r\nContent-Type: ");
+        out.append(type);
+        out.append("\r\nContent-Length: ");
+        out.append(std::to_string(body.size()));
+        out.append("\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n");
+        out.append(body);
+        conn_->write(out);
+    }
+    void end() {
+        if (ended_) {
+            return;
+        }
+        ended_ = true;
+        timer_.cancel();
+        conn_->set_reading(false);
+        worker_.dispose(std::unique_ptr<net::Disposable>(this));
+    }
+
+    net::Worker& worker_;
+    const AdminServer& server_;
+    std::unique_ptr<net::Connection> conn_;
+    http::HeadParser parser_;
+    net::Timer timer_;
+    bool answered_ = false;
+    bool ended_ = false;
+};
+
+} // namespace
+
+struct AdminServer::Impl {
+    net::Worker worker{0xad};
+    std::unique_ptr<net::Listener> listener;
+    int fd = -1;
+    bool started = false;
+};
+
+AdminServer::AdminServer(const net::SocketAddress& address, AdminState state)
+    : address_(address), state_(std::move(state)), impl_(std::make_unique<Impl>()) {
+    std::string error;
+    impl_->fd = net::open_listening_socket(address_, error);
+    if (impl_->fd < 0) {
+        throw std::runtime_error("cannot listen on " + address_.text() + " (admin): " + error);
+    }
+    address_.length = sizeof address_.storage;
+    getsockname(impl_->fd, reinterpret_cast<sockaddr*>(&address_.storage), &address_.length);
+}
+
+AdminServer::~AdminServer() {
+    stop();
+    if (impl_->fd >= 0) {
+        ::close(impl_->fd);
+    }
+}
+
+void AdminServer::start() {
+    const int fd = impl_->fd;
+    impl_->fd = -1; // the listener owns it
+    net::Worker& worker = impl_->worker;
+    impl_->listener = std::make_unique<net::Listener>(
+        worker, fd, [this, &worker](int client, const sockaddr* peer) {
+            AdminSession::start(worker, *this, client, peer);
+        });
+    impl_->worker.start(nullptr);
+    impl_->started = true;
+}
+
+void AdminServer::stop() {
+    if (!impl_->started) {
+        return;
+    }
+    impl_->started = false;
+    impl_->worker.stop();
+    impl_->worker.join();
+    impl_->listener.reset();
+}
+
+AdminServer::Answer AdminServer::answer(std::string_view method, std::string_view target) const {
+    const std::string_view path = target.substr(0, target.find('?'));
+    Answer a;
+    const bool read = method == "GET" || method == "HEAD";
+    if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
+        if (!read) {
+            a.status = 405;
+            a.body = "405 Method Not Allowed\n";
+            return a;
+        }
+        if (path == "/metrics") {
+            a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            state_.registry->write(a.body, state_.shards);
+        } else if (path == "/healthz") {
+            a.body = "ok\n";
+        } else if (state_.ready != nullptr && state_.ready->load()) {
+            a.body = "ready\n";
+        } else {
+            a.status = 503;
+            a.body = "not ready: starting or stopping\n";
+        }
+        return a;
+    }
+    if (path.starts_with("/purge") || path == "/ban" || path == "/stats") {
+        a.status = 501;
+        a.body = "501 Not Implemented: purge, ban and stats are not in this build yet\n";
+        return a;
+    }
+    a.status = 404;
+    a.body = "404 Not Found: /metrics, /healthz, /readyz\n";
+    return a;
+}
+
+} // namespace lacquer::admin

@@ -1,0 +1,163 @@
+#include "lacquer/proxy/proxy_metrics.h"
+
+#include "lacquer/cache/object_store.h"
+#include "lacquer/origin/origin_fetch.h"
+
+#include <cctype>
+
+namespace lacquer::proxy {
+
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// "FirstByteTimeout" -> "first_byte_timeout"
+std::string snake(std::string_view camel) {
+    std::string out;
+    for (std::size_t i = 0; i < camel.size(); ++i) {
+        if (i > 0 && std::isupper(static_cast<unsigned char>(camel[i]))) {
+            out.push_back('_');
+        }
+        out.push_back(camel[i]);
+    }
+    return lower(out);
+}
+
+} // namespace
+
+std::unique_ptr<ProxyMetrics>
+declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
+                      const std::vector<origin::OriginPoolSpec>& pools, const MetricSources& src) {
+    auto m = std::make_unique<ProxyMetrics>();
+    r.gauge("lacquer_build_info", "Build information (always 1).", {{"version", src.version}},
+            [] { return 1.0; });
+    const unsigned workers = src.workers;
+    r.gauge("lacquer_workers", "Worker threads (event loops).", {},
+            [workers] { return static_cast<double>(workers); });
+    const std::atomic<bool>* ready = src.ready;
+    r.gauge("lacquer_ready", "1 when lacquerd serves: config loaded, listeners up.", {},
+            [ready] { return ready->load() ? 1.0 : 0.0; });
+
+    std::vector<std::string> route_names;
+    for (const Route& route : routes.routes()) {
+        route_names.push_back(route.name);
+    }
+    route_names.push_back(routes.default_route().name);
+    route_names.push_back("-");
+    for (const std::string& route : route_names) {
+        std::array<std::uint32_t, kCacheStatusCount> counts{};
+        std::array<metrics::HistogramSlots, kCacheStatusCount> durations{};
+        for (std::size_t s = 0; s < kCacheStatusCount; ++s) {
+            const metrics::Labels labels{
+                {"route", route},
+                {"cache_status", std::string(cache_status_name(static_cast<CacheStatus>(s)))}};
+            counts[s] = r.counter("lacquer_requests_total",
+                                  "Client requests answered, by route and cache status.", labels);
+            durations[s] = r.histogram("lacquer_request_duration_seconds",
+                                       "Time from a complete request head to the answer's end "
+                                       "being queued, by route and cache status.",
+                                       labels);
+        }
+        m->requests.push_back(counts);
+        m->durations.push_back(durations);
+    }
+
+    for (const origin::OriginPoolSpec& pool : pools) {
+        auto c = std::make_unique<origin::OriginCounters>();
+        c->server_up = std::make_unique<std::atomic<std::uint8_t>[]>(pool.servers.size());
+        for (std::size_t i = 0; i < pool.servers.size(); ++i) {
+            const std::string& server = pool.servers[i].name;
+            const metrics::Labels labels{{"origin", pool.name}, {"server", server}};
+            c->requests.push_back(r.counter("lacquer_origin_requests_total",
+                                            "Requests sent to origin servers.", labels));
+            std::array<std::uint32_t, 5> classes{};
+            for (std::size_t k = 0; k < 5; ++k) {
+                metrics::Labels with_class = labels;
+                with_class.emplace_back("status_class", std::to_string(k + 1) + "xx");
+                classes[k] =
+                    r.counter("lacquer_origin_responses_total",
+                              "Responses from origin servers, by status class.", with_class);
+            }
+            c->responses.push_back(classes);
+            c->server_up[i].store(1, std::memory_order_relaxed);
+            std::atomic<std::uint8_t>* up = &c->server_up[i];
+            r.gauge("lacquer_origin_server_up",
+                    "0 after a failed connect to the server, 1 after a good one.", labels,
+                    [up] { return static_cast<double>(up->load(std::memory_order_relaxed)); });
+        }
+        for (std::size_t f = 0; f <= static_cast<std::size_t>(origin::FetchFault::Closed); ++f) {
+            const auto fault = static_cast<origin::FetchFault>(f);
+            c->errors.push_back(
+                fault == origin::FetchFault::None
+                    ? 0
+                    : r.counter("lacquer_origin_errors_total", "Failed origin exchanges, by kind.",
+                                {{"origin", pool.name},
+                                 {"kind", snake(origin::fetch_fault_name(fault))}}));
+        }
+        c->duration = r.histogram("lacquer_origin_fetch_duration_seconds",
+                                  "Origin exchanges from start to the end of the body.",
+                                  {{"origin", pool.name}});
+        m->origins.push_back(std::move(c));
+    }
+
+    m->coalesced_waits = r.counter("lacquer_coalesced_waits_total",
+                                   "Misses that waited for another request's origin fetch.");
+    m->fetches_avoided = r.counter("lacquer_origin_fetches_avoided_total",
+                                   "Waiting misses answered with the object another fetch stored.");
+    m->wait_timeouts = r.counter("lacquer_coalesce_wait_timeouts_total",
+                                 "Waits given up after their bound; the request fetched alone.");
+    m->background_refreshes = r.counter("lacquer_background_refreshes_total",
+                                        "Background refreshes started for stale objects.");
+    m->hit_for_miss = r.counter("lacquer_hit_for_miss_total",
+                                "Misses sent to the origin uncoalesced: the key was uncacheable.");
+    m->stale_while_refresh =
+        r.counter("lacquer_stale_served_total", "Stale objects served, by reason.",
+                  {{"reason", "while_refresh"}});
+    m->stale_origin_error =
+        r.counter("lacquer_stale_served_total", "Stale objects served, by reason.",
+                  {{"reason", "origin_error"}});
+
+    const cache::ObjectStore* store = src.store;
+    r.gauge("lacquer_store_objects", "Objects in the cache.", {},
+            [store] { return static_cast<double>(store->stats().objects); });
+    r.gauge("lacquer_store_bytes", "Bytes the cache holds, bookkeeping included.", {},
+            [store] { return static_cast<double>(store->stats().bytes); });
+    r.gauge("lacquer_store_budget_bytes", "storage.memory.", {},
+            [store] { return static_cast<double>(store->budget()); });
+    r.counter_fn("lacquer_store_evictions_total", "Objects evicted to stay within the budget.", {},
+                 [store] { return static_cast<double>(store->stats().evictions); });
+    for (std::size_t v = 0; v <= static_cast<std::size_t>(cache::StoreVerdict::Incomplete); ++v) {
+        const auto verdict = static_cast<cache::StoreVerdict>(v);
+        m->not_stored.push_back(
+            verdict == cache::StoreVerdict::Stored
+                ? 0
+                : r.counter("lacquer_not_stored_total",
+                            "Origin answers to cacheable requests that were not stored, by reason.",
+                            {{"reason", std::string(cache::store_verdict_name(verdict))}}));
+    }
+
+    const std::atomic<std::uint32_t>* open = src.open_connections;
+    r.gauge("lacquer_connections_open", "Client connections open now.", {},
+            [open] { return static_cast<double>(open->load(std::memory_order_relaxed)); });
+    m->connections_accepted =
+        r.counter("lacquer_connections_accepted_total", "Client connections accepted.");
+    m->connections_refused = r.counter("lacquer_connections_refused_total",
+                                       "Client connections refused at limits.max_connections.");
+    m->received_bytes = r.counter("lacquer_client_received_bytes_total",
+                                  "Request bytes read from clients (heads and bodies).");
+    m->sent_bytes =
+        r.counter("lacquer_client_sent_bytes_total", "Response body bytes queued to clients.");
+    for (const char* result : {"success", "failure"}) {
+        r.counter("lacquer_config_reloads_total", "Configuration reloads, by result.",
+                  {{"result", result}});
+    }
+    return m;
+}
+
+} // namespace lacquer::proxy
