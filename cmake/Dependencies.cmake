@@ -17,3 +17,5 @@ add_library(lacquer_llhttp STATIC
 target_include_directories(lacquer_llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
 set_target_properties(lacquer_llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_compile_options(lacquer_llhttp PRIVATE -w)
+# Strict mode: CR must be followed by LF, no lenient whitespace or token rules (smuggling).
+target_compile_definitions(lacquer_llhttp PUBLIC LLHTTP_STRICT_MODE=1)

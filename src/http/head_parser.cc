@@ -20,7 +20,9 @@ constexpr std::array kHeadErrors{
 #undef LACQUER_AS_INFO
 };
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+bool is_ows(char c) {
+    return c == ' ' || c == '\t';
+}
 
 // tchar (RFC 9110 §5.6.2). llhttp lets "Host : x" through as a name with a trailing space: a
 // classic desync shape, refused here.
@@ -29,7 +31,8 @@ bool is_token(std::string_view v) {
         return false;
     }
     for (char c : v) {
-        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        const bool alnum =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
         if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
             return false;
         }
@@ -99,7 +102,12 @@ struct HeadParser::Callbacks {
         return self(p).error_ == HeadError::None ? 0 : -1;
     }
     static int on_status_complete(llhttp_t* p) {
-        self(p).response_.reason = self(p).finish_element();
+        HeadParser& s = self(p);
+        s.response_.reason = s.finish_element();
+        if (!is_clean_value(s.response_.reason)) {
+            s.fail(HeadError::Malformed); // the reason phrase goes on to clients verbatim
+            return -1;
+        }
         return 0;
     }
     static int on_header_field(llhttp_t* p, const char* at, std::size_t n) {
@@ -115,11 +123,21 @@ struct HeadParser::Callbacks {
         }
         s.element_ = Element::Value; // a value may be empty: llhttp then sends no fragment
         s.element_start_ = s.used_;
+        s.value_end_ = kValueNotStarted;
         return 0;
     }
     static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
-        self(p).append(Element::Value, at, n);
-        return self(p).error_ == HeadError::None ? 0 : -1;
+        HeadParser& s = self(p);
+        // llhttp joins obs-fold lines (CRLF then SP/HTAB) by skipping the fold: a gap between
+        // two fragments of one value. RFC 9112 §5.2 lets a proxy refuse them; we do.
+        const std::size_t offset = s.head_bytes_ + static_cast<std::size_t>(at - s.feed_base_);
+        if (s.value_end_ != kValueNotStarted && offset != s.value_end_) {
+            s.fail(HeadError::Malformed);
+            return -1;
+        }
+        s.value_end_ = offset + n;
+        s.append(Element::Value, at, n);
+        return s.error_ == HeadError::None ? 0 : -1;
     }
     static int on_header_value_complete(llhttp_t* p) {
         HeadParser& s = self(p);
@@ -175,6 +193,7 @@ void HeadParser::reset() {
     element_ = Element::None;
     pending_name_ = {};
     head_bytes_ = 0;
+    value_end_ = kValueNotStarted;
     error_ = HeadError::None;
     response_to_head_ = false;
     // Field by field: the header arrays are large and need no clearing beyond their count.
@@ -231,6 +250,7 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
     const std::size_t room = limits_.max_head_bytes - head_bytes_;
     // Feed no more than the head may still take; if the head does not end there, it is too large.
     const std::size_t chunk = length < room ? length : room;
+    feed_base_ = data;
     const llhttp_errno_t rc = llhttp_execute(&llhttp_->parser, data, chunk);
     if (rc == HPE_PAUSED) {
         const char* pos = llhttp_get_error_pos(&llhttp_->parser);
@@ -240,8 +260,8 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
     }
     if (rc != HPE_OK) {
         if (error_ == HeadError::None) {
-            error_ = (rc == HPE_INVALID_VERSION) ? HeadError::VersionNotSupported
-                                                 : HeadError::Malformed;
+            error_ =
+                (rc == HPE_INVALID_VERSION) ? HeadError::VersionNotSupported : HeadError::Malformed;
         }
         return {Status::Error, 0};
     }
@@ -281,8 +301,8 @@ bool HeadParser::finish_request() {
     const bool chunked = (p.flags & F_CHUNKED) != 0;
     const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0;
     const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
-    if ((has_te && has_length) || (has_te && !chunked) || r.headers.count_of("Content-Length") > 1 ||
-        r.headers.count_of("Transfer-Encoding") > 1) {
+    if ((has_te && has_length) || (has_te && !chunked) ||
+        r.headers.count_of("Content-Length") > 1 || r.headers.count_of("Transfer-Encoding") > 1) {
         fail(HeadError::BadFraming);
         return false;
     }
@@ -352,8 +372,8 @@ bool HeadParser::finish_response() {
         }
     }
     const bool http11 = r.version_minor >= 1;
-    r.keep_alive = (http11 ? !close : (keep && !close)) &&
-                   r.framing.kind != Framing::Kind::UntilClose;
+    r.keep_alive =
+        (http11 ? !close : (keep && !close)) && r.framing.kind != Framing::Kind::UntilClose;
     return true;
 }
 

@@ -87,6 +87,10 @@ private:
     Element element_ = Element::None;
     std::string_view pending_name_;
     std::size_t head_bytes_ = 0;
+    const char* feed_base_ = nullptr; // the buffer of the feed() in progress
+    // Stream offset just past the current value's last fragment; kValueNotStarted before one.
+    static constexpr std::size_t kValueNotStarted = static_cast<std::size_t>(-1);
+    std::size_t value_end_ = kValueNotStarted;
     HeadError error_ = HeadError::None;
     bool response_to_head_ = false;
     HeaderList* headers_ = nullptr;

@@ -35,7 +35,8 @@ TEST(HeadParser, StopsRightAfterTheHeadAndLeavesTheBody) {
 
 TEST(HeadParser, AcceptsAHeadFedOneByteAtATime) {
     HeadParser p(HeadKind::Request, {});
-    const std::string msg = "GET /one HTTP/1.1\r\nHost: example\r\nX-Long: a b  c \r\nX-Empty:\r\n\r\n";
+    const std::string msg =
+        "GET /one HTTP/1.1\r\nHost: example\r\nX-Long: a b  c \r\nX-Empty:\r\n\r\n";
     for (std::size_t i = 0; i < msg.size(); ++i) {
         const auto fed = p.feed(msg.data() + i, 1);
         if (i + 1 < msg.size()) {
@@ -80,9 +81,12 @@ TEST_P(HeadParserRefuses, WithTheRightError) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, HeadParserRefuses,
     ::testing::Values(
-        BadCase{"ClTe", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-                HeadError::Malformed},
-        BadCase{"DuplicateCl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+        BadCase{
+            "ClTe",
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            HeadError::Malformed},
+        BadCase{"DuplicateCl",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
                 HeadError::Malformed},
         BadCase{"CommaCl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\n",
                 HeadError::Malformed},
@@ -97,9 +101,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BadMethod", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", HeadError::Malformed},
         BadCase{"LongUri", "GET /" + std::string(100, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n",
                 HeadError::UriTooLong},
-        BadCase{"LargeHead", "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(2000, 'a') + "\r\n\r\n",
+        BadCase{"LargeHead",
+                "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(2000, 'a') + "\r\n\r\n",
                 HeadError::HeadTooLarge},
-        BadCase{"BadExpect", "GET / HTTP/1.1\r\nHost: h\r\nExpect: tea\r\n\r\n", HeadError::Malformed}),
+        BadCase{"BadExpect", "GET / HTTP/1.1\r\nHost: h\r\nExpect: tea\r\n\r\n",
+                HeadError::Malformed},
+        // Found by the head_parser fuzz target: a CR not followed by LF ended the head.
+        BadCase{"CrThenAnyByteEndsNothing", "GET / HTTP/1.1\r\nHost: h\r\n\rX",
+                HeadError::Malformed},
+        BadCase{"BareCrAfterRequestLine", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"ObsFold", "GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
+                HeadError::Malformed}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(HeadParser, RefusesMoreThanTheHeaderCountLimit) {
@@ -140,8 +153,10 @@ TEST(HeadParser, ResponseFramingFollowsRfc9112) {
         {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "GET", Framing::Kind::Length, true},
         {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "HEAD", Framing::Kind::None, true},
         {"HTTP/1.1 204 No Content\r\n\r\n", "GET", Framing::Kind::None, true},
-        {"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", "GET", Framing::Kind::None, true},
-        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Framing::Kind::Chunked, true},
+        {"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", "GET", Framing::Kind::None,
+         true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Framing::Kind::Chunked,
+         true},
         {"HTTP/1.1 200 OK\r\n\r\n", "GET", Framing::Kind::UntilClose, false},
         {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", "GET", Framing::Kind::Length, false},
         {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n", "GET",
@@ -155,6 +170,20 @@ TEST(HeadParser, ResponseFramingFollowsRfc9112) {
         EXPECT_EQ(fed.consumed, c.head.size());
         EXPECT_EQ(p.response().framing.kind, c.kind) << c.head;
         EXPECT_EQ(p.response().keep_alive, c.keep_alive) << c.head;
+    }
+}
+
+TEST(HeadParser, RefusesResponseHeadsWithBareCrOrControlBytes) {
+    // Found by the head_parser fuzz target (tests/fuzz/crashes/head_parser/).
+    const std::string heads[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\rX",
+        "HTTP/1.1 200 OK\rXContent-Length: 5\r\n\r\nhello",
+        std::string("HTTP/1.1 200 O\0K\x01\r\nContent-Length: 0\r\n\r\n", 40),
+        "HTTP/1.1 101 Sw\x17tching Protocols\r\nUpgrade: websocket\r\n\r\n",
+    };
+    for (const std::string& head : heads) {
+        HeadParser p(HeadKind::Response, {});
+        EXPECT_EQ(p.feed(head.data(), head.size()).status, HeadParser::Status::Error) << head;
     }
 }
 
