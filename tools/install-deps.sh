@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages only, whatever Lacquer needs to build, test and run that is
 # missing. Safe to run again: it installs nothing when everything is there.
-# Usage: tools/install-deps.sh [build|test|perf]   (default: test)
+# Usage: tools/install-deps.sh [build|test|fuzz|perf|compare]   (default: test)
 set -euo pipefail
 what=${1:-test}
 
@@ -10,9 +10,17 @@ pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
       googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
 case "$what" in
   build) ;;
-  test)  pkgs+=(clang clang-format libclang-rt-dev python3 procps) ;;
+  # prometheus brings promtool (packaging/ checks) and the server that integration_prometheus
+  # starts on its own port; its systemd service is not used.
+  test)  pkgs+=(clang clang-format libclang-rt-dev python3 procps prometheus) ;;
+  # libFuzzer and the sanitizer runtimes come with clang (libclang-rt-dev); llvm brings
+  # llvm-symbolizer for readable stack traces.
+  fuzz)  pkgs+=(clang llvm libclang-rt-dev) ;;
   perf)  pkgs+=(wrk procps) ;;
-  *) echo "usage: $0 [build|test|perf]" >&2; exit 64 ;;
+  # perf/compare.sh runs Varnish and nginx on its own ports, from its own temp dirs; the
+  # packages' system services (:80, :6081) are not used.
+  compare) pkgs+=(wrk procps python3 varnish nginx-light) ;;
+  *) echo "usage: $0 [build|test|fuzz|perf|compare]" >&2; exit 64 ;;
 esac
 
 missing=()
