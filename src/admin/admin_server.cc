@@ -161,11 +161,14 @@ AdminServer::Answer AdminServer::answer(std::string_view method, std::string_vie
             state_.registry->write(a.body, state_.shards);
         } else if (path == "/healthz") {
             a.body = "ok\n";
-        } else if (state_.ready != nullptr && state_.ready->load()) {
-            a.body = "ready\n";
-        } else {
+        } else if (state_.ready == nullptr || !state_.ready->load()) {
             a.status = 503;
             a.body = "not ready: starting or stopping\n";
+        } else if (state_.origin_up && !state_.origin_up()) {
+            a.status = 503;
+            a.body = "not ready: no origin server accepts connections\n";
+        } else {
+            a.body = "ready\n";
         }
         return a;
     }

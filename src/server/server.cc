@@ -96,6 +96,21 @@ Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
             state.shards.push_back(shard.get());
         }
         state.ready = &s.ready;
+        const proxy::ProxyMetrics* m = s.metrics.get();
+        std::vector<std::size_t> servers;
+        for (const origin::OriginPoolSpec& spec : s.pool_specs) {
+            servers.push_back(spec.servers.size());
+        }
+        state.origin_up = [m, servers] { // passive health: the last connect to each server
+            for (std::size_t p = 0; p < servers.size(); ++p) {
+                for (std::size_t i = 0; i < servers[p]; ++i) {
+                    if (m->origins[p]->server_up[i].load(std::memory_order_relaxed) != 0) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        };
         s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));
     }
     s.access_log = proxy::AccessLog::open(s.config.log, s.workers);

@@ -97,6 +97,19 @@ TEST(Metrics, NotStoredAndCoalescingCountersSayWhy) {
               1);
 }
 
+TEST(Metrics, ReadyzSaysNotReadyWhileNoOriginServerAcceptsConnections) {
+    // The only origin server is a port nobody listens on.
+    LacquerProcess proxy(
+        TestConfig().origin("127.0.0.1:1").admin().extra("default_route: { pass: true }\n"));
+    ASSERT_TRUE(proxy.started());
+    EXPECT_EQ(admin_get(proxy.admin_port(), "/readyz").status, 200); // nothing known yet
+    EXPECT_EQ(proxy.get("/x").status, 502);
+    const Response not_ready = admin_get(proxy.admin_port(), "/readyz");
+    EXPECT_EQ(not_ready.status, 503);
+    EXPECT_THAT(not_ready.body, HasSubstr("no origin server"));
+    EXPECT_EQ(admin_get(proxy.admin_port(), "/healthz").status, 200); // alive all the same
+}
+
 TEST(Metrics, AdminEndpointsAnswerClearly) {
     ScriptedOrigin origin;
     LacquerProcess proxy(caching_config(origin, kRoutes).admin());

@@ -18,6 +18,7 @@ struct AdminState {
     const metrics::Registry* registry = nullptr;
     std::vector<const metrics::Shard*> shards; // one per worker
     const std::atomic<bool>* ready = nullptr;  // listeners up and workers running
+    std::function<bool()> origin_up;           // at least one origin server accepts connections
 };
 
 class AdminServer {

@@ -1,0 +1,137 @@
+// The access log end to end: one line per request with the cache status, route and timings, in
+// JSON or combined format, written to a file that SIGUSR1 reopens (logrotate's way).
+#include "cache_test_support.h"
+#include "support/child_process.h"
+#include "support/lacquer_process.h"
+#include "support/scripted_origin.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lacquer::test {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace cache_test;
+using ::testing::HasSubstr;
+
+std::vector<std::string> lines_of(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+// Waits (bounded) until `file` has at least `n` lines: the log is written by its own thread.
+std::vector<std::string> wait_for_lines(const std::filesystem::path& file, std::size_t n) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 100; ++i) {
+        lines = lines_of(file);
+        if (lines.size() >= n) {
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return lines;
+}
+
+constexpr std::string_view kRoutes = R"(routes:
+  - name: cached
+    match: { path_prefix: /c/ }
+    cache: { key_params: all, ttl: 60s }
+  - name: passed
+    match: { path_prefix: /p/ }
+    pass: true
+default_route: reject
+)";
+
+TestConfig config_with_log(const ScriptedOrigin& origin, const std::filesystem::path& file,
+                           std::string_view format) {
+    // TestConfig writes `log: { access: X }`: the format rides along in the same flow map.
+    return caching_config(origin, kRoutes)
+        .access_log(file.string() + ", format: " + std::string(format));
+}
+
+TEST(AccessLog, OneJsonLinePerRequestWithItsCacheStatus) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=60"}}, "ok");
+    });
+    TempDir dir;
+    const auto file = dir.path() / "access.log";
+    LacquerProcess proxy(config_with_log(origin, file, "json"));
+    ASSERT_TRUE(proxy.started());
+    ASSERT_EQ(proxy.get("/c/a").header("Cache-Status"), kStored);
+    ASSERT_EQ(proxy.get("/c/a").header("Cache-Status"), kHit);
+    ASSERT_EQ(proxy.get("/p/b").header("Cache-Status"), kBypass);
+    ASSERT_EQ(proxy.get("/elsewhere").status, 404);
+
+    const std::vector<std::string> lines = wait_for_lines(file, 4);
+    ASSERT_EQ(lines.size(), 4u);
+    const char* expected[][3] = {{"miss", "cached", "/c/a"},
+                                 {"hit", "cached", "/c/a"},
+                                 {"pass", "passed", "/p/b"},
+                                 {"synth", "default", "/elsewhere"}};
+    // Workers write in their own order: match each expectation to some line.
+    for (const auto& e : expected) {
+        const std::string cache = std::string("\"cache\":\"") + e[0] + "\"";
+        const std::string route = std::string("\"route\":\"") + e[1] + "\"";
+        const std::string target = std::string("\"target\":\"") + e[2] + "\"";
+        bool found = false;
+        for (const std::string& line : lines) {
+            found = found || (line.find(cache) != std::string::npos &&
+                              line.find(route) != std::string::npos &&
+                              line.find(target) != std::string::npos);
+        }
+        EXPECT_TRUE(found) << "no line with " << cache << " " << route << " " << target;
+    }
+    for (const std::string& line : lines) {
+        EXPECT_EQ(line.front(), '{');
+        EXPECT_EQ(line.back(), '}');
+        EXPECT_THAT(line, HasSubstr("\"total_ms\":"));
+    }
+}
+
+TEST(AccessLog, CombinedFormatAndReopenOnSigusr1) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=60"}}, "ok");
+    });
+    TempDir dir;
+    const auto file = dir.path() / "access.log";
+    LacquerProcess proxy(config_with_log(origin, file, "combined"));
+    ASSERT_TRUE(proxy.started());
+    ASSERT_EQ(proxy.get("/c/first").status, 200);
+    const std::vector<std::string> before = wait_for_lines(file, 1);
+    ASSERT_EQ(before.size(), 1u);
+    EXPECT_THAT(before[0], HasSubstr("\"GET /c/first HTTP/1.1\" 200 2"));
+    EXPECT_THAT(before[0], HasSubstr("cache=miss route=cached"));
+
+    // logrotate: move the file away, then ask for a reopen.
+    const auto rotated = dir.path() / "access.log.1";
+    std::filesystem::rename(file, rotated);
+    ASSERT_TRUE(proxy.send_signal(SIGUSR1));
+    bool reopened = false;
+    for (int i = 0; i < 100 && !reopened; ++i) { // bounded: the reopen is asynchronous
+        ASSERT_EQ(proxy.get("/c/after").status, 200);
+        reopened = std::filesystem::exists(file) && !lines_of(file).empty();
+        if (!reopened) {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    ASSERT_TRUE(reopened) << "no new file after SIGUSR1";
+    EXPECT_THAT(lines_of(file).back(), HasSubstr("GET /c/after"));
+    EXPECT_THAT(lines_of(rotated).front(), HasSubstr("GET /c/first"));
+}
+
+} // namespace
+} // namespace lacquer::test
