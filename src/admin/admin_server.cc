@@ -1,5 +1,6 @@
 #include "lacquer/admin/admin_server.h"
 
+#include "lacquer/http/ascii.h"
 #include "lacquer/http/head_parser.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
@@ -51,7 +52,7 @@ private:
                       "bad request\n");
             } else if (fed.status == http::HeadParser::Status::Complete) {
                 const http::RequestHead& req = parser_.request();
-                const AdminServer::Answer a = server_.answer(req.method, req.target);
+                const AdminServer::Answer a = server_.answer(req);
                 reply(a.status, a.content_type, req.is_head() ? std::string() : a.body);
             }
         }
@@ -146,40 +147,139 @@ void AdminServer::stop() {
     impl_->listener.reset();
 }
 
-AdminServer::Answer AdminServer::answer(std::string_view method, std::string_view target) const {
-    const std::string_view path = target.substr(0, target.find('?'));
-    Answer a;
-    const bool read = method == "GET" || method == "HEAD";
+namespace {
+
+// The value of query parameter `name` (percent-decoded); nullopt when absent or badly encoded.
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const std::size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        const std::size_t eq = pair.find('=');
+        if (pair.substr(0, eq) != name) {
+            continue;
+        }
+        const std::string_view raw =
+            eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+        std::string value;
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            if (raw[i] != '%') {
+                value.push_back(raw[i] == '+' ? ' ' : raw[i]);
+                continue;
+            }
+            const int hi = i + 2 < raw.size() ? http::hex_value(raw[i + 1]) : -1;
+            const int lo = i + 2 < raw.size() ? http::hex_value(raw[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            value.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        }
+        return value;
+    }
+    return std::nullopt;
+}
+
+AdminServer::Answer json_count(std::string_view name, std::size_t n) {
+    AdminServer::Answer a;
+    a.content_type = "application/json";
+    a.body = "{\"" + std::string(name) + "\": " + std::to_string(n) + "}\n";
+    return a;
+}
+
+AdminServer::Answer text(int status, std::string body) {
+    AdminServer::Answer a;
+    a.status = status;
+    a.body = std::move(body);
+    return a;
+}
+
+} // namespace
+
+AdminServer::Answer AdminServer::answer(const http::RequestHead& request) const {
+    const std::string_view target = request.target;
+    const std::size_t query_at = target.find('?');
+    const std::string_view path = target.substr(0, query_at);
+    const std::string_view query =
+        query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
+    const bool read = request.is_get() || request.is_head();
     if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
         if (!read) {
-            a.status = 405;
-            a.body = "405 Method Not Allowed\n";
-            return a;
+            return text(405, "405 Method Not Allowed\n");
         }
+        Answer a;
         if (path == "/metrics") {
             a.content_type = "text/plain; version=0.0.4; charset=utf-8";
             state_.registry->write(a.body, state_.shards);
         } else if (path == "/healthz") {
             a.body = "ok\n";
         } else if (state_.ready == nullptr || !state_.ready->load()) {
-            a.status = 503;
-            a.body = "not ready: starting or stopping\n";
+            return text(503, "not ready: starting or stopping\n");
         } else if (state_.origin_up && !state_.origin_up()) {
-            a.status = 503;
-            a.body = "not ready: no origin server accepts connections\n";
+            return text(503, "not ready: no origin server accepts connections\n");
         } else {
             a.body = "ready\n";
         }
         return a;
     }
-    if (path.starts_with("/purge") || path == "/ban" || path == "/stats") {
-        a.status = 501;
-        a.body = "501 Not Implemented: purge, ban and stats are not in this build yet\n";
+    const bool cache_api = path.starts_with("/purge/") || path == "/ban" || path == "/stats";
+    if (!cache_api) {
+        return text(404, "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats\n");
+    }
+    if (!state_.token.empty()) {
+        const http::Header* auth = request.headers.find("Authorization");
+        if (auth == nullptr || auth->value != "Bearer " + state_.token) {
+            return text(401, "401 Unauthorized: Authorization: Bearer <admin token>\n");
+        }
+    }
+    if (path == "/stats") {
+        if (!read) {
+            return text(405, "405 Method Not Allowed\n");
+        }
+        Answer a;
+        a.content_type = "application/json";
+        a.body = state_.cache.stats_json();
         return a;
     }
-    a.status = 404;
-    a.body = "404 Not Found: /metrics, /healthz, /readyz\n";
-    return a;
+    if (request.method != "POST") {
+        return text(405, "405 Method Not Allowed: purge and ban are POST\n");
+    }
+    if (query_param(query, "soft").value_or("0") != "0") {
+        return text(501, "501 Not Implemented: soft purge is not in this build yet\n");
+    }
+    if (path == "/purge/url") {
+        const auto url = query_param(query, "url");
+        if (!url || url->empty() || url->front() != '/') {
+            return text(400, "400 Bad Request: url=/path?query (percent-encoded) is required\n");
+        }
+        return json_count("purged",
+                          state_.cache.purge_url(*url, query_param(query, "host").value_or("")));
+    }
+    if (path == "/purge/prefix") {
+        const auto prefix = query_param(query, "path");
+        if (!prefix || prefix->empty() || prefix->front() != '/') {
+            return text(400, "400 Bad Request: path=/prefix is required\n");
+        }
+        return json_count("purged", state_.cache.purge_prefix(*prefix));
+    }
+    if (path == "/purge/all") {
+        return json_count("purged", state_.cache.purge_all());
+    }
+    if (path == "/ban") {
+        const auto regex = query_param(query, "regex");
+        if (!regex || regex->empty()) {
+            return text(400, "400 Bad Request: regex=... is required\n");
+        }
+        const std::optional<std::size_t> banned = state_.cache.ban(*regex);
+        if (!banned) {
+            return text(400, "400 Bad Request: the regex does not compile\n");
+        }
+        return json_count("banned", *banned);
+    }
+    if (path == "/purge/tag") {
+        return text(501, "501 Not Implemented: purge by tag is not in this build yet\n");
+    }
+    return text(404, "404 Not Found\n");
 }
 
 } // namespace lacquer::admin

@@ -151,6 +151,19 @@ bool KeyPolicy::allows(std::string_view name) const {
     return found != params.end() && *found == name;
 }
 
+KeyFields key_fields(std::string_view canonical) {
+    std::array<std::string_view, 4> lines{};
+    for (std::string_view& line : lines) {
+        const std::size_t end = canonical.find('\n');
+        if (end == std::string_view::npos) {
+            return {};
+        }
+        line = canonical.substr(0, end);
+        canonical.remove_prefix(end + 1);
+    }
+    return {lines[0], lines[1], lines[2], lines[3]};
+}
+
 KeyPolicy compile_key_policy(const config::CachePolicyConfig& cache, const VariantSet& variants) {
     KeyPolicy policy;
     policy.all_params = cache.all_params;

@@ -191,6 +191,30 @@ std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url
     return victims.size();
 }
 
+std::size_t ObjectStore::remove_if(const std::function<bool(std::string_view key)>& match) {
+    std::size_t removed = 0;
+    std::vector<StoredObject*> victims;
+    for (Shard& s : shards_) {
+        victims.clear();
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
+                if (match(o->key())) {
+                    victims.push_back(o);
+                }
+            }
+            for (StoredObject* o : victims) {
+                detach(s, o);
+            }
+        }
+        for (StoredObject* o : victims) {
+            o->unref();
+        }
+        removed += victims.size();
+    }
+    return removed;
+}
+
 ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
     StoredObject* victim = nullptr;
     {

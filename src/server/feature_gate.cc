@@ -23,9 +23,6 @@ void check_supported(const config::Config& config) {
             refuse(o.health->mark, "an active health probe");
         }
     }
-    if (!config.admin.token_file.empty()) {
-        refuse(config.admin.mark, "`admin.token_file` (purge, ban and stats)");
-    }
 }
 
 } // namespace lacquer::server

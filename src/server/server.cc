@@ -1,5 +1,6 @@
 #include "lacquer/server/server.h"
 
+#include "cache_control.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
@@ -13,7 +14,10 @@
 #include "lacquer/proxy/worker_context.h"
 
 #include <atomic>
+#include <cctype>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <ostream>
 #include <stdexcept>
 #include <systemd/sd-daemon.h>
@@ -41,6 +45,32 @@ struct WorkerSlot {
     std::unique_ptr<proxy::WorkerContext> context;
     std::vector<std::unique_ptr<net::Listener>> listeners;
 };
+
+namespace {
+// The admin token: the file's content without surrounding whitespace; read once at start.
+std::string read_admin_token(const config::AdminConfig& admin) {
+    if (admin.token_file.empty()) {
+        return {};
+    }
+    std::ifstream in(admin.token_file);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+        token.pop_back();
+    }
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) {
+        token.erase(0, 1);
+    }
+    if (!in && token.empty()) {
+        throw config::ConfigError(admin.mark,
+                                  "cannot read admin.token_file '" + admin.token_file + "'");
+    }
+    if (token.empty()) {
+        throw config::ConfigError(admin.mark,
+                                  "admin.token_file '" + admin.token_file + "' is empty");
+    }
+    return token;
+}
+} // namespace
 
 struct Server::Impl {
     config::Config config;
@@ -96,6 +126,9 @@ Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
             state.shards.push_back(shard.get());
         }
         state.ready = &s.ready;
+        state.cache = make_cache_control(*s.routes, *s.store,
+                                         static_cast<std::size_t>(s.config.limits.max_uri_bytes));
+        state.token = read_admin_token(s.config.admin);
         const proxy::ProxyMetrics* m = s.metrics.get();
         std::vector<std::size_t> servers;
         for (const origin::OriginPoolSpec& spec : s.pool_specs) {

@@ -1,24 +1,41 @@
 #pragma once
-// The admin listener (CONFIG.md `admin`): /metrics (Prometheus text), /healthz, /readyz, on its
-// own thread and event loop, so that a slow scraper never touches a worker. One request per
-// connection; answers are small and complete.
+// The admin listener (CONFIG.md `admin`): /metrics (Prometheus text), /healthz, /readyz, purge,
+// ban and stats, on its own thread and event loop, so that a slow scraper or a long purge never
+// touches a worker. One request per connection; answers are small and complete.
 
+#include "lacquer/http/head.h"
 #include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lacquer::admin {
+
+// What the purge, ban and stats requests do, implemented by the server (it knows the routes
+// and the store). Each returns how many objects it removed.
+struct CacheControl {
+    // Every variant of `url` (path and query as a client sends them); any host when empty.
+    std::function<std::size_t(std::string_view url, std::string_view host)> purge_url;
+    std::function<std::size_t(std::string_view path_prefix)> purge_prefix;
+    // nullopt: `regex` does not compile.
+    std::function<std::optional<std::size_t>(std::string_view regex)> ban;
+    std::function<std::size_t()> purge_all;
+    std::function<std::string()> stats_json;
+};
 
 struct AdminState {
     const metrics::Registry* registry = nullptr;
     std::vector<const metrics::Shard*> shards; // one per worker
     const std::atomic<bool>* ready = nullptr;  // listeners up and workers running
     std::function<bool()> origin_up;           // at least one origin server accepts connections
+    CacheControl cache;
+    std::string token; // admin.token_file's content; empty: no token asked
 };
 
 class AdminServer {
@@ -33,13 +50,13 @@ public:
     void stop();
     const net::SocketAddress& address() const { return address_; }
 
-    // The answer to one request (pure: tests and the listener share it).
+    // The answer to one request (tests and the listener share it).
     struct Answer {
         int status = 200;
         std::string content_type = "text/plain; charset=utf-8";
         std::string body;
     };
-    Answer answer(std::string_view method, std::string_view target) const;
+    Answer answer(const http::RequestHead& request) const;
 
 private:
     struct Impl;

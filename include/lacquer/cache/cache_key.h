@@ -68,6 +68,15 @@ struct BuiltKey {
 
 class KeyBuffer;
 
+// The lines of a canonical key (see build_key), for purge and ban; empty views when malformed.
+struct KeyFields {
+    std::string_view method_class; // "G" for GET and HEAD
+    std::string_view host;         // lower case
+    std::string_view path;
+    std::string_view params; // sorted, normalised, without '?'
+};
+KeyFields key_fields(std::string_view canonical);
+
 // Builds the key of one request under `policy`. The canonical bytes are
 //   <method class>\n<host>\n<path>\n<params>\n then <variant name>=<value>\n per variant,
 // with GET and HEAD sharing the class "G", the host lower-cased, path and params with

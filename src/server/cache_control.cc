@@ -1,0 +1,73 @@
+#include "cache_control.h"
+
+#include "lacquer/cache/cache_key.h"
+
+#include <regex>
+#include <string>
+
+namespace lacquer::server {
+
+admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::ObjectStore& store,
+                                       std::size_t max_uri_bytes) {
+    admin::CacheControl c;
+    c.purge_url = [&routes, &store, max_uri_bytes](std::string_view url,
+                                                   std::string_view host) -> std::size_t {
+        const std::size_t query_at = url.find('?');
+        cache::RequestView view;
+        view.host = host.empty() ? std::string_view("-") : host;
+        view.path = url.substr(0, query_at);
+        view.query =
+            query_at == std::string_view::npos ? std::string_view() : url.substr(query_at + 1);
+        const proxy::Route& route = routes.match(proxy::host_without_port(host), view.path, "GET");
+        if (route.cache == nullptr) {
+            return 0; // nothing of that URL is ever stored
+        }
+        cache::KeyBuffer buffer(max_uri_bytes);
+        cache::BuiltKey key;
+        if (cache::build_key(route.cache->key, "GET", view, buffer, key) != cache::KeyOutcome::Ok) {
+            return 0;
+        }
+        if (!host.empty()) {
+            return store.remove_url(key.url_hash, key.url); // one shard, every variant
+        }
+        const cache::KeyFields want = cache::key_fields(key.url);
+        return store.remove_if([&want](std::string_view k) {
+            const cache::KeyFields f = cache::key_fields(k);
+            return f.method_class == want.method_class && f.path == want.path &&
+                   f.params == want.params;
+        });
+    };
+    c.purge_prefix = [&store](std::string_view prefix) {
+        return store.remove_if(
+            [prefix](std::string_view k) { return cache::key_fields(k).path.starts_with(prefix); });
+    };
+    c.ban = [&store](std::string_view pattern) -> std::optional<std::size_t> {
+        std::regex re;
+        try {
+            re = std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+            return std::nullopt;
+        }
+        std::string url;
+        return store.remove_if([&re, &url](std::string_view k) {
+            const cache::KeyFields f = cache::key_fields(k);
+            url.assign(f.path);
+            if (!f.params.empty()) {
+                url.push_back('?');
+                url.append(f.params);
+            }
+            return std::regex_search(url, re);
+        });
+    };
+    c.purge_all = [&store] { return store.remove_if([](std::string_view) { return true; }); };
+    c.stats_json = [&store] {
+        const cache::StoreStats st = store.stats();
+        return "{\"objects\": " + std::to_string(st.objects) +
+               ", \"bytes\": " + std::to_string(st.bytes) +
+               ", \"budget\": " + std::to_string(store.budget()) +
+               ", \"evictions\": " + std::to_string(st.evictions) + "}\n";
+    };
+    return c;
+}
+
+} // namespace lacquer::server

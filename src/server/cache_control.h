@@ -1,0 +1,17 @@
+#pragma once
+// The admin API's purge, ban and stats, on the routes and the store of a running server.
+
+#include "lacquer/admin/admin_server.h"
+#include "lacquer/cache/object_store.h"
+#include "lacquer/proxy/route_table.h"
+
+#include <cstddef>
+
+namespace lacquer::server {
+
+// Keys are built as the route a GET of the URL takes builds them, so a purge names objects the
+// way clients do. Runs on the admin thread; the store is thread-safe.
+admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::ObjectStore& store,
+                                       std::size_t max_uri_bytes);
+
+} // namespace lacquer::server
