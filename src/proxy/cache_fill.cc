@@ -212,6 +212,47 @@ bool CacheFill::vary_spec(const http::ResponseHead& response) {
     return vary_.size() <= kMaxVarySpec;
 }
 
+namespace {
+
+// The stored head updated with a 304's header fields (RFC 9111 §3.2): each field the 304 sends
+// replaces the stored ones of that name; framing, connection and per-hop fields stay as stored.
+std::string merged_head(std::string_view stored, const http::HeaderList& fresh) {
+    auto carried = [&fresh](std::string_view name) {
+        return !http::is_connection_specific(fresh, name) && !http::iequals(name, "Age") &&
+               !http::iequals(name, "Via") && !http::iequals(name, "Content-Length");
+    };
+    auto replaced = [&](std::string_view name) {
+        for (const http::Header& h : fresh) {
+            if (http::iequals(h.name, name) && carried(h.name)) {
+                return true;
+            }
+        }
+        return false;
+    };
+    std::string out;
+    std::size_t end = stored.find("\r\n");
+    out.append(stored.substr(0, end + 2)); // the status line
+    for (std::size_t at = end + 2; at < stored.size(); at = end + 2) {
+        end = stored.find("\r\n", at);
+        const std::string_view line = stored.substr(at, end - at);
+        if (!replaced(line.substr(0, line.find(':')))) {
+            out.append(line);
+            out.append("\r\n");
+        }
+    }
+    for (const http::Header& h : fresh) {
+        if (carried(h.name)) {
+            out.append(h.name);
+            out.append(": ");
+            out.append(h.value);
+            out.append("\r\n");
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
     // The 304's freshness information applies to the stored answer (RFC 9111 §4.3.4).
     const cache::StoredObject& old = *revalidating_;
@@ -224,19 +265,22 @@ cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
         ctx_.store->remove(old.store_key()); // the origin no longer allows keeping it
         return {};
     }
+    const std::string head = merged_head(old.head(), not_modified.headers);
+    const http::Header* etag = not_modified.headers.find("ETag");
+    const http::Header* last_modified = not_modified.headers.find("Last-Modified");
     cache::StoredObject::Fields f;
     f.key = old.key();
     f.hash = old.hash();
     f.url_hash = old.url_hash();
-    f.head = old.head();
+    f.head = head;
     f.body_size = old.body_size();
     f.status = old.status();
     f.stored_at = ctx_.worker.now();
     f.stored_unix = now_unix;
     f.initial_age = cache::origin_age(not_modified.headers);
     f.window = decision.window;
-    f.etag = old.etag();
-    f.last_modified = old.last_modified();
+    f.etag = etag != nullptr ? etag->value : old.etag();
+    f.last_modified = last_modified != nullptr ? last_modified->value : old.last_modified();
     f.vary = old.vary();
     cache::ObjectRef fresh(cache::StoredObject::create(f));
     if (old.body_size() > 0) {

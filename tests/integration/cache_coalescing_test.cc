@@ -147,7 +147,7 @@ TEST(StaleWhileRefresh, ServedAtOnceAndOneConditionalRefreshReachesTheOrigin) {
         }
         x.sleep_for(300ms); // a slow refresh must not delay anybody
         if (x.request().header("If-None-Match") == "\"v1\"") {
-            x.respond(304, {{"Cache-Control", "max-age=60"}, {"ETag", "\"v1\""}});
+            x.respond(304, {{"Cache-Control", "max-age=60"}, {"ETag", "\"v1\""}, {"X-Seen", "2"}});
         } else {
             x.respond(200, {{"Cache-Control", "max-age=60"}}, "unconditional");
         }
@@ -180,6 +180,10 @@ TEST(StaleWhileRefresh, ServedAtOnceAndOneConditionalRefreshReachesTheOrigin) {
     }();
     EXPECT_EQ(renewed.header("Cache-Status"), kHit);
     EXPECT_EQ(renewed.body, "version 1");
+    // The 304's fields replaced the stored ones (RFC 9111 §3.2); the body stayed.
+    EXPECT_EQ(renewed.header("Cache-Control"), "max-age=60");
+    EXPECT_EQ(renewed.header("X-Seen"), "2");
+    EXPECT_EQ(renewed.header("Content-Length"), "9");
     EXPECT_EQ(origin.count("/s/item"), 2u); // exactly one refresh
     const auto requests = origin.requests();
     ASSERT_EQ(requests.size(), 2u);
