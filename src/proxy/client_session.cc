@@ -93,6 +93,22 @@ void ClientSession::unlink() {
     linked_ = false;
 }
 
+void drain_sessions(WorkerContext& context) {
+    context.draining = true;
+    for (ClientSession* s = context.sessions; s != nullptr;) {
+        ClientSession* next = s->next_session(); // drain() may unlink s
+        s->drain();
+        s = next;
+    }
+}
+
+void ClientSession::drain() {
+    keep_alive_ = false;
+    if (state_ == State::ReadingHead && !parser_.started() && conn_->input_size() == 0) {
+        close_now(); // idle keep-alive connection: nothing is lost
+    }
+}
+
 void close_all_sessions(WorkerContext& context) {
     while (context.sessions != nullptr) {
         delete context.sessions; // unlinks itself
@@ -176,7 +192,7 @@ void ClientSession::dispatch() {
     cache_status_ = CacheStatus::Pass;
     http10_ = req.version_minor == 0;
     head_request_ = req.is_head();
-    keep_alive_ = req.keep_alive;
+    keep_alive_ = req.keep_alive && !ctx_.draining; // draining: this answer is the last
     response_started_ = false;
     response_done_ = false;
     client_body_ = ClientBody::None;

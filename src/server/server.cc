@@ -28,6 +28,8 @@ namespace lacquer::server {
 
 namespace {
 const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
+// How long SIGTERM waits for requests in flight (systemd's TimeoutStopSec is longer).
+constexpr core::Millis kDrainTime{10000};
 } // namespace
 
 void block_handled_signals() {
@@ -267,6 +269,7 @@ int Server::wait_for_signals() {
         }
         if (sig == SIGTERM || sig == SIGINT) {
             sd_notify(0, "STOPPING=1");
+            drain(kDrainTime);
             stop();
             return 0;
         }
@@ -275,6 +278,29 @@ int Server::wait_for_signals() {
         }
         // SIGHUP (reload) arrives with the operations issue (#8); until then it is received and
         // does nothing, rather than killing the process.
+    }
+}
+
+void Server::drain(core::Millis within) {
+    Impl& s = *impl_;
+    if (!s.started) {
+        return;
+    }
+    s.ready = false; // /readyz says 503 from now on: load balancers take us out
+    for (WorkerSlot& slot : s.slots) {
+        proxy::WorkerContext* ctx = slot.context.get();
+        auto* listeners = &slot.listeners;
+        // On the worker's own thread: close its listening sockets (new connections are refused
+        // by the kernel) and let each connection end after its request in flight.
+        slot.worker->post([ctx, listeners] {
+            listeners->clear();
+            proxy::drain_sessions(*ctx);
+        });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (s.open_connections.load(std::memory_order_relaxed) > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
 

@@ -1,14 +1,15 @@
 // The command line as scripts use it: --check-config with FILE:LINE:COL and exit status 2,
 // --version, --help, a port 0 listener reported on stdout, and a clean exit on SIGTERM.
 #include "support/child_process.h"
+#include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
 #include "support/test_config.h"
 
 #include <csignal>
 #include <fstream>
-#include <iterator>
 #include <gtest/gtest.h>
+#include <iterator>
 #include <sys/wait.h>
 
 namespace lacquer::test {
@@ -27,14 +28,13 @@ TEST(OpsCli, CheckConfigAcceptsTheShippedDefaultConfig) {
 }
 
 TEST(OpsCli, CheckConfigReportsFileLineColumnAndExits2) {
-    const std::string yaml =
-        "listen:\n"
-        "  - address: 127.0.0.1:0\n"
-        "origins:\n"
-        "  api:\n"
-        "    servers:\n"
-        "      - address: 127.0.0.1:9000\n"
-        "    connect_timeout: soon\n";
+    const std::string yaml = "listen:\n"
+                             "  - address: 127.0.0.1:0\n"
+                             "origins:\n"
+                             "  api:\n"
+                             "    servers:\n"
+                             "      - address: 127.0.0.1:9000\n"
+                             "    connect_timeout: soon\n";
     auto result = LacquerProcess::run_check_config(yaml);
     EXPECT_EQ(result.exit_code, 2);
     EXPECT_NE(result.stderr_text.find(result.config_path + ":7:22:"), std::string::npos)
@@ -64,13 +64,15 @@ TEST(OpsCli, VersionAndHelp) {
         std::string error;
         TempDir dir;
         ChildProcess child;
-        ASSERT_TRUE(child.start(LacquerProcess::binary_from_env(), {flag}, dir.path(), "cli", error))
+        ASSERT_TRUE(
+            child.start(LacquerProcess::binary_from_env(), {flag}, dir.path(), "cli", error))
             << error;
         auto status = child.wait_exit(5s);
         ASSERT_TRUE(status.has_value());
         EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << flag;
-        EXPECT_NE(child.stdout_text().find(flag == std::string("--version") ? "lacquerd " : "usage:"),
-                  std::string::npos);
+        EXPECT_NE(
+            child.stdout_text().find(flag == std::string("--version") ? "lacquerd " : "usage:"),
+            std::string::npos);
     }
 }
 
@@ -83,6 +85,37 @@ TEST(OpsCli, SigtermEndsTheProcessWithStatusZero) {
     ASSERT_TRUE(status.has_value());
     EXPECT_TRUE(WIFEXITED(*status));
     EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+TEST(OpsCli, SigtermAnswersTheRequestsInFlightClosesIdleConnectionsThenExits) {
+    ScriptedOrigin origin;
+    origin.on_get("/slow", [](OriginExchange& x) {
+        x.sleep_for(500ms);
+        x.respond(200, {}, "finished");
+    });
+    origin.on_get("/fast", [](OriginExchange& x) { x.respond(200, {}, "fast"); });
+    LacquerProcess proxy(
+        TestConfig().origin(origin.address()).extra("default_route: { pass: true }\n"));
+    ASSERT_TRUE(proxy.started());
+    HttpClient idle; // a keep-alive connection between two requests
+    ASSERT_TRUE(idle.connect(proxy.port()));
+    ASSERT_EQ(idle.get("/fast").status, 200);
+    HttpClient busy;
+    ASSERT_TRUE(busy.connect(proxy.port()));
+    ASSERT_TRUE(busy.send_raw(build_request("GET", "/slow")));
+    ASSERT_TRUE(origin.wait_for_count("/slow", 1, 5s));
+
+    ASSERT_TRUE(proxy.send_signal(SIGTERM));
+    EXPECT_TRUE(idle.is_closed_by_peer(2s)) << "idle connections close at once";
+    const Response r = busy.read_response(5s);
+    ASSERT_TRUE(r.complete) << r.summary();
+    EXPECT_EQ(r.body, "finished"); // the request in flight is answered, then the connection ends
+    EXPECT_TRUE(busy.is_closed_by_peer(2s));
+    const auto status = proxy.wait_exit(5s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    HttpClient late;
+    EXPECT_FALSE(late.connect(proxy.port())); // nothing listens any more
 }
 
 TEST(OpsCli, SighupAndSigusr1DoNotKillTheProcess) {

@@ -37,6 +37,8 @@ public:
     ~ClientSession() override;
     friend class SessionWaiter;
     ClientSession* next_session() const { return next_; }
+    // Graceful shutdown: close now if idle, else after the request in flight.
+    void drain();
 
 private:
     enum class State : std::uint8_t { ReadingHead, Forwarding, Closing, Lingering, Closed };

@@ -41,6 +41,7 @@ struct WorkerContext {
     std::size_t live_sessions = 0;         // this worker's client connections
     ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
     CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
+    bool draining = false;                 // shutting down: answer what is in flight, then close
     const ProxyMetrics* metrics = nullptr; // slots (nullptr: nothing counted)
     metrics::Shard* shard = nullptr;       // this worker's counts
 
@@ -53,5 +54,8 @@ struct WorkerContext {
 
 // Ends every session and cache fill of a stopped worker (its thread has been joined).
 void close_all_sessions(WorkerContext& context);
+// On the worker's thread: from now on every connection closes after the request in flight, and
+// idle ones close at once (graceful shutdown).
+void drain_sessions(WorkerContext& context);
 
 } // namespace lacquer::proxy

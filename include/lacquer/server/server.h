@@ -4,6 +4,7 @@
 // Tests can start a whole server in-process with start() and stop().
 
 #include "lacquer/config/config.h"
+#include "lacquer/core/clock.h"
 
 #include <iosfwd>
 #include <memory>
@@ -31,6 +32,10 @@ public:
     // Blocks the calling thread until SIGTERM or SIGINT (the signals must be blocked in every
     // thread; main() does that before constructing the server).
     int wait_for_signals();
+    // Graceful shutdown: not ready, listeners closed, idle connections closed, requests in flight
+    // answered (each connection closes after its answer); returns when none is left or after
+    // `within`. stop() then ends what remains.
+    void drain(core::Millis within);
     void stop();
 
     std::vector<std::uint16_t> ports() const;
