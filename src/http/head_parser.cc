@@ -299,7 +299,9 @@ bool HeadParser::finish_request() {
     }
     // One framing only (RFC 9112 §6.3): llhttp refuses most conflicts; this is the backstop.
     const bool chunked = (p.flags & F_CHUNKED) != 0;
-    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0;
+    // llhttp sets no flag for a blank Transfer-Encoding value: the field counts all the same.
+    const bool has_te =
+        (p.flags & F_TRANSFER_ENCODING) != 0 || r.headers.count_of("Transfer-Encoding") > 0;
     const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
     if ((has_te && has_length) || (has_te && !chunked) ||
         r.headers.count_of("Content-Length") > 1 || r.headers.count_of("Transfer-Encoding") > 1) {
@@ -343,7 +345,8 @@ bool HeadParser::finish_response() {
     }
     const bool chunked = (p.flags & F_CHUNKED) != 0;
     const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
-    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0;
+    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0 ||
+                        r.headers.count_of("Transfer-Encoding") > 0; // blank values count too
     if ((has_te && has_length) || r.headers.count_of("Content-Length") > 1) {
         fail(HeadError::BadFraming); // an origin that frames ambiguously is not trusted
         return false;

@@ -111,6 +111,12 @@ INSTANTIATE_TEST_SUITE_P(
                 HeadError::Malformed},
         BadCase{"BareCrAfterRequestLine", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n",
                 HeadError::Malformed},
+        // Found by the fuzz target: llhttp sets no flag for a blank Transfer-Encoding.
+        BadCase{"BlankTeWithLength",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: \r\n\r\n",
+                HeadError::BadFraming},
+        BadCase{"BlankTe", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n\r\n",
+                HeadError::BadFraming},
         BadCase{"ObsFold", "GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
                 HeadError::Malformed}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
@@ -180,6 +186,7 @@ TEST(HeadParser, RefusesResponseHeadsWithBareCrOrControlBytes) {
         "HTTP/1.1 200 OK\rXContent-Length: 5\r\n\r\nhello",
         std::string("HTTP/1.1 200 O\0K\x01\r\nContent-Length: 0\r\n\r\n", 40),
         "HTTP/1.1 101 Sw\x17tching Protocols\r\nUpgrade: websocket\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding:  \r\n\r\nhello",
     };
     for (const std::string& head : heads) {
         HeadParser p(HeadKind::Response, {});

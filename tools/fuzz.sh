@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Short libFuzzer runs of every target in tests/fuzz/ (preset `fuzz`: clang, ASan + UBSan).
+# Each target starts from a scratch copy of tests/fuzz/corpus/<target>/, so a run never writes
+# into the repo; up to $(nproc) targets run at once. Any crash, leak, timeout or sanitizer report
+# fails the run; the failing input is kept in build/fuzz/findings/<target>/ (reproduce with
+# `build/fuzz/tests/fuzz/fuzz_<target> FILE`).
+#   tools/fuzz.sh [seconds-per-target]                   (default 20)
+#   LACQUER_FUZZ_TARGETS="chunked head_parser" tools/fuzz.sh 60
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+[[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [seconds-per-target]" >&2; exit 64; }
+tools/install-deps.sh fuzz
+
+jobs=$(nproc)
+echo "== fuzz: build"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --target lacquer_fuzz -j "$jobs"
+
+targets=()
+if [ -n "${LACQUER_FUZZ_TARGETS:-}" ]; then
+  read -r -a targets <<<"$LACQUER_FUZZ_TARGETS"
+else
+  for src in tests/fuzz/*.cc; do
+    targets+=("$(basename "$src" .cc)")
+  done
+fi
+
+bin=build/fuzz/tests/fuzz
+findings=build/fuzz/findings
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# run_one TARGET: fuzz it for $seconds on a copy of its corpus; the log goes to $scratch.
+run_one() {
+  local t=$1
+  local corpus=$scratch/corpus/$t
+  rm -rf "${findings:?}/$t"
+  mkdir -p "$corpus" "$findings/$t"
+  if [ -d "tests/fuzz/corpus/$t" ]; then
+    cp -R "tests/fuzz/corpus/$t/." "$corpus/"
+  fi
+  local dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=("-dict=tests/fuzz/$t.dict")
+  "$bin/fuzz_$t" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/$t/" >"$scratch/$t.log" 2>&1
+}
+
+echo "== fuzz: ${#targets[@]} targets, ${seconds}s each, $jobs at a time"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+declare -A pid_of=()
+for t in "${targets[@]}"; do
+  if [ ! -x "$bin/fuzz_$t" ]; then
+    echo "fuzz_$t was not built" >&2
+    exit 1
+  fi
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+    wait -n || true
+  done
+  run_one "$t" &
+  pid_of[$t]=$!
+done
+
+failed=()
+for t in "${targets[@]}"; do
+  if wait "${pid_of[$t]}"; then
+    # The last status line: "#N DONE cov: C ft: F corp: K/Sb lim: L exec/s: E rss: R".
+    echo "fuzz_$t: $(grep -E '^#[0-9]+[[:space:]]+DONE' "$scratch/$t.log" | tail -1 |
+                     sed -E 's/^#([0-9]+)[[:space:]]+DONE[[:space:]]+/runs: \1 /')"
+  else
+    failed+=("$t")
+    echo "fuzz_$t: FAILED" >&2
+    tail -n 60 "$scratch/$t.log" >&2
+    ls -l "$findings/$t/" >&2
+  fi
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "== fuzz: failed: ${failed[*]} (inputs in $findings/)" >&2
+  exit 1
+fi
+echo "== fuzz: all ${#targets[@]} targets ran ${seconds}s without a finding"
