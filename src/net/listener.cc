@@ -31,17 +31,24 @@ int open_listening_socket(const SocketAddress& address, std::string& error) {
 }
 
 Listener::Listener(Worker& worker, int fd, OnAccept on_accept)
-    : listener_(nullptr), on_accept_(std::move(on_accept)), fd_(fd) {
+    : listener_(nullptr), on_accept_(std::move(on_accept)), fd_(fd),
+      backoff_(worker, &Listener::on_backoff_done, this) {
     listener_ = evconnlistener_new(worker.base(), &Listener::on_accept_cb, this,
                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     LACQUER_ASSERT(listener_ != nullptr);
     evconnlistener_set_error_cb(listener_, &Listener::on_error_cb);
 }
 
-Listener::~Listener() { evconnlistener_free(listener_); }
+Listener::~Listener() {
+    evconnlistener_free(listener_);
+}
 
-void Listener::pause() { evconnlistener_disable(listener_); }
-void Listener::resume() { evconnlistener_enable(listener_); }
+void Listener::pause() {
+    evconnlistener_disable(listener_);
+}
+void Listener::resume() {
+    evconnlistener_enable(listener_);
+}
 
 std::uint16_t Listener::port() const {
     sockaddr_storage ss{};
@@ -59,10 +66,29 @@ void Listener::on_accept_cb(evconnlistener*, int fd, sockaddr* peer, int, void* 
     static_cast<Listener*>(arg)->on_accept_(fd, peer);
 }
 
-void Listener::on_error_cb(evconnlistener*, void*) {
-    // EMFILE/ENFILE/ENOBUFS: the connection stays in the backlog and accept is retried on
-    // the next readiness; libevent keeps the listener enabled. Rate-limited logging comes
-    // with the metrics module (#5).
+void Listener::on_error_cb(evconnlistener*, void* arg) {
+    auto* self = static_cast<Listener*>(arg);
+    const int error = errno;
+    if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+        return; // per-connection errors (ECONNABORTED...): the next accept is fine
+    }
+    // The connection stays in the backlog and the socket stays readable: libevent would call
+    // accept again at once, forever. Pause, then try again.
+    evconnlistener_disable(self->listener_);
+    self->backoff_.arm(kAcceptBackoff);
+    ++self->accept_pauses_;
+    const core::Instant now = std::chrono::steady_clock::now();
+    if (self->last_report_ == core::Instant{} ||
+        now - self->last_report_ > std::chrono::minutes(1)) {
+        self->last_report_ = now;
+        std::fprintf(stderr,
+                     "accept: %s; accepting pauses %lld ms at a time (reported once a minute)\n",
+                     std::strerror(error), static_cast<long long>(kAcceptBackoff.count()));
+    }
+}
+
+void Listener::on_backoff_done(void* arg) {
+    evconnlistener_enable(static_cast<Listener*>(arg)->listener_);
 }
 
 } // namespace lacquer::net

@@ -5,8 +5,15 @@
 #include "support/scripted_origin.h"
 #include "support/test_config.h"
 
+#include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
+#include <memory>
+#include <sstream>
 #include <string>
+#include <sys/resource.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace lacquer::test {
@@ -46,17 +53,24 @@ INSTANTIATE_TEST_SUITE_P(
     Requests, Refused,
     ::testing::Values(
         Refusal{"GarbageLine", "HELLO\r\n\r\n", 400},
-        Refusal{"ContentLengthAndChunked",
-                "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
-                "0\r\n\r\n",
+        Refusal{
+            "ContentLengthAndChunked",
+            "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "0\r\n\r\n",
+            400},
+        Refusal{"TwoContentLengths",
+                "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
                 400},
-        Refusal{"TwoContentLengths", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
-        Refusal{"BadChunkSize", "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+        Refusal{"BadChunkSize",
+                "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
         Refusal{"SpaceBeforeColon", "GET /x HTTP/1.1\r\nHost : a\r\n\r\n", 400},
         Refusal{"NoHost", "GET /x HTTP/1.1\r\n\r\n", 400},
-        Refusal{"AbsoluteFormDisagreesWithHost", "GET http://evil.example/x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        Refusal{"UriTooLong", "GET /" + std::string(2000, 'u') + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
-        Refusal{"HeadTooLarge", "GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(5000, 'h') + "\r\n\r\n", 431},
+        Refusal{"AbsoluteFormDisagreesWithHost",
+                "GET http://evil.example/x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        Refusal{"UriTooLong", "GET /" + std::string(2000, 'u') + " HTTP/1.1\r\nHost: a\r\n\r\n",
+                414},
+        Refusal{"HeadTooLarge",
+                "GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(5000, 'h') + "\r\n\r\n", 431},
         Refusal{"BodyTooLarge", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n", 413},
         Refusal{"ChunkedBodyTooLarge",
                 "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" +
@@ -75,8 +89,10 @@ TEST(Limits, ChunkedBodyTooLargeNeverCompletesAtTheOrigin) {
     ASSERT_TRUE(proxy.started());
     HttpClient client;
     ASSERT_TRUE(client.connect(proxy.port()));
-    ASSERT_TRUE(client.send_raw("POST /big HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                "800\r\n" + std::string(2048, 'c') + "\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        client.send_raw("POST /big HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "800\r\n" +
+                        std::string(2048, 'c') + "\r\n0\r\n\r\n"));
     Response r = client.read_response();
     EXPECT_EQ(r.status, 413) << r.summary();
     EXPECT_EQ(origin.total_requests(), 0u);
@@ -84,7 +100,8 @@ TEST(Limits, ChunkedBodyTooLargeNeverCompletesAtTheOrigin) {
 
 TEST(Limits, SlowHeadGets408) {
     ScriptedOrigin origin;
-    LacquerProcess proxy(TestConfig().origin(origin.address()).limit("client_header_timeout", "300ms"));
+    LacquerProcess proxy(
+        TestConfig().origin(origin.address()).limit("client_header_timeout", "300ms"));
     ASSERT_TRUE(proxy.started());
     HttpClient client;
     ASSERT_TRUE(client.connect(proxy.port()));
@@ -98,7 +115,8 @@ TEST(Limits, SlowHeadGets408) {
 TEST(Limits, IdleKeepAliveConnectionIsClosedQuietly) {
     ScriptedOrigin origin;
     origin.on_any([](OriginExchange& x) { x.respond(200, {}, "x"); });
-    LacquerProcess proxy(TestConfig().origin(origin.address()).limit("client_idle_timeout", "300ms"));
+    LacquerProcess proxy(
+        TestConfig().origin(origin.address()).limit("client_idle_timeout", "300ms"));
     ASSERT_TRUE(proxy.started());
     HttpClient client;
     ASSERT_TRUE(client.connect(proxy.port()));
@@ -109,7 +127,8 @@ TEST(Limits, IdleKeepAliveConnectionIsClosedQuietly) {
 TEST(Limits, MaxConnectionsShedsLoadWith503AndRecovers) {
     ScriptedOrigin origin;
     origin.on_any([](OriginExchange& x) { x.respond(200, {}, "x"); });
-    LacquerProcess proxy(TestConfig().origin(origin.address()).workers(1).limit("max_connections", "3"));
+    LacquerProcess proxy(
+        TestConfig().origin(origin.address()).workers(1).limit("max_connections", "3"));
     ASSERT_TRUE(proxy.started());
     std::vector<HttpClient> held(3);
     for (HttpClient& c : held) {
@@ -130,6 +149,68 @@ TEST(Limits, MaxConnectionsShedsLoadWith503AndRecovers) {
         }
     }
     EXPECT_TRUE(served);
+}
+
+// CPU seconds (user + system) a process has used, from /proc/PID/stat; -1 when unreadable.
+double cpu_seconds(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::size_t after_name = text.rfind(')');
+    if (after_name == std::string::npos) {
+        return -1;
+    }
+    std::istringstream fields(text.substr(after_name + 2));
+    std::string field;
+    long long utime = 0;
+    long long stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) { // fields 14 and 15 are utime and stime
+        if (i == 14) {
+            utime = std::stoll(field);
+        } else if (i == 15) {
+            stime = std::stoll(field);
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST(Limits, OutOfFileDescriptorsPausesAcceptingInsteadOfSpinningAndRecovers) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) { x.respond(200, {}, "served"); });
+    // lacquerd inherits a soft limit of 64 descriptors (the test lowers its own around the
+    // start, then restores it): a few dozen clients exhaust it.
+    rlimit saved{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 64;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    LacquerProcess proxy(
+        TestConfig().origin(origin.address()).workers(1).extra("default_route: { pass: true }\n"));
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ASSERT_TRUE(proxy.started());
+
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (int i = 0; i < 100; ++i) {
+        auto c = std::make_unique<HttpClient>();
+        ASSERT_TRUE(c->connect(proxy.port())); // the kernel's backlog takes them all
+        clients.push_back(std::move(c));
+    }
+    std::this_thread::sleep_for(200ms); // lets lacquerd run out of descriptors
+    const double before = cpu_seconds(proxy.pid());
+    std::this_thread::sleep_for(1000ms);
+    const double used = cpu_seconds(proxy.pid()) - before;
+    ASSERT_GE(before, 0);
+    EXPECT_LT(used, 0.3) << "lacquerd used " << used << " s of CPU in 1 s while out of descriptors";
+
+    clients.clear(); // descriptors come back
+    Response r;
+    for (int i = 0; i < 50 && !r.complete; ++i) { // bounded: accepting resumes within 100 ms
+        r = proxy.get("/after", {}, 2s);
+        if (!r.complete) {
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+    ASSERT_TRUE(r.complete) << r.summary();
+    EXPECT_EQ(r.body, "served");
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 // changes worker. Port 0: the first socket picks the port; the others bind to that port.
 
 #include "lacquer/net/address.h"
+#include "lacquer/net/timer.h"
 
 #include <functional>
 #include <memory>
@@ -31,13 +32,23 @@ public:
     void pause();
     void resume();
     std::uint16_t port() const;
+    // Times accept() failed for lack of descriptors or memory and accepting paused.
+    std::uint64_t accept_pauses() const { return accept_pauses_; }
+
+    // How long accepting pauses after EMFILE/ENFILE/ENOBUFS/ENOMEM: the pending connection
+    // stays in the backlog, and retrying at once would spin the loop at 100% CPU.
+    static constexpr core::Millis kAcceptBackoff{100};
 
 private:
     static void on_accept_cb(evconnlistener* l, int fd, sockaddr* peer, int len, void* arg);
     static void on_error_cb(evconnlistener* l, void* arg);
+    static void on_backoff_done(void* arg);
     evconnlistener* listener_;
     OnAccept on_accept_;
     int fd_;
+    Timer backoff_;
+    std::uint64_t accept_pauses_ = 0;
+    core::Instant last_report_{};
 };
 
 } // namespace lacquer::net
