@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages only, whatever Lacquer needs to build, test and run that is
 # missing. Safe to run again: it installs nothing when everything is there.
-# Usage: tools/install-deps.sh [build|test|fuzz|perf|compare]   (default: test)
+# Usage: tools/install-deps.sh [build|test|fuzz|perf|compare|package]   (default: test)
 set -euo pipefail
 what=${1:-test}
 
 pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
       libevent-dev libssl-dev libxxhash-dev libyaml-cpp-dev node-llhttp libsystemd-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
+# The .deb (tools/package.sh, and its test): dpkg-shlibdeps (dpkg-dev) for the Depends line,
+# lintian to check the result.
+package_pkgs=(dpkg-dev lintian)
 case "$what" in
   build) ;;
   # prometheus brings promtool (packaging/ checks) and the server that integration_prometheus
   # starts on its own port; its systemd service is not used.
-  test)  pkgs+=(clang clang-format libclang-rt-dev python3 procps prometheus) ;;
+  # systemd brings systemd-analyze (packaging_systemd_unit: verify, security); nothing is started.
+  test)  pkgs+=(clang clang-format libclang-rt-dev python3 procps prometheus systemd
+                "${package_pkgs[@]}") ;;
   # libFuzzer and the sanitizer runtimes come with clang (libclang-rt-dev); llvm brings
   # llvm-symbolizer for readable stack traces.
   fuzz)  pkgs+=(clang llvm libclang-rt-dev) ;;
@@ -20,7 +25,8 @@ case "$what" in
   # perf/compare.sh runs Varnish and nginx on its own ports, from its own temp dirs; the
   # packages' system services (:80, :6081) are not used.
   compare) pkgs+=(wrk procps python3 varnish nginx-light) ;;
-  *) echo "usage: $0 [build|test|fuzz|perf|compare]" >&2; exit 64 ;;
+  package) pkgs+=("${package_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|fuzz|perf|compare|package]" >&2; exit 64 ;;
 esac
 
 missing=()
