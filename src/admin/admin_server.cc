@@ -277,7 +277,11 @@ AdminServer::Answer AdminServer::answer(const http::RequestHead& request) const 
         return json_count("banned", *banned);
     }
     if (path == "/purge/tag") {
-        return text(501, "501 Not Implemented: purge by tag is not in this build yet\n");
+        const auto tag = query_param(query, "tag");
+        if (!tag || tag->empty()) {
+            return text(400, "400 Bad Request: tag=... is required\n");
+        }
+        return json_count("purged", state_.cache.purge_tag(*tag));
     }
     return text(404, "404 Not Found\n");
 }

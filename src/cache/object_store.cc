@@ -191,7 +191,7 @@ std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url
     return victims.size();
 }
 
-std::size_t ObjectStore::remove_if(const std::function<bool(std::string_view key)>& match) {
+std::size_t ObjectStore::remove_if(const std::function<bool(const StoredObject&)>& match) {
     std::size_t removed = 0;
     std::vector<StoredObject*> victims;
     for (Shard& s : shards_) {
@@ -199,7 +199,7 @@ std::size_t ObjectStore::remove_if(const std::function<bool(std::string_view key
         {
             std::lock_guard<std::mutex> lock(s.mutex);
             for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
-                if (match(o->key())) {
+                if (match(*o)) {
                     victims.push_back(o);
                 }
             }

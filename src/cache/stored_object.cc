@@ -13,7 +13,8 @@ StoredObject* StoredObject::create(const Fields& f) {
     // Validators too long to be real are dropped, never cut: a cut one could match wrongly.
     const std::size_t etag = f.etag.size() <= 1024 ? f.etag.size() : 0;
     const std::size_t lm = f.last_modified.size() <= 128 ? f.last_modified.size() : 0;
-    const std::size_t body_offset = f.key.size() + f.head.size() + etag + lm + f.vary.size();
+    const std::size_t body_offset =
+        f.key.size() + f.head.size() + etag + lm + f.vary.size() + f.tags.size();
     const std::size_t total = sizeof(StoredObject) + body_offset + f.body_size;
     void* memory = std::malloc(total);
     if (memory == nullptr) {
@@ -32,11 +33,13 @@ StoredObject* StoredObject::create(const Fields& f) {
     put(f.etag.substr(0, etag));
     put(f.last_modified.substr(0, lm));
     put(f.vary);
+    put(f.tags);
     o->key_size_ = static_cast<std::uint32_t>(f.key.size());
     o->head_size_ = static_cast<std::uint32_t>(f.head.size());
     o->etag_size_ = static_cast<std::uint16_t>(etag);
     o->lm_size_ = static_cast<std::uint16_t>(lm);
     o->vary_size_ = static_cast<std::uint32_t>(f.vary.size());
+    o->tags_size_ = static_cast<std::uint32_t>(f.tags.size());
     o->body_offset_ = static_cast<std::uint32_t>(body_offset);
     o->body_size_ = f.body_size;
     o->charge_ = total + ObjectStore::kOverheadPerObject;
@@ -48,6 +51,21 @@ StoredObject* StoredObject::create(const Fields& f) {
     o->initial_age_ = f.initial_age;
     o->window_ = f.window;
     return o;
+}
+
+bool StoredObject::has_tag(std::string_view tag) const {
+    std::string_view rest = tags();
+    while (!rest.empty()) {
+        const std::size_t end = rest.find_first_of(" ,\t");
+        if (rest.substr(0, end) == tag) {
+            return true;
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        rest.remove_prefix(end + 1);
+    }
+    return false;
 }
 
 void StoredObject::unref() const {

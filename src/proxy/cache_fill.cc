@@ -179,7 +179,10 @@ void CacheFill::decide(const http::ResponseHead& response) {
         decision.verdict = cache::StoreVerdict::Vary;
     }
     if (decision.storable()) {
-        builder_.begin(built_, vary_, response, decision.window, ctx_.worker.now(), now_unix,
+        const http::Header* tags =
+            rc.tags_header.empty() ? nullptr : response.headers.find(rc.tags_header);
+        builder_.begin(built_, vary_, tags != nullptr ? tags->value : std::string_view(), response,
+                       decision.window, ctx_.worker.now(), now_unix,
                        ctx_.config.storage.max_object_size);
         decision.verdict = builder_.verdict();
     }
@@ -282,6 +285,7 @@ cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
     f.etag = etag != nullptr ? etag->value : old.etag();
     f.last_modified = last_modified != nullptr ? last_modified->value : old.last_modified();
     f.vary = old.vary();
+    f.tags = old.tags();
     cache::ObjectRef fresh(cache::StoredObject::create(f));
     if (old.body_size() > 0) {
         std::memcpy(fresh->body_for_fill(), old.body(), old.body_size());

@@ -13,13 +13,14 @@ namespace {
 constexpr std::size_t kKeptCapacity = 64 * 1024;
 } // namespace
 
-void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary,
+void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                           const http::ResponseHead& response, const cache::FreshnessWindow& window,
                           core::Instant now, std::int64_t now_unix, std::uint64_t max_body) {
     key_.assign(key.canonical);
     hash_ = key.hash;
     url_hash_ = key.url_hash;
     vary_.assign(vary);
+    tags_.assign(tags);
     head_.clear();
     http::write_response_lines(head_, response, true);
     body_.clear();
@@ -69,6 +70,7 @@ cache::ObjectRef ObjectBuilder::finish() {
     fields.hash = hash_;
     fields.url_hash = url_hash_;
     fields.vary = vary_;
+    fields.tags = tags_;
     fields.head = head_;
     fields.body_size = body_.size();
     fields.status = status_;

@@ -31,15 +31,19 @@ admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::O
             return store.remove_url(key.url_hash, key.url); // one shard, every variant
         }
         const cache::KeyFields want = cache::key_fields(key.url);
-        return store.remove_if([&want](std::string_view k) {
-            const cache::KeyFields f = cache::key_fields(k);
+        return store.remove_if([&want](const cache::StoredObject& o) {
+            const cache::KeyFields f = cache::key_fields(o.key());
             return f.method_class == want.method_class && f.path == want.path &&
                    f.params == want.params;
         });
     };
     c.purge_prefix = [&store](std::string_view prefix) {
-        return store.remove_if(
-            [prefix](std::string_view k) { return cache::key_fields(k).path.starts_with(prefix); });
+        return store.remove_if([prefix](const cache::StoredObject& o) {
+            return cache::key_fields(o.key()).path.starts_with(prefix);
+        });
+    };
+    c.purge_tag = [&store](std::string_view tag) {
+        return store.remove_if([tag](const cache::StoredObject& o) { return o.has_tag(tag); });
     };
     c.ban = [&store](std::string_view pattern) -> std::optional<std::size_t> {
         std::regex re;
@@ -49,8 +53,8 @@ admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::O
             return std::nullopt;
         }
         std::string url;
-        return store.remove_if([&re, &url](std::string_view k) {
-            const cache::KeyFields f = cache::key_fields(k);
+        return store.remove_if([&re, &url](const cache::StoredObject& o) {
+            const cache::KeyFields f = cache::key_fields(o.key());
             url.assign(f.path);
             if (!f.params.empty()) {
                 url.push_back('?');
@@ -59,7 +63,9 @@ admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::O
             return std::regex_search(url, re);
         });
     };
-    c.purge_all = [&store] { return store.remove_if([](std::string_view) { return true; }); };
+    c.purge_all = [&store] {
+        return store.remove_if([](const cache::StoredObject&) { return true; });
+    };
     c.stats_json = [&store] {
         const cache::StoreStats st = store.stats();
         return "{\"objects\": " + std::to_string(st.objects) +

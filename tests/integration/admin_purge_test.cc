@@ -105,6 +105,34 @@ TEST_F(AdminPurge, ByPrefixBanAndAll) {
     EXPECT_EQ(status_of(proxy, "/v3/listings?limit=5"), kStored);
 }
 
+TEST(AdminPurgeTag, TakesTheObjectsWhoseTagsHeaderNamedTheTag) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) {
+        const std::string id = x.request().path.substr(x.request().path.rfind('/') + 1);
+        x.respond(200,
+                  {{"Cache-Control", "max-age=600"}, {"Surrogate-Key", "item-" + id + " items"}},
+                  "item " + id);
+    });
+    LacquerProcess proxy(caching_config(origin, R"(routes:
+  - name: items
+    match: { path_prefix: /items/ }
+    cache: { key_params: all, ttl: 60s, tags_header: Surrogate-Key }
+)")
+                             .admin());
+    ASSERT_TRUE(proxy.started());
+    for (const char* path : {"/items/1", "/items/2", "/items/12"}) {
+        ASSERT_EQ(proxy.get(path).header("Cache-Status"), kStored);
+    }
+    EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/tag?tag=item-1").body,
+              "{\"purged\": 1}\n"); // item-12 is another tag, not a prefix match
+    EXPECT_EQ(proxy.get("/items/1").header("Cache-Status"), kStored);
+    EXPECT_EQ(proxy.get("/items/12").header("Cache-Status"), kHit);
+    EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/tag?tag=items").body,
+              "{\"purged\": 3}\n");
+    EXPECT_EQ(proxy.get("/items/2").header("Cache-Status"), kStored);
+    EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/tag").status, 400);
+}
+
 TEST_F(AdminPurge, RequestsAreCheckedAndTheTokenIsRequiredWhenConfigured) {
     TempDir dir;
     const auto token_file = dir.path() / "admin.token";

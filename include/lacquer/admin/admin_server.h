@@ -23,6 +23,8 @@ struct CacheControl {
     // Every variant of `url` (path and query as a client sends them); any host when empty.
     std::function<std::size_t(std::string_view url, std::string_view host)> purge_url;
     std::function<std::size_t(std::string_view path_prefix)> purge_prefix;
+    // Objects whose route's tags_header named `tag`.
+    std::function<std::size_t(std::string_view tag)> purge_tag;
     // nullopt: `regex` does not compile.
     std::function<std::optional<std::size_t>(std::string_view regex)> ban;
     std::function<std::size_t()> purge_all;

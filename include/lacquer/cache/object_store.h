@@ -53,9 +53,9 @@ public:
     std::size_t remove(const StoreKey& key);
     // Removes every object whose key starts with `url` (BuiltKey::url), all variants; how many.
     std::size_t remove_url(std::uint64_t url_hash, std::string_view url);
-    // Removes every object whose key satisfies `match` (purge and ban: visits every object, one
+    // Removes every object that satisfies `match` (purge and ban: visits every object, one
     // shard lock at a time); how many.
-    std::size_t remove_if(const std::function<bool(std::string_view key)>& match);
+    std::size_t remove_if(const std::function<bool(const StoredObject&)>& match);
 
     StoreStats stats() const;
     std::uint64_t budget() const { return budget_; }

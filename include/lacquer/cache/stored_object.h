@@ -39,6 +39,7 @@ public:
         std::string_view etag;          // copied into the object
         std::string_view last_modified; // copied into the object
         std::string_view vary;          // secondary key (vary.h); copied into the object
+        std::string_view tags;          // the route's tags header value (purge by tag)
     };
 
     // Allocates an object with room for the body (filled through body_for_fill() before the
@@ -58,6 +59,11 @@ public:
     std::string_view vary() const {
         return {bytes() + key_size_ + head_size_ + etag_size_ + lm_size_, vary_size_};
     }
+    std::string_view tags() const {
+        return {bytes() + key_size_ + head_size_ + etag_size_ + lm_size_ + vary_size_, tags_size_};
+    }
+    // True when the tags (separated by spaces or commas) include `tag`.
+    bool has_tag(std::string_view tag) const;
     std::uint64_t url_hash() const { return url_hash_; }
     StoreKey store_key() const { return {hash_, url_hash_, key()}; }
     const char* body() const { return bytes() + body_offset_; }
@@ -90,6 +96,7 @@ private:
     std::uint16_t etag_size_ = 0;
     std::uint16_t lm_size_ = 0;
     std::uint32_t vary_size_ = 0;
+    std::uint32_t tags_size_ = 0;
     std::uint32_t body_offset_ = 0;
     std::size_t body_size_ = 0;
     std::size_t charge_ = 0;

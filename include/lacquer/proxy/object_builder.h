@@ -23,7 +23,7 @@ class ObjectBuilder {
 public:
     // Starts an object for `key` (with `vary` as its secondary key, vary.h) from `response`,
     // fresh for `window`. Bodies over `max_body` bytes are abandoned (verdict TooLarge).
-    void begin(const cache::BuiltKey& key, std::string_view vary,
+    void begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                const http::ResponseHead& response, const cache::FreshnessWindow& window,
                core::Instant now, std::int64_t now_unix, std::uint64_t max_body);
     bool active() const { return active_; }
@@ -42,6 +42,7 @@ private:
 
     std::string key_;
     std::string vary_;
+    std::string tags_;
     std::string head_;
     std::string body_;
     std::string etag_;
