@@ -18,13 +18,12 @@ namespace {
 constexpr const char* kDefaultConfig = "/etc/lacquer/lacquer.yaml";
 
 void print_help() {
-    std::printf(
-        "usage: lacquerd [--config FILE] [--check-config] [--version] [--help]\n"
-        "  --config FILE     the YAML config to run (default %s)\n"
-        "  --check-config    validate the config and exit: 0 valid, 2 invalid\n"
-        "  --version         print the version and exit\n"
-        "  --help            print this help and exit\n",
-        kDefaultConfig);
+    std::printf("usage: lacquerd [--config FILE] [--check-config] [--version] [--help]\n"
+                "  --config FILE     the YAML config to run (default %s)\n"
+                "  --check-config    validate the config and exit: 0 valid, 2 invalid\n"
+                "  --version         print the version and exit\n"
+                "  --help            print this help and exit\n",
+                kDefaultConfig);
 }
 
 } // namespace

@@ -49,7 +49,8 @@ CacheControl parse_cache_control(const HeaderList& headers) {
         for_each_token(h.value, [&](std::string_view item) {
             const auto eq = item.find('=');
             std::string_view name = item.substr(0, eq);
-            std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+            std::string_view value =
+                eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
             while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) {
                 name.remove_suffix(1);
             }
@@ -112,7 +113,8 @@ int month_index(std::string_view m) {
 
 bool parse_clock(std::string_view t, int& h, int& m, int& s) {
     return t.size() == 8 && t[2] == ':' && t[5] == ':' && parse_int(t.substr(0, 2), h) &&
-           parse_int(t.substr(3, 2), m) && parse_int(t.substr(6, 2), s) && h < 24 && m < 60 && s < 61;
+           parse_int(t.substr(3, 2), m) && parse_int(t.substr(6, 2), s) && h < 24 && m < 60 &&
+           s < 61;
 }
 
 // Days from 1970-01-01 to y-m-d (proleptic Gregorian), Howard Hinnant's algorithm.
@@ -133,7 +135,8 @@ std::optional<std::int64_t> to_unix(int year, int month0, int day, int h, int m,
 }
 
 // Splits on single spaces into at most `n` parts.
-template <std::size_t N> std::size_t split(std::string_view v, std::array<std::string_view, N>& parts) {
+template <std::size_t N>
+std::size_t split(std::string_view v, std::array<std::string_view, N>& parts) {
     std::size_t count = 0;
     while (!v.empty() && count < N) {
         while (!v.empty() && v.front() == ' ') {
@@ -182,7 +185,8 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
         for (std::string_view k : kDays) {
             known_day = known_day || k == p[0];
         }
-        if (!known_day || !parse_int(p[2], day) || !parse_clock(p[3], h, m, s) || !parse_int(p[4], year)) {
+        if (!known_day || !parse_int(p[2], day) || !parse_clock(p[3], h, m, s) ||
+            !parse_int(p[4], year)) {
             return std::nullopt;
         }
         return to_unix(year, month_index(p[1]), day, h, m, s);

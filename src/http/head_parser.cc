@@ -40,6 +40,20 @@ bool is_token(std::string_view v) {
     return true;
 }
 
+// Whether the connection persists after this message (RFC 9112 §9.3): HTTP/1.1 unless
+// "Connection: close", HTTP/1.0 only with "Connection: keep-alive".
+bool persistent(const HeaderList& headers, bool http11) {
+    bool close = false;
+    bool keep = false;
+    for (const Header& h : headers) {
+        if (iequals(h.name, "Connection")) {
+            close = close || has_token(h.value, "close");
+            keep = keep || has_token(h.value, "keep-alive");
+        }
+    }
+    return http11 ? !close : (keep && !close);
+}
+
 std::string_view trim_trailing_ows(std::string_view v) {
     while (!v.empty() && is_ows(v.back())) {
         v.remove_suffix(1);
@@ -315,13 +329,8 @@ bool HeadParser::finish_request() {
     } else {
         r.framing = {Framing::Kind::None, 0};
     }
-    bool close = false;
-    bool keep = false;
     for (const Header& h : r.headers) {
-        if (iequals(h.name, "Connection")) {
-            close = close || has_token(h.value, "close");
-            keep = keep || has_token(h.value, "keep-alive");
-        } else if (http11 && iequals(h.name, "Expect")) {
+        if (http11 && iequals(h.name, "Expect")) {
             if (!iequals(h.value, "100-continue")) {
                 fail(HeadError::Malformed); // only 100-continue is defined (RFC 9110 §10.1.1)
                 return false;
@@ -329,7 +338,7 @@ bool HeadParser::finish_request() {
             r.expect_continue = true;
         }
     }
-    r.keep_alive = http11 ? !close : (keep && !close);
+    r.keep_alive = persistent(r.headers, http11);
     return true;
 }
 
@@ -366,17 +375,8 @@ bool HeadParser::finish_response() {
     } else {
         r.framing = {Framing::Kind::UntilClose, 0};
     }
-    bool close = false;
-    bool keep = false;
-    for (const Header& h : r.headers) {
-        if (iequals(h.name, "Connection")) {
-            close = close || has_token(h.value, "close");
-            keep = keep || has_token(h.value, "keep-alive");
-        }
-    }
-    const bool http11 = r.version_minor >= 1;
     r.keep_alive =
-        (http11 ? !close : (keep && !close)) && r.framing.kind != Framing::Kind::UntilClose;
+        persistent(r.headers, r.version_minor >= 1) && r.framing.kind != Framing::Kind::UntilClose;
     return true;
 }
 

@@ -5,7 +5,9 @@
 namespace lacquer::http {
 
 namespace {
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 } // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -44,10 +46,16 @@ bool has_token(std::string_view list, std::string_view token) {
 }
 
 bool is_hop_by_hop(std::string_view name) {
-    static constexpr std::array<std::string_view, 10> kHopByHop{
-        "Connection",        "Keep-Alive", "Proxy-Connection", "TE",
-        "Trailer",           "Transfer-Encoding", "Upgrade",   "Proxy-Authenticate",
-        "Proxy-Authorization", "Content-Length"};
+    static constexpr std::array<std::string_view, 10> kHopByHop{"Connection",
+                                                                "Keep-Alive",
+                                                                "Proxy-Connection",
+                                                                "TE",
+                                                                "Trailer",
+                                                                "Transfer-Encoding",
+                                                                "Upgrade",
+                                                                "Proxy-Authenticate",
+                                                                "Proxy-Authorization",
+                                                                "Content-Length"};
     for (std::string_view h : kHopByHop) {
         if (iequals(h, name)) {
             return true;

@@ -15,9 +15,10 @@ std::uint16_t SocketAddress::port() const {
 }
 
 std::size_t format_host(const sockaddr* addr, char* out, std::size_t capacity) {
-    const void* src = addr->sa_family == AF_INET6
-                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr)
-                          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
+    const void* src =
+        addr->sa_family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
     if (inet_ntop(addr->sa_family, src, out, static_cast<socklen_t>(capacity)) == nullptr) {
         out[0] = '\0';
         return 0;
@@ -37,14 +38,16 @@ std::string SocketAddress::text() const {
     return host_text() + ":" + std::to_string(port());
 }
 
-std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port, std::string& error) {
+std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port,
+                                     std::string& error) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    const int rc = getaddrinfo(host.empty() ? "0.0.0.0" : host.c_str(), service.c_str(), &hints, &found);
+    const int rc =
+        getaddrinfo(host.empty() ? "0.0.0.0" : host.c_str(), service.c_str(), &hints, &found);
     if (rc != 0 || found == nullptr) {
         // AI_ADDRCONFIG hides loopback on hosts without other addresses; try without it.
         hints.ai_flags = AI_NUMERICSERV;

@@ -44,20 +44,10 @@ std::vector<std::string> wait_for_lines(const std::filesystem::path& file, std::
     return lines;
 }
 
-constexpr std::string_view kRoutes = R"(routes:
-  - name: cached
-    match: { path_prefix: /c/ }
-    cache: { key_params: all, ttl: 60s }
-  - name: passed
-    match: { path_prefix: /p/ }
-    pass: true
-default_route: reject
-)";
-
 TestConfig config_with_log(const ScriptedOrigin& origin, const std::filesystem::path& file,
                            std::string_view format) {
     // TestConfig writes `log: { access: X }`: the format rides along in the same flow map.
-    return caching_config(origin, kRoutes)
+    return caching_config(origin, kCachedPassedRejected)
         .access_log(file.string() + ", format: " + std::string(format));
 }
 

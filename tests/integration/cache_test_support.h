@@ -34,6 +34,18 @@ inline std::string stale_on_error(int fwd_status) {
     return "lacquer; hit; fwd=stale; fwd-status=" + std::to_string(fwd_status);
 }
 
+// A caching route (/c/), a pass route (/p/), and 404 for everything else: one request of each
+// kind gives one known cache status (miss/hit, pass, synth).
+inline constexpr std::string_view kCachedPassedRejected = R"(routes:
+  - name: cached
+    match: { path_prefix: /c/ }
+    cache: { key_params: all, ttl: 60s }
+  - name: passed
+    match: { path_prefix: /p/ }
+    pass: true
+default_route: reject
+)";
+
 // The contract's storage section plus `yaml` (variants, routes, default_route) at top level.
 inline TestConfig caching_config(const ScriptedOrigin& origin, std::string_view yaml = {}) {
     TestConfig config = TestConfig()

@@ -17,16 +17,6 @@ using namespace std::chrono_literals;
 using namespace cache_test;
 using ::testing::HasSubstr;
 
-constexpr std::string_view kRoutes = R"(routes:
-  - name: cached
-    match: { path_prefix: /c/ }
-    cache: { key_params: all, ttl: 60s }
-  - name: passed
-    match: { path_prefix: /p/ }
-    pass: true
-default_route: reject
-)";
-
 Response admin_get(std::uint16_t port, std::string_view target) {
     HttpClient client;
     if (!client.connect(port)) {
@@ -40,7 +30,7 @@ TEST(Metrics, CountersEqualTheRequestsSent) {
     origin.on_any([](OriginExchange& x) {
         x.respond(200, {{"Cache-Control", "max-age=60"}}, "body of " + x.request().target);
     });
-    LacquerProcess proxy(caching_config(origin, kRoutes).admin().workers(2));
+    LacquerProcess proxy(caching_config(origin, kCachedPassedRejected).admin().workers(2));
     ASSERT_TRUE(proxy.started());
     const std::uint16_t admin = proxy.admin_port();
     ASSERT_NE(admin, 0);
@@ -83,7 +73,7 @@ TEST(Metrics, NotStoredAndCoalescingCountersSayWhy) {
     origin.on_get("/c/private", [](OriginExchange& x) {
         x.respond(200, {{"Cache-Control", "private"}}, "mine");
     });
-    LacquerProcess proxy(caching_config(origin, kRoutes).admin());
+    LacquerProcess proxy(caching_config(origin, kCachedPassedRejected).admin());
     ASSERT_TRUE(proxy.started());
     EXPECT_EQ(proxy.get("/c/private").header("Cache-Status"), not_stored("private"));
     EXPECT_EQ(proxy.get("/c/private").header("Cache-Status"), not_stored("private"));
@@ -112,7 +102,7 @@ TEST(Metrics, ReadyzSaysNotReadyWhileNoOriginServerAcceptsConnections) {
 
 TEST(Metrics, AdminEndpointsAnswerClearly) {
     ScriptedOrigin origin;
-    LacquerProcess proxy(caching_config(origin, kRoutes).admin());
+    LacquerProcess proxy(caching_config(origin, kCachedPassedRejected).admin());
     ASSERT_TRUE(proxy.started());
     const Response health = admin_get(proxy.admin_port(), "/healthz");
     EXPECT_EQ(health.status, 200);

@@ -48,7 +48,8 @@ TEST(OriginFaults, SlowOriginIs504AfterFirstByteTimeout) {
         (void)never.wait_for(5s);
         x.respond(200, {}, "late");
     });
-    LacquerProcess proxy(TestConfig().origin(origin.address()).origin_setting("first_byte_timeout: 300ms"));
+    LacquerProcess proxy(
+        TestConfig().origin(origin.address()).origin_setting("first_byte_timeout: 300ms"));
     ASSERT_TRUE(proxy.started());
     const auto start = std::chrono::steady_clock::now();
     Response r = proxy.get("/slow", {}, 5s);
@@ -64,8 +65,10 @@ TEST(OriginFaults, AllConnectionsBusyIs503) {
         EXPECT_TRUE(release.wait_for(5s));
         x.respond(200, {}, "held");
     });
-    LacquerProcess proxy(TestConfig().workers(1).origin(origin.address()).origin_setting(
-        "max_connections_per_server: 1"));
+    LacquerProcess proxy(TestConfig()
+                             .workers(1)
+                             .origin(origin.address())
+                             .origin_setting("max_connections_per_server: 1"));
     ASSERT_TRUE(proxy.started());
     HttpClient holder;
     ASSERT_TRUE(holder.connect(proxy.port()));

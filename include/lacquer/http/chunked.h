@@ -29,11 +29,11 @@ public:
 
 private:
     enum class State : std::uint8_t {
-        Size,       // hex digits
-        Extension,  // after ';' up to CR
-        SizeLf,     // CR seen after the size line
-        Data,       // remaining_ bytes of data
-        DataCr,     // CRLF after data
+        Size,      // hex digits
+        Extension, // after ';' up to CR
+        SizeLf,    // CR seen after the size line
+        Data,      // remaining_ bytes of data
+        DataCr,    // CRLF after data
         DataLf,
         TrailerStart, // start of a trailer line (or the final CRLF)
         Trailer,      // inside a trailer line

@@ -44,7 +44,7 @@ struct RequestHead {
     std::uint8_t version_minor = 1;
     HeaderList headers;
     Framing framing;
-    bool keep_alive = true;     // the client may send another request after this one
+    bool keep_alive = true; // the client may send another request after this one
     bool expect_continue = false;
 
     bool is_head() const { return method == "HEAD"; }

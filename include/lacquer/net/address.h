@@ -20,7 +20,8 @@ struct SocketAddress {
 
 // Numeric literals are used as they are; names are resolved (blocking: start-up and reload
 // only). Returns nullopt and sets `error` when it cannot.
-std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port, std::string& error);
+std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port,
+                                     std::string& error);
 
 // Writes the numeric host of `addr` into `out` (at least INET6_ADDRSTRLEN bytes); returns length.
 std::size_t format_host(const sockaddr* addr, char* out, std::size_t capacity);

@@ -64,13 +64,13 @@ TEST(ChunkedDecoder, EndsRightAfterTheLastChunkWithoutTrailers) {
 
 TEST(ChunkedDecoder, RefusesHostileFraming) {
     const char* bad[] = {
-        "5\nhello\r\n0\r\n\r\n",           // bare LF after size
-        "5\r\nhelloX\r\n0\r\n\r\n",         // data longer than its size
-        "g\r\n",                             // not hex
-        "\r\n",                              // no digits
-        "1000000000000000\r\n",              // 2^60: overflow guard
-        "-1\r\n",                            // sign
-        "0\r\n\n",                           // bare LF at the end
+        "5\nhello\r\n0\r\n\r\n",                 // bare LF after size
+        "5\r\nhelloX\r\n0\r\n\r\n",              // data longer than its size
+        "g\r\n",                                 // not hex
+        "\r\n",                                  // no digits
+        "1000000000000000\r\n",                  // 2^60: overflow guard
+        "-1\r\n",                                // sign
+        "0\r\n\n",                               // bare LF at the end
         "5\r\nhello\r\n0\r\nX: a\nY: b\r\n\r\n", // bare LF in a trailer
     };
     for (const char* wire : bad) {
