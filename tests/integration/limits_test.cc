@@ -174,6 +174,11 @@ double cpu_seconds(pid_t pid) {
 }
 
 TEST(Limits, OutOfFileDescriptorsPausesAcceptingInsteadOfSpinningAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__)
+    // UBSan's vptr check opens a pipe to probe memory; with no descriptor left it reports every
+    // virtual call as "invalid vptr" (and CPU time means little under sanitizers anyway).
+    GTEST_SKIP() << "out-of-descriptor behaviour is checked in the release build";
+#endif
     ScriptedOrigin origin;
     origin.on_any([](OriginExchange& x) { x.respond(200, {}, "served"); });
     // lacquerd inherits a soft limit of 64 descriptors (the test lowers its own around the
