@@ -208,6 +208,8 @@ void HeadParser::reset() {
     pending_name_ = {};
     head_bytes_ = 0;
     value_end_ = kValueNotStarted;
+    message_begun_ = false;
+    leading_cr_ = false;
     error_ = HeadError::None;
     response_to_head_ = false;
     // Field by field: the header arrays are large and need no clearing beyond their count.
@@ -264,6 +266,17 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
     const std::size_t room = limits_.max_head_bytes - head_bytes_;
     // Feed no more than the head may still take; if the head does not end there, it is too large.
     const std::size_t chunk = length < room ? length : room;
+    // Empty lines before a message are skipped (RFC 9112 §2.2), as CRLF or LF only: llhttp would
+    // also skip a bare CR, which must not start a message differently than a peer reads it.
+    for (std::size_t i = 0; i < chunk && !message_begun_; ++i) {
+        const char c = data[i];
+        if (leading_cr_ && c != '\n') {
+            fail(HeadError::Malformed);
+            return {Status::Error, 0};
+        }
+        leading_cr_ = c == '\r';
+        message_begun_ = c != '\r' && c != '\n';
+    }
     feed_base_ = data;
     const llhttp_errno_t rc = llhttp_execute(&llhttp_->parser, data, chunk);
     if (rc == HPE_PAUSED) {

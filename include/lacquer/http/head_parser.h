@@ -91,6 +91,8 @@ private:
     // Stream offset just past the current value's last fragment; kValueNotStarted before one.
     static constexpr std::size_t kValueNotStarted = static_cast<std::size_t>(-1);
     std::size_t value_end_ = kValueNotStarted;
+    bool message_begun_ = false; // a byte other than CR/LF has been fed for this message
+    bool leading_cr_ = false;    // the last byte before the message was a CR
     HeadError error_ = HeadError::None;
     bool response_to_head_ = false;
     HeaderList* headers_ = nullptr;

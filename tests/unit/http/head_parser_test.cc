@@ -117,9 +117,31 @@ INSTANTIATE_TEST_SUITE_P(
                 HeadError::BadFraming},
         BadCase{"BlankTe", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n\r\n",
                 HeadError::BadFraming},
+        // Found by the fuzz target in CI: llhttp skipped a bare CR before the request line.
+        BadCase{"BareCrBeforeTheRequestLine", "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+                HeadError::Malformed},
         BadCase{"ObsFold", "GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
                 HeadError::Malformed}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(HeadParser, SkipsEmptyLinesBeforeAMessageWhateverTheSplit) {
+    const std::string msg = "\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    for (std::size_t split = 0; split <= msg.size(); ++split) {
+        HeadParser p(HeadKind::Request, {});
+        auto fed = p.feed(msg.data(), split);
+        if (fed.status == HeadParser::Status::NeedMore) {
+            fed = p.feed(msg.data() + split, msg.size() - split);
+        }
+        EXPECT_EQ(fed.status, HeadParser::Status::Complete) << "split at " << split;
+        EXPECT_EQ(p.request().target, "/");
+    }
+    HeadParser p(HeadKind::Response, {});
+    const std::string bare = "HTTP/1.1 100 Continue\r\n\r\n";
+    ASSERT_EQ(p.feed(bare.data(), bare.size()).status, HeadParser::Status::Complete);
+    p.reset();
+    EXPECT_EQ(p.feed("\r", 1).status, HeadParser::Status::NeedMore);
+    EXPECT_EQ(p.feed("HTTP/1.1 200 OK\r\n\r\n", 19).status, HeadParser::Status::Error);
+}
 
 TEST(HeadParser, RefusesMoreThanTheHeaderCountLimit) {
     HeadParser p(HeadKind::Request, {});
