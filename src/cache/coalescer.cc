@@ -27,8 +27,16 @@ void Coalescer::sweep(Shard& s, core::Instant now) {
 Coalescer::Join Coalescer::join(const StoreKey& key, std::shared_ptr<FillWaiter> waiter,
                                 core::Instant now) {
     Shard& s = shard_for(key);
-    std::lock_guard<std::mutex> lock(s.mutex);
+    std::unique_lock<std::mutex> lock(s.mutex);
     Entry& e = s.entries[std::string(key.key)];
+    if (e.fetching && e.stream) {
+        // The answer is arriving: this miss shares it from here (woken without the lock).
+        FillResult streaming{FillOutcome::Streaming, {}, 0, e.stream};
+        waits_.fetch_add(1, std::memory_order_relaxed);
+        lock.unlock();
+        waiter->wake(streaming);
+        return Join::Wait;
+    }
     if (e.fetching) {
         e.waiters.push_back(std::move(waiter));
         waits_.fetch_add(1, std::memory_order_relaxed);
@@ -55,6 +63,24 @@ bool Coalescer::lead_refresh(const StoreKey& key, core::Instant now) {
     return true;
 }
 
+void Coalescer::publish(const StoreKey& key, const StreamRef& stream) {
+    std::vector<std::shared_ptr<FillWaiter>> waiters;
+    {
+        Shard& s = shard_for(key);
+        std::lock_guard<std::mutex> lock(s.mutex);
+        const auto it = s.entries.find(std::string(key.key));
+        if (it == s.entries.end() || !it->second.fetching) {
+            return;
+        }
+        it->second.stream = stream;
+        waiters.swap(it->second.waiters);
+    }
+    const FillResult streaming{FillOutcome::Streaming, {}, 0, stream};
+    for (const std::shared_ptr<FillWaiter>& waiter : waiters) {
+        waiter->wake(streaming);
+    }
+}
+
 void Coalescer::finish(const StoreKey& key, const FillResult& result, core::Instant now,
                        core::Millis hit_for_miss, bool was_refresh) {
     std::vector<std::shared_ptr<FillWaiter>> waiters;
@@ -65,6 +91,7 @@ void Coalescer::finish(const StoreKey& key, const FillResult& result, core::Inst
         if (it != s.entries.end()) {
             Entry& e = it->second;
             e.fetching = false;
+            e.stream = StreamRef();
             waiters.swap(e.waiters);
             if (result.outcome == FillOutcome::Uncacheable && hit_for_miss.count() > 0) {
                 e.hit_for_miss_until = now + hit_for_miss;

@@ -49,9 +49,10 @@ std::string read_origin_name(const YamlValue& value, const Config& config) {
 
 CachePolicyConfig read_cache(const YamlValue& value, const Config& config,
                              CachePolicyConfig cache) {
-    const YamlMap map = YamlMap::with_keys(
-        value, {"key_params", "unknown_params", "variants", "forward_headers", "ttl",
-                "override_ttl", "stale", "stale_if_error", "hit_for_miss", "tags_header"});
+    const YamlMap map =
+        YamlMap::with_keys(value, {"key_params", "unknown_params", "variants", "forward_headers",
+                                   "ttl", "override_ttl", "stale", "stale_if_error", "hit_for_miss",
+                                   "wait_timeout", "tags_header"});
     cache.mark = value.mark();
     if (const std::optional<YamlValue> params = map.find("key_params")) {
         cache.all_params = params->is_scalar() && params->node().Scalar() == "all";
@@ -85,6 +86,12 @@ CachePolicyConfig read_cache(const YamlValue& value, const Config& config,
                               std::pair{"hit_for_miss", &cache.hit_for_miss}}) {
         if (const std::optional<YamlValue> duration = map.find(key)) {
             *field = duration->as_duration();
+        }
+    }
+    if (const std::optional<YamlValue> wait = map.find("wait_timeout")) {
+        cache.wait_timeout = wait->as_duration();
+        if (cache.wait_timeout.count() <= 0) {
+            wait->fail("expected a duration above zero, got " + quoted(wait->node().Scalar()));
         }
     }
     if (const std::optional<YamlValue> override_ttl = map.find("override_ttl")) {

@@ -104,8 +104,18 @@ std::size_t Connection::move_input_to(Connection& dst, std::size_t n) {
     return moved < 0 ? 0 : static_cast<std::size_t>(moved);
 }
 
-std::size_t Connection::copy_input(char* dst, std::size_t n) const {
-    const ev_ssize_t copied = evbuffer_copyout(bufferevent_get_input(bev_), dst, n);
+std::size_t Connection::copy_input(char* dst, std::size_t n, std::size_t skip) const {
+    evbuffer* input = bufferevent_get_input(bev_);
+    ev_ssize_t copied = 0;
+    if (skip == 0) {
+        copied = evbuffer_copyout(input, dst, n);
+    } else {
+        evbuffer_ptr at;
+        if (evbuffer_ptr_set(input, &at, skip, EVBUFFER_PTR_SET) != 0) {
+            return 0;
+        }
+        copied = evbuffer_copyout_from(input, &at, dst, n);
+    }
     return copied < 0 ? 0 : static_cast<std::size_t>(copied);
 }
 

@@ -42,7 +42,7 @@ void CacheFill::begin() {
 
 CacheFill::~CacheFill() {
     if (!told_) {
-        tell_waiters({cache::FillOutcome::Failed, {}, 502}); // never leave a waiter hanging
+        tell_waiters({cache::FillOutcome::Failed, {}, 502, {}}); // never leave a waiter hanging
     }
     fetch_.cancel();
     if (prev_ != nullptr) {
@@ -80,7 +80,7 @@ void CacheFill::detach_client() {
     client_ = nullptr;
     if (head_seen_ && !builder_.active() && !revalidating_) {
         // Nothing will be stored: finishing the transfer would only load the origin.
-        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0});
+        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0, {}});
         end();
         return;
     }
@@ -98,11 +98,16 @@ void CacheFill::fetch_head(origin::OriginFetch& fetch) {
     }
     revalidating_ = cache::ObjectRef(); // a full answer replaces the object
     decide(resp);
+    if (builder_.active() && leads_) {
+        // Waiters share the body as it arrives instead of waiting for the whole of it.
+        ctx_.coalescer->publish(cache::StoreKey{built_.hash, built_.url_hash, key_},
+                                builder_.stream());
+    }
     if (!builder_.active()) {
         // Waiters need not wait for a body they cannot share: they fetch on their own now.
         tell_waiters(resp.status >= 500
-                         ? cache::FillResult{cache::FillOutcome::Failed, {}, resp.status}
-                         : cache::FillResult{cache::FillOutcome::Uncacheable, {}, 0});
+                         ? cache::FillResult{cache::FillOutcome::Failed, {}, resp.status, {}}
+                         : cache::FillResult{cache::FillOutcome::Uncacheable, {}, 0, {}});
         if (client_ == nullptr) {
             end();
             return;
@@ -125,7 +130,7 @@ void CacheFill::fetch_body(origin::OriginFetch& fetch, net::Connection& from, st
     }
     from.drain(n);
     if (!builder_.active()) {
-        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0}); // grew past max_object_size
+        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0, {}}); // grew past max_object_size
         end();
     }
 }
@@ -139,9 +144,9 @@ void CacheFill::fetch_done(origin::OriginFetch& fetch) {
     }
     if (stored) {
         ctx_.store->insert(stored); // complete: now every worker may serve it
-        tell_waiters({cache::FillOutcome::Stored, stored, 0});
+        tell_waiters({cache::FillOutcome::Stored, stored, 0, {}});
     } else {
-        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0});
+        tell_waiters({cache::FillOutcome::Uncacheable, {}, 0, {}});
     }
     origin::FetchObserver* client = client_;
     end();
@@ -156,7 +161,7 @@ void CacheFill::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault faul
         builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
         count_not_stored(cache::StoreVerdict::Incomplete);
     }
-    tell_waiters({cache::FillOutcome::Failed, {}, origin::fetch_fault_status(fault)});
+    tell_waiters({cache::FillOutcome::Failed, {}, origin::fetch_fault_status(fault), {}});
     origin::FetchObserver* client = client_;
     end();
     if (client != nullptr) {

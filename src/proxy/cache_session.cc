@@ -154,52 +154,8 @@ void ClientSession::answer_from_object(const cache::StoredObject& object, CacheS
     finish_response();
 }
 
-// Wakes a waiting session on its own worker; the session forgets it (session_ = nullptr, on
-// that same thread) when it stops waiting, so a late wake finds nobody.
-class SessionWaiter final : public cache::FillWaiter,
-                            public std::enable_shared_from_this<SessionWaiter> {
-public:
-    SessionWaiter(net::Worker& worker, ClientSession* session)
-        : worker_(worker), session_(session) {}
-
-    void wake(const cache::FillResult& result) override {
-        worker_.post([self = shared_from_this(), result] {
-            if (self->session_ != nullptr) {
-                self->session_->on_fill_result(result);
-            }
-        });
-    }
-
-    net::Worker& worker_;
-    ClientSession* session_; // on worker_'s thread only
-};
-
 origin::OriginFetch& ClientSession::active_fetch() {
     return fill_ != nullptr ? fill_->fetch() : fetch_;
-}
-
-void ClientSession::fetch_for_cache(const Route& route) {
-    auto waiter = std::make_shared<SessionWaiter>(ctx_.worker, this);
-    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
-    switch (ctx_.coalescer->join(key, waiter, ctx_.worker.now())) {
-    case cache::Coalescer::Join::Lead:
-        start_fill(route, true);
-        return;
-    case cache::Coalescer::Join::Wait: {
-        waiter_ = std::move(waiter);
-        cache_status_ = CacheStatus::Coalesced;
-        count(ctx_, &ProxyMetrics::coalesced_waits);
-        // Bounded: by the time the leader's origin would have timed out, go alone.
-        const origin::OriginPoolSpec& spec = ctx_.pools[route.pool]->spec();
-        timer_.arm(spec.connect_timeout + spec.first_byte_timeout + core::Millis(1000));
-        return;
-    }
-    case cache::Coalescer::Join::HitForMiss:
-        cache_status_ = CacheStatus::HitForMiss;
-        count(ctx_, &ProxyMetrics::hit_for_miss);
-        start_fill(route, false);
-        return;
-    }
 }
 
 void ClientSession::start_fill(const Route& route, bool leads) {
@@ -241,56 +197,6 @@ void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& ob
     params.revalidating = object;
     params.fwd = "stale";
     CacheFill::create(ctx_, std::move(params))->begin(); // on its own from here
-}
-
-void ClientSession::on_fill_result(const cache::FillResult& result) {
-    stop_waiting();
-    timer_.cancel();
-    const Route& route = *route_;
-    if (result.outcome == cache::FillOutcome::Stored && result.object &&
-        cache::vary_matches(result.object->vary(), &parser_.request().headers)) {
-        CacheStatusField field;
-        field.fwd = "uri-miss";
-        field.collapsed = true;
-        count(ctx_, &ProxyMetrics::fetches_avoided);
-        answer_from_object(*result.object, field);
-        return;
-    }
-    if (result.outcome == cache::FillOutcome::Failed) {
-        // The origin just failed for this key: a stale object if allowed, else the error; a
-        // failing origin is not asked again by every waiter.
-        if (stale_) {
-            const cache::ObjectRef stale = std::move(stale_);
-            count(ctx_, &ProxyMetrics::stale_origin_error);
-            answer_from_object(*stale, hit_status(result.error_status));
-        } else {
-            cache_status_ = CacheStatus::Error;
-            answer_inline(result.error_status != 0 ? result.error_status : 502);
-        }
-        return;
-    }
-    // Uncacheable, or another Vary variant than ours: ask the origin ourselves.
-    start_fill(route, false);
-}
-
-void ClientSession::on_wait_timeout() {
-    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
-    if (!ctx_.coalescer->leave(key, waiter_.get())) {
-        return; // already woken: the result is on its way to this thread
-    }
-    stop_waiting();
-    count(ctx_, &ProxyMetrics::wait_timeouts);
-    start_fill(*route_, false);
-}
-
-void ClientSession::stop_waiting() {
-    if (!waiter_) {
-        return;
-    }
-    waiter_->session_ = nullptr;
-    const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
-    ctx_.coalescer->leave(key, waiter_.get());
-    waiter_.reset();
 }
 
 } // namespace lacquer::proxy

@@ -121,6 +121,7 @@ void close_all_sessions(WorkerContext& context) {
 ClientSession::~ClientSession() {
     unlink();
     stop_waiting();
+    stop_streaming();
     if (fill_ != nullptr) {
         fill_->detach_client();
     }
@@ -339,6 +340,10 @@ void ClientSession::pump_request_body() {
 void ClientSession::on_drained(net::Connection&) {
     switch (state_) {
     case State::Forwarding:
+        if (stream_) {
+            pump_stream();
+            return;
+        }
         active_fetch().resume_body();
         return;
     case State::Closing:
@@ -470,6 +475,7 @@ void ClientSession::close_now() {
     log_request(499); // the client went away mid-request (nginx's 499); no-op when logged
     timer_.cancel();
     stop_waiting();
+    stop_streaming();
     if (fill_ != nullptr) {
         fill_->detach_client(); // the fill goes on for the cache and the other waiters
         fill_ = nullptr;

@@ -3,15 +3,7 @@
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
 
-#include <cstring>
-
 namespace lacquer::proxy {
-
-namespace {
-// A session keeps its buffers between misses, but not a large one: thousands of idle
-// connections must not each hold the biggest body they ever fetched.
-constexpr std::size_t kKeptCapacity = 64 * 1024;
-} // namespace
 
 void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                           const http::ResponseHead& response, const cache::FreshnessWindow& window,
@@ -23,7 +15,6 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     tags_.assign(tags);
     head_.clear();
     http::write_response_lines(head_, response, true);
-    body_.clear();
     const http::Header* etag = response.headers.find("ETag");
     const http::Header* lm = response.headers.find("Last-Modified");
     etag_.assign(etag != nullptr ? etag->value : std::string_view());
@@ -36,28 +27,37 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     max_body_ = max_body;
     active_ = true;
     verdict_ = cache::StoreVerdict::Stored;
-    if (response.framing.kind == http::Framing::Kind::Length) {
-        if (response.framing.length > max_body_) {
-            abandon(cache::StoreVerdict::TooLarge);
-            return;
-        }
-        body_.reserve(static_cast<std::size_t>(response.framing.length));
+    const bool length_known = response.framing.kind == http::Framing::Kind::Length;
+    if (length_known && response.framing.length > max_body_) {
+        abandon(cache::StoreVerdict::TooLarge);
+        return;
     }
+    cache::BodyStream::Fields f;
+    f.head = head_;
+    f.status = status_;
+    f.length_known = length_known || response.framing.kind == http::Framing::Kind::None;
+    f.length = length_known ? response.framing.length : 0;
+    f.vary = vary_;
+    stream_ = cache::StreamRef(cache::BodyStream::create(f));
 }
 
 void ObjectBuilder::take(const net::Connection& from, std::size_t n) {
     if (!active_) {
         return;
     }
-    if (body_.size() + n > max_body_) {
+    if (stream_->size() + n > max_body_) {
         abandon(cache::StoreVerdict::TooLarge);
         return;
     }
-    const std::size_t at = body_.size();
-    body_.resize(at + n);
-    const std::size_t copied = from.copy_input(body_.data() + at, n);
-    if (copied != n) {
-        abandon(cache::StoreVerdict::Incomplete);
+    for (std::size_t done = 0; done < n;) {
+        const std::span<char> room = stream_->room(n - done);
+        const std::size_t copied = from.copy_input(room.data(), room.size(), done);
+        if (copied != room.size()) {
+            abandon(cache::StoreVerdict::Incomplete);
+            return;
+        }
+        stream_->commit(copied);
+        done += copied;
     }
 }
 
@@ -72,7 +72,7 @@ cache::ObjectRef ObjectBuilder::finish() {
     fields.vary = vary_;
     fields.tags = tags_;
     fields.head = head_;
-    fields.body_size = body_.size();
+    fields.body_size = static_cast<std::size_t>(stream_->size());
     fields.status = status_;
     fields.stored_at = stored_at_;
     fields.stored_unix = stored_unix_;
@@ -81,11 +81,10 @@ cache::ObjectRef ObjectBuilder::finish() {
     fields.etag = etag_;
     fields.last_modified = last_modified_;
     cache::ObjectRef object(cache::StoredObject::create(fields));
-    if (!body_.empty()) {
-        std::memcpy(object->body_for_fill(), body_.data(), body_.size());
-    }
+    stream_->copy_to(object->body_for_fill());
+    stream_->complete(object); // readers still sending keep the stream until they are done
+    stream_ = cache::StreamRef();
     active_ = false;
-    release_memory();
     return object;
 }
 
@@ -95,13 +94,9 @@ void ObjectBuilder::abandon(cache::StoreVerdict why) {
     }
     active_ = false;
     verdict_ = why;
-    release_memory();
-}
-
-void ObjectBuilder::release_memory() {
-    body_.clear();
-    if (body_.capacity() > kKeptCapacity) {
-        std::string().swap(body_);
+    if (stream_) {
+        stream_->fail(); // readers that started end their answers unfinished
+        stream_ = cache::StreamRef();
     }
 }
 

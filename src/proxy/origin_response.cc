@@ -8,11 +8,6 @@
 
 namespace lacquer::proxy {
 
-namespace {
-// Response bytes queued for the client beyond which the origin side pauses.
-constexpr std::size_t kClientHighMark = 512 * 1024;
-} // namespace
-
 void ClientSession::fetch_head(origin::OriginFetch& fetch) {
     const http::ResponseHead& resp = fetch.response();
     if (fill_ != nullptr) {

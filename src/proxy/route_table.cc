@@ -49,6 +49,7 @@ std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& polic
     rc->forward_all_headers = !policy.forward_headers_set;
     rc->forward_headers = policy.forward_headers;
     rc->hit_for_miss = policy.hit_for_miss;
+    rc->wait_timeout = std::chrono::duration_cast<core::Millis>(policy.wait_timeout);
     rc->tags_header = policy.tags_header;
     return rc;
 }

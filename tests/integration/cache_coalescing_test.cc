@@ -215,40 +215,5 @@ TEST(StaleIfError, OriginDownServesStaleUntilTheHardBoundThenTheError) {
     EXPECT_NE(past.body, "last good");
 }
 
-TEST(Coalescing, WaitersThatWaitTooLongFetchOnTheirOwn) {
-    ScriptedOrigin origin;
-    std::atomic<int> calls{0};
-    Gate stall_done;
-    origin.on_get("/c/stall", [&](OriginExchange& x) {
-        if (++calls == 1) {
-            // The leader's answer starts, then stalls longer than a waiter will wait.
-            x.send_head(200, {{"Cache-Control", "max-age=60"}, {"Content-Length", "10"}});
-            x.send_body_chunk("12345");
-            (void)stall_done.wait_for(5s);
-            return;
-        }
-        x.respond(200, {{"Cache-Control", "max-age=60"}}, "own answer");
-    });
-    LacquerProcess proxy(caching_config(origin, kRoutes)
-                             .workers(2)
-                             .origin_setting("connect_timeout: 200ms")
-                             .origin_setting("first_byte_timeout: 300ms")
-                             .origin_setting("between_bytes_timeout: 5s"));
-    ASSERT_TRUE(proxy.started());
-    HttpClient leader;
-    ASSERT_TRUE(leader.connect(proxy.port()));
-    ASSERT_TRUE(leader.send_raw(build_request("GET", "/c/stall", kHost)));
-    ASSERT_TRUE(origin.wait_for_count("/c/stall", 1, 5s));
-    const auto start = Clock::now();
-    const Response waiter = proxy.get("/c/stall", kHost, 5s);
-    const auto waited = Clock::now() - start;
-    stall_done.open();
-    ASSERT_TRUE(waiter.complete) << waiter.summary();
-    EXPECT_EQ(waiter.body, "own answer");
-    EXPECT_GT(waited, 1000ms); // connect + first byte + 1 s = 1.5 s of waiting first
-    EXPECT_LT(waited, 4000ms);
-    EXPECT_EQ(origin.count("/c/stall"), 2u);
-}
-
 } // namespace
 } // namespace lacquer::test

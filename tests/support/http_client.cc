@@ -138,6 +138,22 @@ Response HttpClient::request(std::string_view method, std::string_view target,
     return read_until(deadline, timeout, method);
 }
 
+bool HttpClient::received_contains(std::string_view needle, Millis timeout) {
+    const Deadline deadline(timeout);
+    while (buffer_.find(needle) == std::string::npos) {
+        if (!fd_.valid() || peer_closed_) {
+            return false;
+        }
+        const IoStatus io = read_some(fd_.get(), buffer_, deadline);
+        if (io == IoStatus::Eof || io == IoStatus::Error) {
+            peer_closed_ = true;
+        } else if (io != IoStatus::Ok) {
+            return false; // the deadline passed
+        }
+    }
+    return true;
+}
+
 bool HttpClient::is_closed_by_peer(Millis timeout) {
     if (!fd_.valid() || peer_closed_) {
         return true;

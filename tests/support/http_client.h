@@ -68,6 +68,11 @@ public:
         return request("GET", target, headers, {}, timeout);
     }
 
+    // Reads until the bytes received (and not yet parsed) contain `needle`, within `timeout`;
+    // they stay for read_response(). Shows that part of an answer arrived before the rest.
+    [[nodiscard]] bool received_contains(std::string_view needle, Millis timeout);
+    const std::string& received() const { return buffer_; }
+
     // Waits for the peer to close (FIN or RST) within `timeout`. Bytes that arrive meanwhile are
     // kept for read_response(). False if the connection is still open at the deadline.
     [[nodiscard]] bool is_closed_by_peer(Millis timeout);

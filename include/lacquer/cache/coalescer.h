@@ -2,9 +2,12 @@
 // One origin fetch per key across all workers. The first miss on a key leads (it fetches);
 // later misses wait for the leader's result and are woken once, on the leader's thread, through
 // FillWaiter::wake (which hands the result to the waiter's own thread: no lock across I/O).
+// When the leader's answer will be stored, its body is published as it arrives (publish()):
+// waiters are woken with the stream then, and misses that come later get it at once.
 // An uncacheable answer marks the key hit-for-miss for a while, so that later misses fetch in
 // parallel instead of queueing; a failing refresh backs off. Thread-safe; sharded like the store.
 
+#include "lacquer/cache/body_stream.h"
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/core/clock.h"
 
@@ -24,12 +27,14 @@ enum class FillOutcome : std::uint8_t {
     Stored,      // `object` is the answer, now in the store
     Uncacheable, // fetch on your own (in parallel): the answer cannot be shared
     Failed,      // the origin failed: `error_status` (502/503/504 or the origin's 5xx)
+    Streaming,   // `stream` is the answer's body as it arrives; it will be stored
 };
 
 struct FillResult {
     FillOutcome outcome = FillOutcome::Failed;
     ObjectRef object;
     int error_status = 0;
+    StreamRef stream;
 };
 
 class FillWaiter {
@@ -52,13 +57,18 @@ public:
     enum class Join : std::uint8_t { Lead, Wait, HitForMiss };
 
     // A miss on `key`. Lead: the caller fetches and must call finish() whatever happens.
-    // Wait: `waiter` is woken with the leader's result (or call leave()). HitForMiss: the key
+    // Wait: `waiter` is woken with the leader's result (or call leave()); when the leader's
+    // body is being published it is woken at once with the stream. HitForMiss: the key
     // was found uncacheable recently; fetch without coalescing.
     Join join(const StoreKey& key, std::shared_ptr<FillWaiter> waiter, core::Instant now);
 
     // A background refresh of `key`: true when the caller should lead one (no fetch in flight
     // and no recent refresh failure); then it must call finish().
     bool lead_refresh(const StoreKey& key, core::Instant now);
+
+    // The leader's answer will be stored: wakes every waiter with its body as it arrives;
+    // later joins get the stream too, until finish().
+    void publish(const StoreKey& key, const StreamRef& stream);
 
     // The leader's result: wakes every waiter. Uncacheable marks the key hit-for-miss for
     // `hit_for_miss`; a Failed refresh backs further refreshes off (1 s, doubling, at most 30 s).
@@ -75,6 +85,7 @@ private:
     struct Entry {
         bool fetching = false;
         std::vector<std::shared_ptr<FillWaiter>> waiters;
+        StreamRef stream; // the leader's body, once published
         core::Instant hit_for_miss_until{};
         core::Instant refresh_after{}; // refresh backoff
         std::uint32_t refresh_failures = 0;

@@ -6,6 +6,7 @@
 // Cache-Status, Connection) and the framing (Content-Length), which delivery adds.
 
 #include "lacquer/cache/freshness.h"
+#include "lacquer/cache/ref.h"
 #include "lacquer/core/clock.h"
 
 #include <atomic>
@@ -109,39 +110,7 @@ private:
     FreshnessWindow window_;
 };
 
-// An owning handle (one reference). Moves are free; copies take a reference.
-class ObjectRef {
-public:
-    ObjectRef() = default;
-    explicit ObjectRef(StoredObject* adopted) : p_(adopted) {}
-    ObjectRef(const ObjectRef& o) : p_(o.p_) {
-        if (p_ != nullptr) {
-            p_->ref();
-        }
-    }
-    ObjectRef(ObjectRef&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-    ObjectRef& operator=(ObjectRef o) noexcept {
-        std::swap(p_, o.p_);
-        return *this;
-    }
-    ~ObjectRef() {
-        if (p_ != nullptr) {
-            p_->unref();
-        }
-    }
-    StoredObject* get() const { return p_; }
-    StoredObject* operator->() const { return p_; }
-    StoredObject& operator*() const { return *p_; }
-    explicit operator bool() const { return p_ != nullptr; }
-    // Gives up ownership (for handing a reference to libevent).
-    StoredObject* release() {
-        StoredObject* p = p_;
-        p_ = nullptr;
-        return p;
-    }
-
-private:
-    StoredObject* p_ = nullptr;
-};
+// An owning handle (one reference).
+using ObjectRef = Ref<StoredObject>;
 
 } // namespace lacquer::cache

@@ -133,6 +133,9 @@ struct CachePolicyConfig {
     Duration stale = std::chrono::minutes(10);
     Duration stale_if_error = std::chrono::minutes(15);
     Duration hit_for_miss = std::chrono::seconds(60);
+    // How long a miss waits for another request's fetch of the key (until its head arrives)
+    // before fetching alone; zero: the origin's connect + first_byte timeouts + 1 s.
+    Duration wait_timeout{0};
     std::string tags_header;
     SourceMark mark;
 };

@@ -60,8 +60,9 @@ public:
     void drain(std::size_t n);
     // Moves up to n input bytes to dst's output without copying payload; returns the count.
     std::size_t move_input_to(Connection& dst, std::size_t n);
-    // Copies up to n input bytes to dst without consuming them; returns the count.
-    std::size_t copy_input(char* dst, std::size_t n) const;
+    // Copies up to n input bytes, after the first `skip`, to dst without consuming them;
+    // returns the count.
+    std::size_t copy_input(char* dst, std::size_t n, std::size_t skip = 0) const;
 
     void write(std::string_view bytes);
     // When nothing is queued, sends `parts` (at most 8) straight to the socket with one

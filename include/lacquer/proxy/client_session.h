@@ -6,6 +6,7 @@
 // held whole: each side stops reading while the other side's output is above its mark.
 // Thread: its worker's only. Ends itself through Worker::dispose().
 
+#include "lacquer/cache/body_stream.h"
 #include "lacquer/cache/cache_key.h"
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/stored_object.h"
@@ -44,6 +45,8 @@ private:
     enum class State : std::uint8_t { ReadingHead, Forwarding, Closing, Lingering, Closed };
     // How the response body goes to the client.
     enum class ClientBody : std::uint8_t { None, Raw, Chunked };
+    // Response bytes queued for the client beyond which the origin side (or a stream) pauses.
+    static constexpr std::size_t kClientHighMark = 512 * 1024;
 
     ClientSession(WorkerContext& context);
     void link();
@@ -80,7 +83,14 @@ private:
     void fetch_for_cache(const Route& route);
     void start_fill(const Route& route, bool leads);
     void start_refresh(const Route& route, const cache::ObjectRef& object);
+    // Sharing another request's fetch (shared_fetch.cc)
     void on_fill_result(const cache::FillResult& result); // the leader's answer, on our thread
+    void answer_fill_failure(int error_status);
+    static CacheStatusField collapsed_status();
+    // Answers from the leader's body as it arrives; pump_stream() sends what has arrived.
+    void follow_stream(cache::StreamRef stream);
+    void pump_stream();
+    void stop_streaming(); // idempotent
     void on_wait_timeout();
     void stop_waiting(); // forget the wait (idempotent)
     origin::OriginFetch& active_fetch();
@@ -109,6 +119,10 @@ private:
     cache::ObjectRef stale_;    // an expired object that may still answer if the origin fails
     CacheFill* fill_ = nullptr; // the cache fill this request streams from
     std::shared_ptr<SessionWaiter> waiter_; // set while waiting for another's fill
+    cache::StreamRef stream_;               // the leader's body this request answers from
+    cache::BodyStream::Cursor stream_cursor_;
+    std::shared_ptr<SessionWaiter> stream_watcher_;
+    bool stream_body_ = false; // the answer's body follows the stream (else: the object)
     CacheStatusField status_field_;
     bool cache_fetch_ = false; // the origin's answer may be stored
     bool invalidate_ = false;  // a non-error answer removes key_.url's objects (RFC 9111 §4.4)

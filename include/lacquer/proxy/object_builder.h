@@ -1,8 +1,10 @@
 #pragma once
 // Collects a response from the origin into a StoredObject while it streams to the client: the
-// head as the cache will deliver it, then the body bytes as they pass. Only a complete body
-// becomes an object; an abandoned one leaves nothing behind. Thread: its session's worker.
+// head as the cache will deliver it, then the body bytes as they pass, into a BodyStream that
+// requests waiting for the same key read while it grows. Only a complete body becomes an
+// object; an abandoned one leaves nothing behind (its stream fails). Thread: its fill's worker.
 
+#include "lacquer/cache/body_stream.h"
 #include "lacquer/cache/cache_key.h"
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/stored_object.h"
@@ -27,6 +29,8 @@ public:
                const http::ResponseHead& response, const cache::FreshnessWindow& window,
                core::Instant now, std::int64_t now_unix, std::uint64_t max_body);
     bool active() const { return active_; }
+    // The body as it arrives (while active).
+    const cache::StreamRef& stream() const { return stream_; }
 
     // Copies the `n` body bytes at the front of `from`'s input (they stay there).
     void take(const net::Connection& from, std::size_t n);
@@ -38,13 +42,11 @@ public:
     cache::StoreVerdict verdict() const { return verdict_; }
 
 private:
-    void release_memory();
-
     std::string key_;
     std::string vary_;
     std::string tags_;
     std::string head_;
-    std::string body_;
+    cache::StreamRef stream_;
     std::string etag_;
     std::string last_modified_;
     std::uint64_t hash_ = 0;

@@ -24,6 +24,7 @@ struct RouteCache {
     bool forward_all_headers = true;          // else only Host and forward_headers
     std::vector<std::string> forward_headers; // when !forward_all_headers
     core::Millis hit_for_miss{0};
+    core::Millis wait_timeout{0}; // zero: derived from the origin's timeouts
     std::string tags_header;
 
     // True when a client header of this name reaches the origin on a cache fetch: not a

@@ -49,7 +49,7 @@ TEST(Coalescer, FirstMissLeadsOthersWaitAndAreWokenOnce) {
     EXPECT_EQ(c.join(key_of("G\nh\n/other\n\n"), a, t0), Coalescer::Join::Lead); // other key
     EXPECT_EQ(c.stats().in_flight, 2u);
 
-    c.finish(key_of(k), {FillOutcome::Stored, object_for(k), 0}, t0, seconds(60), false);
+    c.finish(key_of(k), {FillOutcome::Stored, object_for(k), 0, {}}, t0, seconds(60), false);
     EXPECT_EQ(lead->wakes, 0); // the leader has its own answer
     EXPECT_EQ(a->wakes, 1);
     EXPECT_EQ(b->wakes, 1);
@@ -66,12 +66,12 @@ TEST(Coalescer, UncacheableMarksHitForMissForItsDuration) {
     auto w = std::make_shared<RecordingWaiter>();
     ASSERT_EQ(c.join(key_of(k), w, t0), Coalescer::Join::Lead);
     ASSERT_EQ(c.join(key_of(k), w, t0), Coalescer::Join::Wait);
-    c.finish(key_of(k), {FillOutcome::Uncacheable, {}, 0}, t0, seconds(60), false);
+    c.finish(key_of(k), {FillOutcome::Uncacheable, {}, 0, {}}, t0, seconds(60), false);
     EXPECT_EQ(w->last.outcome, FillOutcome::Uncacheable); // released at once
     EXPECT_EQ(c.join(key_of(k), w, t0 + seconds(59)), Coalescer::Join::HitForMiss);
     EXPECT_EQ(c.join(key_of(k), w, t0 + seconds(59)), Coalescer::Join::HitForMiss);
     EXPECT_EQ(c.join(key_of(k), w, t0 + seconds(61)), Coalescer::Join::Lead); // expired
-    c.finish(key_of(k), {FillOutcome::Stored, object_for(k), 0}, t0 + seconds(61), seconds(60),
+    c.finish(key_of(k), {FillOutcome::Stored, object_for(k), 0, {}}, t0 + seconds(61), seconds(60),
              false);
     EXPECT_EQ(c.join(key_of(k), w, t0 + seconds(62)), Coalescer::Join::Lead); // cacheable again
     EXPECT_EQ(c.stats().hit_for_miss, 2u);
@@ -87,7 +87,7 @@ TEST(Coalescer, AWaiterThatLeavesIsNotWoken) {
     ASSERT_EQ(c.join(key_of(k), stays, t0), Coalescer::Join::Wait);
     EXPECT_TRUE(c.leave(key_of(k), gone.get()));
     EXPECT_FALSE(c.leave(key_of(k), gone.get())); // once only
-    c.finish(key_of(k), {FillOutcome::Failed, {}, 504}, t0, seconds(60), false);
+    c.finish(key_of(k), {FillOutcome::Failed, {}, 504, {}}, t0, seconds(60), false);
     EXPECT_EQ(gone->wakes, 0);
     EXPECT_EQ(stays->wakes, 1);
     EXPECT_EQ(stays->last.error_status, 504);
@@ -102,17 +102,17 @@ TEST(Coalescer, RefreshesAreSingleAndBackOffWhileFailing) {
     EXPECT_FALSE(c.lead_refresh(key, t0)); // one at a time
     auto w = std::make_shared<RecordingWaiter>();
     EXPECT_EQ(c.join(key, w, t0), Coalescer::Join::Wait); // a miss joins the refresh
-    c.finish(key, {FillOutcome::Failed, {}, 502}, t0, seconds(60), true);
+    c.finish(key, {FillOutcome::Failed, {}, 502, {}}, t0, seconds(60), true);
     EXPECT_EQ(w->wakes, 1);
     // 1 s, then 2 s, then 4 s ... between attempts while the origin keeps failing.
     EXPECT_FALSE(c.lead_refresh(key, t0 + milliseconds(900)));
     ASSERT_TRUE(c.lead_refresh(key, t0 + milliseconds(1000)));
-    c.finish(key, {FillOutcome::Failed, {}, 502}, t0 + seconds(1), seconds(60), true);
+    c.finish(key, {FillOutcome::Failed, {}, 502, {}}, t0 + seconds(1), seconds(60), true);
     EXPECT_FALSE(c.lead_refresh(key, t0 + milliseconds(2900)));
     ASSERT_TRUE(c.lead_refresh(key, t0 + seconds(3)));
-    c.finish(key, {FillOutcome::Stored, object_for(k), 0}, t0 + seconds(3), seconds(60), true);
+    c.finish(key, {FillOutcome::Stored, object_for(k), 0, {}}, t0 + seconds(3), seconds(60), true);
     EXPECT_TRUE(c.lead_refresh(key, t0 + seconds(3))); // success resets the backoff
-    c.finish(key, {FillOutcome::Stored, object_for(k), 0}, t0 + seconds(3), seconds(60), true);
+    c.finish(key, {FillOutcome::Stored, object_for(k), 0, {}}, t0 + seconds(3), seconds(60), true);
 }
 
 TEST(Coalescer, ManyThreadsOneKeyOneLeaderEveryWaiterWokenOnce) {
@@ -135,7 +135,7 @@ TEST(Coalescer, ManyThreadsOneKeyOneLeaderEveryWaiterWokenOnce) {
         th.join();
     }
     EXPECT_EQ(leaders, 1);
-    c.finish(key_of(k), {FillOutcome::Stored, object_for(k), 0}, t0, seconds(60), false);
+    c.finish(key_of(k), {FillOutcome::Stored, object_for(k), 0, {}}, t0, seconds(60), false);
     int woken = 0;
     for (const auto& w : waiters) {
         woken += w->wakes;
