@@ -1,13 +1,13 @@
 # Installation layout and the .deb. Included unconditionally from the top-level CMakeLists.txt,
 # so `cmake --install` and `cpack -G DEB` work in every build tree that builds lacquerd
-# (tools/package.sh does both for the release preset). The package holds the daemon only:
-#   /usr/bin/lacquerd
+# (tools/package.sh does both for the release preset). The package holds:
+#   /usr/bin/lacquerd, /usr/bin/lacquerctl    the daemon and its admin CLI
 #   /etc/lacquer/lacquer.yaml                 conffile (packaging/lacquer.yaml, not the demo's)
 #   /etc/logrotate.d/lacquer                  conffile
 #   /lib/systemd/system/lacquer.service
 #   /usr/share/lacquer/grafana/, prometheus/  the dashboard, alert rules, example scrape config
 #   /usr/share/doc/lacquer/                   README.md, examples/full.yaml, copyright, changelog
-#   /usr/share/man/man8/lacquerd.8.gz
+#   /usr/share/man/man8/lacquerd.8.gz, /usr/share/man/man1/lacquerctl.1.gz
 # /etc and /lib/systemd are absolute (fixed by Debian and systemd, and the unit names
 # /usr/bin/lacquerd); CPack installs with DESTDIR, so they land inside the package.
 if(NOT TARGET lacquerd)
@@ -18,7 +18,7 @@ include(GNUInstallDirs)
 set(LACQUER_PKG_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(LACQUER_DOC_DIR ${CMAKE_INSTALL_DATAROOTDIR}/doc/lacquer)
 
-install(TARGETS lacquerd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS lacquerd lacquerctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${LACQUER_PKG_DIR}/lacquer.yaml DESTINATION /etc/lacquer)
 install(FILES ${LACQUER_PKG_DIR}/logrotate/lacquer DESTINATION /etc/logrotate.d)
 install(FILES ${LACQUER_PKG_DIR}/systemd/lacquer.service DESTINATION /lib/systemd/system)
@@ -45,9 +45,10 @@ function(lacquer_gzipped source name destination)  # configure SOURCE, gzip it, 
 endfunction()
 lacquer_gzipped(${LACQUER_PKG_DIR}/debian/changelog.in changelog ${LACQUER_DOC_DIR})
 lacquer_gzipped(${LACQUER_PKG_DIR}/man/lacquerd.8 lacquerd.8 ${CMAKE_INSTALL_MANDIR}/man8)
+lacquer_gzipped(${LACQUER_PKG_DIR}/man/lacquerctl.1 lacquerctl.1 ${CMAKE_INSTALL_MANDIR}/man1)
 
 # `install` and cpack package what is built instead of first building every target (tests and
-# benchmarks included): tools/package.sh builds lacquerd, then runs cpack.
+# benchmarks included): tools/package.sh builds lacquerd and lacquerctl, then runs cpack.
 if(NOT DEFINED CMAKE_SKIP_INSTALL_ALL_DEPENDENCY)
   set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 endif()
@@ -66,8 +67,9 @@ locale, currency and region variants, a bounded staleness window, one origin
 request per missing key, Prometheus metrics on an admin listener.
 .
 This package runs it as the systemd service lacquer.service, configured by
-/etc/lacquer/lacquer.yaml, and ships a Grafana dashboard and Prometheus
-alert rules in /usr/share/lacquer.")
+/etc/lacquer/lacquer.yaml, ships lacquerctl (status, stats, purge and ban
+over the admin listener), and a Grafana dashboard and Prometheus alert
+rules in /usr/share/lacquer.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Lacquer .deb on Debian 12: installs what is missing (Debian packages only),
-# configures the release preset, builds lacquerd (only), packages it with CPack and prints the
-# path of the .deb (build/release/packages/lacquer_VERSION_ARCH.deb). Install it with
+# configures the release preset, builds lacquerd and lacquerctl (only), packages them with CPack
+# and prints the path of the .deb (build/release/packages/lacquer_VERSION_ARCH.deb). Install it:
 #   sudo dpkg -i build/release/packages/lacquer_*.deb
 # What goes in the package is in packaging/package.cmake.
 set -euo pipefail
@@ -10,7 +10,7 @@ tools/install-deps.sh build
 tools/install-deps.sh package
 
 cmake --preset release >/dev/null
-cmake --build --preset release --target lacquerd -j "$(nproc)"
+cmake --build --preset release --target lacquerd lacquerctl -j "$(nproc)"
 out=build/release/packages
 mkdir -p "$out"
 cpack --config build/release/CPackConfig.cmake -G DEB -B "$out" >"$out/cpack.log" 2>&1 ||

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the .deb from a build tree with cpack (into a temp dir, nothing is installed) and
-# checks what it holds: the daemon, the conffiles, the unit, the dashboard and alert rules, the
-# maintainer scripts, a Depends line from dpkg-shlibdeps, and no lintian errors (warnings are
-# printed, not fatal).
-# Usage: check_deb.sh BUILD_DIR VERSION    (lacquerd must already be built in BUILD_DIR)
+# checks what it holds: the daemon and lacquerctl, the conffiles, the unit, the dashboard and
+# alert rules, the maintainer scripts, a Depends line from dpkg-shlibdeps, and no lintian errors
+# (warnings are printed, not fatal).
+# Usage: check_deb.sh BUILD_DIR VERSION    (lacquerd and lacquerctl must be built in BUILD_DIR)
 set -euo pipefail
 build=$1 version=$2
 for tool in cpack dpkg-deb dpkg-shlibdeps lintian; do
@@ -41,6 +41,7 @@ has_file() {  # has_file PATH [MODE]: a regular file at PATH in the package (mod
       "$tmp/contents"
 }
 check "/usr/bin/lacquerd, executable" has_file usr/bin/lacquerd -rwxr-xr-x
+check "/usr/bin/lacquerctl, executable" has_file usr/bin/lacquerctl -rwxr-xr-x
 check "/etc/lacquer/lacquer.yaml" has_file etc/lacquer/lacquer.yaml -rw-r--r--
 check "/etc/logrotate.d/lacquer" has_file etc/logrotate.d/lacquer -rw-r--r--
 check "/lib/systemd/system/lacquer.service" has_file lib/systemd/system/lacquer.service
@@ -51,6 +52,7 @@ check "examples/full.yaml" has_file usr/share/doc/lacquer/examples/full.yaml
 check "copyright" has_file usr/share/doc/lacquer/copyright
 check "changelog.gz" has_file usr/share/doc/lacquer/changelog.gz
 check "the man page" has_file usr/share/man/man8/lacquerd.8.gz
+check "lacquerctl's man page" has_file usr/share/man/man1/lacquerctl.1.gz
 check "nothing outside /usr, /etc, /lib" \
   awk '$6 != "./" && $6 !~ /^\.\/(usr|etc|lib)\// { bad = 1; print "unexpected: " $6 }
        END { exit bad }' \

@@ -107,18 +107,8 @@ TEST_F(AdminPurge, ByPrefixBanAndAll) {
 
 TEST(AdminPurgeTag, TakesTheObjectsWhoseTagsHeaderNamedTheTag) {
     ScriptedOrigin origin;
-    origin.on_any([](OriginExchange& x) {
-        const std::string id = x.request().path.substr(x.request().path.rfind('/') + 1);
-        x.respond(200,
-                  {{"Cache-Control", "max-age=600"}, {"Surrogate-Key", "item-" + id + " items"}},
-                  "item " + id);
-    });
-    LacquerProcess proxy(caching_config(origin, R"(routes:
-  - name: items
-    match: { path_prefix: /items/ }
-    cache: { key_params: all, ttl: 60s, tags_header: Surrogate-Key }
-)")
-                             .admin());
+    answer_tagged_items(origin);
+    LacquerProcess proxy(caching_config(origin, kTaggedItemsRoute).admin());
     ASSERT_TRUE(proxy.started());
     for (const char* path : {"/items/1", "/items/2", "/items/12"}) {
         ASSERT_EQ(proxy.get(path).header("Cache-Status"), kStored);

@@ -46,6 +46,22 @@ inline constexpr std::string_view kCachedPassedRejected = R"(routes:
 default_route: reject
 )";
 
+// Items tagged by the origin: /items/<id> answers with `Surrogate-Key: item-<id> items`, and a
+// route that keeps those tags (purge by tag).
+inline constexpr std::string_view kTaggedItemsRoute = R"(routes:
+  - name: items
+    match: { path_prefix: /items/ }
+    cache: { key_params: all, ttl: 60s, tags_header: Surrogate-Key }
+)";
+inline void answer_tagged_items(ScriptedOrigin& origin) {
+    origin.on_any([](OriginExchange& x) {
+        const std::string id = x.request().path.substr(x.request().path.rfind('/') + 1);
+        x.respond(200,
+                  {{"Cache-Control", "max-age=600"}, {"Surrogate-Key", "item-" + id + " items"}},
+                  "item " + id);
+    });
+}
+
 // The contract's storage section plus `yaml` (variants, routes, default_route) at top level.
 inline TestConfig caching_config(const ScriptedOrigin& origin, std::string_view yaml = {}) {
     TestConfig config = TestConfig()

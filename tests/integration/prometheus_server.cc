@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <limits>
-#include <sys/wait.h>
 
 namespace lacquer::test {
 
@@ -264,29 +263,9 @@ std::string ToolRun::summary() const {
 }
 
 ToolRun run_tool(const std::string& binary, const std::vector<std::string>& args, Millis timeout) {
-    ToolRun run;
     TempDir dir("lacquer-tool");
-    ChildProcess child;
-    std::string error;
-    if (!child.start(binary, args, dir.path(), "tool", error)) {
-        run.stderr_text = "cannot start " + binary + ": " + error;
-        return run;
-    }
-    const std::optional<int> status = child.wait_exit(timeout);
-    if (status && WIFEXITED(*status)) {
-        run.exit_code = WEXITSTATUS(*status);
-    }
-    child.kill_and_reap();
-    // The output is complete once the drain thread has seen EOF (as in run_check_config).
-    (void)child.wait_for_stdout([](std::string_view) { return false; }, Millis(1000));
-    (void)child.wait_for_stderr([](std::string_view) { return false; }, Millis(1000));
-    run.stdout_text = child.stdout_text();
-    run.stderr_text = child.stderr_text();
-    if (!status) {
-        run.stderr_text +=
-            "\n(killed: still running after " + std::to_string(timeout.count()) + " ms)";
-    }
-    return run;
+    ProgramRun run = run_to_exit(binary, args, dir.path(), timeout);
+    return ToolRun{run.exit_code, std::move(run.stdout_text), std::move(run.stderr_text)};
 }
 
 std::string url_encode(std::string_view text) {

@@ -308,4 +308,33 @@ bool ChildProcess::wait_for_stderr(const std::function<bool(std::string_view)>& 
     return wait_for(err_, predicate, timeout);
 }
 
+ProgramRun run_to_exit(const std::string& binary, const std::vector<std::string>& args,
+                       const std::filesystem::path& log_dir, Millis timeout) {
+    ProgramRun run;
+    ChildProcess child;
+    std::string error;
+    if (!child.start(binary, args, log_dir, "run", error)) {
+        run.stderr_text = "cannot start " + binary + ": " + error;
+        return run;
+    }
+    const std::optional<int> status = child.wait_exit(timeout);
+    if (status && WIFEXITED(*status)) {
+        run.exit_code = WEXITSTATUS(*status);
+    }
+    child.kill_and_reap();
+    // Output is complete only once the drain thread has seen EOF; the child has exited, so the
+    // pipes close as soon as it is gone (a bounded wait covers slow schedulers).
+    (void)child.wait_for_stdout([](std::string_view) { return false; }, Millis(1000));
+    (void)child.wait_for_stderr([](std::string_view) { return false; }, Millis(1000));
+    run.stdout_text = child.stdout_text();
+    run.stderr_text = child.stderr_text();
+    if (!status) {
+        run.stderr_text +=
+            "\n(killed: still running after " + std::to_string(timeout.count()) + " ms)";
+    } else if (!WIFEXITED(*status)) {
+        run.stderr_text += "\n(ended by signal " + std::to_string(WTERMSIG(*status)) + ")";
+    }
+    return run;
+}
+
 } // namespace lacquer::test

@@ -101,4 +101,16 @@ private:
     std::thread drainer_;
 };
 
+// A program run to its end, for command-line tests.
+struct ProgramRun {
+    int exit_code = -1; // -1: could not start, was killed, or did not exit by the deadline
+    std::string stdout_text;
+    std::string stderr_text; // ends with a note saying why when exit_code is -1
+};
+
+// Runs `binary args...` (an absolute path: no PATH search) with its output logged under
+// `log_dir`, and waits up to `timeout` for it to exit; a child still running then is killed.
+ProgramRun run_to_exit(const std::string& binary, const std::vector<std::string>& args,
+                       const std::filesystem::path& log_dir, Millis timeout);
+
 } // namespace lacquer::test

@@ -174,26 +174,14 @@ LacquerProcess::CheckResult LacquerProcess::run_check_config(std::string_view ya
     TempDir dir("lacquer-check");
     const std::filesystem::path config = dir.write_file("lacquer.yaml", yaml);
     result.config_path = config.string();
-    ChildProcess child;
-    std::string error;
-    if (!child.start(binary, {"--check-config", "--config", result.config_path}, dir.path(),
-                     "check", error)) {
-        ADD_FAILURE() << "cannot start lacquerd --check-config: " << error;
-        return result;
+    ProgramRun run = run_to_exit(binary, {"--check-config", "--config", result.config_path},
+                                 dir.path(), timeout);
+    if (run.exit_code < 0) {
+        ADD_FAILURE() << "lacquerd --check-config did not exit normally: " << run.stderr_text;
     }
-    const std::optional<int> status = child.wait_exit(timeout);
-    if (!status) {
-        ADD_FAILURE() << "lacquerd --check-config did not exit within " << timeout.count() << " ms";
-    } else if (WIFEXITED(*status)) {
-        result.exit_code = WEXITSTATUS(*status);
-    }
-    child.kill_and_reap();
-    // Output is complete only once the drain thread has seen EOF; the child has exited, so the
-    // pipes close as soon as it is gone (a bounded wait covers slow schedulers).
-    (void)child.wait_for_stdout([](std::string_view) { return false; }, Millis(1000));
-    (void)child.wait_for_stderr([](std::string_view) { return false; }, Millis(1000));
-    result.stdout_text = child.stdout_text();
-    result.stderr_text = child.stderr_text();
+    result.exit_code = run.exit_code;
+    result.stdout_text = std::move(run.stdout_text);
+    result.stderr_text = std::move(run.stderr_text);
     return result;
 }
 

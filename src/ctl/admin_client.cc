@@ -1,0 +1,251 @@
+// Blocking sockets with poll(2) against one deadline; the answer's head goes through the
+// project's own HTTP parser, so framing is read exactly as lacquerd writes it.
+#include "ctl/admin_client.h"
+
+#include "lacquer/http/head_parser.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace lacquer::ctl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class Socket {
+public:
+    explicit Socket(int fd) : fd_(fd) {}
+    ~Socket() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+    int fd() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// Waits until `fd` is ready for `events`: 1 ready, 0 the deadline passed, -1 poll failed.
+int wait_ready(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            return 0;
+        }
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (n > 0) {
+            return 1;
+        }
+        if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+std::string ms_text(std::chrono::milliseconds timeout) {
+    return std::to_string(timeout.count()) + " ms";
+}
+
+// A connected non-blocking socket, or -1 with `error` set. Tries every address of the name.
+int connect_to(const Endpoint& endpoint, Clock::time_point deadline,
+               std::chrono::milliseconds timeout, std::string& error) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(endpoint.port);
+    const int rc = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &found);
+    if (rc != 0) {
+        error = "cannot resolve " + endpoint.host + ": " + ::gai_strerror(rc);
+        return -1;
+    }
+    error = "cannot connect to " + endpoint.text() + ": no address";
+    int connected = -1;
+    for (const addrinfo* a = found; a != nullptr && connected < 0; a = a->ai_next) {
+        const int fd =
+            ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            error = "cannot connect to " + endpoint.text() + ": " + std::strerror(errno);
+            continue;
+        }
+        int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+        if (err == EINPROGRESS) {
+            const int ready = wait_ready(fd, POLLOUT, deadline);
+            socklen_t len = sizeof err;
+            if (ready == 0) {
+                err = ETIMEDOUT;
+            } else if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+                err = errno;
+            }
+        }
+        if (err == 0) {
+            connected = fd;
+        } else {
+            ::close(fd);
+            error = "cannot connect to " + endpoint.text() + ": " +
+                    (err == ETIMEDOUT ? "timed out after " + ms_text(timeout)
+                                      : std::string(std::strerror(err)));
+        }
+    }
+    ::freeaddrinfo(found);
+    return connected;
+}
+
+bool send_all(int fd, std::string_view bytes, Clock::time_point deadline, std::string& error) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_ready(fd, POLLOUT, deadline) == 1) {
+                continue;
+            }
+            error = "timed out sending the request";
+            return false;
+        }
+        error = std::string("cannot send the request: ") + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+// Reads the answer: its head through HeadParser, then a Content-Length body or one that ends
+// when the listener closes.
+std::optional<AdminAnswer> read_answer(int fd, std::string_view method, Clock::time_point deadline,
+                                       std::string& error) {
+    http::HeadParser parser(http::HeadKind::Response, http::HeadLimits{64 * 1024, 8 * 1024});
+    parser.expect_response_to(method);
+    std::optional<AdminAnswer> answer;
+    http::Framing framing;
+    char buffer[16 * 1024];
+    for (;;) {
+        if (answer && framing.kind == http::Framing::Kind::Length &&
+            answer->body.size() >= framing.length) {
+            answer->body.resize(framing.length);
+            return answer;
+        }
+        if (answer && framing.kind == http::Framing::Kind::None) {
+            return answer;
+        }
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_ready(fd, POLLIN, deadline) == 1) {
+                continue;
+            }
+            error = "timed out waiting for the answer";
+            return std::nullopt;
+        }
+        if (n < 0) {
+            error = std::string("cannot read the answer: ") + std::strerror(errno);
+            return std::nullopt;
+        }
+        const auto size = static_cast<std::size_t>(n);
+        if (size == 0) { // the listener closed: complete only if nothing more was due
+            if (answer && framing.kind == http::Framing::Kind::UntilClose) {
+                return answer;
+            }
+            error = answer ? "the answer was cut short" : "the connection closed without an answer";
+            return std::nullopt;
+        }
+        if (answer) {
+            answer->body.append(buffer, size);
+            continue;
+        }
+        const http::HeadParser::Fed fed = parser.feed(buffer, size);
+        if (fed.status == http::HeadParser::Status::Error) {
+            error =
+                "not an HTTP answer (" + std::string(http::head_error_name(parser.error())) + ")";
+            return std::nullopt;
+        }
+        if (fed.status == http::HeadParser::Status::Complete) {
+            framing = parser.response().framing;
+            if (framing.kind == http::Framing::Kind::Chunked) {
+                error = "a chunked answer, which the admin listener never sends";
+                return std::nullopt;
+            }
+            answer.emplace();
+            answer->status = parser.response().status;
+            answer->body.assign(buffer + fed.consumed, size - fed.consumed);
+        }
+    }
+}
+
+} // namespace
+
+std::string Endpoint::text() const {
+    const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return shown + ":" + std::to_string(port);
+}
+
+std::optional<Endpoint> parse_endpoint(std::string_view text) {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view host = text.substr(0, colon);
+    const std::string_view port = text.substr(colon + 1);
+    if (host.starts_with('[') && host.ends_with(']')) {
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return std::nullopt; // an IPv6 literal needs its brackets
+    }
+    unsigned number = 0;
+    const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (host.empty() || port.empty() || error != std::errc() || end != port.data() + port.size() ||
+        number == 0 || number > 65535) {
+        return std::nullopt;
+    }
+    return Endpoint{std::string(host), static_cast<std::uint16_t>(number)};
+}
+
+Exchange exchange(const Endpoint& endpoint, std::string_view method, std::string_view target,
+                  std::string_view token, std::chrono::milliseconds timeout) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    Exchange out;
+    const Socket socket(connect_to(endpoint, deadline, timeout, out.error));
+    if (socket.fd() < 0) {
+        return out;
+    }
+    std::string request;
+    request.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
+    request.append(endpoint.text()).append("\r\nUser-Agent: lacquerctl\r\n");
+    if (!token.empty()) {
+        request.append("Authorization: Bearer ").append(token).append("\r\n");
+    }
+    // POST without a body still says so, as HTTP/1.1 asks of a method that usually has one.
+    request.append(method == "POST" ? "Content-Length: 0\r\n" : "");
+    request.append("Connection: close\r\n\r\n");
+    std::string error;
+    if (send_all(socket.fd(), request, deadline, error)) {
+        out.answer = read_answer(socket.fd(), method, deadline, error);
+    }
+    if (!out.answer) {
+        out.error = endpoint.text() + ": " + error;
+        if (error.starts_with("timed out")) {
+            out.error += " (after " + ms_text(timeout) + ")";
+        }
+    }
+    return out;
+}
+
+} // namespace lacquer::ctl

@@ -1,0 +1,38 @@
+#pragma once
+// One blocking HTTP/1.1 exchange with lacquerd's admin listener, which answers one request per
+// connection and then closes. Connecting, sending and reading share one deadline, so no call
+// waits longer than its timeout (name resolution aside: numeric addresses never wait).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lacquer::ctl {
+
+struct Endpoint {
+    std::string host; // an IPv4 or IPv6 literal (without brackets) or a name
+    std::uint16_t port = 0;
+    std::string text() const; // "host:port", "[v6]:port"
+};
+
+// "host:port" or "[v6]:port"; nullopt when either part is missing or the port is not 1..65535.
+std::optional<Endpoint> parse_endpoint(std::string_view text);
+
+struct AdminAnswer {
+    int status = 0;
+    std::string body;
+};
+
+struct Exchange {
+    std::optional<AdminAnswer> answer; // nullopt: `error` says why there is none
+    std::string error;                 // "cannot connect to ...", "timed out ...", ...
+};
+
+// Sends `method target` (with `Authorization: Bearer token` unless `token` is empty) and reads
+// the whole answer. Never throws.
+Exchange exchange(const Endpoint& endpoint, std::string_view method, std::string_view target,
+                  std::string_view token, std::chrono::milliseconds timeout);
+
+} // namespace lacquer::ctl

@@ -1,0 +1,217 @@
+// Parsing lacquerctl's arguments into one Invocation. Every refusal names the argument at fault.
+#include "ctl/command_line.h"
+
+#include "lacquer/config/units.h"
+
+#include <charconv>
+
+namespace lacquer::ctl {
+
+namespace {
+
+// "5" (seconds) or a CONFIG.md duration ("250ms", "10s"); nullopt unless above zero.
+std::optional<std::chrono::milliseconds> parse_timeout(std::string_view text) {
+    unsigned seconds = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    std::optional<std::chrono::milliseconds> value;
+    if (!text.empty() && error == std::errc() && end == text.data() + text.size()) {
+        value = std::chrono::seconds(seconds);
+    } else {
+        value = config::parse_duration(text);
+    }
+    if (!value || value->count() <= 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// "http://host/path?q" -> host and "/path?q"; anything else is left as it is.
+void split_absolute_url(std::string& url, std::string& host) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (url.starts_with(scheme)) {
+            const std::size_t slash = url.find('/', scheme.size());
+            const std::string authority = url.substr(scheme.size(), slash - scheme.size());
+            url = slash == std::string::npos ? "/" : url.substr(slash);
+            if (host.empty()) {
+                host = authority;
+            }
+            return;
+        }
+    }
+}
+
+struct Words {
+    std::vector<std::string_view> positional;
+    std::optional<std::string> prefix;
+    std::optional<std::string> tag;
+    std::optional<std::string> host;
+    bool all = false;
+};
+
+// The command and its argument from the words left once the options are taken.
+std::string choose_command(const Words& w, Invocation& inv) {
+    if (w.positional.empty()) {
+        return "no command: status, stats, purge or ban (see --help)";
+    }
+    const std::string_view name = w.positional[0];
+    const std::size_t operands = w.positional.size() - 1;
+    const bool purge_options = w.prefix || w.tag || w.host || w.all;
+    if (name == "status" || name == "stats") {
+        inv.command = name == "status" ? Command::Status : Command::Stats;
+        if (operands > 0 || purge_options) {
+            return std::string(name) + " takes no argument";
+        }
+        return {};
+    }
+    if (name == "ban") {
+        inv.command = Command::Ban;
+        if (operands != 1 || purge_options) {
+            return "ban takes one REGEX";
+        }
+        inv.argument = std::string(w.positional[1]);
+        return inv.argument.empty() ? "ban: the REGEX is empty" : "";
+    }
+    if (name != "purge") {
+        return "unknown command '" + std::string(name) + "': status, stats, purge or ban";
+    }
+    const int ways =
+        (operands > 0 ? 1 : 0) + (w.prefix ? 1 : 0) + (w.tag ? 1 : 0) + (w.all ? 1 : 0);
+    if (ways != 1 || operands > 1) {
+        return "purge takes one of: URL, --prefix PATH, --tag TAG, --all";
+    }
+    if (w.host && operands == 0) {
+        return "--host goes with purge URL only";
+    }
+    if (w.all) {
+        inv.command = Command::PurgeAll;
+        return {};
+    }
+    if (w.tag) {
+        inv.command = Command::PurgeTag;
+        inv.argument = *w.tag;
+        return {};
+    }
+    if (w.prefix) {
+        inv.command = Command::PurgePrefix;
+        inv.argument = *w.prefix;
+        return inv.argument.starts_with('/') ? "" : "purge --prefix: the PATH starts with '/'";
+    }
+    inv.command = Command::PurgeUrl;
+    inv.argument = std::string(w.positional[1]);
+    inv.host = w.host.value_or("");
+    split_absolute_url(inv.argument, inv.host);
+    return inv.argument.starts_with('/') ? "" : "purge: the URL starts with '/' (or http://HOST/)";
+}
+
+} // namespace
+
+ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) {
+    ParsedCommandLine out;
+    Invocation inv;
+    Words words;
+    bool options_ended = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        if (options_ended || !arg.starts_with('-') || arg == "-") {
+            words.positional.push_back(arg);
+            continue;
+        }
+        if (arg == "--") {
+            options_ended = true;
+            continue;
+        }
+        if (arg == "--help" || arg == "-h") {
+            inv.help = true;
+            out.invocation = inv;
+            return out;
+        }
+        if (arg == "--version") {
+            inv.version = true;
+            out.invocation = inv;
+            return out;
+        }
+        if (arg == "--json" || arg == "--all") {
+            (arg == "--json" ? inv.json : words.all) = true;
+            continue;
+        }
+        // The options with a value: "--name VALUE" or "--name=VALUE".
+        const std::size_t eq = arg.find('=');
+        const std::string_view name = arg.substr(0, eq);
+        std::string value;
+        const bool known = name == "--admin" || name == "--token-file" || name == "--config" ||
+                           name == "--timeout" || name == "--prefix" || name == "--tag" ||
+                           name == "--host";
+        if (!known) {
+            out.error = "unknown option '" + std::string(arg) + "' (see --help)";
+            return out;
+        }
+        if (eq != std::string_view::npos) {
+            value = std::string(arg.substr(eq + 1));
+        } else if (i + 1 < args.size()) {
+            value = std::string(args[++i]);
+        }
+        if (value.empty()) {
+            out.error = std::string(name) + " needs a non-empty value";
+            return out;
+        }
+        if (name == "--admin") {
+            inv.admin = value;
+        } else if (name == "--token-file") {
+            inv.token_file = value;
+        } else if (name == "--config") {
+            inv.config_path = value;
+            inv.config_given = true;
+        } else if (name == "--timeout") {
+            const auto timeout = parse_timeout(value);
+            if (!timeout) {
+                out.error = "--timeout '" + value + "': seconds, or a duration like 500ms or 10s";
+                return out;
+            }
+            inv.timeout = *timeout;
+        } else if (name == "--prefix") {
+            words.prefix = value;
+        } else if (name == "--tag") {
+            words.tag = value;
+        } else {
+            words.host = value;
+        }
+    }
+    out.error = choose_command(words, inv);
+    if (out.error.empty()) {
+        out.invocation = std::move(inv);
+    }
+    return out;
+}
+
+std::string usage_text() {
+    return "usage: lacquerctl [OPTIONS] COMMAND\n"
+           "Talks to the admin listener of a running lacquerd.\n"
+           "\n"
+           "commands:\n"
+           "  status                  live, ready, workers, origin servers and cache figures\n"
+           "  stats                   hit ratio, objects, bytes, evictions, origin servers\n"
+           "  purge URL [--host H]    every variant of URL (/path?query, or http://HOST/path)\n"
+           "  purge --prefix PATH     every object whose path starts with PATH\n"
+           "  purge --tag TAG         every object whose tags header named TAG\n"
+           "  purge --all             every object\n"
+           "  ban REGEX               every object whose path?params matches REGEX\n"
+           "\n"
+           "options:\n"
+           "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"
+           "                          else 127.0.0.1:9190)\n"
+           "  --token-file FILE       the bearer token (default: admin.token_file of the config)\n"
+           "  --config FILE           lacquerd's config (default /etc/lacquer/lacquer.yaml)\n"
+           "  --timeout T             per request: seconds, or 500ms, 10s (default 5s)\n"
+           "  --json                  print JSON instead of text\n"
+           "  --version               print the version and exit\n"
+           "  --help                  print this help and exit\n"
+           "\n"
+           "exit status:\n"
+           "  0  success\n"
+           "  1  lacquerd answered with an error (401 token, 400 request, 503 not ready);\n"
+           "     its message is printed on stderr\n"
+           "  2  bad command line, or a config or token file that cannot be used\n"
+           "  3  cannot connect, timed out, or no valid HTTP answer\n";
+}
+
+} // namespace lacquer::ctl

@@ -1,0 +1,53 @@
+#pragma once
+// lacquerctl's command line: which admin request to make and how to reach the admin listener.
+// Pure parsing, no I/O: what it refuses is a usage error (exit status 2).
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lacquer::ctl {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/lacquer/lacquer.yaml";
+inline constexpr std::chrono::milliseconds kDefaultTimeout{5000};
+
+// The exit statuses scripts rely on (--help and the man page list them).
+enum class ExitStatus : int {
+    Ok = 0,
+    ServerError = 1, // lacquerd answered with an error (401, 400, 503, ...)
+    Usage = 2,       // bad command line, or a config or token file that cannot be used
+    Unreachable = 3, // cannot connect, timed out, or no valid HTTP answer
+};
+
+enum class Command : std::uint8_t { Status, Stats, PurgeUrl, PurgePrefix, PurgeTag, PurgeAll, Ban };
+
+struct Invocation {
+    Command command = Command::Status;
+    std::string argument;   // the URL path (with its query), prefix, tag or regex
+    std::string host;       // purge URL: only that host's copies; empty: every host
+    std::string admin;      // --admin HOST:PORT; empty: admin.address of the config
+    std::string token_file; // --token-file; empty: admin.token_file of the config
+    std::string config_path{kDefaultConfigPath};
+    bool config_given = false; // --config was written: the file must then be usable
+    bool json = false;
+    std::chrono::milliseconds timeout = kDefaultTimeout; // per admin request
+    bool help = false;                                   // print usage_text(), nothing else
+    bool version = false;                                // print the version, nothing else
+};
+
+struct ParsedCommandLine {
+    std::optional<Invocation> invocation; // nullopt: `error` says what is wrong
+    std::string error;
+};
+
+// `args` without the program name. Options may stand before or after the command; `--` ends
+// them (for a regex that starts with '-').
+ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args);
+
+// The --help text, exit statuses included.
+std::string usage_text();
+
+} // namespace lacquer::ctl
