@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
 
     lacquer::server::block_handled_signals();
     try {
-        lacquer::server::Server server(std::move(config));
+        lacquer::server::Server server(std::move(config), config_path);
         server.start(std::cout);
         return server.wait_for_signals();
     } catch (const lacquer::config::ConfigError& e) {

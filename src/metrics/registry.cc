@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 
 namespace lacquer::metrics {
 
@@ -116,36 +117,75 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
     return families_.back();
 }
 
+Registry::Series* Registry::find(Family& f, const std::string& labels) {
+    for (Series& s : f.series) {
+        if (s.labels == labels) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+std::uint32_t Registry::take_slots(std::uint32_t n) {
+    if (slots_ + n > capacity_) {
+        throw std::length_error("more metric series than the registry holds (" +
+                                std::to_string(capacity_) + " slots): restart lacquerd");
+    }
+    const std::uint32_t first = slots_;
+    slots_ += n;
+    return first;
+}
+
 std::uint32_t Registry::counter(std::string_view name, std::string_view help,
                                 const Labels& labels) {
+    std::lock_guard<std::mutex> lock(mutex_);
     Family& f = family(name, help, Kind::Counter);
-    f.series.push_back(Series{label_text(labels), slots_, {}});
-    return slots_++;
+    std::string text = label_text(labels);
+    if (const Series* s = find(f, text)) {
+        return s->slot;
+    }
+    const std::uint32_t slot = take_slots(1);
+    f.series.push_back(Series{std::move(text), slot, {}});
+    return slot;
 }
 
 HistogramSlots Registry::histogram(std::string_view name, std::string_view help,
                                    const Labels& labels) {
+    std::lock_guard<std::mutex> lock(mutex_);
     Family& f = family(name, help, Kind::Histogram);
-    f.series.push_back(Series{label_text(labels), slots_, {}});
-    const HistogramSlots h{slots_};
-    slots_ += static_cast<std::uint32_t>(kBuckets + 2);
-    return h;
+    std::string text = label_text(labels);
+    if (const Series* s = find(f, text)) {
+        return HistogramSlots{s->slot};
+    }
+    const std::uint32_t first = take_slots(static_cast<std::uint32_t>(kBuckets + 2));
+    f.series.push_back(Series{std::move(text), first, {}});
+    return HistogramSlots{first};
+}
+
+void Registry::set_read(Family& f, const Labels& labels, std::function<double()> read) {
+    std::string text = label_text(labels);
+    if (Series* s = find(f, text)) {
+        s->read = std::move(read); // a reload's sources replace the old ones
+        return;
+    }
+    f.series.push_back(Series{std::move(text), 0, std::move(read)});
 }
 
 void Registry::gauge(std::string_view name, std::string_view help, const Labels& labels,
                      std::function<double()> read) {
-    family(name, help, Kind::Gauge)
-        .series.push_back(Series{label_text(labels), 0, std::move(read)});
+    std::lock_guard<std::mutex> lock(mutex_);
+    set_read(family(name, help, Kind::Gauge), labels, std::move(read));
 }
 
 void Registry::counter_fn(std::string_view name, std::string_view help, const Labels& labels,
                           std::function<double()> read) {
-    family(name, help, Kind::Counter)
-        .series.push_back(Series{label_text(labels), 0, std::move(read)});
+    std::lock_guard<std::mutex> lock(mutex_);
+    set_read(family(name, help, Kind::Counter), labels, std::move(read));
 }
 
 void Registry::write(std::string& out, std::span<const Shard* const> shards) const {
     static constexpr std::string_view kKindNames[] = {"counter", "gauge", "histogram"};
+    std::lock_guard<std::mutex> lock(mutex_);
     for (const Family& f : families_) {
         out.append("# HELP ");
         out.append(f.name);

@@ -22,12 +22,14 @@ CacheFill* CacheFill::create(WorkerContext& ctx, Params params) {
 }
 
 CacheFill::CacheFill(WorkerContext& ctx, Params params)
-    : ctx_(ctx), route_(*params.route), key_(params.key->canonical), url_(params.key->url),
-      request_(params.request), request_parser_(http::HeadKind::Request, ctx.head_limits),
+    : ctx_(ctx), gen_(*params.generation), route_(*params.route), key_(params.key->canonical),
+      url_(params.key->url), request_(params.request),
+      request_parser_(http::HeadKind::Request, ctx.head_limits),
       fetch_(ctx.worker, *this,
              http::HeadLimits{ctx.head_limits.max_head_bytes, ctx.head_limits.max_head_bytes}),
       revalidating_(std::move(params.revalidating)), client_(params.client), fwd_(params.fwd),
       leads_(params.leads), refresh_(params.refresh) {
+    ++gen_.users; // released in the destructor
     built_ = *params.key;
     built_.canonical = key_;
     built_.url = url_;
@@ -37,7 +39,7 @@ CacheFill::CacheFill(WorkerContext& ctx, Params params)
 }
 
 void CacheFill::begin() {
-    fetch_.start(*ctx_.pools[route_.pool], request_, "GET", false, built_.hash);
+    fetch_.start(gen_.pool(route_.pool), request_, "GET", false, built_.hash);
 }
 
 CacheFill::~CacheFill() {
@@ -45,6 +47,7 @@ CacheFill::~CacheFill() {
         tell_waiters({cache::FillOutcome::Failed, {}, 502, {}}); // never leave a waiter hanging
     }
     fetch_.cancel();
+    ctx_.release(gen_);
     if (prev_ != nullptr) {
         prev_->next_ = next_;
     } else if (ctx_.fills == this) {
@@ -188,7 +191,7 @@ void CacheFill::decide(const http::ResponseHead& response) {
             rc.tags_header.empty() ? nullptr : response.headers.find(rc.tags_header);
         builder_.begin(built_, vary_, tags != nullptr ? tags->value : std::string_view(), response,
                        decision.window, ctx_.worker.now(), now_unix,
-                       ctx_.config.storage.max_object_size);
+                       gen_.config().storage.max_object_size);
         decision.verdict = builder_.verdict();
     }
     if (!decision.storable()) {

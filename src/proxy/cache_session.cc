@@ -95,7 +95,7 @@ void ClientSession::prepare_invalidation(std::string_view host, std::string_view
     // The objects to drop were stored by the route a GET of this URL takes, under its key.
     const std::size_t query_at = target.find('?');
     const std::string_view path = target.substr(0, query_at);
-    const Route& get_route = ctx_.routes.match(host_without_port(host), path, "GET");
+    const Route& get_route = gen_->routes().match(host_without_port(host), path, "GET");
     if (get_route.cache == nullptr) {
         return;
     }
@@ -160,6 +160,7 @@ origin::OriginFetch& ClientSession::active_fetch() {
 
 void ClientSession::start_fill(const Route& route, bool leads) {
     CacheFill::Params params;
+    params.generation = gen_;
     params.route = &route;
     params.key = &key_;
     params.request = scratch_;
@@ -189,6 +190,7 @@ void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& ob
     scratch_.clear();
     http::write_upstream_request(scratch_, parser_.request(), forward_);
     CacheFill::Params params;
+    params.generation = gen_;
     params.route = &route;
     params.key = &key_;
     params.request = scratch_;

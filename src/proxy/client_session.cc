@@ -36,11 +36,11 @@ ClientSession::ClientSession(WorkerContext& context)
           context.worker, *this,
           http::HeadLimits{context.head_limits.max_head_bytes, context.head_limits.max_head_bytes}),
       timer_(context.worker, &ClientSession::on_timer, this),
-      key_buffer_(static_cast<std::size_t>(context.config.limits.max_uri_bytes)) {}
+      key_buffer_(static_cast<std::size_t>(context.config().limits.max_uri_bytes)) {}
 
 void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) {
     const std::uint32_t open = context.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (open > context.config.limits.max_connections) {
+    if (open > context.config().limits.max_connections) {
         context.open_connections.fetch_sub(1, std::memory_order_relaxed);
         count(context, &ProxyMetrics::connections_refused);
         // Shed load with a clear answer; the socket is fresh, so this small write cannot block.
@@ -63,8 +63,8 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) 
     session->link();
     session->conn_->set_drain_mark(kClientDrainMark);
     // A client that does not read what we send is dropped after the idle timeout.
-    session->conn_->set_timeouts(core::Millis(0), context.config.limits.client_idle_timeout);
-    session->timer_.arm(context.config.limits.client_idle_timeout);
+    session->conn_->set_timeouts(core::Millis(0), context.config().limits.client_idle_timeout);
+    session->timer_.arm(context.config().limits.client_idle_timeout);
     session.release(); // owned by its connection's callbacks from now on; ends via dispose()
 }
 
@@ -126,6 +126,7 @@ ClientSession::~ClientSession() {
         fill_->detach_client();
     }
     fetch_.cancel();
+    release_generation();
     if (counted_) {
         ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -166,7 +167,7 @@ void ClientSession::process_input() {
             break;
         }
         if (!parser_.started()) {
-            timer_.arm(ctx_.config.limits.client_header_timeout); // the head's clock starts now
+            timer_.arm(ctx_.config().limits.client_header_timeout); // the head's clock starts now
         }
         const auto fed = parser_.feed(bytes.data(), bytes.size());
         conn_->drain(fed.consumed);
@@ -182,8 +183,17 @@ void ClientSession::process_input() {
     in_process_ = false;
 }
 
+void ClientSession::release_generation() {
+    if (gen_ != nullptr) {
+        ctx_.release(*gen_);
+        gen_ = nullptr;
+    }
+}
+
 void ClientSession::dispatch() {
     timer_.cancel();
+    release_generation();   // (none is held between requests)
+    gen_ = &ctx_.acquire(); // this request runs on the config it starts with
     const http::RequestHead& req = parser_.request();
     dispatched_ = true;
     request_start_ = ctx_.worker.now();
@@ -221,12 +231,12 @@ void ClientSession::dispatch() {
         return;
     }
     if (req.framing.kind == http::Framing::Kind::Length &&
-        req.framing.length > ctx_.config.limits.max_body_bytes) {
+        req.framing.length > ctx_.config().limits.max_body_bytes) {
         answer_and_close(413);
         return;
     }
     const std::string_view path = target.substr(0, target.find('?'));
-    const Route& route = ctx_.routes.match(host_without_port(host), path, req.method);
+    const Route& route = gen_->routes().match(host_without_port(host), path, req.method);
     route_ = &route;
     if (route.reject) {
         answer_inline(404);
@@ -268,7 +278,7 @@ void ClientSession::dispatch() {
         return;
     }
     cache_status_ = CacheStatus::Pass;
-    fetch_.start(*ctx_.pools[route.pool], scratch_, req.method, !request_body_done_, 0);
+    fetch_.start(gen_->pool(route.pool), scratch_, req.method, !request_body_done_, 0);
     if (state_ == State::Forwarding && !request_body_done_) {
         pump_request_body();
     }
@@ -304,7 +314,7 @@ void ClientSession::pump_request_body() {
             const std::size_t n = static_cast<std::size_t>(
                 std::min<std::uint64_t>(avail, request_chunked_.data_pending()));
             request_body_seen_ += n;
-            if (request_body_seen_ > ctx_.config.limits.max_body_bytes) {
+            if (request_body_seen_ > ctx_.config().limits.max_body_bytes) {
                 fetch_.cancel();
                 answer_and_close(response_started_ ? 0 : 413);
                 return;
@@ -409,9 +419,10 @@ void ClientSession::finish_response() {
 }
 
 void ClientSession::next_request() {
+    release_generation(); // the request is over: a reload's old generation may go
     parser_.reset();
     state_ = State::ReadingHead;
-    timer_.arm(ctx_.config.limits.client_idle_timeout);
+    timer_.arm(ctx_.config().limits.client_idle_timeout);
     conn_->set_reading(true);
     if (conn_->input_size() > 0) {
         process_input(); // pipelined requests already here (no-op when called from inside it)
@@ -454,7 +465,7 @@ void ClientSession::answer_and_close(int status) {
         response_started_ = true;
     }
     state_ = State::Closing;
-    timer_.arm(ctx_.config.limits.client_idle_timeout);
+    timer_.arm(ctx_.config().limits.client_idle_timeout);
     if (conn_->output_size() == 0) {
         close_after_flush();
     }
@@ -491,8 +502,10 @@ void ClientSession::log_request(int status) {
         return;
     }
     dispatched_ = false;
-    if (ctx_.metrics != nullptr) {
-        const ProxyMetrics& m = *ctx_.metrics;
+    // Counted on the request's generation: its route indexes are that generation's.
+    const ProxyMetrics* metrics = gen_ != nullptr ? gen_->metrics() : ctx_.metrics;
+    if (metrics != nullptr) {
+        const ProxyMetrics& m = *metrics;
         const std::size_t route = route_ != nullptr ? route_->index : m.unrouted_index();
         const auto cs = static_cast<std::size_t>(cache_status_);
         ctx_.count(m.requests[route][cs]);

@@ -153,10 +153,6 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
                                   "Request bytes read from clients (heads and bodies).");
     m->sent_bytes =
         r.counter("lacquer_client_sent_bytes_total", "Response body bytes queued to clients.");
-    for (const char* result : {"success", "failure"}) {
-        r.counter("lacquer_config_reloads_total", "Configuration reloads, by result.",
-                  {{"result", result}});
-    }
     return m;
 }
 

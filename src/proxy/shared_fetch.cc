@@ -77,7 +77,7 @@ void ClientSession::fetch_for_cache(const Route& route) {
         count(ctx_, &ProxyMetrics::coalesced_waits);
         // Bounded: the route's wait_timeout, else by the time the leader's origin would have
         // timed out; then this request goes alone. The wait ends when the leader's head is in.
-        const origin::OriginPoolSpec& spec = ctx_.pools[route.pool]->spec();
+        const origin::OriginPoolSpec& spec = gen_->pool(route.pool).spec();
         const core::Millis bound =
             route.cache->wait_timeout.count() > 0
                 ? route.cache->wait_timeout

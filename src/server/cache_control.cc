@@ -7,18 +7,19 @@
 
 namespace lacquer::server {
 
-admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::ObjectStore& store,
+admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::ObjectStore& store,
                                        std::size_t max_uri_bytes) {
     admin::CacheControl c;
-    c.purge_url = [&routes, &store, max_uri_bytes](std::string_view url,
-                                                   std::string_view host) -> std::size_t {
+    c.purge_url = [current_routes, &store, max_uri_bytes](std::string_view url,
+                                                          std::string_view host) -> std::size_t {
+        const std::shared_ptr<const proxy::RouteTable> routes = current_routes();
         const std::size_t query_at = url.find('?');
         cache::RequestView view;
         view.host = host.empty() ? std::string_view("-") : host;
         view.path = url.substr(0, query_at);
         view.query =
             query_at == std::string_view::npos ? std::string_view() : url.substr(query_at + 1);
-        const proxy::Route& route = routes.match(proxy::host_without_port(host), view.path, "GET");
+        const proxy::Route& route = routes->match(proxy::host_without_port(host), view.path, "GET");
         if (route.cache == nullptr) {
             return 0; // nothing of that URL is ever stored
         }

@@ -6,12 +6,17 @@
 #include "lacquer/proxy/route_table.h"
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 
 namespace lacquer::server {
 
+// The routes the server runs now (they change on reload); safe to call from any thread.
+using CurrentRoutes = std::function<std::shared_ptr<const proxy::RouteTable>()>;
+
 // Keys are built as the route a GET of the URL takes builds them, so a purge names objects the
 // way clients do. Runs on the admin thread; the store is thread-safe.
-admin::CacheControl make_cache_control(const proxy::RouteTable& routes, cache::ObjectStore& store,
+admin::CacheControl make_cache_control(CurrentRoutes routes, cache::ObjectStore& store,
                                        std::size_t max_uri_bytes);
 
 } // namespace lacquer::server

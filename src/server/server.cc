@@ -5,10 +5,12 @@
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
 #include "lacquer/config/load.h"
+#include "lacquer/config/reload.h"
 #include "lacquer/net/listener.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/generation.h"
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/proxy/worker_context.h"
@@ -17,7 +19,9 @@
 #include <cctype>
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <iterator>
+#include <mutex>
 #include <ostream>
 #include <stdexcept>
 #include <systemd/sd-daemon.h>
@@ -30,6 +34,8 @@ namespace {
 const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
 // How long SIGTERM waits for requests in flight (systemd's TimeoutStopSec is longer).
 constexpr core::Millis kDrainTime{10000};
+// How long a reload waits for every worker to switch (each does it between two callbacks).
+constexpr core::Millis kSwitchTime{5000};
 } // namespace
 
 void block_handled_signals() {
@@ -75,13 +81,18 @@ std::string read_admin_token(const config::AdminConfig& admin) {
 } // namespace
 
 struct Server::Impl {
-    config::Config config;
-    std::vector<origin::OriginPoolSpec> pool_specs;
-    std::unique_ptr<proxy::RouteTable> routes;
-    std::unique_ptr<cache::ObjectStore> store;   // shared by every worker; outlives them
-    std::unique_ptr<cache::Coalescer> coalescer; // likewise
+    config::Config config; // as started: what a reload cannot change comes from here
+    std::string config_path;
+    mutable std::mutex generation_mutex;
+    std::shared_ptr<const proxy::Generation> generation; // what runs now; generation_mutex
+    std::unique_ptr<cache::ObjectStore> store;           // shared by every worker; outlives them
+    std::unique_ptr<cache::Coalescer> coalescer;         // likewise
     metrics::Registry registry;
-    std::unique_ptr<proxy::ProxyMetrics> metrics;
+    proxy::MetricSources sources;
+    // Every generation's slots, kept for the process: small, and old gauges' readers point there.
+    std::vector<std::unique_ptr<proxy::ProxyMetrics>> metrics;
+    std::atomic<std::uint64_t> reloads_ok{0};
+    std::atomic<std::uint64_t> reloads_failed{0};
     std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
     std::atomic<bool> ready{false};
     std::unique_ptr<admin::AdminServer> admin;
@@ -94,24 +105,36 @@ struct Server::Impl {
     bool started = false;
 };
 
-Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
+namespace {
+
+// A config compiled for the workers, its metric series declared (found again when they exist).
+std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, config::Config config,
+                                                          std::uint64_t number);
+
+} // namespace
+
+Server::Server(config::Config config, std::string config_path) : impl_(std::make_unique<Impl>()) {
     Impl& s = *impl_;
-    s.config = std::move(config);
-    s.workers = s.config.workers != 0 ? s.config.workers
-                                      : std::max(1u, std::thread::hardware_concurrency());
-    s.pool_specs = origin::build_pool_specs(s.config);
-    s.routes = std::make_unique<proxy::RouteTable>(s.config);
-    s.store = std::make_unique<cache::ObjectStore>(s.config.storage.memory);
+    s.config_path = std::move(config_path);
+    s.workers =
+        config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    s.store = std::make_unique<cache::ObjectStore>(config.storage.memory);
     s.coalescer = std::make_unique<cache::Coalescer>();
-    proxy::MetricSources sources;
-    sources.store = s.store.get();
-    sources.open_connections = &s.open_connections;
-    sources.ready = &s.ready;
-    sources.workers = s.workers;
-    sources.version = LACQUER_VERSION_STRING;
-    s.metrics = proxy::declare_proxy_metrics(s.registry, *s.routes, s.pool_specs, sources);
+    s.sources.store = s.store.get();
+    s.sources.open_connections = &s.open_connections;
+    s.sources.ready = &s.ready;
+    s.sources.workers = s.workers;
+    s.sources.version = LACQUER_VERSION_STRING;
+    s.config = config;
+    s.generation = build_generation(s, std::move(config), 1);
+    for (const char* result : {"success", "failure"}) {
+        std::atomic<std::uint64_t>* n =
+            std::string_view(result) == "success" ? &s.reloads_ok : &s.reloads_failed;
+        s.registry.counter_fn("lacquer_config_reloads_total", "Configuration reloads, by result.",
+                              {{"result", result}}, [n] { return static_cast<double>(n->load()); });
+    }
     for (unsigned w = 0; w < s.workers; ++w) {
-        s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.slot_count()));
+        s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
     }
     if (s.config.admin.present) {
         std::string error;
@@ -128,18 +151,23 @@ Server::Server(config::Config config) : impl_(std::make_unique<Impl>()) {
             state.shards.push_back(shard.get());
         }
         state.ready = &s.ready;
-        state.cache = make_cache_control(*s.routes, *s.store,
-                                         static_cast<std::size_t>(s.config.limits.max_uri_bytes));
+        Impl* impl = &s;
+        state.cache = make_cache_control(
+            [impl]() -> std::shared_ptr<const proxy::RouteTable> {
+                std::lock_guard<std::mutex> lock(impl->generation_mutex);
+                return {impl->generation, impl->generation->routes.get()};
+            },
+            *s.store, static_cast<std::size_t>(s.config.limits.max_uri_bytes));
         state.token = read_admin_token(s.config.admin);
-        const proxy::ProxyMetrics* m = s.metrics.get();
-        std::vector<std::size_t> servers;
-        for (const origin::OriginPoolSpec& spec : s.pool_specs) {
-            servers.push_back(spec.servers.size());
-        }
-        state.origin_up = [m, servers] { // passive health: the last connect to each server
-            for (std::size_t p = 0; p < servers.size(); ++p) {
-                for (std::size_t i = 0; i < servers[p]; ++i) {
-                    if (m->origins[p]->server_up[i].load(std::memory_order_relaxed) != 0) {
+        state.origin_up = [impl] { // passive health: the last connect to each server
+            std::shared_ptr<const proxy::Generation> g;
+            {
+                std::lock_guard<std::mutex> lock(impl->generation_mutex);
+                g = impl->generation;
+            }
+            for (std::size_t p = 0; p < g->pool_specs.size(); ++p) {
+                for (std::size_t i = 0; i < g->pool_specs[p].servers.size(); ++i) {
+                    if (g->metrics->origins[p]->server_up[i].load(std::memory_order_relaxed) != 0) {
                         return true;
                     }
                 }
@@ -208,26 +236,13 @@ void Server::start(std::ostream& out) {
     for (unsigned w = 0; w < s.workers; ++w) {
         WorkerSlot& slot = s.slots[w];
         slot.worker = std::make_unique<net::Worker>(w);
-        slot.context.reset(new proxy::WorkerContext{
-            *slot.worker,
-            s.config,
-            *s.routes,
-            {},
-            s.open_connections,
-            http::HeadLimits{static_cast<std::size_t>(s.config.limits.max_header_bytes),
-                             static_cast<std::size_t>(s.config.limits.max_uri_bytes)}});
-        for (const origin::OriginPoolSpec& spec : s.pool_specs) {
-            slot.context->pools.push_back(
-                std::make_unique<origin::OriginPool>(*slot.worker, spec, s.workers));
-        }
+        slot.context = std::make_unique<proxy::WorkerContext>(*slot.worker, s.open_connections);
         slot.context->access_log = s.access_log.get();
         slot.context->store = s.store.get();
         slot.context->coalescer = s.coalescer.get();
-        slot.context->metrics = s.metrics.get();
         slot.context->shard = s.shards[w].get();
-        for (std::size_t p = 0; p < slot.context->pools.size(); ++p) {
-            slot.context->pools[p]->count_into(s.metrics->origins[p].get(), s.shards[w].get());
-        }
+        slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
+            *slot.worker, s.generation, s.workers, s.shards[w].get()));
         proxy::WorkerContext* ctx = slot.context.get();
         for (std::size_t l = 0; l < s.listen_fds.size(); ++l) {
             const int fd = s.listen_fds[l][w];
@@ -276,9 +291,84 @@ int Server::wait_for_signals() {
         if (sig == SIGUSR1 && impl_->access_log) {
             impl_->access_log->reopen();
         }
-        // SIGHUP (reload) arrives with the operations issue (#8); until then it is received and
-        // does nothing, rather than killing the process.
+        if (sig == SIGHUP) {
+            reload(std::cerr);
+        }
     }
+}
+
+namespace {
+
+std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, config::Config config,
+                                                          std::uint64_t number) {
+    auto g = std::make_shared<proxy::Generation>();
+    g->number = number;
+    g->config = std::move(config);
+    g->pool_specs = origin::build_pool_specs(g->config);
+    g->routes = std::make_unique<proxy::RouteTable>(g->config);
+    s.metrics.push_back(
+        proxy::declare_proxy_metrics(s.registry, *g->routes, g->pool_specs, s.sources));
+    g->metrics = s.metrics.back().get();
+    return g;
+}
+
+} // namespace
+
+bool Server::reload(std::ostream& log) {
+    Impl& s = *impl_;
+    if (!s.started || s.config_path.empty()) {
+        return false;
+    }
+    sd_notify(0, "RELOADING=1");
+    std::shared_ptr<const proxy::Generation> next;
+    try {
+        config::Config loaded = config::load_config_file(s.config_path);
+        check_supported(loaded);
+        config::check_reloadable(s.config, loaded);
+        std::uint64_t number = 0;
+        {
+            std::lock_guard<std::mutex> lock(s.generation_mutex);
+            number = s.generation->number + 1;
+        }
+        next = build_generation(s, std::move(loaded), number);
+    } catch (const std::exception& e) { // ConfigError (FILE:LINE:COL), or the metric capacity
+        ++s.reloads_failed;
+        // One write: stderr is unbuffered, and readers of the log must see whole lines.
+        log << ("lacquerd: reload refused, the running config stays: " + std::string(e.what()) +
+                "\n")
+            << std::flush;
+        sd_notify(0, "READY=1");
+        return false;
+    }
+    {
+        std::lock_guard<std::mutex> lock(s.generation_mutex);
+        s.generation = next;
+    }
+    // Each worker switches on its own thread; requests in flight finish on the old generation.
+    auto switched = std::make_shared<std::atomic<unsigned>>(0);
+    for (unsigned w = 0; w < s.workers; ++w) {
+        WorkerSlot& slot = s.slots[w];
+        proxy::WorkerContext* ctx = slot.context.get();
+        net::Worker* worker = slot.worker.get();
+        metrics::Shard* shard = s.shards[w].get();
+        const unsigned workers = s.workers;
+        slot.worker->post([ctx, worker, shard, workers, next, switched] {
+            ctx->switch_to(
+                std::make_unique<proxy::WorkerGeneration>(*worker, next, workers, shard));
+            switched->fetch_add(1);
+        });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + kSwitchTime;
+    while (switched->load() < s.workers && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ++s.reloads_ok;
+    log << ("lacquerd: reloaded " + s.config_path + " (generation " + std::to_string(next->number) +
+            ", " + std::to_string(switched->load()) + "/" + std::to_string(s.workers) +
+            " workers switched)\n")
+        << std::flush;
+    sd_notify(0, "READY=1");
+    return true;
 }
 
 void Server::drain(core::Millis within) {

@@ -1,7 +1,10 @@
 #pragma once
 // Metrics declared once, counted per worker without contention, summed at scrape.
 // At start-up the server declares every series (label sets are closed: routes, origins, cache
-// statuses and reasons are known from the config), each getting a slot. A worker counts into
+// statuses and reasons are known from the config), each getting a slot. A reload declares the
+// new config's series again: a series that exists keeps its slot (a value read through a
+// callback takes the new callback), a new one gets a new slot, up to the registry's capacity,
+// which is what every Shard is sized to. A worker counts into
 // its own Shard (one writer, plain relaxed stores); a scrape sums the shards and writes the
 // Prometheus text exposition format (version 0.0.4). Values kept elsewhere (store bytes, open
 // connections) are read through callbacks at scrape.
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,8 +59,12 @@ private:
 
 class Registry {
 public:
-    // Declaration, at start-up on one thread. A family (name) keeps its first help text and
-    // kind; families are written in declaration order.
+    static constexpr std::size_t kDefaultCapacity = 32 * 1024;
+    explicit Registry(std::size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
+
+    // Declaration (start-up, reload), concurrent with write(). A family (name) keeps its first
+    // help text and kind; families are written in declaration order. Throws std::length_error
+    // when the slots would pass capacity().
     std::uint32_t counter(std::string_view name, std::string_view help, const Labels& labels = {});
     HistogramSlots histogram(std::string_view name, std::string_view help,
                              const Labels& labels = {});
@@ -66,7 +74,11 @@ public:
     void counter_fn(std::string_view name, std::string_view help, const Labels& labels,
                     std::function<double()> read);
 
-    std::size_t slot_count() const { return slots_; }
+    std::size_t slot_count() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return slots_;
+    }
+    std::size_t capacity() const { return capacity_; }
 
     // Any thread, after declaration: the exposition of every series, shards summed.
     void write(std::string& out, std::span<const Shard* const> shards) const;
@@ -85,9 +97,15 @@ private:
         std::vector<Series> series;
     };
     Family& family(std::string_view name, std::string_view help, Kind kind);
+    // The series of `labels` in `f`, or nullptr (mutex_ held).
+    static Series* find(Family& f, const std::string& labels);
+    std::uint32_t take_slots(std::uint32_t n);
+    void set_read(Family& f, const Labels& labels, std::function<double()> read);
 
+    mutable std::mutex mutex_; // guards families_ and slots_
     std::vector<Family> families_;
     std::uint32_t slots_ = 0;
+    std::size_t capacity_;
 };
 
 } // namespace lacquer::metrics

@@ -25,7 +25,8 @@ namespace lacquer::proxy {
 class CacheFill final : public net::Disposable, private origin::FetchObserver {
 public:
     struct Params {
-        const Route* route = nullptr; // a caching route
+        WorkerGeneration* generation = nullptr; // the route's; held until the fill ends
+        const Route* route = nullptr;           // a caching route
         const cache::BuiltKey* key = nullptr;
         std::string_view request;                // the serialised upstream request: GET, no body
         origin::FetchObserver* client = nullptr; // nullptr: nobody waits on this connection
@@ -67,6 +68,7 @@ private:
     void end();
 
     WorkerContext& ctx_;
+    WorkerGeneration& gen_;
     const Route& route_;
     std::string key_;
     std::string url_;

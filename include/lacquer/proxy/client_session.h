@@ -67,6 +67,7 @@ private:
     void close_after_flush();
     void close_now();
     void log_request(int status);
+    void release_generation();
 
     // The cache (cache_session.cc)
     // Builds the key and looks it up; true when the request has been answered. Otherwise
@@ -104,6 +105,7 @@ private:
     void fetch_upstream_drained(origin::OriginFetch& fetch) override;
 
     WorkerContext& ctx_;
+    WorkerGeneration* gen_ = nullptr; // the config the request in flight runs on
     std::unique_ptr<net::Connection> conn_;
     http::HeadParser parser_;
     http::ChunkedDecoder request_chunked_;

@@ -1,13 +1,15 @@
 #pragma once
-// What a worker's client sessions share: the config they run on, its compiled routes, this
-// worker's origin pools, the process-wide cache and the process-wide connection count. Built on the
-// worker's thread; used only there (the connection count is the one atomic).
+// What a worker's client sessions share: the generation of the config new requests run on (its
+// compiled routes and this worker's origin pools; older generations stay while requests that
+// started on them run), the process-wide cache and the process-wide connection count. Built on
+// the worker's thread; used only there (the connection count is the one atomic).
 
 #include "lacquer/config/config.h"
 #include "lacquer/http/head_parser.h"
 #include "lacquer/metrics/registry.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/proxy/access_log.h"
+#include "lacquer/proxy/generation.h"
 #include "lacquer/proxy/route_table.h"
 
 #include <atomic>
@@ -29,12 +31,15 @@ class CacheFill;
 struct ProxyMetrics;
 
 struct WorkerContext {
+    WorkerContext(net::Worker& w, std::atomic<std::uint32_t>& open)
+        : worker(w), open_connections(open) {}
+
     net::Worker& worker;
-    const config::Config& config;
-    const RouteTable& routes;
-    std::vector<std::unique_ptr<origin::OriginPool>> pools; // index = config origin index
-    std::atomic<std::uint32_t>& open_connections;           // process-wide
-    http::HeadLimits head_limits;
+    std::atomic<std::uint32_t>& open_connections; // process-wide
+    WorkerGeneration* current = nullptr;          // what new requests run on
+    // `current` last; older ones until their last user ends.
+    std::vector<std::unique_ptr<WorkerGeneration>> generations;
+    http::HeadLimits head_limits;          // the current config's
     AccessLog* access_log = nullptr;       // nullptr: off
     cache::ObjectStore* store = nullptr;   // process-wide, thread-safe
     cache::Coalescer* coalescer = nullptr; // process-wide, thread-safe
@@ -42,8 +47,20 @@ struct WorkerContext {
     ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
     CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
     bool draining = false;                 // shutting down: answer what is in flight, then close
-    const ProxyMetrics* metrics = nullptr; // slots (nullptr: nothing counted)
-    metrics::Shard* shard = nullptr;       // this worker's counts
+    // The current generation's slots (nullptr: nothing counted). Slots of series that do not
+    // depend on routes or origins are the same in every generation.
+    const ProxyMetrics* metrics = nullptr;
+    metrics::Shard* shard = nullptr; // this worker's counts
+
+    const config::Config& config() const { return current->config(); }
+    // A request or a fill starts on the current generation; release() when it ends.
+    WorkerGeneration& acquire() {
+        ++current->users;
+        return *current;
+    }
+    void release(WorkerGeneration& generation);
+    // On the worker's thread: new requests run on `next` from now on.
+    void switch_to(std::unique_ptr<WorkerGeneration> next);
 
     void count(std::uint32_t slot, std::uint64_t n = 1) const {
         if (shard != nullptr) {

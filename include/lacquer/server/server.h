@@ -20,8 +20,9 @@ void check_supported(const config::Config& config);
 class Server {
 public:
     // Resolves origins and binds every listener (throws config::ConfigError when an address
-    // cannot be resolved, std::runtime_error when a socket cannot be bound).
-    explicit Server(config::Config config);
+    // cannot be resolved, std::runtime_error when a socket cannot be bound). `config_path` is
+    // read again on reload (empty: no reload).
+    explicit Server(config::Config config, std::string config_path = {});
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -36,13 +37,19 @@ public:
     // answered (each connection closes after its answer); returns when none is left or after
     // `within`. stop() then ends what remains.
     void drain(core::Millis within);
+    // SIGHUP: loads the config file again and, when it is valid and changes nothing that needs
+    // a restart (config/reload.h), switches every worker to it; requests in flight finish on
+    // the old one and the cache is kept. Otherwise the running config stays. One line to `log`
+    // either way (the refusal with FILE:LINE:COL). True when the new config runs.
+    bool reload(std::ostream& log);
     void stop();
 
     std::vector<std::uint16_t> ports() const;
     unsigned worker_count() const;
 
-private:
     struct Impl;
+
+private:
     std::unique_ptr<Impl> impl_;
 };
 
