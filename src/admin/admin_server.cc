@@ -244,23 +244,21 @@ AdminServer::Answer AdminServer::answer(const http::RequestHead& request) const 
     if (request.method != "POST") {
         return text(405, "405 Method Not Allowed: purge and ban are POST\n");
     }
-    if (query_param(query, "soft").value_or("0") != "0") {
-        return text(501, "501 Not Implemented: soft purge is not in this build yet\n");
-    }
+    const bool soft = query_param(query, "soft").value_or("0") != "0";
     if (path == "/purge/url") {
         const auto url = query_param(query, "url");
         if (!url || url->empty() || url->front() != '/') {
             return text(400, "400 Bad Request: url=/path?query (percent-encoded) is required\n");
         }
-        return json_count("purged",
-                          state_.cache.purge_url(*url, query_param(query, "host").value_or("")));
+        return json_count(
+            "purged", state_.cache.purge_url(*url, query_param(query, "host").value_or(""), soft));
     }
     if (path == "/purge/prefix") {
         const auto prefix = query_param(query, "path");
         if (!prefix || prefix->empty() || prefix->front() != '/') {
             return text(400, "400 Bad Request: path=/prefix is required\n");
         }
-        return json_count("purged", state_.cache.purge_prefix(*prefix));
+        return json_count("purged", state_.cache.purge_prefix(*prefix, soft));
     }
     if (path == "/purge/all") {
         return json_count("purged", state_.cache.purge_all());
@@ -281,7 +279,7 @@ AdminServer::Answer AdminServer::answer(const http::RequestHead& request) const 
         if (!tag || tag->empty()) {
             return text(400, "400 Bad Request: tag=... is required\n");
         }
-        return json_count("purged", state_.cache.purge_tag(*tag));
+        return json_count("purged", state_.cache.purge_tag(*tag, soft));
     }
     return text(404, "404 Not Found\n");
 }

@@ -215,6 +215,36 @@ std::size_t ObjectStore::remove_if(const std::function<bool(const StoredObject&)
     return removed;
 }
 
+std::size_t ObjectStore::mark_stale_url(std::uint64_t url_hash, std::string_view url,
+                                        core::Instant at) {
+    Shard& s = shard_for(url_hash);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    std::size_t marked = 0;
+    auto [first, last] = s.by_url.equal_range(url_hash);
+    for (auto u = first; u != last; ++u) {
+        if (u->second->key().substr(0, url.size()) == url) {
+            u->second->mark_stale(at);
+            ++marked;
+        }
+    }
+    return marked;
+}
+
+std::size_t ObjectStore::mark_stale_if(const std::function<bool(const StoredObject&)>& match,
+                                       core::Instant at) {
+    std::size_t marked = 0;
+    for (Shard& s : shards_) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
+            if (match(*o)) {
+                o->mark_stale(at);
+                ++marked;
+            }
+        }
+    }
+    return marked;
+}
+
 ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
     StoredObject* victim = nullptr;
     {

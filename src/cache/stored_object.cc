@@ -3,6 +3,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/core/assert.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -74,6 +75,26 @@ void StoredObject::unref() const {
         self->~StoredObject();
         std::free(self);
     }
+}
+
+void StoredObject::mark_stale(core::Instant at) const {
+    const std::int64_t mark =
+        std::chrono::duration_cast<core::Millis>(at.time_since_epoch()).count() + 1;
+    std::int64_t seen = stale_mark_.load(std::memory_order_relaxed);
+    while ((seen == 0 || mark < seen) &&
+           !stale_mark_.compare_exchange_weak(seen, mark, std::memory_order_relaxed)) {
+    }
+}
+
+core::Millis StoredObject::age_at(core::Instant now) const {
+    const core::Millis age = std::chrono::duration_cast<core::Millis>(now - stored_at_);
+    const std::int64_t mark = stale_mark_.load(std::memory_order_relaxed);
+    if (mark == 0) {
+        return age;
+    }
+    const core::Millis since_mark =
+        std::chrono::duration_cast<core::Millis>(now.time_since_epoch()) - core::Millis(mark - 1);
+    return std::max(age, window_.ttl + std::max(since_mark, core::Millis(0)));
 }
 
 } // namespace lacquer::cache

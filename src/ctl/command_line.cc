@@ -46,6 +46,7 @@ struct Words {
     std::optional<std::string> tag;
     std::optional<std::string> host;
     bool all = false;
+    bool soft = false;
 };
 
 // The command and its argument from the words left once the options are taken.
@@ -82,7 +83,11 @@ std::string choose_command(const Words& w, Invocation& inv) {
     if (w.host && operands == 0) {
         return "--host goes with purge URL only";
     }
+    inv.soft = w.soft;
     if (w.all) {
+        if (w.soft) {
+            return "--soft goes with purge URL, --prefix or --tag";
+        }
         inv.command = Command::PurgeAll;
         return {};
     }
@@ -130,8 +135,8 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
             out.invocation = inv;
             return out;
         }
-        if (arg == "--json" || arg == "--all") {
-            (arg == "--json" ? inv.json : words.all) = true;
+        if (arg == "--json" || arg == "--all" || arg == "--soft") {
+            (arg == "--json" ? inv.json : arg == "--all" ? words.all : words.soft) = true;
             continue;
         }
         // The options with a value: "--name VALUE" or "--name=VALUE".
@@ -194,6 +199,8 @@ std::string usage_text() {
            "  purge --prefix PATH     every object whose path starts with PATH\n"
            "  purge --tag TAG         every object whose tags header named TAG\n"
            "  purge --all             every object\n"
+           "  purge ... --soft        (URL, --prefix, --tag) mark stale instead: served inside\n"
+           "                          `stale` while one request refreshes each object\n"
            "  ban REGEX               every object whose path?params matches REGEX\n"
            "\n"
            "options:\n"

@@ -33,6 +33,7 @@ struct Invocation {
     std::string config_path{kDefaultConfigPath};
     bool config_given = false; // --config was written: the file must then be usable
     bool json = false;
+    bool soft = false; // purge: mark stale (refreshed in the background) instead of removing
     std::chrono::milliseconds timeout = kDefaultTimeout; // per admin request
     bool help = false;                                   // print usage_text(), nothing else
     bool version = false;                                // print the version, nothing else

@@ -189,6 +189,7 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
     }
     AdminCall call(inv, std::move(*resolved.target), out, err);
     const std::string arg = query_value(inv.argument);
+    const std::string soft = inv.soft ? "&soft=1" : "";
     switch (inv.command) {
     case Command::Status:
         return call.status();
@@ -196,12 +197,12 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
         return call.stats();
     case Command::PurgeUrl:
         return call.purge("/purge/url?url=" + arg +
-                              (inv.host.empty() ? "" : "&host=" + query_value(inv.host)),
+                              (inv.host.empty() ? "" : "&host=" + query_value(inv.host)) + soft,
                           "purged");
     case Command::PurgePrefix:
-        return call.purge("/purge/prefix?path=" + arg, "purged");
+        return call.purge("/purge/prefix?path=" + arg + soft, "purged");
     case Command::PurgeTag:
-        return call.purge("/purge/tag?tag=" + arg, "purged");
+        return call.purge("/purge/tag?tag=" + arg + soft, "purged");
     case Command::PurgeAll:
         return call.purge("/purge/all", "purged");
     case Command::Ban:

@@ -15,10 +15,6 @@ namespace lacquer::proxy {
 
 namespace {
 
-core::Millis resident_time(const cache::StoredObject& object, core::Instant now) {
-    return std::chrono::duration_cast<core::Millis>(now - object.stored_at());
-}
-
 } // namespace
 
 bool ClientSession::serve_from_cache(const Route& route, std::string_view target) {
@@ -61,7 +57,7 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     const core::Instant now = ctx_.worker.now();
     if (cache::ObjectRef object =
             ctx_.store->lookup({key_.hash, key_.url_hash, key_.canonical}, &req.headers)) {
-        const core::Millis resident = resident_time(*object, now);
+        const core::Millis resident = object->age_at(now); // a soft purge ages it
         const cache::Usability use =
             cache::classify(object->window(), resident, cache::OriginHealth::Up);
         if (use == cache::Usability::Fresh) {

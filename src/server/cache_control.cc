@@ -7,11 +7,24 @@
 
 namespace lacquer::server {
 
+namespace {
+
+core::Instant now() {
+    return std::chrono::steady_clock::now();
+} // the workers' clock
+
+std::size_t purge_if(cache::ObjectStore& store,
+                     const std::function<bool(const cache::StoredObject&)>& match, bool soft) {
+    return soft ? store.mark_stale_if(match, now()) : store.remove_if(match);
+}
+
+} // namespace
+
 admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::ObjectStore& store,
                                        std::size_t max_uri_bytes) {
     admin::CacheControl c;
-    c.purge_url = [current_routes, &store, max_uri_bytes](std::string_view url,
-                                                          std::string_view host) -> std::size_t {
+    c.purge_url = [current_routes, &store, max_uri_bytes](
+                      std::string_view url, std::string_view host, bool soft) -> std::size_t {
         const std::shared_ptr<const proxy::RouteTable> routes = current_routes();
         const std::size_t query_at = url.find('?');
         cache::RequestView view;
@@ -28,23 +41,31 @@ admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::Obje
         if (cache::build_key(route.cache->key, "GET", view, buffer, key) != cache::KeyOutcome::Ok) {
             return 0;
         }
-        if (!host.empty()) {
-            return store.remove_url(key.url_hash, key.url); // one shard, every variant
+        if (!host.empty()) { // one shard, every variant
+            return soft ? store.mark_stale_url(key.url_hash, key.url, now())
+                        : store.remove_url(key.url_hash, key.url);
         }
         const cache::KeyFields want = cache::key_fields(key.url);
-        return store.remove_if([&want](const cache::StoredObject& o) {
-            const cache::KeyFields f = cache::key_fields(o.key());
-            return f.method_class == want.method_class && f.path == want.path &&
-                   f.params == want.params;
-        });
+        return purge_if(
+            store,
+            [&want](const cache::StoredObject& o) {
+                const cache::KeyFields f = cache::key_fields(o.key());
+                return f.method_class == want.method_class && f.path == want.path &&
+                       f.params == want.params;
+            },
+            soft);
     };
-    c.purge_prefix = [&store](std::string_view prefix) {
-        return store.remove_if([prefix](const cache::StoredObject& o) {
-            return cache::key_fields(o.key()).path.starts_with(prefix);
-        });
+    c.purge_prefix = [&store](std::string_view prefix, bool soft) {
+        return purge_if(
+            store,
+            [prefix](const cache::StoredObject& o) {
+                return cache::key_fields(o.key()).path.starts_with(prefix);
+            },
+            soft);
     };
-    c.purge_tag = [&store](std::string_view tag) {
-        return store.remove_if([tag](const cache::StoredObject& o) { return o.has_tag(tag); });
+    c.purge_tag = [&store](std::string_view tag, bool soft) {
+        return purge_if(
+            store, [tag](const cache::StoredObject& o) { return o.has_tag(tag); }, soft);
     };
     c.ban = [&store](std::string_view pattern) -> std::optional<std::size_t> {
         std::regex re;

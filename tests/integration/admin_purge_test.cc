@@ -10,11 +10,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <string>
+#include <thread>
 
 namespace lacquer::test {
 namespace {
 
 using namespace cache_test;
+using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
 constexpr std::string_view kRoutes = R"(variants:
@@ -123,6 +125,33 @@ TEST(AdminPurgeTag, TakesTheObjectsWhoseTagsHeaderNamedTheTag) {
     EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/tag").status, 400);
 }
 
+TEST_F(AdminPurge, SoftPurgeServesTheObjectStaleWhileOneRequestRefreshesIt) {
+    LacquerProcess proxy(caching_config(origin_, kRoutes).admin());
+    ASSERT_TRUE(proxy.started());
+    fill(proxy);
+    EXPECT_EQ(admin_request(proxy.admin_port(), "POST",
+                            "/purge/url?url=%2Fv3%2Flistings%3Flimit%3D5&host=api.test&soft=1")
+                  .body,
+              "{\"purged\": 2}\n");
+    // Still answered at once, stale, and exactly one refresh goes to the origin.
+    const Response stale = proxy.get("/v3/listings?limit=5", kApi);
+    EXPECT_EQ(stale.header("Cache-Status"), "lacquer; hit; fwd=stale");
+    EXPECT_EQ(stale.body, "body of /v3/listings?limit=5");
+    ASSERT_TRUE(origin_.wait_for_count("/v3/listings?limit=5", 3, 5s)); // 2 fills + 1 refresh
+    // The refreshed object is fresh; the untouched ones never went to the origin again.
+    for (int i = 0; i < 50 && status_of(proxy, "/v3/listings?limit=5") != kHit; ++i) {
+        std::this_thread::sleep_for(20ms); // the refresh is stored right after the origin answers
+    }
+    EXPECT_EQ(status_of(proxy, "/v3/listings?limit=5"), kHit);
+    EXPECT_EQ(status_of(proxy, "/v3/listings?limit=10"), kHit);
+    EXPECT_EQ(origin_.count("/v3/listings?limit=10"), 1u);
+
+    // By prefix too.
+    EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/prefix?path=/v3/users&soft=1").body,
+              "{\"purged\": 1}\n");
+    EXPECT_EQ(status_of(proxy, "/v3/users/1"), "lacquer; hit; fwd=stale");
+}
+
 TEST_F(AdminPurge, RequestsAreCheckedAndTheTokenIsRequiredWhenConfigured) {
     TempDir dir;
     const auto token_file = dir.path() / "admin.token";
@@ -142,8 +171,8 @@ TEST_F(AdminPurge, RequestsAreCheckedAndTheTokenIsRequiredWhenConfigured) {
     const HeaderFields auth{{"Authorization", "Bearer s3cret"}};
     EXPECT_EQ(admin_request(proxy.admin_port(), "GET", "/purge/all", auth).status, 405);
     EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/url", auth).status, 400);
-    EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/url?url=/x&soft=1", auth).status,
-              501);
+    EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/url?url=/x&soft=1", auth).body,
+              "{\"purged\": 0}\n");
     EXPECT_EQ(admin_request(proxy.admin_port(), "POST", "/purge/all", auth).body,
               "{\"purged\": 4}\n");
     EXPECT_EQ(admin_request(proxy.admin_port(), "GET", "/metrics").status, 200); // no token

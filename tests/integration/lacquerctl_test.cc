@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lacquer::test {
@@ -146,6 +147,19 @@ TEST_F(LacquerCtl, StatsPrintsTheFiguresLacquerdCounted) {
     EXPECT_THAT(run.stdout_text, HasSubstr("evictions    0\n"
                                            "origins      1 up, 0 down\n"));
     EXPECT_EQ(origin_.count("/c/stats-a"), 1u);
+}
+
+TEST_F(LacquerCtl, SoftPurgeLeavesTheObjectServedStaleWhileItIsRefreshed) {
+    store("/c/soft");
+    const ProgramRun run = ctl({"purge", "--soft", "/c/soft"});
+    ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
+    EXPECT_EQ(run.stdout_text, "purged 1 object\n");
+    EXPECT_EQ(cache_status("/c/soft"), "lacquer; hit; fwd=stale"); // kept, and refreshing
+    // One background refresh reaches the origin (bounded wait: 5 s).
+    for (int i = 0; i < 250 && origin_.count("/c/soft") < 2; ++i) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(origin_.count("/c/soft"), 2u);
 }
 
 TEST_F(LacquerCtl, JsonOutputParsesAndHoldsTheSameFigures) {

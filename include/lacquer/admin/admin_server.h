@@ -20,11 +20,13 @@ namespace lacquer::admin {
 // What the purge, ban and stats requests do, implemented by the server (it knows the routes
 // and the store). Each returns how many objects it removed.
 struct CacheControl {
+    // `soft`: the objects are marked stale instead of removed (served inside `stale` while one
+    // request refreshes them).
     // Every variant of `url` (path and query as a client sends them); any host when empty.
-    std::function<std::size_t(std::string_view url, std::string_view host)> purge_url;
-    std::function<std::size_t(std::string_view path_prefix)> purge_prefix;
+    std::function<std::size_t(std::string_view url, std::string_view host, bool soft)> purge_url;
+    std::function<std::size_t(std::string_view path_prefix, bool soft)> purge_prefix;
     // Objects whose route's tags_header named `tag`.
-    std::function<std::size_t(std::string_view tag)> purge_tag;
+    std::function<std::size_t(std::string_view tag, bool soft)> purge_tag;
     // nullopt: `regex` does not compile.
     std::function<std::optional<std::size_t>(std::string_view regex)> ban;
     std::function<std::size_t()> purge_all;

@@ -56,6 +56,11 @@ public:
     // Removes every object that satisfies `match` (purge and ban: visits every object, one
     // shard lock at a time); how many.
     std::size_t remove_if(const std::function<bool(const StoredObject&)>& match);
+    // Soft purge: the objects remove_url / remove_if would take are marked stale from `at`
+    // instead (StoredObject::mark_stale); how many.
+    std::size_t mark_stale_url(std::uint64_t url_hash, std::string_view url, core::Instant at);
+    std::size_t mark_stale_if(const std::function<bool(const StoredObject&)>& match,
+                              core::Instant at);
 
     StoreStats stats() const;
     std::uint64_t budget() const { return budget_; }

@@ -76,6 +76,12 @@ public:
     std::int64_t stored_unix() const { return stored_unix_; }
     std::int64_t initial_age() const { return initial_age_; }
     const FreshnessWindow& window() const { return window_; }
+    // Soft purge: from `at` the object counts as expired (served inside `stale` while one
+    // request refreshes it, never past its hard bound). The earliest mark wins.
+    void mark_stale(core::Instant at) const;
+    // The age that freshness decisions use: time since it was stored, or, once marked stale,
+    // at least ttl + time since the mark.
+    core::Millis age_at(core::Instant now) const;
     // Bytes this object costs against the budget, bookkeeping included.
     std::size_t charge() const { return charge_; }
 
@@ -92,6 +98,8 @@ private:
     char* bytes() { return reinterpret_cast<char*>(this + 1); }
 
     mutable std::atomic<std::uint32_t> refs_{1};
+    // mark_stale()'s instant, in ms of the steady clock + 1; 0: not marked.
+    mutable std::atomic<std::int64_t> stale_mark_{0};
     std::uint32_t key_size_ = 0;
     std::uint32_t head_size_ = 0;
     std::uint16_t etag_size_ = 0;

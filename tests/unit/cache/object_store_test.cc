@@ -192,5 +192,34 @@ TEST(ObjectStore, ConcurrentHitsInsertsAndEvictionsKeepEveryObjectIntact) {
     EXPECT_LE(store.stats().bytes, 512u * 1024u);
 }
 
+TEST(ObjectStore, ASoftPurgeAgesTheObjectFromTheMarkWithoutRemovingIt) {
+    ObjectStore store(1 << 20);
+    StoredObject::Fields f;
+    f.key = "k";
+    f.hash = 7;
+    f.url_hash = 7;
+    f.head = "HTTP/1.1 200 OK\r\n";
+    const core::Instant t0 = core::Instant{} + std::chrono::hours(1);
+    f.stored_at = t0;
+    f.window.ttl = core::Millis(60'000);
+    f.window.stale = core::Millis(600'000);
+    ObjectRef object(StoredObject::create(f));
+    ASSERT_TRUE(store.insert(object));
+    EXPECT_EQ(object->age_at(t0 + core::Millis(10'000)), core::Millis(10'000));
+    EXPECT_EQ(
+        store.mark_stale_if([](const StoredObject&) { return true; }, t0 + core::Millis(10'000)),
+        1u);
+    // From the mark on it counts as expired: ttl + time since the mark.
+    EXPECT_EQ(object->age_at(t0 + core::Millis(10'000)), core::Millis(60'000));
+    EXPECT_EQ(object->age_at(t0 + core::Millis(15'000)), core::Millis(65'000));
+    object->mark_stale(t0 + core::Millis(12'000)); // a later mark changes nothing
+    EXPECT_EQ(object->age_at(t0 + core::Millis(15'000)), core::Millis(65'000));
+    EXPECT_EQ(store.mark_stale_url(7, "k", t0 + core::Millis(5'000)), 1u); // an earlier one wins
+    EXPECT_EQ(object->age_at(t0 + core::Millis(15'000)), core::Millis(70'000));
+    // Later still it keeps ageing from the mark (never younger than its real age).
+    EXPECT_EQ(object->age_at(t0 + core::Millis(200'000)), core::Millis(255'000));
+    EXPECT_TRUE(store.lookup(object->store_key())); // still there
+}
+
 } // namespace
 } // namespace lacquer::cache

@@ -33,6 +33,9 @@ TEST(CtlCommandLine, EveryCommandWithItsArgument) {
     EXPECT_EQ(tag.command, Command::PurgeTag);
     EXPECT_EQ(tag.argument, "listing-42");
     EXPECT_EQ(parse_ok({"purge", "--all"}).command, Command::PurgeAll);
+    EXPECT_FALSE(tag.soft);
+    EXPECT_TRUE(parse_ok({"purge", "--soft", "--tag", "t"}).soft);
+    EXPECT_TRUE(parse_ok({"purge", "/v3/x", "--soft"}).soft);
     const Invocation ban = parse_ok({"ban", "^/v3/listings/[0-9]+$"});
     EXPECT_EQ(ban.command, Command::Ban);
     EXPECT_EQ(ban.argument, "^/v3/listings/[0-9]+$");
@@ -96,6 +99,7 @@ TEST(CtlCommandLine, UsageErrorsSayWhatIsWrong) {
         {{"--admin"}, "--admin needs a non-empty value"},
         {{"--token-file=", "status"}, "--token-file needs a non-empty value"},
         {{"--verbose", "status"}, "unknown option '--verbose'"},
+        {{"purge", "--all", "--soft"}, "--soft goes with purge URL, --prefix or --tag"},
     };
     for (const auto& [args, message] : cases) {
         const ParsedCommandLine parsed = parse(args);
