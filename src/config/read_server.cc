@@ -99,7 +99,7 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
     AdminConfig admin;
     std::optional<YamlValue> address;
     if (value) {
-        const YamlMap map = YamlMap::with_keys(*value, {"address", "token_file"});
+        const YamlMap map = YamlMap::with_keys(*value, {"address", "token_file", "purge_from"});
         admin.present = true;
         admin.mark = value->mark();
         address = map.find("address");
@@ -110,6 +110,20 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
             admin.token_file = token->as_string();
             if (admin.token_file.empty()) {
                 token->fail("expected a file path (leave the key out for no token), got \"\"");
+            }
+        }
+        if (const std::optional<YamlValue> from = map.find("purge_from")) {
+            if (!from->is_list()) {
+                from->fail("expected a list of address ranges, got " + from->describe());
+            }
+            for (const YamlValue& item : from->as_list()) {
+                const std::string text = item.as_string();
+                std::optional<AddressRange> range = parse_address_range(text);
+                if (!range) {
+                    item.fail("expected an address or a CIDR range (10.0.0.0/8, ::1/128), got " +
+                              quoted(text));
+                }
+                admin.purge_from.push_back(std::move(*range));
             }
         }
     }

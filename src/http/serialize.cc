@@ -2,7 +2,9 @@
 
 #include "lacquer/http/headers.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace lacquer::http {
 
@@ -226,26 +228,39 @@ void write_client_response(std::string& out, const ResponseHead& response,
     write_response_end(out, framing);
 }
 
-void write_synthetic_response(std::string& out, int status, bool close, bool head_only) {
-    const std::string_view reason = reason_phrase(status);
+void write_text_response(std::string& out, int status, std::string_view content_type,
+                         std::string_view body, bool close, bool head_only) {
     out.append("HTTP/1.1 ");
     append_number(out, static_cast<std::uint64_t>(status));
     out.push_back(' ');
-    out.append(reason);
-    out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-    // Body: "<status> <reason>\n"
-    append_number(out, reason.size() + 5);
+    out.append(reason_phrase(status));
+    out.append("\r\nContent-Type: ");
+    out.append(content_type);
+    out.append("\r\nContent-Length: ");
+    append_number(out, body.size());
     out.append("\r\nCache-Control: no-store\r\nVia: 1.1 lacquer\r\n");
     if (close) {
         out.append("Connection: close\r\n");
     }
     out.append("\r\n");
     if (!head_only) {
-        append_number(out, static_cast<std::uint64_t>(status));
-        out.push_back(' ');
-        out.append(reason);
-        out.push_back('\n');
+        out.append(body);
     }
+}
+
+void write_synthetic_response(std::string& out, int status, bool close, bool head_only) {
+    // Body: "<status> <reason>\n", built without allocating.
+    const std::string_view reason = reason_phrase(status);
+    char body[80];
+    const auto r = std::to_chars(body, body + 4, status);
+    std::size_t n = static_cast<std::size_t>(r.ptr - body);
+    body[n++] = ' ';
+    const std::size_t take = std::min(reason.size(), sizeof body - n - 1);
+    std::memcpy(body + n, reason.data(), take);
+    n += take;
+    body[n++] = '\n';
+    write_text_response(out, status, "text/plain; charset=utf-8", std::string_view(body, n), close,
+                        head_only);
 }
 
 void write_chunk_header(std::string& out, std::uint64_t size) {

@@ -9,13 +9,13 @@
 #include "lacquer/proxy/proxy_metrics.h"
 #include "object_delivery.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 namespace lacquer::proxy {
 
-namespace {
-
-} // namespace
+namespace {} // namespace
 
 bool ClientSession::serve_from_cache(const Route& route, std::string_view target) {
     const RouteCache& rc = *route.cache;
@@ -103,6 +103,31 @@ void ClientSession::prepare_invalidation(std::string_view host, std::string_view
     view.headers = &parser_.request().headers;
     invalidate_ = cache::build_key(get_route.cache->key, "GET", view, key_buffer_, key_) ==
                   cache::KeyOutcome::Ok;
+}
+
+void ClientSession::answer_purge(std::string_view host, std::string_view target) {
+    const std::vector<config::AddressRange>& ranges = gen_->config().admin.purge_from;
+    const std::string_view peer = conn_->peer_host();
+    const bool allowed = std::any_of(ranges.begin(), ranges.end(), [peer](const auto& range) {
+        return config::range_contains(range, peer);
+    });
+    if (!allowed || parser_.request().framing.kind != http::Framing::Kind::None) {
+        answer_inline(allowed ? 400 : 403); // a PURGE has no body
+        return;
+    }
+    prepare_invalidation(host, target);
+    const std::size_t purged = invalidate_ ? ctx_.store->remove_url(key_.url_hash, key_.url) : 0;
+    invalidate_ = false;
+    char body[48];
+    const int n = std::snprintf(body, sizeof body, "{\"purged\": %zu}\n", purged);
+    cache_status_ = CacheStatus::Synth;
+    scratch_.clear();
+    http::write_text_response(scratch_, 200, "application/json",
+                              std::string_view(body, static_cast<std::size_t>(n)), !keep_alive_);
+    conn_->write(scratch_);
+    response_started_ = true;
+    log_request(200);
+    finish_response();
 }
 
 void ClientSession::set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key) {

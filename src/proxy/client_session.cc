@@ -235,6 +235,10 @@ void ClientSession::dispatch() {
         answer_and_close(413);
         return;
     }
+    if (req.method == "PURGE" && !gen_->config().admin.purge_from.empty()) {
+        answer_purge(host, target);
+        return;
+    }
     const std::string_view path = target.substr(0, target.find('?'));
     const Route& route = gen_->routes().match(host_without_port(host), path, req.method);
     route_ = &route;

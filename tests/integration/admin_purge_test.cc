@@ -152,6 +152,35 @@ TEST_F(AdminPurge, SoftPurgeServesTheObjectStaleWhileOneRequestRefreshesIt) {
     EXPECT_EQ(status_of(proxy, "/v3/users/1"), "lacquer; hit; fwd=stale");
 }
 
+TEST_F(AdminPurge, PurgeMethodOnTheClientPortFromAllowedAddressesOnly) {
+    LacquerProcess allowed(caching_config(origin_, kRoutes)
+                               .extra("admin:\n  address: 127.0.0.1:0\n"
+                                      "  purge_from: [127.0.0.1/32, \"::1\"]\n"));
+    ASSERT_TRUE(allowed.started());
+    fill(allowed);
+    HttpClient client;
+    ASSERT_TRUE(client.connect(allowed.port()));
+    const Response purged = client.request("PURGE", "/v3/listings?limit=5", kApi);
+    EXPECT_EQ(purged.status, 200);
+    EXPECT_EQ(purged.body, "{\"purged\": 2}\n"); // both locales of that URL
+    EXPECT_EQ(status_of(allowed, "/v3/listings?limit=5"), kStored);
+    EXPECT_EQ(status_of(allowed, "/v3/listings?limit=10"), kHit);
+    EXPECT_EQ(origin_.count("/v3/listings?limit=5"), 3u); // two fills, then one after the purge
+    EXPECT_EQ(client.get("/v3/users/1", kApi).header("Cache-Status"), kHit); // kept alive
+
+    // Loopback is not in the list: 403, nothing removed, nothing sent to the origin.
+    LacquerProcess refused(caching_config(origin_, kRoutes)
+                               .extra("admin:\n  address: 127.0.0.1:0\n"
+                                      "  purge_from: [10.0.0.0/8]\n"));
+    ASSERT_TRUE(refused.started());
+    ASSERT_EQ(refused.get("/v3/users/2", kApi).header("Cache-Status"), kStored);
+    HttpClient other;
+    ASSERT_TRUE(other.connect(refused.port()));
+    EXPECT_EQ(other.request("PURGE", "/v3/users/2", kApi).status, 403);
+    EXPECT_EQ(status_of(refused, "/v3/users/2"), kHit);
+    EXPECT_EQ(origin_.count("/v3/users/2"), 1u);
+}
+
 TEST_F(AdminPurge, RequestsAreCheckedAndTheTokenIsRequiredWhenConfigured) {
     TempDir dir;
     const auto token_file = dir.path() / "admin.token";

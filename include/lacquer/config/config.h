@@ -4,6 +4,8 @@
 // Every list item keeps the SourceMark of its YAML node so that later stages (route
 // compilation, feature checks) can report errors as FILE:LINE:COL too.
 
+#include "lacquer/config/address_range.h"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -43,6 +45,9 @@ struct AdminConfig {
     bool present = false; // the `admin` section was written
     HostPort address{"127.0.0.1", 9190};
     std::string token_file; // empty: no token
+    // Clients in these ranges may send PURGE to the client listeners; empty: PURGE is not
+    // special there (it goes to the origin like any other method).
+    std::vector<AddressRange> purge_from;
     SourceMark mark;
 };
 

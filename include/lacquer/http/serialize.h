@@ -54,6 +54,9 @@ void write_response_end(std::string& out, const ClientResponseFraming& framing);
 
 // A complete short answer made by the proxy itself (errors, 100 Continue excluded).
 void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false);
+// A complete answer with `body` (not cacheable), e.g. the JSON of a PURGE.
+void write_text_response(std::string& out, int status, std::string_view content_type,
+                         std::string_view body, bool close, bool head_only = false);
 
 // Chunk framing around data the caller moves itself.
 void write_chunk_header(std::string& out, std::uint64_t size);

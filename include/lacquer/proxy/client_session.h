@@ -77,6 +77,9 @@ private:
     // For an unsafe method: the URL whose stored answers a success will invalidate (key_.url,
     // built as a GET of the same target would be keyed).
     void prepare_invalidation(std::string_view host, std::string_view target);
+    // PURGE on the client listener (admin.purge_from): removes every stored variant of the URL
+    // for that host and answers {"purged": N}; 403 from other addresses.
+    void answer_purge(std::string_view host, std::string_view target);
     bool forwards_credentials() const;
     void answer_from_object(const cache::StoredObject& object, CacheStatusField field);
     // A cacheable miss: lead the key's fetch, wait for the leader, or (hit-for-miss, a wait

@@ -243,6 +243,11 @@ std::vector<ErrorCase> error_cases() {
         {"ListenerOnDefaultAdmin", "listen:\n  - address: 127.0.0.1:9190\n",
          "t.yaml:2:5: listen[0]: 127.0.0.1:9190 conflicts with the default admin.address "
          "(127.0.0.1:9190)"},
+        {"PurgeFromNotARange", with_base("admin:\n  purge_from: [127.0.0.1/32, 10.0.0.1/8]\n"),
+         "t.yaml:8:30: admin.purge_from[1]: expected an address or a CIDR range (10.0.0.0/8, "
+         "::1/128), got \"10.0.0.1/8\""},
+        {"PurgeFromNotAList", with_base("admin:\n  purge_from: 10.0.0.0/8\n"),
+         "t.yaml:8:15: admin.purge_from: expected a list of address ranges, got \"10.0.0.0/8\""},
         {"EmptyTokenFile", with_base("admin: { token_file: '' }\n"),
          "t.yaml:7:22: admin.token_file: expected a file path (leave the key out for no token), "
          "got \"\""},

@@ -57,6 +57,8 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_TRUE(config.admin.present);
     EXPECT_EQ(config.admin.address.text(), "127.0.0.1:9190");
     EXPECT_EQ(config.admin.token_file, "/etc/lacquer/admin.token");
+    ASSERT_EQ(config.admin.purge_from.size(), 2u);
+    EXPECT_EQ(config.admin.purge_from[1].text, "::1");
 
     EXPECT_EQ(config.limits.max_header_bytes, 32U * 1024);
     EXPECT_EQ(config.limits.max_uri_bytes, 8U * 1024);
