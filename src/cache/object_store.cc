@@ -99,7 +99,7 @@ ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* reque
 
 bool ObjectStore::insert(ObjectRef object) {
     StoredObject* o = object.get();
-    if (o == nullptr || o->charge() > budget_) {
+    if (o == nullptr || o->charge() > budget()) {
         return false;
     }
     Shard& s = shard_for(o->url_hash());
@@ -275,13 +275,18 @@ ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
     return Sweep::Evicted;
 }
 
+void ObjectStore::set_budget(std::uint64_t budget_bytes) {
+    budget_.store(budget_bytes, std::memory_order_relaxed);
+    evict_to_budget();
+}
+
 void ObjectStore::evict_to_budget() {
     // The hand sweeps the shards in turn, so eviction pressure spreads like one global CLOCK.
     // One lock at a time. After two full turns without a victim (everything was just hit),
     // the oldest objects go regardless: the budget is a hard bound.
     std::size_t without_victim = 0;
     std::size_t empty = 0;
-    while (bytes_.load(std::memory_order_relaxed) > budget_ && empty < kShards) {
+    while (bytes_.load(std::memory_order_relaxed) > budget() && empty < kShards) {
         const std::size_t index = hand_.fetch_add(1, std::memory_order_relaxed) % kShards;
         switch (evict_one(shards_[index], without_victim >= 2 * kShards)) {
         case Sweep::Evicted:

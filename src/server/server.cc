@@ -14,6 +14,7 @@
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/proxy/worker_context.h"
+#include "listeners.h"
 
 #include <atomic>
 #include <cctype>
@@ -98,8 +99,7 @@ struct Server::Impl {
     std::unique_ptr<admin::AdminServer> admin;
     std::unique_ptr<proxy::AccessLog> access_log;
     std::atomic<std::uint32_t> open_connections{0};
-    std::vector<net::SocketAddress> listen_addresses; // resolved; port filled after the first bind
-    std::vector<std::vector<int>> listen_fds;         // [listener][worker]
+    std::vector<BoundListener> listeners; // in config order; each worker's Listeners likewise
     std::vector<WorkerSlot> slots;
     unsigned workers = 1;
     bool started = false;
@@ -178,43 +178,16 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
     }
     s.access_log = proxy::AccessLog::open(s.config.log, s.workers);
 
-    // Every worker gets its own socket per listen address (SO_REUSEPORT). With port 0, the
-    // first bind picks the port and the others join it.
+    // Every worker gets its own socket per listen address (SO_REUSEPORT).
     for (const config::ListenerConfig& l : s.config.listen) {
-        std::string error;
-        auto address = net::resolve(l.address.host, l.address.port, error);
-        if (!address) {
-            throw config::ConfigError(l.mark, "cannot resolve listen address '" + l.address.text() +
-                                                  "': " + error);
-        }
-        std::vector<int> fds;
-        for (unsigned w = 0; w < s.workers; ++w) {
-            const int fd = net::open_listening_socket(*address, error);
-            if (fd < 0) {
-                for (int f : fds) {
-                    close(f);
-                }
-                throw std::runtime_error("cannot listen on " + l.address.text() + ": " + error);
-            }
-            if (w == 0 && address->port() == 0) {
-                address->length = sizeof address->storage;
-                getsockname(fd, reinterpret_cast<sockaddr*>(&address->storage), &address->length);
-            }
-            fds.push_back(fd);
-        }
-        s.listen_addresses.push_back(*address);
-        s.listen_fds.push_back(std::move(fds));
+        s.listeners.push_back(bind_listener(l, s.workers));
     }
 }
 
 Server::~Server() {
     stop();
-    for (auto& fds : impl_->listen_fds) {
-        for (int fd : fds) {
-            if (fd >= 0) {
-                close(fd);
-            }
-        }
+    for (BoundListener& l : impl_->listeners) {
+        close_unowned(l);
     }
 }
 
@@ -224,8 +197,8 @@ unsigned Server::worker_count() const {
 
 std::vector<std::uint16_t> Server::ports() const {
     std::vector<std::uint16_t> out;
-    for (const auto& a : impl_->listen_addresses) {
-        out.push_back(a.port());
+    for (const BoundListener& l : impl_->listeners) {
+        out.push_back(l.address.port());
     }
     return out;
 }
@@ -243,14 +216,9 @@ void Server::start(std::ostream& out) {
         slot.context->shard = s.shards[w].get();
         slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
             *slot.worker, s.generation, s.workers, s.shards[w].get()));
-        proxy::WorkerContext* ctx = slot.context.get();
-        for (std::size_t l = 0; l < s.listen_fds.size(); ++l) {
-            const int fd = s.listen_fds[l][w];
-            s.listen_fds[l][w] = -1; // owned by the listener now
-            slot.listeners.push_back(std::make_unique<net::Listener>(
-                *slot.worker, fd, [ctx](int client, const sockaddr* peer) {
-                    proxy::ClientSession::start(*ctx, client, peer);
-                }));
+        for (BoundListener& l : s.listeners) {
+            slot.listeners.push_back(client_listener(*slot.worker, l.fds[w], slot.context.get()));
+            l.fds[w] = -1; // owned by the listener now
         }
     }
     for (WorkerSlot& slot : s.slots) {
@@ -261,8 +229,8 @@ void Server::start(std::ostream& out) {
     }
     s.started = true;
     s.ready = true;
-    for (const net::SocketAddress& a : s.listen_addresses) {
-        out << "listening on " << a.text() << " (worker threads: " << s.workers << ")\n";
+    for (const BoundListener& l : s.listeners) {
+        out << "listening on " << l.address.text() << " (worker threads: " << s.workers << ")\n";
     }
     if (s.admin) {
         out << "admin listening on " << s.admin->address().text() << "\n";
@@ -292,7 +260,7 @@ int Server::wait_for_signals() {
             impl_->access_log->reopen();
         }
         if (sig == SIGHUP) {
-            reload(std::cerr);
+            reload(std::cout, std::cerr);
         }
     }
 }
@@ -314,17 +282,56 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
 
 } // namespace
 
-bool Server::reload(std::ostream& log) {
+namespace {
+
+// The listeners a reload keeps (by the config's address text) and the ones it binds; `kept[j]`
+// is the running index of new listener j, or -1 when `bound[j]` was just bound. Throws like
+// bind_listener(), with nothing left open.
+struct ListenerPlan {
+    std::vector<int> kept;
+    std::vector<BoundListener> bound;
+};
+
+ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
+                            const std::vector<config::ListenerConfig>& next, unsigned workers) {
+    ListenerPlan plan;
+    std::vector<bool> used(running.size(), false);
+    try {
+        for (const config::ListenerConfig& l : next) {
+            int found = -1;
+            for (std::size_t i = 0; i < running.size() && found < 0; ++i) {
+                if (!used[i] && running[i].config_text == l.address.text()) {
+                    used[i] = true;
+                    found = static_cast<int>(i);
+                }
+            }
+            plan.kept.push_back(found);
+            plan.bound.push_back(found >= 0 ? BoundListener{} : bind_listener(l, workers));
+        }
+    } catch (...) {
+        for (BoundListener& b : plan.bound) {
+            close_unowned(b);
+        }
+        throw;
+    }
+    return plan;
+}
+
+} // namespace
+
+bool Server::reload(std::ostream& out, std::ostream& log) {
     Impl& s = *impl_;
     if (!s.started || s.config_path.empty()) {
         return false;
     }
     sd_notify(0, "RELOADING=1");
     std::shared_ptr<const proxy::Generation> next;
+    ListenerPlan plan;
     try {
         config::Config loaded = config::load_config_file(s.config_path);
         check_supported(loaded);
         config::check_reloadable(s.config, loaded);
+        plan = plan_listeners(s.listeners, loaded.listen, s.workers);
         std::uint64_t number = 0;
         {
             std::lock_guard<std::mutex> lock(s.generation_mutex);
@@ -344,6 +351,16 @@ bool Server::reload(std::ostream& log) {
         std::lock_guard<std::mutex> lock(s.generation_mutex);
         s.generation = next;
     }
+    s.config = next->config; // what the next reload compares with
+    if (s.store->budget() != next->config.storage.memory) {
+        s.store->set_budget(next->config.storage.memory); // a smaller one evicts now
+    }
+    // The listener list as the new config has it: kept ones move, new ones come from `plan`.
+    std::vector<BoundListener> listeners;
+    for (std::size_t j = 0; j < plan.kept.size(); ++j) {
+        listeners.push_back(plan.kept[j] >= 0 ? s.listeners[static_cast<std::size_t>(plan.kept[j])]
+                                              : plan.bound[j]);
+    }
     // Each worker switches on its own thread; requests in flight finish on the old generation.
     auto switched = std::make_shared<std::atomic<unsigned>>(0);
     for (unsigned w = 0; w < s.workers; ++w) {
@@ -352,16 +369,40 @@ bool Server::reload(std::ostream& log) {
         net::Worker* worker = slot.worker.get();
         metrics::Shard* shard = s.shards[w].get();
         const unsigned workers = s.workers;
-        slot.worker->post([ctx, worker, shard, workers, next, switched] {
-            ctx->switch_to(
-                std::make_unique<proxy::WorkerGeneration>(*worker, next, workers, shard));
-            switched->fetch_add(1);
-        });
+        std::vector<int> fds; // per new listener: this worker's new socket, or -1 (kept)
+        for (BoundListener& l : listeners) {
+            fds.push_back(l.fds.empty() ? -1 : l.fds[w]);
+            if (!l.fds.empty()) {
+                l.fds[w] = -1; // the worker's Listener owns it from the task on
+            }
+        }
+        auto* running = &slot.listeners;
+        slot.worker->post(
+            [ctx, worker, shard, workers, next, switched, running, fds, kept = plan.kept] {
+                ctx->switch_to(
+                    std::make_unique<proxy::WorkerGeneration>(*worker, next, workers, shard));
+                std::vector<std::unique_ptr<net::Listener>> now;
+                for (std::size_t j = 0; j < kept.size(); ++j) {
+                    now.push_back(kept[j] >= 0
+                                      ? std::move((*running)[static_cast<std::size_t>(kept[j])])
+                                      : client_listener(*worker, fds[j], ctx));
+                }
+                running->swap(now); // the listeners not kept close here
+                switched->fetch_add(1);
+            });
     }
     const auto deadline = std::chrono::steady_clock::now() + kSwitchTime;
     while (switched->load() < s.workers && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    for (std::size_t j = 0; j < plan.kept.size(); ++j) {
+        if (plan.kept[j] < 0) {
+            out << ("listening on " + listeners[j].address.text() +
+                    " (worker threads: " + std::to_string(s.workers) + ")\n")
+                << std::flush;
+        }
+    }
+    s.listeners = std::move(listeners);
     ++s.reloads_ok;
     log << ("lacquerd: reloaded " + s.config_path + " (generation " + std::to_string(next->number) +
             ", " + std::to_string(switched->load()) + "/" + std::to_string(s.workers) +

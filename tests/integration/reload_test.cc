@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace lacquer::test {
 namespace {
@@ -185,6 +186,88 @@ TEST(Reload, ARequestInFlightFinishesOnTheConfigItStartedWith) {
     // The same connection's next request runs on the new config.
     EXPECT_EQ(busy.get("/slow/x", {{"Host", "api.test"}}).status, 404);
     EXPECT_EQ(origin.count("/slow/x"), 1u);
+}
+
+// The ports of every "listening on 127.0.0.1:PORT" line printed so far, in order.
+std::vector<std::uint16_t> printed_ports(const LacquerProcess& proxy) {
+    std::vector<std::uint16_t> ports;
+    const std::string text = proxy.stdout_text();
+    constexpr std::string_view kLine = "listening on 127.0.0.1:";
+    for (std::size_t at = text.find(kLine); at != std::string::npos;
+         at = text.find(kLine, at + 1)) {
+        if (at > 0 && text[at - 1] != '\n') {
+            continue; // "admin listening on ..."
+        }
+        ports.push_back(static_cast<std::uint16_t>(std::stoi(text.substr(at + kLine.size()))));
+    }
+    return ports;
+}
+
+TEST(Reload, ListenAddressesAddedOpenRemovedOnesCloseAndTheOthersKeepTheirConnections) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/item", [](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=60"}}, "item");
+    });
+    LacquerProcess proxy(config_with(origin, kBefore).listeners(2));
+    ASSERT_TRUE(proxy.started());
+    const std::uint16_t first = proxy.port(0);
+    const std::uint16_t second = proxy.port(1);
+    HttpClient kept;
+    ASSERT_TRUE(kept.connect(first));
+    ASSERT_EQ(kept.get("/c/item", {{"Host", "api.test"}}).status, 200);
+
+    proxy.rewrite_config(config_with(origin, kBefore).listeners(1)); // the second goes
+    ASSERT_TRUE(proxy.send_signal(SIGHUP));
+    ASSERT_TRUE(proxy.wait_for_stderr("(generation 2,", 5s)) << proxy.stderr_text();
+    HttpClient gone;
+    EXPECT_FALSE(gone.connect(second, 1s));                              // closed
+    EXPECT_EQ(kept.get("/c/item", {{"Host", "api.test"}}).body, "item"); // same connection
+    EXPECT_EQ(http_get(first, "/c/item", {{"Host", "api.test"}}).body, "item");
+
+    proxy.rewrite_config(config_with(origin, kBefore).listeners(2)); // a new one opens
+    ASSERT_TRUE(proxy.send_signal(SIGHUP));
+    ASSERT_TRUE(proxy.wait_for_stderr("(generation 3,", 5s)) << proxy.stderr_text();
+    std::vector<std::uint16_t> ports;
+    for (int i = 0; i < 250 && (ports = printed_ports(proxy)).size() < 3; ++i) {
+        std::this_thread::sleep_for(20ms); // the line is written before the log line, bounded
+    }
+    ASSERT_EQ(ports.size(), 3u) << proxy.stdout_text();
+    EXPECT_EQ(http_get(ports[2], "/c/item", {{"Host", "api.test"}}).body, "item");
+    EXPECT_EQ(kept.get("/c/item", {{"Host", "api.test"}}).body, "item");
+    EXPECT_EQ(origin.count("/c/item"), 1u); // the cache stayed through both reloads
+}
+
+TEST(Reload, ASmallerMemoryBudgetEvictsDownToIt) {
+    ScriptedOrigin origin;
+    const std::string body(100 * 1024, 'm');
+    origin.on_any([&](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=60"}}, body);
+    });
+    LacquerProcess proxy(config_with(origin, kBefore));
+    ASSERT_TRUE(proxy.started());
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(proxy.get("/c/o" + std::to_string(i), {{"Host", "api.test"}}).status, 200);
+    }
+    ASSERT_TRUE(proxy.wait_for_metric("lacquer_store_objects", 20, 2s));
+
+    proxy.rewrite_config(TestConfig()
+                             .origin(origin.address())
+                             .storage("memory", "1MiB")
+                             .storage("max_object_size", "1MiB")
+                             .workers(2)
+                             .admin()
+                             .extra(std::string(kBefore)));
+    ASSERT_TRUE(proxy.send_signal(SIGHUP));
+    ASSERT_TRUE(proxy.wait_for_stderr("lacquerd: reloaded", 5s)) << proxy.stderr_text();
+    const auto budget = scrape_metric(proxy.admin_port(), "lacquer_store_budget_bytes");
+    const auto bytes = scrape_metric(proxy.admin_port(), "lacquer_store_bytes");
+    const auto objects = scrape_metric(proxy.admin_port(), "lacquer_store_objects");
+    ASSERT_TRUE(budget && bytes && objects);
+    EXPECT_EQ(*budget, 1024.0 * 1024);
+    EXPECT_LE(*bytes, 1024.0 * 1024);
+    EXPECT_GE(*objects, 5.0); // evicted down to the budget, not emptied
+    EXPECT_LE(*objects, 10.0);
+    EXPECT_TRUE(proxy.wait_for_metric("lacquer_store_evictions_total", 10, 2s));
 }
 
 } // namespace

@@ -63,7 +63,9 @@ public:
                               core::Instant at);
 
     StoreStats stats() const;
-    std::uint64_t budget() const { return budget_; }
+    std::uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+    // A reload's storage.memory: a smaller budget evicts down to it now.
+    void set_budget(std::uint64_t budget_bytes);
 
     // Per-object bookkeeping outside the object's own allocation (hash node, allocator).
     static constexpr std::size_t kOverheadPerObject = 64;
@@ -89,7 +91,7 @@ private:
     Sweep evict_one(Shard& s, bool force);
     void evict_to_budget();
 
-    std::uint64_t budget_;
+    std::atomic<std::uint64_t> budget_;
     std::atomic<std::uint64_t> bytes_{0}; // across shards; the budget is global
     std::atomic<std::size_t> hand_{0};    // the CLOCK hand over the shards
     mutable std::array<Shard, kShards> shards_;

@@ -1,8 +1,9 @@
 #pragma once
-// What a reload (SIGHUP) may change. Routes, origins, variants, limits and the object size
-// limit are swapped in on every worker; the rest is bound when the process starts (worker
-// threads, listening sockets, the admin listener and its token, the access log, the cache's
-// memory budget) and a change there refuses the reload, pointing at the setting.
+// What a reload (SIGHUP) may change. Routes, origins, variants, limits, storage (a smaller
+// memory budget evicts down to it) and the listen addresses (added ones open, removed ones
+// close, the others stay as they are) are applied; the rest is bound when the process starts
+// (worker threads, the admin listener and its token, the access log) and a change there
+// refuses the reload, pointing at the setting.
 
 #include "lacquer/config/config.h"
 

@@ -39,9 +39,11 @@ public:
     void drain(core::Millis within);
     // SIGHUP: loads the config file again and, when it is valid and changes nothing that needs
     // a restart (config/reload.h), switches every worker to it; requests in flight finish on
-    // the old one and the cache is kept. Otherwise the running config stays. One line to `log`
-    // either way (the refusal with FILE:LINE:COL). True when the new config runs.
-    bool reload(std::ostream& log);
+    // the old one and the cache is kept; added listen addresses open (their "listening on"
+    // lines go to `out`), removed ones close, the others stay. Otherwise the running config
+    // stays. One line to `log` either way (the refusal with FILE:LINE:COL). True when the new
+    // config runs.
+    bool reload(std::ostream& out, std::ostream& log);
     void stop();
 
     std::vector<std::uint16_t> ports() const;
