@@ -75,6 +75,13 @@ check "Depends from dpkg-shlibdeps (libevent)" grep -q "libevent" "$tmp/depends"
 check "Version is the project version ($version)" \
   test "$(dpkg-deb --field "$deb" Version)" = "$version"
 
+# Unpacked into a throwaway root (nothing is installed on the machine): the installed binaries
+# run, and the installed lacquerd accepts the installed default config.
+dpkg-deb -x "$deb" "$tmp/root"
+check "the unpacked lacquerd --check-config accepts the packaged /etc/lacquer/lacquer.yaml" \
+  "$tmp/root/usr/bin/lacquerd" --check-config --config "$tmp/root/etc/lacquer/lacquer.yaml"
+check "the unpacked lacquerctl runs" "$tmp/root/usr/bin/lacquerctl" --version
+
 # lintian: errors fail, warnings and lower are listed.
 echo "== lintian"
 lintian --display-level ">=pedantic" --fail-on error "$deb" \
