@@ -36,7 +36,9 @@ void* memalign(size_t alignment, size_t n) {
     atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
     return __libc_memalign(alignment, n);
 }
-void* aligned_alloc(size_t alignment, size_t n) { return memalign(alignment, n); }
+void* aligned_alloc(size_t alignment, size_t n) {
+    return memalign(alignment, n);
+}
 int posix_memalign(void** out, size_t alignment, size_t n) {
     void* p = memalign(alignment, n);
     if (p == NULL) {
@@ -45,7 +47,9 @@ int posix_memalign(void** out, size_t alignment, size_t n) {
     *out = p;
     return 0;
 }
-void free(void* p) { __libc_free(p); }
+void free(void* p) {
+    __libc_free(p);
+}
 
 static void dump(int sig) {
     (void)sig;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: installs what is missing (Debian packages
 # only), builds, and runs every test. CI (.ci/run) runs exactly this.
-#   tools/test.sh            release build + all tests, then the sanitizer build + all tests, then
-#                            a short run of every libFuzzer target (tools/fuzz.sh)
+#   tools/test.sh            format check, release build + all tests, the ASan/UBSan build + all
+#                            tests, the TSan build + the concurrency tests, then a short run of
+#                            every libFuzzer target (tools/fuzz.sh)
 #   LACQUER_QUICK=1 tools/test.sh   release only (for a quick local run)
 #   LACQUER_FUZZ_SECONDS=N   seconds per fuzz target (default 15)
 set -euo pipefail
@@ -19,10 +20,23 @@ run_preset() {
   ctest --preset "$preset" -j "$jobs"
 }
 
+echo "== format: clang-format --dry-run --Werror (.clang-format)"
+find src include tests perf \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) -not -path '*/corpus/*' \
+  -print0 | xargs -0 clang-format --dry-run --Werror
+
 run_preset release
 if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_preset asan-ubsan
+  # TSan: lacquerd and the suites where threads meet (the store, the coalescer, streaming to
+  # waiters, reload, metrics, purge), one test at a time: timing-bound tests stay meaningful.
+  echo "== tsan: build"
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j "$jobs" \
+    --target lacquerd lacquer-demo-origin unit_cache unit_metrics integration_cache
+  echo "== tsan: test"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
+    -R '^(ObjectStore|Coalescer|BodyStream|Registry|Coalescing|WaiterStreaming|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics)\.'
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-15}"
 fi
 echo "== all test runs passed"

@@ -10,4 +10,5 @@ namespace lacquer::core {
     ((expr) ? static_cast<void>(0)                                                                 \
             : ::lacquer::core::assertion_failed(#expr, __FILE__, __LINE__, __func__))
 
-#define LACQUER_UNREACHABLE() ::lacquer::core::assertion_failed("unreachable", __FILE__, __LINE__, __func__)
+#define LACQUER_UNREACHABLE()                                                                      \
+    ::lacquer::core::assertion_failed("unreachable", __FILE__, __LINE__, __func__)

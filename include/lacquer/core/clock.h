@@ -28,7 +28,8 @@ public:
 // A clock that only moves when told to (tests).
 class ManualClock final : public Clock {
 public:
-    explicit ManualClock(Instant start = Instant{} + std::chrono::hours(1), std::int64_t unix = 1'700'000'000)
+    explicit ManualClock(Instant start = Instant{} + std::chrono::hours(1),
+                         std::int64_t unix = 1'700'000'000)
         : now_(start), unix_(unix) {}
     Instant now() const override { return now_; }
     std::int64_t unix_seconds() const override { return unix_; }
