@@ -120,6 +120,24 @@ std::string_view reason_phrase(int status) {
     }
 }
 
+bool is_request_override_header(std::string_view name) {
+    static constexpr std::string_view kOverrides[] = {"X-Forwarded-Host",
+                                                      "X-Forwarded-Server",
+                                                      "X-Host",
+                                                      "Forwarded",
+                                                      "X-Original-URL",
+                                                      "X-Rewrite-URL",
+                                                      "X-HTTP-Method-Override",
+                                                      "X-HTTP-Method",
+                                                      "X-Method-Override"};
+    for (std::string_view o : kOverrides) {
+        if (iequals(o, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
     for (const Header& h : forwarded.set_headers) {
         if (iequals(h.name, name)) {
@@ -132,7 +150,10 @@ bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
          iequals(name, "If-Range") || iequals(name, "Range"))) {
         return false;
     }
-    if (forwarded.allowed_headers == nullptr || iequals(name, "Host")) {
+    if (forwarded.allowed_headers == nullptr) {
+        return !(forwarded.drop_overrides && is_request_override_header(name));
+    }
+    if (iequals(name, "Host")) {
         return true;
     }
     for (const std::string& allowed : *forwarded.allowed_headers) {

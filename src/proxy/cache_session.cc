@@ -84,6 +84,7 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     cache_fetch_ = true;
     forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
     forward_.drop_conditionals = true;
+    forward_.drop_overrides = true;
     return false;
 }
 
@@ -208,6 +209,7 @@ void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& ob
     forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
     forward_.method = "GET";
     forward_.drop_conditionals = true;
+    forward_.drop_overrides = true;
     scratch_.clear();
     http::write_upstream_request(scratch_, parser_.request(), forward_);
     CacheFill::Params params;

@@ -65,6 +65,7 @@ bool RouteCache::origin_receives(std::string_view name) const {
     http::ForwardedRequest rules;
     rules.allowed_headers = forward_all_headers ? nullptr : &forward_headers;
     rules.drop_conditionals = true;
+    rules.drop_overrides = true;
     return http::forwards_header(rules, name);
 }
 

@@ -26,7 +26,15 @@ struct ForwardedRequest {
     std::span<const Header> set_headers;
     // Drop the conditional and range headers (the proxy fetches a whole object to store).
     bool drop_conditionals = false;
+    // A fetch whose answer other clients will get: when every header is forwarded
+    // (allowed_headers == nullptr), drop the ones that ask an origin to answer for another
+    // host, URL or method (is_request_override_header): unkeyed, they would poison the cache.
+    bool drop_overrides = false;
 };
+
+// X-Forwarded-Host, X-Forwarded-Server, X-Host, Forwarded, X-Original-URL, X-Rewrite-URL,
+// X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override.
+bool is_request_override_header(std::string_view name);
 
 // True when `name` goes to the origin under `forwarded`'s header rules.
 bool forwards_header(const ForwardedRequest& forwarded, std::string_view name);
