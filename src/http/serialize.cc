@@ -144,14 +144,14 @@ bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
             return false;
         }
     }
-    if (forwarded.drop_conditionals &&
+    if (forwarded.shared_fetch &&
         (iequals(name, "If-None-Match") || iequals(name, "If-Modified-Since") ||
          iequals(name, "If-Match") || iequals(name, "If-Unmodified-Since") ||
          iequals(name, "If-Range") || iequals(name, "Range"))) {
         return false;
     }
     if (forwarded.allowed_headers == nullptr) {
-        return !(forwarded.drop_overrides && is_request_override_header(name));
+        return !(forwarded.shared_fetch && is_request_override_header(name));
     }
     if (iequals(name, "Host")) {
         return true;

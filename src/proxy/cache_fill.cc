@@ -24,9 +24,9 @@ CacheFill* CacheFill::create(WorkerContext& ctx, Params params) {
 CacheFill::CacheFill(WorkerContext& ctx, Params params)
     : ctx_(ctx), gen_(*params.generation), route_(*params.route), key_(params.key->canonical),
       url_(params.key->url), request_(params.request),
-      request_parser_(http::HeadKind::Request, ctx.head_limits),
+      request_parser_(http::HeadKind::Request, ctx.head_limits()),
       fetch_(ctx.worker, *this,
-             http::HeadLimits{ctx.head_limits.max_head_bytes, ctx.head_limits.max_head_bytes}),
+             http::HeadLimits{ctx.head_limits().max_head_bytes, ctx.head_limits().max_head_bytes}),
       revalidating_(std::move(params.revalidating)), client_(params.client), fwd_(params.fwd),
       leads_(params.leads), refresh_(params.refresh) {
     ++gen_.users; // released in the destructor
@@ -173,8 +173,8 @@ void CacheFill::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault faul
 }
 
 void CacheFill::count_not_stored(cache::StoreVerdict why) const {
-    if (ctx_.metrics != nullptr) {
-        ctx_.count(ctx_.metrics->not_stored[static_cast<std::size_t>(why)]);
+    if (const ProxyMetrics* m = ctx_.metrics()) {
+        ctx_.count(m->not_stored[static_cast<std::size_t>(why)]);
     }
 }
 

@@ -83,8 +83,7 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     }
     cache_fetch_ = true;
     forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
-    forward_.drop_conditionals = true;
-    forward_.drop_overrides = true;
+    forward_.shared_fetch = true;
     return false;
 }
 
@@ -180,12 +179,17 @@ origin::OriginFetch& ClientSession::active_fetch() {
     return fill_ != nullptr ? fill_->fetch() : fetch_;
 }
 
-void ClientSession::start_fill(const Route& route, bool leads) {
-    CacheFill::Params params;
+CacheFill::Params ClientSession::fill_params(const Route& route) {
+    CacheFill::Params params; // the request in flight's key and config; scratch_ holds the head
     params.generation = gen_;
     params.route = &route;
     params.key = &key_;
     params.request = scratch_;
+    return params;
+}
+
+void ClientSession::start_fill(const Route& route, bool leads) {
+    CacheFill::Params params = fill_params(route);
     params.client = this;
     params.leads = leads;
     params.fwd = status_field_.fwd; // uri-miss, or stale for an expired object
@@ -208,15 +212,10 @@ void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& ob
     }
     forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
     forward_.method = "GET";
-    forward_.drop_conditionals = true;
-    forward_.drop_overrides = true;
+    forward_.shared_fetch = true;
     scratch_.clear();
     http::write_upstream_request(scratch_, parser_.request(), forward_);
-    CacheFill::Params params;
-    params.generation = gen_;
-    params.route = &route;
-    params.key = &key_;
-    params.request = scratch_;
+    CacheFill::Params params = fill_params(route);
     params.leads = true;
     params.refresh = true;
     params.revalidating = object;

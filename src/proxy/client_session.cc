@@ -31,10 +31,10 @@ bool is_absolute_form(std::string_view target) {
 } // namespace
 
 ClientSession::ClientSession(WorkerContext& context)
-    : ctx_(context), parser_(http::HeadKind::Request, context.head_limits),
-      fetch_(
-          context.worker, *this,
-          http::HeadLimits{context.head_limits.max_head_bytes, context.head_limits.max_head_bytes}),
+    : ctx_(context), parser_(http::HeadKind::Request, context.head_limits()),
+      fetch_(context.worker, *this,
+             http::HeadLimits{context.head_limits().max_head_bytes,
+                              context.head_limits().max_head_bytes}),
       timer_(context.worker, &ClientSession::on_timer, this),
       key_buffer_(static_cast<std::size_t>(context.config().limits.max_uri_bytes)) {}
 
@@ -507,7 +507,7 @@ void ClientSession::log_request(int status) {
     }
     dispatched_ = false;
     // Counted on the request's generation: its route indexes are that generation's.
-    const ProxyMetrics* metrics = gen_ != nullptr ? gen_->metrics() : ctx_.metrics;
+    const ProxyMetrics* metrics = gen_ != nullptr ? gen_->metrics() : ctx_.metrics();
     if (metrics != nullptr) {
         const ProxyMetrics& m = *metrics;
         const std::size_t route = route_ != nullptr ? route_->index : m.unrouted_index();

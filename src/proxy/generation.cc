@@ -32,10 +32,6 @@ void WorkerContext::switch_to(std::unique_ptr<WorkerGeneration> next) {
     WorkerGeneration* old = current;
     generations.push_back(std::move(next));
     current = generations.back().get();
-    metrics = current->metrics();
-    const config::Limits& limits = current->config().limits;
-    head_limits = http::HeadLimits{static_cast<std::size_t>(limits.max_header_bytes),
-                                   static_cast<std::size_t>(limits.max_uri_bytes)};
     if (old != nullptr && old->users == 0) {
         std::erase_if(generations, [old](const auto& g) { return g.get() == old; });
     }

@@ -64,8 +64,7 @@ bool RouteCache::origin_receives(std::string_view name) const {
     }
     http::ForwardedRequest rules;
     rules.allowed_headers = forward_all_headers ? nullptr : &forward_headers;
-    rules.drop_conditionals = true;
-    rules.drop_overrides = true;
+    rules.shared_fetch = true;
     return http::forwards_header(rules, name);
 }
 

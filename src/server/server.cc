@@ -82,7 +82,6 @@ std::string read_admin_token(const config::AdminConfig& admin) {
 } // namespace
 
 struct Server::Impl {
-    config::Config config; // as started: what a reload cannot change comes from here
     std::string config_path;
     mutable std::mutex generation_mutex;
     std::shared_ptr<const proxy::Generation> generation; // what runs now; generation_mutex
@@ -125,8 +124,8 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
     s.sources.ready = &s.ready;
     s.sources.workers = s.workers;
     s.sources.version = LACQUER_VERSION_STRING;
-    s.config = config;
     s.generation = build_generation(s, std::move(config), 1);
+    const config::Config& c = s.generation->config;
     for (const char* result : {"success", "failure"}) {
         std::atomic<std::uint64_t>* n =
             std::string_view(result) == "success" ? &s.reloads_ok : &s.reloads_failed;
@@ -136,14 +135,12 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
     for (unsigned w = 0; w < s.workers; ++w) {
         s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
     }
-    if (s.config.admin.present) {
+    if (c.admin.present) {
         std::string error;
-        auto address =
-            net::resolve(s.config.admin.address.host, s.config.admin.address.port, error);
+        auto address = net::resolve(c.admin.address.host, c.admin.address.port, error);
         if (!address) {
-            throw config::ConfigError(s.config.admin.mark, "cannot resolve admin address '" +
-                                                               s.config.admin.address.text() +
-                                                               "': " + error);
+            throw config::ConfigError(c.admin.mark, "cannot resolve admin address '" +
+                                                        c.admin.address.text() + "': " + error);
         }
         admin::AdminState state;
         state.registry = &s.registry;
@@ -157,8 +154,8 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
                 std::lock_guard<std::mutex> lock(impl->generation_mutex);
                 return {impl->generation, impl->generation->routes.get()};
             },
-            *s.store, static_cast<std::size_t>(s.config.limits.max_uri_bytes));
-        state.token = read_admin_token(s.config.admin);
+            *s.store, static_cast<std::size_t>(c.limits.max_uri_bytes));
+        state.token = read_admin_token(c.admin);
         state.origin_up = [impl] { // passive health: the last connect to each server
             std::shared_ptr<const proxy::Generation> g;
             {
@@ -176,10 +173,10 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
         };
         s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));
     }
-    s.access_log = proxy::AccessLog::open(s.config.log, s.workers);
+    s.access_log = proxy::AccessLog::open(c.log, s.workers);
 
     // Every worker gets its own socket per listen address (SO_REUSEPORT).
-    for (const config::ListenerConfig& l : s.config.listen) {
+    for (const config::ListenerConfig& l : c.listen) {
         s.listeners.push_back(bind_listener(l, s.workers));
     }
 }
@@ -292,6 +289,11 @@ struct ListenerPlan {
     std::vector<BoundListener> bound;
 };
 
+const config::Config& running_config(const Server::Impl& s) {
+    std::lock_guard<std::mutex> lock(s.generation_mutex);
+    return s.generation->config; // lives while s.generation holds it (this thread replaces it)
+}
+
 ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
                             const std::vector<config::ListenerConfig>& next, unsigned workers) {
     ListenerPlan plan;
@@ -330,7 +332,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
     try {
         config::Config loaded = config::load_config_file(s.config_path);
         check_supported(loaded);
-        config::check_reloadable(s.config, loaded);
+        config::check_reloadable(running_config(s), loaded);
         plan = plan_listeners(s.listeners, loaded.listen, s.workers);
         std::uint64_t number = 0;
         {
@@ -351,7 +353,6 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
         std::lock_guard<std::mutex> lock(s.generation_mutex);
         s.generation = next;
     }
-    s.config = next->config; // what the next reload compares with
     if (s.store->budget() != next->config.storage.memory) {
         s.store->set_budget(next->config.storage.memory); // a smaller one evicts now
     }

@@ -24,12 +24,11 @@ struct ForwardedRequest {
     // Headers the proxy sets; client headers of the same names are dropped, so a client can
     // never choose their values.
     std::span<const Header> set_headers;
-    // Drop the conditional and range headers (the proxy fetches a whole object to store).
-    bool drop_conditionals = false;
-    // A fetch whose answer other clients will get: when every header is forwarded
-    // (allowed_headers == nullptr), drop the ones that ask an origin to answer for another
-    // host, URL or method (is_request_override_header): unkeyed, they would poison the cache.
-    bool drop_overrides = false;
+    // A fetch whose answer the cache stores for other clients: the conditional and range
+    // headers are dropped (the proxy fetches a whole object), and, when every header is
+    // forwarded (allowed_headers == nullptr), so are the ones that ask an origin to answer for
+    // another host, URL or method (is_request_override_header): unkeyed, they would poison it.
+    bool shared_fetch = false;
 };
 
 // X-Forwarded-Host, X-Forwarded-Server, X-Host, Forwarded, X-Original-URL, X-Rewrite-URL,

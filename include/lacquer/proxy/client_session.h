@@ -17,6 +17,7 @@
 #include "lacquer/net/timer.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/origin/origin_fetch.h"
+#include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/cache_status.h"
 #include "lacquer/proxy/worker_context.h"
 
@@ -26,7 +27,6 @@
 
 namespace lacquer::proxy {
 
-class CacheFill;
 class SessionWaiter;
 
 class ClientSession final : public net::Disposable,
@@ -85,6 +85,7 @@ private:
     // A cacheable miss: lead the key's fetch, wait for the leader, or (hit-for-miss, a wait
     // that timed out) fetch alone. scratch_ holds the upstream request.
     void fetch_for_cache(const Route& route);
+    CacheFill::Params fill_params(const Route& route);
     void start_fill(const Route& route, bool leads);
     void start_refresh(const Route& route, const cache::ObjectRef& object);
     // Sharing another request's fetch (shared_fetch.cc)

@@ -49,8 +49,8 @@ struct ProxyMetrics {
 // Counts one event of a single-series counter, e.g. count(ctx, &ProxyMetrics::hit_for_miss).
 inline void count(const WorkerContext& ctx, std::uint32_t ProxyMetrics::*field,
                   std::uint64_t n = 1) {
-    if (ctx.metrics != nullptr) {
-        ctx.count(ctx.metrics->*field, n);
+    if (const ProxyMetrics* m = ctx.metrics()) {
+        ctx.count(m->*field, n);
     }
 }
 

@@ -39,7 +39,6 @@ struct WorkerContext {
     WorkerGeneration* current = nullptr;          // what new requests run on
     // `current` last; older ones until their last user ends.
     std::vector<std::unique_ptr<WorkerGeneration>> generations;
-    http::HeadLimits head_limits;          // the current config's
     AccessLog* access_log = nullptr;       // nullptr: off
     cache::ObjectStore* store = nullptr;   // process-wide, thread-safe
     cache::Coalescer* coalescer = nullptr; // process-wide, thread-safe
@@ -47,12 +46,16 @@ struct WorkerContext {
     ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
     CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
     bool draining = false;                 // shutting down: answer what is in flight, then close
-    // The current generation's slots (nullptr: nothing counted). Slots of series that do not
-    // depend on routes or origins are the same in every generation.
-    const ProxyMetrics* metrics = nullptr;
-    metrics::Shard* shard = nullptr; // this worker's counts
+    metrics::Shard* shard = nullptr;       // this worker's counts
 
     const config::Config& config() const { return current->config(); }
+    // The current generation's slots (nullptr: nothing counted). Slots of series that do not
+    // depend on routes or origins are the same in every generation.
+    const ProxyMetrics* metrics() const { return current->metrics(); }
+    http::HeadLimits head_limits() const {
+        return {static_cast<std::size_t>(config().limits.max_header_bytes),
+                static_cast<std::size_t>(config().limits.max_uri_bytes)};
+    }
     // A request or a fill starts on the current generation; release() when it ends.
     WorkerGeneration& acquire() {
         ++current->users;

@@ -45,7 +45,7 @@ TEST(Serialize, CacheFetchKeepsAllowedHeadersAndSetsTheProxysOwn) {
     fw.client_addr = "127.0.0.1";
     fw.allowed_headers = &allowed;
     fw.set_headers = std::span<const Header>(&locale, 1);
-    fw.drop_conditionals = true;
+    fw.shared_fetch = true;
     std::string out;
     write_upstream_request(out, p.request(), fw);
     EXPECT_EQ(out, "GET /x?a=1 HTTP/1.1\r\nHost: api\r\nAccept: */*\r\nX-Locale: de-DE\r\n"
