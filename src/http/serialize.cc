@@ -172,7 +172,13 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     out.append(" HTTP/1.1\r\n");
     const Header* xff = nullptr;
     const Header* via = nullptr;
+    bool host = false;
     for (const Header& h : request.headers) {
+        if (iequals(h.name, "Host")) {
+            host = true; // end-to-end whatever Connection says (RFC 9110 §7.2)
+            append_header(out, h.name, h.value);
+            continue;
+        }
         if (is_connection_specific(request.headers, h.name) || iequals(h.name, "Expect")) {
             continue;
         }
@@ -187,6 +193,9 @@ void write_upstream_request(std::string& out, const RequestHead& request,
         if (forwards_header(forwarded, h.name)) {
             append_header(out, h.name, h.value);
         }
+    }
+    if (!host) {
+        append_header(out, "Host", forwarded.default_host);
     }
     for (const Header& h : forwarded.set_headers) {
         append_header(out, h.name, h.value);

@@ -216,10 +216,11 @@ void ClientSession::dispatch() {
     std::string_view target = req.target;
     const http::Header* host_header = req.headers.find("Host");
     const std::string_view host = host_header != nullptr ? host_header->value : std::string_view();
+    std::string_view authority; // of an absolute-form target
     if (is_absolute_form(target)) {
         const std::size_t scheme_end = target.find("//") + 2;
         const std::size_t path_start = target.find('/', scheme_end);
-        const std::string_view authority = target.substr(scheme_end, path_start - scheme_end);
+        authority = target.substr(scheme_end, path_start - scheme_end);
         if (host_header != nullptr && !http::iequals(authority, host)) {
             answer_and_close(400);
             return;
@@ -254,6 +255,11 @@ void ClientSession::dispatch() {
     forward_ = http::ForwardedRequest();
     forward_.target = target;
     forward_.client_addr = conn_->peer_host();
+    // An HTTP/1.0 request may come without Host: its absolute-form authority, else the first
+    // server of the route's pool as configured (what nginx sends as $proxy_host).
+    const auto& servers = gen_->pool(route.pool).spec().servers;
+    forward_.default_host =
+        !authority.empty() || servers.empty() ? authority : std::string_view(servers.front().name);
     cache_fetch_ = false;
     invalidate_ = false;
     stale_ = cache::ObjectRef();

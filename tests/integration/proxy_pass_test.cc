@@ -281,5 +281,32 @@ TEST(ProxyPass, Http10ClientGetsCloseDelimitedBodyForChunkedOrigin) {
     EXPECT_TRUE(client.is_closed_by_peer(5s));
 }
 
+TEST(ProxyPass, TheOriginAlwaysGetsExactlyOneHost) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) { x.respond(200, {}, "ok"); });
+    LacquerProcess proxy(config_for(origin));
+    ASSERT_TRUE(proxy.started());
+    // A client's Connection header cannot strip Host.
+    Response r = proxy.get("/named", {{"Connection", "keep-alive, Host"}});
+    ASSERT_EQ(r.status, 200) << r.summary();
+    auto seen = origin.last_request();
+    ASSERT_TRUE(seen.has_value());
+    EXPECT_EQ(seen->header("Host"), "127.0.0.1:" + std::to_string(proxy.port()));
+    // HTTP/1.0 without Host: the absolute-form authority, else the configured origin server.
+    const std::pair<std::string, std::string> cases[] = {
+        {"GET /bare HTTP/1.0\r\n\r\n", origin.address()},
+        {"GET http://api.example:8080/abs HTTP/1.0\r\n\r\n", "api.example:8080"}};
+    for (const auto& [request, host] : cases) {
+        HttpClient client;
+        ASSERT_TRUE(client.connect(proxy.port()));
+        ASSERT_TRUE(client.send_raw(request));
+        EXPECT_EQ(client.read_response().status, 200);
+        seen = origin.last_request();
+        ASSERT_TRUE(seen.has_value());
+        EXPECT_EQ(seen->header_count("Host"), 1u) << request;
+        EXPECT_EQ(seen->header("Host"), host) << request;
+    }
+}
+
 } // namespace
 } // namespace lacquer::test

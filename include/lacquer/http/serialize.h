@@ -17,8 +17,10 @@ std::string_view reason_phrase(int status);
 struct ForwardedRequest {
     std::string_view target;      // origin-form target to send
     std::string_view client_addr; // appended to X-Forwarded-For
-    Framing body;                 // how the body is sent upstream (None, Length or Chunked)
-    std::string_view method;      // empty: the request's own
+    // The Host sent when the request has none (HTTP/1.0): an origin always gets exactly one.
+    std::string_view default_host;
+    Framing body;            // how the body is sent upstream (None, Length or Chunked)
+    std::string_view method; // empty: the request's own
     // nullptr: every end-to-end header goes on; otherwise only Host and these names.
     const std::vector<std::string>* allowed_headers = nullptr;
     // Headers the proxy sets; client headers of the same names are dropped, so a client can
@@ -39,7 +41,8 @@ bool is_request_override_header(std::string_view name);
 bool forwards_header(const ForwardedRequest& forwarded, std::string_view name);
 
 // The request head sent to an origin: hop-by-hop headers and Expect dropped, Via and
-// X-Forwarded-For added, framing rewritten; always HTTP/1.1 with keep-alive.
+// X-Forwarded-For added, framing rewritten; always HTTP/1.1 with keep-alive. Host always goes
+// on (a client's Connection header cannot remove it), or default_host when there is none.
 void write_upstream_request(std::string& out, const RequestHead& request,
                             const ForwardedRequest& forwarded);
 

@@ -31,6 +31,32 @@ TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
     EXPECT_EQ(again.request().headers.find("X-Secret"), nullptr);
 }
 
+TEST(Serialize, UpstreamRequestAlwaysCarriesExactlyOneHost) {
+    struct Case {
+        std::string request;
+        std::string host_line;
+    };
+    const Case cases[] = {
+        // A Connection header naming Host does not remove it.
+        {"GET /x HTTP/1.1\r\nHost: api\r\nConnection: Host, close\r\n\r\n", "Host: api\r\n"},
+        // HTTP/1.0 without Host gets the default.
+        {"GET /x HTTP/1.0\r\n\r\n", "Host: origin:8080\r\n"}};
+    for (const Case& c : cases) {
+        HeadParser p(HeadKind::Request, {});
+        ASSERT_EQ(p.feed(c.request.data(), c.request.size()).status, HeadParser::Status::Complete);
+        std::string out;
+        ForwardedRequest fw;
+        fw.target = "/x";
+        fw.client_addr = "127.0.0.1";
+        fw.default_host = "origin:8080";
+        write_upstream_request(out, p.request(), fw);
+        EXPECT_NE(out.find(c.host_line), std::string::npos) << out;
+        HeadParser again(HeadKind::Request, {});
+        ASSERT_EQ(again.feed(out.data(), out.size()).status, HeadParser::Status::Complete) << out;
+        EXPECT_EQ(again.request().headers.count_of("Host"), 1u);
+    }
+}
+
 TEST(Serialize, CacheFetchKeepsAllowedHeadersAndSetsTheProxysOwn) {
     HeadParser p(HeadKind::Request, {});
     const std::string msg = "HEAD /x?a=1&junk=2 HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n"
