@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Short libFuzzer runs of every target in tests/fuzz/ (preset `fuzz`: clang, ASan + UBSan).
-# Each target starts from a scratch copy of tests/fuzz/corpus/<target>/, so a run never writes
+# Each target first replays every input of tests/fuzz/corpus/<target>/ one by one, then fuzzes
+# for the given time from a scratch copy of that corpus, so a run never writes
 # into the repo; up to $(nproc) targets run at once. Any crash, leak, timeout or sanitizer report
 # fails the run; the failing input is kept in build/fuzz/findings/<target>/ (reproduce with
 # `build/fuzz/tests/fuzz/fuzz_<target> FILE`).
-#   tools/fuzz.sh [seconds-per-target]                   (default 20)
+#   tools/fuzz.sh [seconds-per-target]                   (default 30)
 #   LACQUER_FUZZ_TARGETS="chunked head_parser" tools/fuzz.sh 60
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-20}
+seconds=${1:-30}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [seconds-per-target]" >&2; exit 64; }
 tools/install-deps.sh fuzz
 
@@ -42,6 +43,14 @@ run_one() {
   fi
   local dict=()
   [ -f "tests/fuzz/$t.dict" ] && dict=("-dict=tests/fuzz/$t.dict")
+  # Replay: every input in the tree once, on its own (a regression seed fails here by name).
+  local seeds=("tests/fuzz/corpus/$t"/*)
+  [ -e "${seeds[0]}" ] || seeds=()
+  if [ ${#seeds[@]} -gt 0 ]; then
+    "$bin/fuzz_$t" -runs=1 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/$t/" \
+      "${seeds[@]}" >"$scratch/$t.replay.log" 2>&1 || { cat "$scratch/$t.replay.log"; return 1; }
+  fi
+  echo "${#seeds[@]}" >"$scratch/$t.seeds"
   "$bin/fuzz_$t" "$corpus" "${dict[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/$t/" >"$scratch/$t.log" 2>&1
 }
@@ -66,7 +75,7 @@ failed=()
 for t in "${targets[@]}"; do
   if wait "${pid_of[$t]}"; then
     # The last status line: "#N DONE cov: C ft: F corp: K/Sb lim: L exec/s: E rss: R".
-    echo "fuzz_$t: $(grep -E '^#[0-9]+[[:space:]]+DONE' "$scratch/$t.log" | tail -1 |
+    echo "fuzz_$t: replayed $(cat "$scratch/$t.seeds") seeds; $(grep -E '^#[0-9]+[[:space:]]+DONE' "$scratch/$t.log" | tail -1 |
                      sed -E 's/^#([0-9]+)[[:space:]]+DONE[[:space:]]+/runs: \1 /')"
   else
     failed+=("$t")

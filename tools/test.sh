@@ -5,7 +5,7 @@
 #                            tests, the TSan build + the concurrency tests, then a short run of
 #                            every libFuzzer target (tools/fuzz.sh)
 #   LACQUER_QUICK=1 tools/test.sh   release only (for a quick local run)
-#   LACQUER_FUZZ_SECONDS=N   seconds per fuzz target (default 15)
+#   LACQUER_FUZZ_SECONDS=N   seconds per fuzz target (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh test
@@ -37,6 +37,6 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   echo "== tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
     -R '^(ObjectStore|Coalescer|BodyStream|Registry|Coalescing|WaiterStreaming|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics)\.'
-  tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-15}"
+  tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi
 echo "== all test runs passed"

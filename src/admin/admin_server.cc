@@ -180,6 +180,19 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return std::nullopt;
 }
 
+// `Bearer <token>`, compared in time that does not depend on where the bytes differ.
+bool bearer_matches(std::string_view value, std::string_view token) {
+    constexpr std::string_view kScheme = "Bearer ";
+    if (value.size() != kScheme.size() + token.size() || !value.starts_with(kScheme)) {
+        return false;
+    }
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        diff |= static_cast<unsigned char>(value[kScheme.size() + i] ^ token[i]);
+    }
+    return diff == 0;
+}
+
 AdminServer::Answer json_count(std::string_view name, std::size_t n) {
     AdminServer::Answer a;
     a.content_type = "application/json";
@@ -228,7 +241,7 @@ AdminServer::Answer AdminServer::answer(const http::RequestHead& request) const 
     }
     if (!state_.token.empty()) {
         const http::Header* auth = request.headers.find("Authorization");
-        if (auth == nullptr || auth->value != "Bearer " + state_.token) {
+        if (auth == nullptr || !bearer_matches(auth->value, state_.token)) {
             return text(401, "401 Unauthorized: Authorization: Bearer <admin token>\n");
         }
     }
