@@ -1,0 +1,125 @@
+// ObjectStore::lookup on a populated store: 10,000 and 100,000 objects of 1 KiB under keys
+// shaped like build_key's (hashed with XXH3 as it does), looked up in a shuffled order (hit)
+// or under a key the store does not hold (miss). A hit takes a shard lock, walks the chain,
+// compares the full key and takes a reference; it should allocate nothing.
+#include "lacquer/cache/object_store.h"
+#include "lacquer/cache/stored_object.h"
+#include "lacquer/http/head.h"
+#include "micro_allocs.h"
+
+#include <algorithm>
+#include <benchmark/benchmark.h>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <xxhash.h>
+
+namespace {
+
+using namespace lacquer;
+
+constexpr std::size_t kBodySize = 1024;
+
+std::uint64_t xxh3(std::string_view bytes) {
+    return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+// The URL part of a canonical key (BuiltKey::url) and the whole key with its variants.
+std::string url_of(std::size_t i) {
+    return "G\napi.example.com\n/v3/listings/" + std::to_string(i) + "\nlimit=20&page=2\n";
+}
+std::string key_of(std::size_t i) {
+    return url_of(i) + "locale=en-US\ncurrency=USD\nregion=US\n";
+}
+
+cache::ObjectRef make_object(const std::string& url, const std::string& key) {
+    cache::StoredObject::Fields f;
+    f.key = key;
+    f.hash = xxh3(key);
+    f.url_hash = xxh3(url);
+    f.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             "Cache-Control: public, max-age=600\r\nETag: \"5f2b-1a\"\r\nVia: 1.1 lacquer\r\n";
+    f.body_size = kBodySize;
+    f.etag = "\"5f2b-1a\"";
+    f.window.ttl = std::chrono::minutes(10);
+    cache::ObjectRef o(cache::StoredObject::create(f));
+    std::fill_n(o->body_for_fill(), kBodySize, 'b');
+    return o;
+}
+
+// One populated store, kept between the runs of one size (building 100,000 objects for every
+// run would dominate the benchmark's wall time).
+struct Population {
+    explicit Population(std::size_t n) : store(n * 4 * kBodySize) {
+        urls.reserve(n);
+        keys.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            urls.push_back(url_of(i));
+            keys.push_back(key_of(i));
+            store.insert(make_object(urls.back(), keys.back()));
+        }
+        order.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            order.push_back({xxh3(keys[i]), xxh3(urls[i]), keys[i]});
+        }
+        std::mt19937_64 rng(42);
+        std::shuffle(order.begin(), order.end(), rng);
+    }
+
+    cache::ObjectStore store;
+    std::vector<std::string> urls;
+    std::vector<std::string> keys;
+    std::vector<cache::StoreKey> order; // every key once, shuffled
+};
+
+Population& population(std::size_t n) {
+    static std::unique_ptr<Population> current;
+    if (!current || current->keys.size() != n) {
+        current.reset(); // one population at a time
+        current = std::make_unique<Population>(n);
+    }
+    return *current;
+}
+
+void BM_StoreLookup(benchmark::State& state, bool hit) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    Population& pop = population(n);
+    if (pop.store.stats().objects != n) {
+        state.SkipWithError("the store did not keep every object");
+        return;
+    }
+    const std::string missing_url = url_of(n + 1);
+    const std::string missing_key = key_of(n + 1);
+    const cache::StoreKey missing{xxh3(missing_key), xxh3(missing_url), missing_key};
+    http::HeaderList request; // the lookup's Vary check reads the request's headers
+    request.items[request.count++] = {"Host", "api.example.com"};
+    request.items[request.count++] = {"Accept-Encoding", "gzip, deflate, br"};
+
+    if (!pop.store.lookup(pop.order.front(), &request) || pop.store.lookup(missing, &request)) {
+        state.SkipWithError("unexpected lookup result");
+        return;
+    }
+    std::size_t next = 0;
+    std::size_t found = 0;
+    const std::uint64_t before = bench::allocations();
+    for (auto _ : state) {
+        const cache::StoreKey& key = hit ? pop.order[next] : missing;
+        next = next + 1 == n ? 0 : next + 1;
+        const cache::ObjectRef object = pop.store.lookup(key, &request);
+        found += object ? 1 : 0;
+        benchmark::DoNotOptimize(object.get());
+    }
+    bench::report_allocs(state, before);
+    if (found != (hit ? static_cast<std::size_t>(state.iterations()) : 0)) {
+        state.SkipWithError("a lookup answered wrongly");
+    }
+}
+BENCHMARK_CAPTURE(BM_StoreLookup, hit, true)->Arg(10'000)->Arg(100'000);
+BENCHMARK_CAPTURE(BM_StoreLookup, miss, false)->Arg(10'000)->Arg(100'000);
+
+} // namespace
