@@ -6,6 +6,7 @@
 #include "lacquer/http/head.h"
 #include "lacquer/http/head_parser.h"
 #include "micro_allocs.h"
+#include "unit/cache/variant_fixtures.h" // the variants of CONFIG.md
 
 #include <benchmark/benchmark.h>
 #include <cstddef>
@@ -66,34 +67,12 @@ void BM_ParseRequestHead(benchmark::State& state, int pieces) {
 BENCHMARK_CAPTURE(BM_ParseRequestHead, whole, 1);
 BENCHMARK_CAPTURE(BM_ParseRequestHead, two_pieces, 2);
 
-// The variants of CONFIG.md, as tests/unit/cache/variant_fixtures.h builds them.
-config::VariantConfig variant_config(std::string name, std::vector<std::string> sources,
-                                     std::vector<std::string> values, std::string fallback) {
-    config::VariantConfig variant;
-    variant.name = std::move(name);
-    variant.sources = std::move(sources);
-    variant.values = std::move(values);
-    variant.default_value = std::move(fallback);
-    variant.forward_header = "X-Lacquer-" + variant.name;
-    return variant;
-}
-
-std::vector<config::VariantConfig> example_variants() {
-    return {
-        variant_config("locale", {"query:locale", "cookie:locale", "header:Accept-Language"},
-                       {"en-US", "en-GB", "de-DE", "fr-FR", "ja-JP"}, "en-US"),
-        variant_config("currency", {"query:currency", "cookie:currency", "header:X-Currency"},
-                       {"USD", "EUR", "GBP", "JPY"}, "USD"),
-        variant_config("region", {"header:X-Region", "cookie:region"}, {"US", "EU", "APAC"}, "US"),
-    };
-}
-
 // A route with key_params [limit, page, sort] and the three variants; the request comes from
 // the parser, and its RequestView is built per request as ClientSession::serve_from_cache does.
 // locale resolves from Accept-Language (de-DE), currency from the cookie, region falls through
 // both sources to its default.
 void BM_BuildKeyWithVariants(benchmark::State& state) {
-    const cache::VariantSet variants(example_variants());
+    const cache::VariantSet variants(cache::fixtures::example_variants());
     config::CachePolicyConfig route;
     route.key_params = {"limit", "page", "sort"};
     route.variants = {"locale", "currency", "region"};
