@@ -4,6 +4,19 @@
 
 namespace lacquer::http {
 
+namespace {
+
+// tchar (RFC 9110 §5.6.2): what a trailer field's name is made of.
+bool is_tchar(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// In a trailer line, line_bytes_ counts the field name's bytes until the colon, then holds this.
+constexpr std::size_t kInTrailerValue = static_cast<std::size_t>(-1);
+
+} // namespace
+
 ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
     std::size_t i = 0;
     auto fail = [&] {
@@ -20,8 +33,10 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
         const char c = input[i];
         switch (state_) {
         case State::Size: {
+            // line_bytes_ counts the whitespace after the digits: BWS may only lead to ';' (RFC
+            // 9112 §7.1.1) or, tolerated, to the CR; "4 0" is no size at all.
             const int v = hex_value(c);
-            if (v >= 0) {
+            if (v >= 0 && line_bytes_ == 0) {
                 if (digits_ == 15) {
                     return fail(); // 2^60 bytes: no real chunk is this large
                 }
@@ -29,8 +44,12 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
                 ++digits_;
             } else if (digits_ == 0) {
                 return fail();
-            } else if (c == ';' || c == ' ' || c == '\t') {
-                state_ = State::Extension; // BWS before ';' is tolerated, as RFC 9112 allows
+            } else if (c == ';') {
+                state_ = State::Extension;
+            } else if (c == ' ' || c == '\t') {
+                if (++line_bytes_ > kMaxLineBytes) {
+                    return fail();
+                }
             } else if (c == '\r') {
                 state_ = State::SizeLf;
             } else {
@@ -82,16 +101,27 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
                 return fail();
             } else {
                 state_ = State::Trailer;
+                line_bytes_ = 0;
                 continue; // count this byte in the trailer line
             }
             break;
         case State::Trailer:
+            // A field line (RFC 9112 §7.1.2): token ":" value. Anything else, such as a request
+            // line, is refused rather than swallowed as a trailer a peer may not see.
             if (++trailer_bytes_ > kMaxTrailerBytes) {
                 return fail();
             }
-            if (c == '\r') {
+            if (line_bytes_ != kInTrailerValue) {
+                if (c == ':' && line_bytes_ > 0) {
+                    line_bytes_ = kInTrailerValue;
+                } else if (is_tchar(c)) {
+                    ++line_bytes_;
+                } else {
+                    return fail();
+                }
+            } else if (c == '\r') {
                 state_ = State::TrailerLf;
-            } else if (c == '\n' || c == '\0') {
+            } else if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
                 return fail();
             }
             break;

@@ -1,10 +1,12 @@
 #include "lacquer/http/head_parser.h"
 
+#include "lacquer/http/ascii.h"
 #include "lacquer/http/headers.h"
 
 #include <array>
 #include <cstring>
 #include <llhttp.h>
+#include <optional>
 
 namespace lacquer::http {
 
@@ -71,6 +73,71 @@ bool is_clean_value(std::string_view v) {
         }
     }
     return true;
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// unreserved / sub-delims (RFC 3986 §2.2, §2.3): what a reg-name or an IP literal is made of,
+// with pct-encoded checked by the caller.
+bool is_host_char(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): a bracketed IP literal, or a reg-name
+// (an IPv4 address is one) with valid %HH escapes; then digits after ':'. Empty is valid (a
+// target without an authority). No userinfo, path, whitespace or control bytes.
+bool is_valid_host(std::string_view v) {
+    std::size_t i = 0;
+    if (!v.empty() && v.front() == '[') {
+        const std::size_t close = v.find(']');
+        if (close == std::string_view::npos || close == 1) {
+            return false;
+        }
+        for (char c : v.substr(1, close - 1)) {
+            if (!is_host_char(c) && c != ':' && c != '%') {
+                return false;
+            }
+        }
+        i = close + 1;
+    } else {
+        for (; i < v.size() && v[i] != ':'; ++i) {
+            if (v[i] == '%') {
+                if (i + 2 >= v.size() || hex_value(v[i + 1]) < 0 || hex_value(v[i + 2]) < 0) {
+                    return false;
+                }
+                i += 2;
+            } else if (!is_host_char(v[i])) {
+                return false;
+            }
+        }
+    }
+    if (i == v.size()) {
+        return true;
+    }
+    if (v[i] != ':') {
+        return false;
+    }
+    for (++i; i < v.size(); ++i) {
+        if (!is_digit(v[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The authority of an absolute-form target, as the proxy reads it (up to the first '/'), or
+// nullopt for the other forms.
+std::optional<std::string_view> absolute_form_authority(std::string_view target) {
+    for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+        if (target.size() > scheme.size() && target.substr(0, scheme.size()) == scheme) {
+            const std::string_view rest = target.substr(scheme.size());
+            return rest.substr(0, rest.find('/'));
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -324,14 +391,28 @@ bool HeadParser::finish_request() {
         fail(HeadError::Malformed);
         return false;
     }
+    // An invalid Host value gets a 400 (RFC 9112 §3.2), and so does an absolute-form authority
+    // that could stand in for a missing one; both name the origin, a route and a cache key.
+    const Header* host = r.headers.find("Host");
+    const auto authority = absolute_form_authority(r.target);
+    if ((host != nullptr && !is_valid_host(host->value)) ||
+        (authority.has_value() && (authority->empty() || !is_valid_host(*authority)))) {
+        fail(HeadError::Malformed);
+        return false;
+    }
     // One framing only (RFC 9112 §6.3): llhttp refuses most conflicts; this is the backstop.
-    const bool chunked = (p.flags & F_CHUNKED) != 0;
-    // llhttp sets no flag for a blank Transfer-Encoding value: the field counts all the same.
-    const bool has_te =
-        (p.flags & F_TRANSFER_ENCODING) != 0 || r.headers.count_of("Transfer-Encoding") > 0;
+    // The only transfer coding forwarded is a lone "chunked" (any case, OWS trimmed): the body
+    // is decoded and chunked afresh, so any other coding would be lost on the way (nginx
+    // refuses those too). llhttp sets no flag for a blank value: the field counts all the same.
+    const std::size_t te_fields = r.headers.count_of("Transfer-Encoding");
+    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0 || te_fields > 0;
+    const bool chunked =
+        te_fields == 1 && iequals(r.headers.find("Transfer-Encoding")->value, "chunked");
     const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
-    if ((has_te && has_length) || (has_te && !chunked) ||
-        r.headers.count_of("Content-Length") > 1 || r.headers.count_of("Transfer-Encoding") > 1) {
+    // In HTTP/1.0, Transfer-Encoding means faulty framing (RFC 9112 §6.1): a hop before may
+    // not have known chunked, so the bytes after this message cannot be trusted.
+    if ((has_te && (has_length || !chunked || !http11)) ||
+        r.headers.count_of("Content-Length") > 1 || te_fields > 1) {
         fail(HeadError::BadFraming);
         return false;
     }

@@ -72,9 +72,26 @@ TEST(ChunkedDecoder, RefusesHostileFraming) {
         "-1\r\n",                                // sign
         "0\r\n\n",                               // bare LF at the end
         "5\r\nhello\r\n0\r\nX: a\nY: b\r\n\r\n", // bare LF in a trailer
+        // Found by the smuggling corpus: whitespace after the size let junk through as an
+        // extension, and any line passed as a trailer.
+        "4 0\r\nabcd\r\n0\r\n\r\n",                       // a digit after BWS
+        "4 x\r\nabcd\r\n0\r\n\r\n",                       // junk after BWS, no ';'
+        "0\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n", // a request line as a trailer
+        "0\r\nX-T\r\n\r\n",                               // no colon
+        "0\r\nX-T : a\r\n\r\n",                           // space before the colon
+        "0\r\n: a\r\n\r\n",                               // empty name
+        "0\r\nX-T: a\r\n b\r\n\r\n",                      // obs-fold
+        "0\r\nX-T: a\x01b\r\n\r\n",                       // control byte in the value
     };
     for (const char* wire : bad) {
         EXPECT_EQ(decode(wire, 3), "ERROR") << wire;
+    }
+}
+
+TEST(ChunkedDecoder, AcceptsBwsBeforeExtensionsAndFieldLineTrailers) {
+    const std::string wire = "5 ;a=\"b c\"\r\nhello\r\n3\t \r\nabc\r\n0\r\nX-T: a\tb\r\nY:\r\n\r\n";
+    for (std::size_t step = 1; step <= wire.size(); ++step) {
+        EXPECT_EQ(decode(wire, step), "helloabc") << step;
     }
 }
 

@@ -121,8 +121,47 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BareCrBeforeTheRequestLine", "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n",
                 HeadError::Malformed},
         BadCase{"ObsFold", "GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
-                HeadError::Malformed}),
+                HeadError::Malformed},
+        // Found by the smuggling corpus: with keep-alive, the bytes after an HTTP/1.0 chunked
+        // body were read as the next request (RFC 9112 §6.1 says the framing is faulty).
+        BadCase{"TeInHttp10",
+                "POST / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n",
+                HeadError::BadFraming},
+        // Found by the smuggling corpus: the body is chunked afresh, so "gzip" was lost.
+        BadCase{"TeGzipChunked",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                HeadError::BadFraming},
+        BadCase{"TeIdentityChunked",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity, chunked\r\n\r\n",
+                HeadError::BadFraming},
+        // Found by the smuggling corpus: Host values were not checked (RFC 9112 §3.2).
+        BadCase{"HostWithSpace", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", HeadError::Malformed},
+        BadCase{"HostWithUserinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", HeadError::Malformed},
+        BadCase{"HostWithPath", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", HeadError::Malformed},
+        BadCase{"HostWithBadPort", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", HeadError::Malformed},
+        BadCase{"HostWithBadEscape", "GET / HTTP/1.1\r\nHost: a%4\r\n\r\n", HeadError::Malformed},
+        BadCase{"HostUnclosedLiteral", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"AbsoluteFormUserinfo", "GET http://u@a/ HTTP/1.0\r\n\r\n", HeadError::Malformed},
+        BadCase{"AbsoluteFormNoAuthority", "GET http:///x HTTP/1.0\r\n\r\n", HeadError::Malformed}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(HeadParser, AcceptsValidHostsAndOwsAroundChunked) {
+    for (const char* host : {"", "a", "a:80", "a:", "127.0.0.1:8080", "[::1]:8080", "[v1.x]",
+                             "xn--bcher-kva.example", "a%41b", "a_b~c!$&'()*+,;="}) {
+        HeadParser p(HeadKind::Request, {});
+        const std::string msg = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
+        EXPECT_EQ(parse_request(p, msg).status, HeadParser::Status::Complete) << host;
+    }
+    for (const char* te : {"chunked", "CHUNKED", "chunked ", "\tchunked\t"}) {
+        HeadParser p(HeadKind::Request, {});
+        const std::string msg =
+            std::string("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:") + te + "\r\n\r\n";
+        ASSERT_EQ(parse_request(p, msg).status, HeadParser::Status::Complete) << te;
+        EXPECT_EQ(p.request().framing.kind, Framing::Kind::Chunked) << te;
+    }
+}
 
 TEST(HeadParser, SkipsEmptyLinesBeforeAMessageWhateverTheSplit) {
     const std::string msg = "\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
