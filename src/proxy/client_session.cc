@@ -481,6 +481,12 @@ void ClientSession::answer_and_close(int status) {
     }
 }
 
+void ClientSession::end_unfinished(int status) {
+    cache_status_ = CacheStatus::Error;
+    log_request(status);
+    answer_and_close(0); // nothing more is written; the queued bytes drain, then FIN
+}
+
 void ClientSession::close_after_flush() {
     conn_->shutdown_write();
     conn_->drain(conn_->input_size());

@@ -116,10 +116,7 @@ void ClientSession::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault 
     }
     cache_status_ = CacheStatus::Error;
     if (head_delivered) {
-        log_request(fetch.response().status);
-        // Part of the answer is out: end the connection without a proper end of body, so the
-        // client sees a truncated response and never a complete-looking one.
-        close_now();
+        end_unfinished(fetch.response().status);
         return;
     }
     if (!request_body_done_) {

@@ -138,6 +138,10 @@ CacheStatusField ClientSession::collapsed_status() {
 }
 
 void ClientSession::follow_stream(cache::StreamRef stream) {
+    if (stream->state() == cache::BodyStream::State::Failed) {
+        answer_fill_failure(502); // it failed before we sent anything: a clean error
+        return;
+    }
     count(ctx_, &ProxyMetrics::fetches_avoided);
     cache_status_ = CacheStatus::Coalesced;
     stream_ = std::move(stream);
@@ -205,10 +209,7 @@ void ClientSession::pump_stream() {
             answer_fill_failure(502);
             return;
         }
-        // Part of the answer is out: end the connection without a proper end of body.
-        cache_status_ = CacheStatus::Error;
-        log_request(502);
-        close_now();
+        end_unfinished(502); // part of the answer is out
         return;
     case cache::BodyStream::State::Complete:
         break;

@@ -63,6 +63,10 @@ private:
     void finish_response();
     void next_request();
     void answer_and_close(int status);
+    // Part of the answer is out and the rest will not come: what is queued still goes (the
+    // head and the body so far), then FIN without a proper end of body, so the client sees a
+    // truncated response, never a complete-looking one and never a bare close.
+    void end_unfinished(int status);
     void answer_inline(int status); // a short answer; the connection goes on when it can
     void close_after_flush();
     void close_now();
