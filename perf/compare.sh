@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lacquerd beside Varnish and nginx, each a caching reverse proxy in front of the same demo origin,
-# each configured as its best-practice user would (see the configs below). Scenarios:
+# each configured as its best-practice user would (the configs are in perf/servers.sh). Scenarios:
 #  1. hits on one hot 1 KiB object, 2. hits on a 64 KiB object (wrk -t1 -cCONNS after a warm-up);
 #  3. a miss storm (perf/storm.py): STORM_CLIENTS clients ask for one cold key at the same moment,
 #     the origin takes 200 ms; the origin request count shows whether the server coalesced;
@@ -31,147 +31,8 @@ cmake --build "$build" --target lacquerd lacquer-demo-origin > /dev/null
 tmp=$(mktemp -d -p /dev/shm 2> /dev/null || mktemp -d)
 # shellcheck source=perf/lib.sh
 source perf/lib.sh
-
-# Stop the packages' own services if their postinst started them (they would take CPU; their
-# ports :80/:6081 are not ours). Other nginx/varnishd processes are only reported, never killed.
-for service in nginx varnish; do
-  if systemctl is-active --quiet "$service" 2> /dev/null; then
-    echo "note: stopping the system $service service for this benchmark (systemctl stop $service)" >&2
-    systemctl stop "$service"
-  fi
-done
-others=$( { pgrep -x nginx; pgrep -x varnishd; } | paste -sd' ' || true)
-if [ -n "$others" ]; then echo "warning: other nginx/varnishd processes are running: $others" >&2; fi
-
-spid=""
-stop_pid() { # pid -> TERM, up to 10 s to exit, then KILL
-  kill -TERM "$1" 2> /dev/null || return 0
-  for _ in $(seq 200); do kill -0 "$1" 2> /dev/null || break; sleep 0.05; done
-  kill -KILL "$1" 2> /dev/null || true
-  wait "$1" 2> /dev/null || true
-}
-stop_server() { if [ -n "$spid" ]; then stop_pid "$spid"; spid=""; fi; }
-stop_all() {
-  stop_server
-  for p in "${pids[@]}"; do stop_pid "$p"; done
-  cleanup # lib.sh: its `wait` now finds nothing left to wait for
-}
-trap stop_all EXIT
-
-# A free port from the kernel, for the servers that cannot print the port they bound to port 0.
-# Racy: another process may take it before the server binds; the server then fails to start.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() { # port pid log -> 0 once the port accepts connections; bounded (10 s)
-  for _ in $(seq 200); do
-    kill -0 "$2" 2> /dev/null || { echo "server exited:" >&2; cat "$3" >&2; return 1; }
-    if (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listening on port $1 after 10 s:" >&2; cat "$3" >&2; return 1
-}
-
-start_server() { # kind workers -> sets spid and sport
-  local kind=$1 w=$2 dir="$tmp/$1-$2"
-  local server_pin=()
-  if [ "$pin" = 1 ] && [ "$w" = 1 ]; then server_pin=(taskset -c 0); fi
-  mkdir -p "$dir"
-  case $kind in
-  lacquerd)
-    base_config "$dir/lacquer.yaml" "$w" # log: { access: off }
-    cat >> "$dir/lacquer.yaml" <<YAML
-storage: { memory: 256MiB }
-routes:
-  - name: api
-    match: { path_prefix: /v3/ }
-    origin: api
-    cache:
-      key_params: all   # every param in the key (sorted) and sent on, as the others do
-      ttl: 10m          # only when the origin gives no freshness; it sends max-age=60
-YAML
-    start_lacquerd "$dir/lacquer.yaml"
-    spid=$lpid sport=$lport
-    if [ ${#server_pin[@]} -gt 0 ]; then taskset -a -p -c 0 "$spid" > /dev/null; fi
-    ;;
-  nginx)
-    sport=$(free_port)
-    local user=""
-    if [ "$(id -u)" -eq 0 ]; then user="user root;"; fi # workers must write the 0700 $tmp
-    # keepalive_requests: nginx closes a client connection after 1000 requests by default, the
-    # others never do. proxy_cache_lock: coalescing, off by default (waiters poll every 500 ms).
-    # use_stale updating + background_update: the stale-while-refresh that lacquerd and Varnish
-    # (grace) do by default. open_file_cache: hits skip open()/fstat() of the cache file.
-    # reuseport: one listening socket per worker, as lacquerd has. No tcp_nopush (Debian's own
-    # nginx.conf sets it): with it, 64 KiB hits here wait ~40 ms each on a delayed ACK.
-    cat > "$dir/nginx.conf" <<NGINX
-$user
-worker_processes $w;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  proxy_cache_path $dir/cache levels=1:2 keys_zone=api:32m max_size=256m inactive=10m use_temp_path=off;
-  open_file_cache max=20000 inactive=60s;
-  upstream origin { server 127.0.0.1:$oport; keepalive 64; }
-  server {
-    listen 127.0.0.1:$sport reuseport;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache api;
-      proxy_cache_lock on;
-      proxy_cache_lock_timeout 10s;
-      proxy_cache_use_stale updating error timeout http_500 http_502 http_503 http_504;
-      proxy_cache_background_update on;
-    }
-  }
-}
-NGINX
-    "${server_pin[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e stderr -g 'daemon off;' \
-      > "$dir/out" 2>&1 &
-    spid=$!
-    wait_port "$sport" "$spid" "$dir/out"
-    ;;
-  varnish)
-    sport=$(free_port)
-    # The builtin VCL does the rest (Cookie/Authorization pass, TTL from Cache-Control, 10 s
-    # grace). Sorting the query is the usual advice for APIs and what lacquerd's key does.
-    cat > "$dir/default.vcl" <<VCL
-vcl 4.1;
-import std;
-backend origin { .host = "127.0.0.1"; .port = "$oport"; }
-sub vcl_recv { set req.url = std.querysort(req.url); }
-VCL
-    # -j none: run as the invoking user (the default jail would need $tmp readable by vcache).
-    # No varnishncsa runs, so there is no access log; the shared-memory log is always on.
-    "${server_pin[@]}" varnishd -F -j none -n "$dir/varnish" -a "127.0.0.1:$sport" \
-      -f "$dir/default.vcl" -s malloc,256m -p thread_pools="$w" > "$dir/out" 2>&1 &
-    spid=$!
-    wait_port "$sport" "$spid" "$dir/out"
-    ;;
-  esac
-}
-
-# run_wrk (lib.sh) calls `wrk`: this adds the CPU pin of the load generator and wrk_extra.
-wrk_bin=$(type -P wrk)
-client_pin=()
-wrk_extra=()
-wrk() { "${client_pin[@]}" "$wrk_bin" "$@" "${wrk_extra[@]}"; }
-wrk_errors() { grep -o 'Non-2xx[^0-9]*[0-9]*\|Socket errors.*' "$tmp/wrk.out" | tr -s ' ' | paste -sd' ' || true; }
-origin_reset() { curl -sf -m 5 -X POST -o /dev/null "http://127.0.0.1:$oport/__reset"; }
-origin_requests() {
-  curl -sf -m 5 "http://127.0.0.1:$oport/__stats" | grep -o '"requests":[0-9]*' | head -1 | cut -d: -f2
-}
+# shellcheck source=perf/servers.sh
+source perf/servers.sh # start_server, stop_server, the EXIT trap, the wrk wrapper, origin counts
 
 declare -A rows
 row() { # table server rps p50 p99 origin note
