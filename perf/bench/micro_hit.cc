@@ -1,18 +1,14 @@
 // What a hit writes before the stored head and body go out by reference: the per-request
-// lines (Age, Cache-Status) and the framing, into the connection's reused scratch string, as
-// proxy::deliver_object (src/proxy/object_delivery.cc) does. deliver_object itself needs a live
-// net::Connection, so this reproduces its scratch-building part with the same public functions
-// (append_cache_status from lacquer/proxy/cache_status.h, http::write_response_end).
+// lines (Age, Cache-Status, framing, Connection) into the connection's reused scratch string,
+// through proxy::write_hit_lines, the part of deliver_object that does not need a socket.
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/core/clock.h"
-#include "lacquer/http/head.h"
-#include "lacquer/http/serialize.h"
 #include "lacquer/proxy/cache_status.h"
 #include "micro_allocs.h"
+#include "proxy/object_delivery.h"
 
 #include <algorithm>
 #include <benchmark/benchmark.h>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -21,17 +17,6 @@
 namespace {
 
 using namespace lacquer;
-
-// The "Age: <n>\r\n" line. deliver_object's own helper (append_number_line) sits in an
-// anonymous namespace of object_delivery.cc; this is the same trivial to_chars append.
-void append_number_line(std::string& out, std::string_view name, std::uint64_t n) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(name);
-    out.append(": ");
-    out.append(buf, r.ptr);
-    out.append("\r\n");
-}
 
 cache::ObjectRef make_object() {
     cache::StoredObject::Fields f;
@@ -53,19 +38,15 @@ void BM_HitSerialisation(benchmark::State& state, bool stale_close) {
     const cache::ObjectRef held = make_object();
     const cache::StoredObject& object = *held;
     const core::Instant now = object.stored_at() + std::chrono::seconds(42);
-    proxy::CacheStatusField field = proxy::hit_status(stale_close ? 503 : 0);
+    proxy::ObjectDelivery how;
+    how.cache_status = proxy::hit_status(stale_close ? 503 : 0);
+    how.close = stale_close;
     std::string scratch; // ClientSession::scratch_: one per connection, reused
     const auto assemble = [&] {
-        const std::int64_t age =
+        how.age =
             object.initial_age() +
             std::chrono::duration_cast<std::chrono::seconds>(now - object.stored_at()).count();
-        scratch.clear();
-        append_number_line(scratch, "Age", static_cast<std::uint64_t>(age));
-        proxy::append_cache_status(scratch, field);
-        http::ClientResponseFraming framing;
-        framing.close = stale_close;
-        framing.body = {http::Framing::Kind::Length, object.body_size()};
-        http::write_response_end(scratch, framing);
+        proxy::write_hit_lines(scratch, object, how); // what deliver_object writes fresh
     };
     assemble();
     const std::string_view expected =
@@ -78,7 +59,7 @@ void BM_HitSerialisation(benchmark::State& state, bool stale_close) {
     }
     const std::uint64_t before = bench::allocations();
     for (auto _ : state) {
-        benchmark::DoNotOptimize(field);
+        benchmark::DoNotOptimize(how);
         assemble();
         benchmark::DoNotOptimize(scratch.data());
         benchmark::ClobberMemory();

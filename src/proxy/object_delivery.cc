@@ -66,10 +66,8 @@ bool is_not_modified(const http::RequestHead& request, const cache::StoredObject
     return since && modified && *modified <= *since;
 }
 
-std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
-                             const ObjectDelivery& how, std::string& scratch) {
-    static constexpr std::string_view kNotModified = "HTTP/1.1 304 Not Modified\r\n";
-    const std::string_view head = object.head();
+int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
+                    const ObjectDelivery& how) {
     scratch.clear();
     append_number_line(scratch, "Age", static_cast<std::uint64_t>(how.age));
     append_cache_status(scratch, how.cache_status);
@@ -81,6 +79,14 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
         framing.body = {http::Framing::Kind::Length, object.body_size()};
     }
     http::write_response_end(scratch, framing);
+    return status;
+}
+
+std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
+                             const ObjectDelivery& how, std::string& scratch) {
+    static constexpr std::string_view kNotModified = "HTTP/1.1 304 Not Modified\r\n";
+    const std::string_view head = object.head();
+    const int status = write_hit_lines(scratch, object, how);
     const bool with_body = !how.head_only && status != 204 && status != 304;
     const std::string_view body =
         with_body ? std::string_view(object.body(), object.body_size()) : std::string_view();

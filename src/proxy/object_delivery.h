@@ -30,6 +30,12 @@ struct ObjectDelivery {
 // If-Modified-Since against the stored Last-Modified. Only 200 objects are answered 304.
 bool is_not_modified(const http::RequestHead& request, const cache::StoredObject& object);
 
+// The lines a hit writes fresh, after the stored head: Age, Cache-Status, the framing,
+// Connection and the blank line, into `scratch` (cleared first). Returns the status the answer
+// carries (304, or the object's own).
+int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
+                    const ObjectDelivery& how);
+
 // Writes the whole answer; returns the body bytes queued. `scratch` holds the fresh lines.
 std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
                              const ObjectDelivery& how, std::string& scratch);
