@@ -63,6 +63,12 @@ wait_port() { # port pid log -> 0 once the port accepts connections; bounded (10
   echo "nothing listening on port $1 after 10 s:" >&2; cat "$3" >&2; return 1
 }
 
+run_nginx() { # dir -> nginx on $dir/nginx.conf in the foreground (pinned like the others); sets spid
+  "${server_pin[@]}" nginx -p "$1" -c "$1/nginx.conf" -e stderr -g 'daemon off;' > "$1/out" 2>&1 &
+  spid=$!
+  wait_port "$sport" "$spid" "$1/out"
+}
+
 nginx_head() { # dir workers -> the top of an nginx.conf up to `http {` and its common settings
   local user=""
   if [ "$(id -u)" -eq 0 ]; then user="user root;"; fi # workers must write the 0700 $tmp
@@ -155,10 +161,7 @@ YAML
 }
 NGINX
     } > "$dir/nginx.conf"
-    "${server_pin[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e stderr -g 'daemon off;' \
-      > "$dir/out" 2>&1 &
-    spid=$!
-    wait_port "$sport" "$spid" "$dir/out"
+    run_nginx "$dir"
     ;;
   nginx-return200)
     # Not a cache: nginx answering every GET from memory with a body of ?size=16384 -> 16 KiB,
@@ -183,10 +186,7 @@ NGINX
 }
 NGINX
     } > "$dir/nginx.conf"
-    "${server_pin[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e stderr -g 'daemon off;' \
-      > "$dir/out" 2>&1 &
-    spid=$!
-    wait_port "$sport" "$spid" "$dir/out"
+    run_nginx "$dir"
     ;;
   varnish)
     sport=$(free_port)
