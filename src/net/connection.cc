@@ -3,9 +3,9 @@
 #include "lacquer/core/assert.h"
 #include "lacquer/net/worker.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,6 +16,12 @@
 namespace lacquer::net {
 
 namespace {
+// One read takes at most this much. With libevent's chain header it makes a 16 KiB chain,
+// which fits the 16 KiB class of event_memory's caches.
+constexpr std::size_t kReadSize = 16 * 1024 - 256;
+// iovecs per sendmsg; more queued chains go in the next call.
+constexpr int kMaxWriteParts = 64;
+
 void set_nodelay(int fd) {
     const int one = 1;
     [[maybe_unused]] const int rc = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -25,30 +31,50 @@ timeval to_timeval(core::Millis ms) {
     return timeval{static_cast<time_t>(ms.count() / 1000),
                    static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
+
+// Adds (or re-adds) `ev` with an inactivity timeout, or none when `ms` is zero. libevent keeps
+// the timeout of an earlier add on a persistent event even through event_add(ev, nullptr), so
+// "none" adds with one and then removes the timer, which clears it.
+void watch(event* ev, core::Millis ms) {
+    if (ms.count() > 0) {
+        const timeval tv = to_timeval(ms);
+        event_add(ev, &tv);
+        return;
+    }
+    const timeval any{1, 0};
+    event_add(ev, &any);
+    event_remove_timer(ev);
+}
+
+bool would_block(int error) {
+    return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+}
 } // namespace
 
-Connection::Connection(Worker& worker, bufferevent* bev, ConnectionHandler* handler)
-    : worker_(worker), bev_(bev), handler_(handler) {
-    bufferevent_setcb(bev_, &Connection::on_read, &Connection::on_write, &Connection::on_bev_event,
-                      this);
-    bufferevent_setwatermark(bev_, EV_READ, 0, kInputHighWatermark);
-    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+Connection::Connection(Worker& worker, int fd, ConnectionHandler* handler)
+    : worker_(worker), fd_(fd), handler_(handler) {
+    read_event_ =
+        event_new(worker.base(), fd, EV_READ | EV_PERSIST, &Connection::on_read_event, this);
+    write_event_ =
+        event_new(worker.base(), fd, EV_WRITE | EV_PERSIST, &Connection::on_write_event, this);
+    // Not write_event_: a persistent event made active re-adds itself with its last timeout.
+    flush_event_ = event_new(worker.base(), -1, 0, &Connection::on_flush_event, this);
+    input_ = evbuffer_new();
+    output_ = evbuffer_new();
+    LACQUER_ASSERT(read_event_ != nullptr && write_event_ != nullptr && flush_event_ != nullptr &&
+                   input_ != nullptr && output_ != nullptr);
 }
 
 std::unique_ptr<Connection> Connection::adopt(Worker& worker, int fd, const sockaddr* peer,
                                               ConnectionHandler* handler) {
     evutil_make_socket_nonblocking(fd);
     set_nodelay(fd);
-    bufferevent* bev = bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == nullptr) {
-        close(fd);
-        return nullptr;
-    }
-    std::unique_ptr<Connection> conn(new Connection(worker, bev, handler));
+    std::unique_ptr<Connection> conn(new Connection(worker, fd, handler));
     conn->connected_ = true;
     if (peer != nullptr) {
         conn->peer_host_length_ = format_host(peer, conn->peer_host_, sizeof conn->peer_host_);
     }
+    conn->update_reading();
     return conn;
 }
 
@@ -60,67 +86,72 @@ std::unique_ptr<Connection> Connection::connect(Worker& worker, const SocketAddr
         return nullptr;
     }
     set_nodelay(fd);
-    bufferevent* bev = bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == nullptr) {
-        close(fd);
-        error = ENOMEM;
+    std::unique_ptr<Connection> conn(new Connection(worker, fd, handler));
+    if (::connect(fd, to.get(), static_cast<socklen_t>(to.length)) != 0 && errno != EINPROGRESS) {
+        error = errno;
         return nullptr;
     }
-    std::unique_ptr<Connection> conn(new Connection(worker, bev, handler));
-    if (bufferevent_socket_connect(bev, to.get(), static_cast<int>(to.length)) != 0) {
-        error = EVUTIL_SOCKET_ERROR();
-        if (error == 0) {
-            error = ECONNREFUSED;
-        }
-        return nullptr;
-    }
+    // Done or under way: writability says which, and the queued request follows.
+    conn->connecting_ = true;
+    conn->watch_writable(true);
     return conn;
 }
 
 Connection::~Connection() {
-    bufferevent_free(bev_);
+    if (destroyed_ != nullptr) {
+        *destroyed_ = true;
+    }
+    event_free(read_event_);
+    event_free(write_event_);
+    event_free(flush_event_);
+    evbuffer_free(input_); // runs the release of bytes still borrowed
+    evbuffer_free(output_);
+    ::close(fd_);
 }
 
 std::size_t Connection::input_size() const {
-    return evbuffer_get_length(bufferevent_get_input(bev_));
+    return evbuffer_get_length(input_);
 }
 
 std::string_view Connection::peek() const {
-    evbuffer* in = bufferevent_get_input(bev_);
     evbuffer_iovec vec{};
-    if (evbuffer_peek(in, -1, nullptr, &vec, 1) < 1) {
+    if (evbuffer_peek(input_, -1, nullptr, &vec, 1) < 1) {
         return {};
     }
     return {static_cast<const char*>(vec.iov_base), vec.iov_len};
 }
 
 void Connection::drain(std::size_t n) {
-    evbuffer_drain(bufferevent_get_input(bev_), n);
+    evbuffer_drain(input_, n);
+    resume_after_drain();
 }
 
 std::size_t Connection::move_input_to(Connection& dst, std::size_t n) {
-    const int moved =
-        evbuffer_remove_buffer(bufferevent_get_input(bev_), bufferevent_get_output(dst.bev_), n);
-    return moved < 0 ? 0 : static_cast<std::size_t>(moved);
+    const int moved = evbuffer_remove_buffer(input_, dst.output_, n);
+    resume_after_drain();
+    if (moved <= 0) {
+        return 0;
+    }
+    dst.schedule_flush();
+    return static_cast<std::size_t>(moved);
 }
 
 std::size_t Connection::copy_input(char* dst, std::size_t n, std::size_t skip) const {
-    evbuffer* input = bufferevent_get_input(bev_);
     ev_ssize_t copied = 0;
     if (skip == 0) {
-        copied = evbuffer_copyout(input, dst, n);
+        copied = evbuffer_copyout(input_, dst, n);
     } else {
         evbuffer_ptr at;
-        if (evbuffer_ptr_set(input, &at, skip, EVBUFFER_PTR_SET) != 0) {
+        if (evbuffer_ptr_set(input_, &at, skip, EVBUFFER_PTR_SET) != 0) {
             return 0;
         }
-        copied = evbuffer_copyout_from(input, &at, dst, n);
+        copied = evbuffer_copyout_from(input_, &at, dst, n);
     }
     return copied < 0 ? 0 : static_cast<std::size_t>(copied);
 }
 
 std::size_t Connection::write_now(std::span<const std::string_view> parts) {
-    if (output_size() != 0 || parts.empty()) {
+    if (output_size() != 0 || parts.empty() || !connected_ || write_closed_) {
         return 0; // bytes are queued: these must go after them
     }
     constexpr std::size_t kMaxParts = 8;
@@ -137,82 +168,255 @@ std::size_t Connection::write_now(std::span<const std::string_view> parts) {
     msghdr msg{};
     msg.msg_iov = vec;
     msg.msg_iovlen = n;
-    const ssize_t sent = ::sendmsg(bufferevent_getfd(bev_), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     // Errors (EAGAIN, a reset) are left to the queued path, which reports them as events.
     return sent > 0 ? static_cast<std::size_t>(sent) : 0;
 }
 
 void Connection::write(std::string_view bytes) {
     if (!bytes.empty()) {
-        evbuffer_add(bufferevent_get_output(bev_), bytes.data(), bytes.size());
+        evbuffer_add(output_, bytes.data(), bytes.size());
+        schedule_flush();
     }
 }
 
 bool Connection::write_borrowed(const void* data, std::size_t length, BorrowRelease release,
                                 void* token) {
-    if (evbuffer_add_reference(bufferevent_get_output(bev_), data, length, release, token) != 0) {
+    if (evbuffer_add_reference(output_, data, length, release, token) != 0) {
         release(data, length, token);
         return false;
     }
+    schedule_flush();
     return true;
 }
 
 std::size_t Connection::output_size() const {
-    return evbuffer_get_length(bufferevent_get_output(bev_));
+    return evbuffer_get_length(output_);
 }
 
 void Connection::set_reading(bool on) {
-    if (on) {
-        bufferevent_enable(bev_, EV_READ);
-    } else {
-        bufferevent_disable(bev_, EV_READ);
-    }
+    reading_ = on;
+    update_reading();
 }
 
 void Connection::set_drain_mark(std::size_t low) {
-    bufferevent_setwatermark(bev_, EV_WRITE, low, 0);
+    drain_low_ = low;
 }
 
 void Connection::set_timeouts(core::Millis read, core::Millis write) {
-    const timeval r = to_timeval(read);
-    const timeval w = to_timeval(write);
-    bufferevent_set_timeouts(bev_, read.count() > 0 ? &r : nullptr,
-                             write.count() > 0 ? &w : nullptr);
+    read_timeout_ = read;
+    write_timeout_ = write;
+    if (read_watched_) {
+        watch(read_event_, read_timeout_);
+    }
+    if (write_watched_) {
+        watch(write_event_, write_timeout_);
+    }
 }
 
 void Connection::shutdown_write() {
-    const int fd = bufferevent_getfd(bev_);
-    if (fd >= 0) {
-        ::shutdown(fd, SHUT_WR);
-    }
+    ::shutdown(fd_, SHUT_WR);
 }
 
-void Connection::on_read(bufferevent*, void* arg) {
-    auto* self = static_cast<Connection*>(arg);
-    self->handler_->on_readable(*self); // may dispose of self: touch nothing after
-}
+// ---- reading -------------------------------------------------------------------------------
 
-void Connection::on_write(bufferevent*, void* arg) {
-    auto* self = static_cast<Connection*>(arg);
-    self->handler_->on_drained(*self);
-}
-
-void Connection::on_bev_event(bufferevent*, short what, void* arg) {
-    auto* self = static_cast<Connection*>(arg);
-    if ((what & BEV_EVENT_CONNECTED) != 0) {
-        self->connected_ = true;
-        self->handler_->on_event(*self, ConnEvent::Connected);
+void Connection::update_reading() {
+    const bool want = reading_ && !read_suspended_ && !read_closed_ && connected_;
+    if (want == read_watched_) {
         return;
     }
-    if ((what & BEV_EVENT_TIMEOUT) != 0) {
+    read_watched_ = want;
+    if (want) {
+        watch(read_event_, read_timeout_);
+    } else {
+        event_del(read_event_);
+    }
+}
+
+void Connection::resume_after_drain() {
+    if (read_suspended_ && input_size() < kInputHighWatermark) {
+        read_suspended_ = false;
+        update_reading();
+    }
+}
+
+void Connection::on_read_event(int, short what, void* arg) {
+    auto* self = static_cast<Connection*>(arg);
+    if ((what & EV_TIMEOUT) != 0) {
+        self->reading_ = false; // as a bufferevent does: the handler decides what follows
+        self->update_reading();
         self->handler_->on_event(*self, ConnEvent::Timeout);
         return;
     }
-    if ((what & BEV_EVENT_EOF) != 0) {
-        self->handler_->on_event(*self, ConnEvent::Eof);
+    self->read_once();
+}
+
+void Connection::read_once() {
+    const std::size_t held = input_size();
+    if (held >= kInputHighWatermark) {
+        read_suspended_ = true;
+        update_reading();
         return;
     }
-    self->handler_->on_event(*self, ConnEvent::Error);
+    const std::size_t want = std::min(kReadSize, kInputHighWatermark - held);
+    evbuffer_iovec space[2];
+    const int n = evbuffer_reserve_space(input_, static_cast<ev_ssize_t>(want), space, 2);
+    if (n <= 0) {
+        fail(ConnEvent::Error, true);
+        return;
+    }
+    iovec vec[2];
+    std::size_t offered = 0;
+    for (int i = 0; i < n; ++i) {
+        vec[i].iov_base = space[i].iov_base;
+        vec[i].iov_len = std::min(space[i].iov_len, want - offered);
+        offered += vec[i].iov_len;
+    }
+    const ssize_t got = ::readv(fd_, vec, n);
+    if (got < 0) {
+        if (!would_block(errno)) {
+            fail(ConnEvent::Error, true);
+        }
+        return;
+    }
+    if (got == 0) {
+        fail(ConnEvent::Eof, true);
+        return;
+    }
+    std::size_t left = static_cast<std::size_t>(got);
+    int used = 0;
+    for (; used < n && left > 0; ++used) {
+        space[used].iov_len = std::min(vec[used].iov_len, left);
+        left -= space[used].iov_len;
+    }
+    evbuffer_commit_space(input_, space, used);
+    if (input_size() >= kInputHighWatermark) {
+        read_suspended_ = true;
+        update_reading();
+    }
+    handler_->on_readable(*this); // may dispose of this: touch nothing after
+}
+
+// ---- writing -------------------------------------------------------------------------------
+
+void Connection::watch_writable(bool on) {
+    if (on) {
+        watch(write_event_, write_timeout_); // (re-)arms the write timeout too
+        write_watched_ = true;
+    } else if (write_watched_) {
+        event_del(write_event_);
+        write_watched_ = false;
+    }
+}
+
+void Connection::schedule_flush() {
+    // Waiting for writability (or for the connect) already brings us back; otherwise flush
+    // once the current callback has returned, with whatever else it queues.
+    if (write_watched_ || flush_scheduled_ || write_closed_) {
+        return;
+    }
+    flush_scheduled_ = true;
+    event_active(flush_event_, EV_WRITE, 1);
+}
+
+void Connection::on_flush_event(int, short, void* arg) {
+    auto* self = static_cast<Connection*>(arg);
+    self->flush_scheduled_ = false;
+    if (!self->write_watched_ && !self->write_closed_ && !self->connecting_) {
+        self->flush();
+    }
+}
+
+void Connection::on_write_event(int, short what, void* arg) {
+    auto* self = static_cast<Connection*>(arg);
+    if (self->write_closed_) {
+        return;
+    }
+    if ((what & EV_TIMEOUT) != 0) {
+        self->fail(ConnEvent::Timeout, false);
+        return;
+    }
+    if (self->connecting_) {
+        self->finish_connect();
+        return;
+    }
+    self->flush();
+}
+
+void Connection::finish_connect() {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        error = errno;
+    }
+    if (error == EINPROGRESS || error == EALREADY) {
+        return; // not yet: writability comes back
+    }
+    connecting_ = false;
+    if (error != 0) {
+        fail(ConnEvent::Error, false);
+        return;
+    }
+    connected_ = true;
+    watch_writable(false);
+    update_reading();
+    bool destroyed = false;
+    destroyed_ = &destroyed;
+    handler_->on_event(*this, ConnEvent::Connected);
+    if (destroyed) {
+        return;
+    }
+    destroyed_ = nullptr;
+    if (output_size() > 0) {
+        flush();
+    }
+}
+
+void Connection::flush() {
+    bool wrote = false;
+    while (output_size() > 0) {
+        evbuffer_iovec parts[kMaxWriteParts];
+        const int n =
+            std::min(evbuffer_peek(output_, -1, nullptr, parts, kMaxWriteParts), kMaxWriteParts);
+        iovec vec[kMaxWriteParts];
+        std::size_t offered = 0;
+        for (int i = 0; i < n; ++i) {
+            vec[i].iov_base = parts[i].iov_base;
+            vec[i].iov_len = parts[i].iov_len;
+            offered += parts[i].iov_len;
+        }
+        msghdr msg{};
+        msg.msg_iov = vec;
+        msg.msg_iovlen = static_cast<std::size_t>(n);
+        const ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
+            if (!would_block(errno)) {
+                fail(ConnEvent::Error, false);
+                return;
+            }
+            break;
+        }
+        evbuffer_drain(output_, static_cast<std::size_t>(sent));
+        wrote = wrote || sent > 0;
+        if (static_cast<std::size_t>(sent) < offered) {
+            break; // the socket is full
+        }
+    }
+    watch_writable(output_size() > 0);
+    if (wrote && output_size() <= drain_low_) {
+        handler_->on_drained(*this); // may dispose of this: touch nothing after
+    }
+}
+
+void Connection::fail(ConnEvent event, bool reading_side) {
+    if (reading_side) {
+        read_closed_ = true;
+        update_reading();
+    } else {
+        write_closed_ = true;
+        watch_writable(false);
+    }
+    handler_->on_event(*this, event);
 }
 
 } // namespace lacquer::net

@@ -12,7 +12,9 @@ namespace lacquer::net {
 
 namespace {
 
-// Classes are 256 B .. 64 KiB (powers of two), the block size counting the header.
+// Classes are payloads of 256 B .. 64 KiB (powers of two); the header comes on top, so that
+// libevent's power-of-two chains (a 16 KiB read chain) fill their class instead of spilling
+// into the next one, twice as large.
 constexpr std::size_t kMinShift = 8;
 constexpr std::size_t kClasses = 9;
 constexpr std::size_t kKeptPerClass = 64;
@@ -31,9 +33,8 @@ std::size_t class_bytes(std::size_t c) {
 }
 
 std::uint32_t class_for(std::size_t payload) {
-    const std::size_t need = payload + sizeof(BlockHeader);
     for (std::size_t c = 0; c < kClasses; ++c) {
-        if (need <= class_bytes(c)) {
+        if (payload <= class_bytes(c)) {
             return static_cast<std::uint32_t>(c);
         }
     }
@@ -73,7 +74,7 @@ void* cached_malloc(std::size_t n) {
         --t_cache.count[c];
         g_reuses.fetch_add(1, std::memory_order_relaxed);
     } else {
-        block = std::malloc(c != kNoClass ? class_bytes(c) : n + sizeof(BlockHeader));
+        block = std::malloc((c != kNoClass ? class_bytes(c) : n) + sizeof(BlockHeader));
         if (block == nullptr) {
             return nullptr;
         }
@@ -103,7 +104,7 @@ void* cached_realloc(void* p, std::size_t n) {
     }
     const std::uint32_t c = header_of(p)->size_class;
     if (c != kNoClass) {
-        const std::size_t capacity = class_bytes(c) - sizeof(BlockHeader);
+        const std::size_t capacity = class_bytes(c);
         if (n <= capacity) {
             return p;
         }

@@ -1,8 +1,12 @@
 #pragma once
-// One TCP connection on one worker, over a libevent bufferevent. Body bytes move between
-// connections by reference (move_input_to) and borrowed bytes go out without a copy
-// (write_borrowed); libevent types stay inside net/. Input is capped by a high watermark, so a
-// handler that stops draining input stops the socket reads too (backpressure).
+// One TCP connection on one worker: a socket, two libevent events and two evbuffers. Body
+// bytes move between connections by reference (move_input_to) and borrowed bytes go out
+// without a copy (write_borrowed); libevent types stay inside net/. Reads go straight into the
+// input buffer's free space (no FIONREAD probe per read). Writes are queued and flushed once
+// the current callback has returned, in one sendmsg for everything queued meanwhile; the
+// socket is watched for writability only when it cannot take all of it. Input is capped by a
+// high watermark, so a handler that stops draining input stops the socket reads too
+// (backpressure).
 // Thread: the owning worker's only.
 
 #include "lacquer/core/clock.h"
@@ -13,7 +17,8 @@
 #include <span>
 #include <string_view>
 
-struct bufferevent;
+struct event;
+struct evbuffer;
 
 namespace lacquer::net {
 
@@ -87,15 +92,42 @@ public:
     bool is_connected() const { return connected_; }
 
 private:
-    Connection(Worker& worker, bufferevent* bev, ConnectionHandler* handler);
-    static void on_read(bufferevent* bev, void* arg);
-    static void on_write(bufferevent* bev, void* arg);
-    static void on_bev_event(bufferevent* bev, short what, void* arg);
+    Connection(Worker& worker, int fd, ConnectionHandler* handler);
+    static void on_read_event(int fd, short what, void* arg);
+    static void on_write_event(int fd, short what, void* arg);
+    static void on_flush_event(int fd, short what, void* arg);
+    void read_once();
+    void finish_connect();
+    void flush();
+    // Adds or removes the read event to match reading_, the watermark and the state.
+    void update_reading();
+    void watch_writable(bool on);
+    void schedule_flush();
+    void resume_after_drain();
+    // Stops the given direction and tells the handler; touch nothing after.
+    void fail(ConnEvent event, bool reading_side);
 
     Worker& worker_;
-    bufferevent* bev_;
+    int fd_;
     ConnectionHandler* handler_;
+    event* read_event_ = nullptr;
+    event* write_event_ = nullptr;
+    event* flush_event_ = nullptr; // made active to flush after the current callback
+    evbuffer* input_ = nullptr;
+    evbuffer* output_ = nullptr;
+    core::Millis read_timeout_{0};
+    core::Millis write_timeout_{0};
+    std::size_t drain_low_ = 0;
+    bool* destroyed_ = nullptr; // set while a callback may outlive this connection
     bool connected_ = false;
+    bool connecting_ = false;
+    bool reading_ = true;          // the handler's wish (set_reading)
+    bool read_suspended_ = false;  // input at the high watermark
+    bool read_closed_ = false;     // EOF or error seen on the read side
+    bool write_closed_ = false;    // a write failed
+    bool read_watched_ = false;    // read_event_ added
+    bool write_watched_ = false;   // write_event_ added (waiting for writability)
+    bool flush_scheduled_ = false; // flush_event_ active
     char peer_host_[46] = {};
     std::size_t peer_host_length_ = 0;
 };
