@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# The hit path: lacquerd answering a stored 1 KiB object, measured two ways.
-#  1. Throughput and latency with wrk (1 and 2 workers), beside the demo origin answering the
-#     same request directly.
-#  2. Heap allocations per hit: lacquerd runs with perf/alloc_count.c preloaded; the count read
-#     before and after a wrk run, divided by the requests wrk completed.
+# The hit path: lacquerd answering a stored 1 KiB object, throughput and latency with wrk (1 and
+# 2 workers), beside the demo origin answering the same request directly. Allocations per hit
+# (and per miss, coalesced miss and pass) are perf/allocs.sh's.
 #   perf/hits.sh [BUILD_DIR]    (default build/release; run tools/install-deps.sh perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +9,7 @@ build=${1:-build/release}
 duration=${DURATION:-8s}
 conns=${CONNS:-64}
 tools/install-deps.sh perf
-cmake --build "$build" --target lacquerd lacquer-demo-origin lacquer_alloc_count > /dev/null
+cmake --build "$build" --target lacquerd lacquer-demo-origin > /dev/null
 
 tmp=$(mktemp -d)
 source perf/lib.sh
@@ -44,20 +42,3 @@ for workers in 1 2; do
   kill "$lpid"; wait "$lpid" 2>/dev/null || true
 done
 
-# Allocations per hit. wrk opens its connections at the start of the run and keeps them alive,
-# so the count is the steady-state hits plus the set-up of those connections (sessions, buffers);
-# the line says both, so a per-hit allocation shows up as a figure of 1 or more.
-count_file="$tmp/allocs"
-start_lacquerd "$(config 1)" LD_PRELOAD="$PWD/$build/alloc_count.so" ALLOC_COUNT_FILE="$count_file"
-curl -s -o /dev/null "http://127.0.0.1:$lport$path"
-read_count() {
-  rm -f "$count_file"
-  kill -USR2 "$lpid"
-  for _ in $(seq 100); do [ -s "$count_file" ] && break; sleep 0.02; done
-  cat "$count_file"
-}
-before=$(read_count)
-read -r rps _ _ requests < <(run_wrk "http://127.0.0.1:$lport$path")
-after=$(read_count)
-awk -v a="$before" -v b="$after" -v n="$requests" -v c="$conns" 'BEGIN {
-  printf "allocations: %d during %d hits on %d new connections = %.4f per hit\n", b - a, n, c, (b - a) / n }'

@@ -11,6 +11,7 @@ tail whatever the server did.
 With PROXY_PORT equal to ORIGIN_PORT the clients go to the origin itself: the baseline the
 waiters' latency is compared with (every client then costs an origin request)."""
 import json
+import os
 import selectors
 import socket
 import sys
@@ -20,7 +21,8 @@ import urllib.request
 proxy, origin = int(sys.argv[1]), int(sys.argv[2])
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 200
 delay = int(sys.argv[4]) if len(sys.argv) > 4 else 500
-target = f"/v3/storm-{time.time_ns()}?delay_ms={delay}&cc=max-age%3D60"
+# A fresh key per run, unless STORM_TARGET names one (perf/allocs.sh asks one key twice).
+target = os.environ.get("STORM_TARGET") or f"/v3/storm-{time.time_ns()}?delay_ms={delay}&cc=max-age%3D60"
 request = f"GET {target} HTTP/1.1\r\nHost: storm\r\nConnection: close\r\n\r\n".encode()
 deadline = time.monotonic() + 60
 
