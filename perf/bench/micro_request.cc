@@ -68,9 +68,9 @@ BENCHMARK_CAPTURE(BM_ParseRequestHead, whole, 1);
 BENCHMARK_CAPTURE(BM_ParseRequestHead, two_pieces, 2);
 
 // A route with key_params [limit, page, sort] and the three variants; the request comes from
-// the parser, and its RequestView is built per request as ClientSession::serve_from_cache does.
-// locale resolves from Accept-Language (de-DE), currency from the cookie, region falls through
-// both sources to its default.
+// the parser, and its RequestView is built per request with cache::request_view, as
+// serve_from_cache does. locale resolves from Accept-Language (de-DE), currency from the cookie,
+// region falls through both sources to its default.
 void BM_BuildKeyWithVariants(benchmark::State& state) {
     const cache::VariantSet variants(cache::fixtures::example_variants());
     config::CachePolicyConfig route;
@@ -89,14 +89,8 @@ void BM_BuildKeyWithVariants(benchmark::State& state) {
     const http::RequestHead& req = parser.request();
     const auto build = [&] {
         const http::Header* host = req.headers.find("Host");
-        const std::string_view target = req.target;
-        const std::size_t query_at = target.find('?');
-        cache::RequestView view;
-        view.host = host != nullptr ? host->value : std::string_view();
-        view.path = target.substr(0, query_at);
-        view.query =
-            query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
-        view.headers = &req.headers;
+        const cache::RequestView view = cache::request_view(
+            host != nullptr ? host->value : std::string_view(), req.target, &req.headers);
         return cache::build_key(policy, req.method, view, buffer, key);
     };
     if (build() != cache::KeyOutcome::Ok ||

@@ -26,13 +26,8 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
         return false; // other methods, and requests with a body, are passed
     }
     const http::Header* host = req.headers.find("Host");
-    const std::size_t query_at = target.find('?');
-    cache::RequestView view;
-    view.host = host != nullptr ? host->value : std::string_view();
-    view.path = target.substr(0, query_at);
-    view.query =
-        query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
-    view.headers = &req.headers;
+    const cache::RequestView view = cache::request_view(
+        host != nullptr ? host->value : std::string_view(), target, &req.headers);
     switch (cache::build_key(rc.key, req.method, view, key_buffer_, key_)) {
     case cache::KeyOutcome::Ok:
         break;
@@ -89,18 +84,11 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
 
 void ClientSession::prepare_invalidation(std::string_view host, std::string_view target) {
     // The objects to drop were stored by the route a GET of this URL takes, under its key.
-    const std::size_t query_at = target.find('?');
-    const std::string_view path = target.substr(0, query_at);
-    const Route& get_route = gen_->routes().match(host_without_port(host), path, "GET");
+    const cache::RequestView view = cache::request_view(host, target, &parser_.request().headers);
+    const Route& get_route = gen_->routes().match(host_without_port(host), view.path, "GET");
     if (get_route.cache == nullptr) {
         return;
     }
-    cache::RequestView view;
-    view.host = host;
-    view.path = path;
-    view.query =
-        query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
-    view.headers = &parser_.request().headers;
     invalidate_ = cache::build_key(get_route.cache->key, "GET", view, key_buffer_, key_) ==
                   cache::KeyOutcome::Ok;
 }
@@ -135,11 +123,7 @@ void ClientSession::set_variant_headers(const RouteCache& rc, const cache::Built
     // that name, so the value it renders for is the one in the key.
     const std::size_t n = rc.key.variants.size();
     const http::RequestHead& req = parser_.request();
-    cache::RequestView view;
-    const std::size_t query_at = req.target.find('?');
-    view.query =
-        query_at == std::string_view::npos ? std::string_view() : req.target.substr(query_at + 1);
-    view.headers = &req.headers;
+    const cache::RequestView view = cache::request_view({}, req.target, &req.headers);
     for (std::size_t i = 0; i < n; ++i) {
         const cache::Variant& variant = *rc.key.variants[i];
         const std::uint8_t value =
