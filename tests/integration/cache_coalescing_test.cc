@@ -21,9 +21,6 @@ using namespace cache_test;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-// The host is part of the key: requests meant to share an object say the same one.
-const HeaderFields kHost{{"Host", "api.test"}};
-
 constexpr std::string_view kRoutes = R"(routes:
   - name: cached
     match: { path_prefix: /c/ }
@@ -122,10 +119,10 @@ TEST(Coalescing, TheFetchOutlivesTheClientThatStartedIt) {
     {
         HttpClient leader;
         ASSERT_TRUE(leader.connect(proxy.port()));
-        ASSERT_TRUE(leader.send_raw(build_request("GET", "/c/leader", kHost)));
+        ASSERT_TRUE(leader.send_raw(build_request("GET", "/c/leader", kApiHost)));
         ASSERT_TRUE(origin.wait_for_count("/c/leader", 1, 5s));
     } // the leading client disconnects while its fetch is at the origin
-    ConcurrentGets waiters(proxy.port(), "/c/leader", 20, kHost);
+    ConcurrentGets waiters(proxy.port(), "/c/leader", 20, kApiHost);
     ASSERT_TRUE(waiters.wait_all_sent(5s));
     std::this_thread::sleep_for(100ms); // lets the waiters reach lacquerd; not a synchronisation
     release.open();
@@ -133,7 +130,7 @@ TEST(Coalescing, TheFetchOutlivesTheClientThatStartedIt) {
         ASSERT_TRUE(r.complete) << r.summary();
         EXPECT_EQ(r.body, "finished without its client");
     }
-    EXPECT_EQ(proxy.get("/c/leader", kHost).header("Cache-Status"), kHit);
+    EXPECT_EQ(proxy.get("/c/leader", kApiHost).header("Cache-Status"), kHit);
     EXPECT_EQ(origin.count("/c/leader"), 1u);
 }
 

@@ -24,8 +24,6 @@ using namespace cache_test;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-const HeaderFields kHost{{"Host", "api.test"}};
-
 constexpr std::string_view kRoutes = R"(routes:
   - name: cached
     match: { path_prefix: /c/ }
@@ -39,7 +37,7 @@ constexpr std::string_view kRoutes = R"(routes:
 HttpClient send_get(std::uint16_t port, std::string_view target, std::string_view method = "GET") {
     HttpClient client;
     EXPECT_TRUE(client.connect(port));
-    EXPECT_TRUE(client.send_raw(build_request(method, target, kHost)));
+    EXPECT_TRUE(client.send_raw(build_request(method, target, kApiHost)));
     return client;
 }
 
@@ -112,7 +110,7 @@ TEST(WaiterStreaming, WaitersGetTheBodyAsItArrivesWithContentLength) {
     EXPECT_TRUE(head.body.empty());
     EXPECT_EQ(leader.read_response(5s).body, "1234567890");
     EXPECT_EQ(origin.count("/c/half"), 1u);
-    const Response hit = proxy.get("/c/half", kHost);
+    const Response hit = proxy.get("/c/half", kApiHost);
     EXPECT_EQ(hit.header("Cache-Status"), kHit);
     EXPECT_EQ(hit.body, "1234567890");
 }
@@ -143,7 +141,7 @@ TEST(WaiterStreaming, ChunkedBodiesAreStreamedChunkedAndCloseDelimitedToHttp10) 
     EXPECT_TRUE(old_client.is_closed_by_peer(5s)); // the close ended the body
     EXPECT_EQ(leader.read_response(5s).body, "1234567890");
     EXPECT_EQ(origin.count("/c/chunky"), 1u);
-    EXPECT_EQ(proxy.get("/c/chunky", kHost).header("Cache-Status"), kHit);
+    EXPECT_EQ(proxy.get("/c/chunky", kApiHost).header("Cache-Status"), kHit);
 }
 
 TEST(WaiterStreaming, ALeaderThatFailsMidBodyEndsTheWaitersUnfinishedAndStoresNothing) {
@@ -160,7 +158,7 @@ TEST(WaiterStreaming, ALeaderThatFailsMidBodyEndsTheWaitersUnfinishedAndStoresNo
     EXPECT_FALSE(r.complete) << r.summary(); // never a complete-looking answer
     EXPECT_TRUE(waiter.is_closed_by_peer(5s));
     EXPECT_FALSE(leader.read_response(5s).complete);
-    const Response next = proxy.get("/c/broken", kHost);
+    const Response next = proxy.get("/c/broken", kApiHost);
     EXPECT_EQ(next.header("Cache-Status"), kStored); // nothing partial was stored
     EXPECT_EQ(next.body, "later");
     EXPECT_EQ(origin.count("/c/broken"), 2u);
@@ -184,7 +182,7 @@ TEST(WaiterStreaming, AWaitForAHeadThatDoesNotComeEndsAtTheRoutesWaitTimeout) {
     HttpClient leader = send_get(proxy.port(), "/w/stall");
     ASSERT_TRUE(origin.wait_for_count("/w/stall", 1, 5s));
     const auto start = Clock::now();
-    const Response waiter = proxy.get("/w/stall", kHost, 5s);
+    const Response waiter = proxy.get("/w/stall", kApiHost, 5s);
     const auto waited = Clock::now() - start;
     stall_done.open();
     ASSERT_TRUE(waiter.complete) << waiter.summary();

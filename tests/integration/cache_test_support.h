@@ -15,6 +15,9 @@
 
 namespace lacquer::test::cache_test {
 
+// The host is part of the key: requests meant to share an object say the same one.
+inline const HeaderFields kApiHost{{"Host", "api.test"}};
+
 inline constexpr std::string_view kStored = "lacquer; fwd=uri-miss; stored";
 inline constexpr std::string_view kHit = "lacquer; hit";
 inline constexpr std::string_view kBypass = "lacquer; fwd=bypass";

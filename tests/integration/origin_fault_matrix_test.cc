@@ -26,7 +26,6 @@ using namespace std::chrono_literals;
 using namespace cache_test;
 
 constexpr int kClients = 5;
-const HeaderFields kHost{{"Host", "api.test"}};
 constexpr std::string_view kCacheable = "Cache-Control: max-age=600\r\n";
 
 enum class Expect {
@@ -140,7 +139,7 @@ TEST_P(OriginFault, ClientsGetACleanEndNothingIsStoredAndTheConnectionIsDropped)
         clients.emplace_back([&, i] {
             HttpClient c;
             if (c.connect(proxy.port())) {
-                answers[i] = c.get("/c/item", kHost, 8s);
+                answers[i] = c.get("/c/item", kApiHost, 8s);
                 if (!answers[i].complete) {
                     answers[i].closed = answers[i].closed || c.is_closed_by_peer(2s);
                 }
@@ -178,7 +177,7 @@ TEST_P(OriginFault, ClientsGetACleanEndNothingIsStoredAndTheConnectionIsDropped)
     // The origin mends. Whatever was half-received was not kept.
     faulty = false;
     origin.clear_records();
-    const Response next = proxy.get("/c/item", kHost, 5s);
+    const Response next = proxy.get("/c/item", kApiHost, 5s);
     if (fault.expect == Expect::WholePrefix) {
         EXPECT_EQ(next.body, "hello") << next.summary(); // the declared body is a whole object
     } else {
@@ -187,7 +186,7 @@ TEST_P(OriginFault, ClientsGetACleanEndNothingIsStoredAndTheConnectionIsDropped)
         EXPECT_EQ(origin.count("/c/item"), 1u);
     }
     // A new exchange never rides a connection that carried a fault.
-    const Response other = proxy.get("/c/other", kHost, 5s);
+    const Response other = proxy.get("/c/other", kApiHost, 5s);
     EXPECT_EQ(other.body, "other") << other.summary();
     for (const ReceivedRequest& r : origin.requests()) {
         EXPECT_EQ(bad_connections.count(r.connection), 0u) << r.target << " reused a connection";
