@@ -28,16 +28,17 @@ run_preset release
 if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_preset asan-ubsan
-  # TSan: lacquerd and the suites where threads meet (the store, the coalescer, streaming to
-  # waiters, reload, metrics, purge, origin faults met by coalesced clients), one test at a time:
+  # TSan: lacquerd and the suites where threads meet (the store, the coalescer, posts between
+  # workers, streaming to waiters, reload, metrics, purge, origin faults met by coalesced
+  # clients), one test at a time:
   # timing-bound tests stay meaningful.
   echo "== tsan: build"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$jobs" \
-    --target lacquerd lacquer-demo-origin unit_cache unit_metrics integration_cache
+    --target lacquerd lacquer-demo-origin unit_cache unit_metrics unit_net integration_cache
   echo "== tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
-    -R '^(ObjectStore|Coalescer|BodyStream|Registry|Coalescing|WaiterStreaming|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault)\.'
+    -R '^(ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|Coalescing|WaiterStreaming|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault)\.'
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi
 echo "== all test runs passed"

@@ -26,12 +26,15 @@ Worker::Worker(unsigned index) : index_(index) {
     LACQUER_ASSERT(wakeup_event_ != nullptr && event_add(wakeup_event_, nullptr) == 0);
     dispose_event_ = event_new(base_, -1, 0, &Worker::on_dispose, this);
     LACQUER_ASSERT(dispose_event_ != nullptr);
+    local_post_event_ = event_new(base_, -1, 0, &Worker::on_local_post, this);
+    LACQUER_ASSERT(local_post_event_ != nullptr);
 }
 
 Worker::~Worker() {
     stop();
     join();
     graveyard_.clear();
+    event_free(local_post_event_);
     event_free(dispose_event_);
     event_free(wakeup_event_);
     close(wakeup_fd_);
@@ -48,6 +51,7 @@ void Worker::start(std::function<void()> on_start) {
 }
 
 void Worker::run() {
+    loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
     while (!stopping_.load(std::memory_order_acquire)) {
         if (event_base_loop(base_, EVLOOP_ONCE) < 0) {
             break;
@@ -58,9 +62,18 @@ void Worker::run() {
 }
 
 void Worker::post(std::function<void()> task) {
+    bool was_empty = false;
     {
         std::lock_guard<std::mutex> lock(queue_mutex_);
+        was_empty = queue_.empty();
         queue_.push_back(std::move(task));
+    }
+    if (loop_thread_.load(std::memory_order_acquire) == std::this_thread::get_id()) {
+        event_active(local_post_event_, 0, 0); // no syscall; runs after the current callback
+        return;
+    }
+    if (!was_empty) {
+        return; // whoever queued the first task has written the eventfd; one drain takes all
     }
     const std::uint64_t one = 1;
     // EAGAIN means the counter is already non-zero: the loop will wake anyway.
@@ -87,6 +100,10 @@ void Worker::dispose(std::unique_ptr<Disposable> thing) {
 void Worker::on_wakeup(int fd, short, void* arg) {
     std::uint64_t count = 0;
     [[maybe_unused]] const ssize_t n = read(fd, &count, sizeof count);
+    static_cast<Worker*>(arg)->drain_queue();
+}
+
+void Worker::on_local_post(int, short, void* arg) {
     static_cast<Worker*>(arg)->drain_queue();
 }
 

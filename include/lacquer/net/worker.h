@@ -1,7 +1,9 @@
 #pragma once
 // One event loop on one thread (the multi-reactor's reactor). Everything created on a worker
 // (connections, timers, listeners) is used only on its thread. Other threads talk to it only
-// through post(), which queues a task and wakes the loop through an eventfd.
+// through post(), which queues a task and wakes the loop through an eventfd (once per batch:
+// only the post that finds the queue empty writes it; a post from the loop's own thread
+// writes nothing and runs after the current callback).
 
 #include "lacquer/core/clock.h"
 
@@ -62,6 +64,7 @@ public:
 private:
     static void on_wakeup(int fd, short what, void* arg);
     static void on_dispose(int fd, short what, void* arg);
+    static void on_local_post(int fd, short what, void* arg);
     void drain_queue();
 
     unsigned index_;
@@ -69,6 +72,8 @@ private:
     int wakeup_fd_ = -1;
     event* wakeup_event_ = nullptr;
     event* dispose_event_ = nullptr;
+    event* local_post_event_ = nullptr; // made active by post() on the loop's thread
+    std::atomic<std::thread::id> loop_thread_{};
     std::vector<std::unique_ptr<Disposable>> graveyard_;
     std::mutex queue_mutex_;
     std::vector<std::function<void()>> queue_; // guarded by queue_mutex_
