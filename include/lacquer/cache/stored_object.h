@@ -85,11 +85,12 @@ public:
     // Bytes this object costs against the budget, bookkeeping included.
     std::size_t charge() const { return charge_; }
 
-    // Eviction bookkeeping, owned by the store shard (its lock).
+    // Index and eviction bookkeeping, owned by the store shard (its lock).
     StoredObject* lru_prev = nullptr;
     StoredObject* lru_next = nullptr;
-    StoredObject* same_hash_next = nullptr; // the other objects of this hash (Vary variants)
-    std::atomic<bool> referenced{false};    // set on a hit, read by the CLOCK sweep
+    StoredObject* hash_next = nullptr;   // the next object of its chain by hash (ObjectTable)
+    StoredObject* url_next = nullptr;    // the next object of its chain by URL hash
+    std::atomic<bool> referenced{false}; // set on a hit, read by the CLOCK sweep
 
 private:
     StoredObject() = default;
