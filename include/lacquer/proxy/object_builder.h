@@ -42,11 +42,14 @@ public:
     cache::StoreVerdict verdict() const { return verdict_; }
 
 private:
+    cache::StoredObject::Fields fields(std::size_t body_size) const;
+
     std::string key_;
     std::string vary_;
     std::string tags_;
     std::string head_;
     cache::StreamRef stream_;
+    cache::ObjectRef object_; // with a known length: the object the body is written into
     std::string etag_;
     std::string last_modified_;
     std::uint64_t hash_ = 0;
