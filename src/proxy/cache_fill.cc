@@ -235,8 +235,7 @@ void CacheFill::decide(const http::ResponseHead& response) {
         const http::Header* tags =
             rc.tags_header.empty() ? nullptr : response.headers.find(rc.tags_header);
         builder_.begin(built_, vary_, tags != nullptr ? tags->value : std::string_view(), response,
-                       decision.window, ctx_.worker.now(), now_unix,
-                       gen_.config().storage.max_object_size);
+                       decision.window, ctx_.worker.now(), gen_.config().storage.max_object_size);
         decision.verdict = builder_.verdict();
     }
     if (!decision.storable()) {
@@ -332,7 +331,6 @@ cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
     f.body_size = old.body_size();
     f.status = old.status();
     f.stored_at = ctx_.worker.now();
-    f.stored_unix = now_unix;
     f.initial_age = cache::origin_age(not_modified.headers);
     f.window = decision.window;
     f.etag = etag != nullptr ? etag->value : old.etag();

@@ -7,7 +7,7 @@ namespace lacquer::proxy {
 
 void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                           const http::ResponseHead& response, const cache::FreshnessWindow& window,
-                          core::Instant now, std::int64_t now_unix, std::uint64_t max_body) {
+                          core::Instant now, std::uint64_t max_body) {
     key_.assign(key.canonical);
     hash_ = key.hash;
     url_hash_ = key.url_hash;
@@ -21,7 +21,6 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     last_modified_.assign(lm != nullptr ? lm->value : std::string_view());
     status_ = response.status;
     stored_at_ = now;
-    stored_unix_ = now_unix;
     initial_age_ = cache::origin_age(response.headers);
     window_ = window;
     max_body_ = max_body;
@@ -59,7 +58,6 @@ cache::StoredObject::Fields ObjectBuilder::fields(std::size_t body_size) const {
     f.body_size = body_size;
     f.status = status_;
     f.stored_at = stored_at_;
-    f.stored_unix = stored_unix_;
     f.initial_age = initial_age_;
     f.window = window_;
     f.etag = etag_;

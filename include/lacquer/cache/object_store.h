@@ -67,7 +67,8 @@ public:
     // A reload's storage.memory: a smaller budget evicts down to it now.
     void set_budget(std::uint64_t budget_bytes);
 
-    // Per-object bookkeeping outside the object's own allocation (hash node, allocator).
+    // Per-object bookkeeping outside the object's own allocation: malloc's chunk header and
+    // rounding (up to 24 bytes) and a bucket slot in each index (8 to 16 bytes each).
     static constexpr std::size_t kOverheadPerObject = 64;
 
 private:
