@@ -64,24 +64,10 @@ if [ "$pin" = 1 ]; then client_pin=(taskset -c 1); fi
 hit_servers=("${caches[@]}")
 if [ "$reference" = 1 ]; then hit_servers+=(nginx-return200); fi
 
-tree() { # pid -> the pid and all its descendants, one a line
-  ps -e -o pid=,ppid= | awk -v root="$1" '{ kids[$2] = kids[$2] " " $1 }
-    END { q[1] = root; t = 1
-          for (h = 1; h <= t; h++) { print q[h]; n = split(kids[q[h]], c, " "); for (i = 1; i <= n; i++) q[++t] = c[i] } }'
-}
 cpu_ticks() { # pid -> utime + stime (/proc/PID/stat fields 14 and 15) of its tree, in clock ticks
   local p files=()
   for p in $(tree "$1"); do files+=("/proc/$p/stat"); done
   { cat "${files[@]}" 2> /dev/null || true; } | awk '{ sub(/.*\) /, ""); s += $12 + $13 } END { print s + 0 }'
-}
-memory_kb() { # pid -> "VmRSS Pss" summed over its tree, in KiB
-  local p rss=0 pss=0 r s
-  for p in $(tree "$1"); do
-    r=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status" 2> /dev/null || true)
-    s=$(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2> /dev/null || true)
-    rss=$((rss + ${r:-0})) pss=$((pss + ${s:-0}))
-  done
-  echo "$rss $pss"
 }
 to_ms() { # a wrk latency (850.00us, 1.23ms, 1.02s) -> milliseconds
   awk -v v="$1" 'BEGIN { u = v; sub(/^[0-9.]+/, "", u)
@@ -93,13 +79,6 @@ rotated() { # offset server... -> the servers, rotated left by offset
   shift
   for ((i = 0; i < $#; i++)); do out+=("${@:$(((i + k) % $# + 1)):1}"); done
   echo "${out[*]}"
-}
-fill() { # port path-with-curl-glob -> "answered-200 origin-requests"; at most 10 minutes
-  local got
-  origin_reset
-  got=$(timeout 600 "${client_pin[@]}" curl -s --parallel --parallel-max 8 -m 10 -o /dev/null \
-    -w '%{http_code}\n' "http://127.0.0.1:$1$2" 2> /dev/null | grep -c '^200$' || true)
-  echo "${got:-0} $(origin_requests)"
 }
 record() { # the fields of one raw line
   local IFS=$'\t'

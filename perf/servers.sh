@@ -100,20 +100,7 @@ start_server() { # kind workers [tag] -> sets spid and sport; the files live in 
   case $kind in
   lacquerd)
     base_config "$dir/lacquer.yaml" "$w" # log: { access: off }
-    cat >> "$dir/lacquer.yaml" <<YAML
-storage: { memory: ${storage_mb}MiB }
-routes:
-  - name: pass
-    match: { path_prefix: /pass/ }
-    origin: api
-    pass: true
-  - name: api
-    match: { path_prefix: /v3/ }
-    origin: api
-    cache:
-      key_params: all   # every param in the key (sorted) and sent on, as the others do
-      ttl: 10m          # only when the origin gives no freshness; it sends max-age=60
-YAML
+    cache_routes "$storage_mb" >> "$dir/lacquer.yaml"
     start_lacquerd "$dir/lacquer.yaml"
     spid=$lpid sport=$lport
     if [ ${#server_pin[@]} -gt 0 ]; then taskset -a -p -c 0 "$spid" > /dev/null; fi
@@ -213,13 +200,9 @@ VCL
   servers_up+=("$spid")
 }
 
-# run_wrk (lib.sh) calls `wrk`: this adds the CPU pin of the load generator and wrk_extra.
+# run_wrk (lib.sh) calls `wrk`: this adds the CPU pin of the load generator (client_pin, lib.sh)
+# and wrk_extra.
 wrk_bin=$(type -P wrk)
-client_pin=()
 wrk_extra=()
 wrk() { "${client_pin[@]}" "$wrk_bin" "$@" "${wrk_extra[@]}"; }
 wrk_errors() { grep -o 'Non-2xx or 3xx responses: [0-9]*\|Socket errors.*' "$tmp/wrk.out" | tr -s ' ' | paste -sd' ' || true; }
-origin_reset() { curl -sf -m 5 -X POST -o /dev/null "http://127.0.0.1:$oport/__reset"; }
-origin_requests() {
-  curl -sf -m 5 "http://127.0.0.1:$oport/__stats" | grep -o '"requests":[0-9]*' | head -1 | cut -d: -f2
-}

@@ -13,15 +13,6 @@ constexpr std::size_t kFirstBlock = 16 * 1024;
 constexpr std::size_t kLargestBlock = 1024 * 1024;
 } // namespace
 
-// A run of body bytes; the data follows the header in the same allocation. `next` is written
-// once, before `filled_` is advanced past this block, so readers see it through that release.
-struct BodyStream::Block {
-    Block* next = nullptr;
-    std::size_t capacity = 0;
-    char* data() { return reinterpret_cast<char*>(this + 1); }
-    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-};
-
 BodyStream* BodyStream::create(const Fields& fields) {
     return new BodyStream(fields);
 }
@@ -31,17 +22,26 @@ BodyStream::BodyStream(const Fields& fields)
       length_known_(fields.length_known), length_(fields.length) {
     // A known length is one block; readers find the first block without a lock, so it exists
     // before the stream is shared.
+    next_capacity_ = kFirstBlock;
+    if (fields.storage && length_known_ && length_ > 0 && fields.storage->body_size() == length_) {
+        storage_ = fields.storage;
+        storage_block_.capacity = static_cast<std::size_t>(length_);
+        storage_block_.bytes = storage_->body_for_fill();
+        first_ = tail_ = &storage_block_;
+        return;
+    }
     const std::size_t first =
         length_known_ ? static_cast<std::size_t>(std::max<std::uint64_t>(length_, 1)) : kFirstBlock;
-    next_capacity_ = kFirstBlock;
     first_ = tail_ = add_block(first);
 }
 
 BodyStream::~BodyStream() {
     for (Block* b = first_; b != nullptr;) {
         Block* next = b->next;
-        b->~Block();
-        std::free(b);
+        if (b != &storage_block_) {
+            b->~Block();
+            std::free(b);
+        }
         b = next;
     }
 }
@@ -59,6 +59,7 @@ BodyStream::Block* BodyStream::add_block(std::size_t capacity) {
     }
     auto* block = new (memory) Block;
     block->capacity = capacity;
+    block->bytes = reinterpret_cast<char*>(block + 1);
     if (tail_ != nullptr) {
         tail_->next = block;
     }
@@ -77,7 +78,7 @@ std::string_view BodyStream::read(Cursor& cursor) const {
     }
     const std::size_t n = static_cast<std::size_t>(
         std::min<std::uint64_t>(block->capacity - cursor.offset, filled - cursor.position));
-    const std::string_view bytes(block->data() + cursor.offset, n);
+    const std::string_view bytes(block->bytes + cursor.offset, n);
     cursor.block = block;
     cursor.offset += n;
     cursor.position += n;
@@ -90,7 +91,7 @@ std::span<char> BodyStream::room(std::size_t want) {
         tail_used_ = 0;
         next_capacity_ = std::min(next_capacity_ * 2, kLargestBlock);
     }
-    return {tail_->data() + tail_used_, std::min(want, tail_->capacity - tail_used_)};
+    return {tail_->bytes + tail_used_, std::min(want, tail_->capacity - tail_used_)};
 }
 
 void BodyStream::commit(std::size_t n) {
@@ -104,7 +105,7 @@ void BodyStream::copy_to(char* dst) const {
     std::uint64_t left = written_;
     for (const Block* b = first_; b != nullptr && left > 0; b = b->next) {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(b->capacity, left));
-        std::memcpy(dst, b->data(), n);
+        std::memcpy(dst, b->bytes, n);
         dst += n;
         left -= n;
     }

@@ -16,8 +16,6 @@ ObjectStore::~ObjectStore() {
             o->unref();
             o = next;
         }
-        s.table.clear();
-        s.by_url.clear();
     }
 }
 
@@ -48,30 +46,8 @@ void ObjectStore::unlink(Shard& s, StoredObject* o) {
 }
 
 void ObjectStore::detach(Shard& s, StoredObject* o) {
-    const auto it = s.table.find(o->hash());
-    LACQUER_ASSERT(it != s.table.end());
-    if (it->second == o) {
-        if (o->same_hash_next != nullptr) {
-            it->second = o->same_hash_next;
-        } else {
-            s.table.erase(it);
-        }
-    } else {
-        StoredObject* prev = it->second;
-        while (prev->same_hash_next != o) {
-            prev = prev->same_hash_next;
-            LACQUER_ASSERT(prev != nullptr);
-        }
-        prev->same_hash_next = o->same_hash_next;
-    }
-    o->same_hash_next = nullptr;
-    auto [first, last] = s.by_url.equal_range(o->url_hash());
-    for (auto u = first; u != last; ++u) {
-        if (u->second == o) {
-            s.by_url.erase(u);
-            break;
-        }
-    }
+    s.by_hash.erase(o);
+    s.by_url.erase(o);
     unlink(s, o);
     --s.objects;
     bytes_.fetch_sub(o->charge(), std::memory_order_relaxed);
@@ -80,12 +56,8 @@ void ObjectStore::detach(Shard& s, StoredObject* o) {
 ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* request) const {
     Shard& s = shard_for(key.url_hash);
     std::lock_guard<std::mutex> lock(s.mutex);
-    const auto it = s.table.find(key.hash);
-    if (it == s.table.end()) {
-        return ObjectRef();
-    }
-    for (StoredObject* o = it->second; o != nullptr; o = o->same_hash_next) {
-        if (o->key() != key.key || !vary_matches(o->vary(), request)) {
+    for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
+        if (o->hash() != key.hash || o->key() != key.key || !vary_matches(o->vary(), request)) {
             continue;
         }
         if (!o->referenced.load(std::memory_order_relaxed)) {
@@ -106,35 +78,28 @@ bool ObjectStore::insert(ObjectRef object) {
     std::vector<StoredObject*> dropped; // unreferenced after unlocking
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        const auto it = s.table.find(o->hash());
-        if (it != s.table.end()) {
-            // Same key: drop the object of the same Vary values (replaced) and those that vary
-            // on other headers; past the cap, the oldest variant goes.
-            std::size_t same_key = 0;
-            StoredObject* oldest = nullptr;
-            for (StoredObject* c = it->second; c != nullptr;) {
-                StoredObject* next = c->same_hash_next;
-                if (c->key() == o->key()) {
-                    if (c->vary() == o->vary() || !vary_names_equal(c->vary(), o->vary())) {
-                        dropped.push_back(c);
-                    } else {
-                        ++same_key;
-                        oldest = c; // the chain runs newest first
-                    }
+        // Same key: drop the object of the same Vary values (replaced) and those that vary on
+        // other headers; past the cap, the oldest variant goes.
+        std::size_t same_key = 0;
+        StoredObject* oldest = nullptr;
+        for (StoredObject* c = s.by_hash.chain(o->hash()); c != nullptr; c = c->hash_next) {
+            if (c->hash() == o->hash() && c->key() == o->key()) {
+                if (c->vary() == o->vary() || !vary_names_equal(c->vary(), o->vary())) {
+                    dropped.push_back(c);
+                } else {
+                    ++same_key;
+                    oldest = c; // the chain runs newest first
                 }
-                c = next;
-            }
-            if (same_key >= kMaxVaryVariants && oldest != nullptr) {
-                dropped.push_back(oldest);
-            }
-            for (StoredObject* c : dropped) {
-                detach(s, c);
             }
         }
-        StoredObject*& chain = s.table[o->hash()];
-        o->same_hash_next = chain; // newest first
-        chain = o;
-        s.by_url.emplace(o->url_hash(), o);
+        if (same_key >= kMaxVaryVariants && oldest != nullptr) {
+            dropped.push_back(oldest);
+        }
+        for (StoredObject* c : dropped) {
+            detach(s, c);
+        }
+        s.by_hash.insert_front(o); // newest first
+        s.by_url.insert_front(o);
         link_front(s, object.release());
         ++s.objects;
         bytes_.fetch_add(o->charge(), std::memory_order_relaxed);
@@ -151,12 +116,8 @@ std::size_t ObjectStore::remove(const StoreKey& key) {
     std::vector<StoredObject*> victims;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        const auto it = s.table.find(key.hash);
-        if (it == s.table.end()) {
-            return 0;
-        }
-        for (StoredObject* o = it->second; o != nullptr; o = o->same_hash_next) {
-            if (o->key() == key.key) {
+        for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
+            if (o->hash() == key.hash && o->key() == key.key) {
                 victims.push_back(o);
             }
         }
@@ -175,10 +136,9 @@ std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url
     std::vector<StoredObject*> victims;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        auto [first, last] = s.by_url.equal_range(url_hash);
-        for (auto u = first; u != last; ++u) {
-            if (u->second->key().substr(0, url.size()) == url) {
-                victims.push_back(u->second);
+        for (StoredObject* o = s.by_url.chain(url_hash); o != nullptr; o = o->url_next) {
+            if (o->url_hash() == url_hash && o->key().substr(0, url.size()) == url) {
+                victims.push_back(o);
             }
         }
         for (StoredObject* o : victims) {
@@ -220,10 +180,9 @@ std::size_t ObjectStore::mark_stale_url(std::uint64_t url_hash, std::string_view
     Shard& s = shard_for(url_hash);
     std::lock_guard<std::mutex> lock(s.mutex);
     std::size_t marked = 0;
-    auto [first, last] = s.by_url.equal_range(url_hash);
-    for (auto u = first; u != last; ++u) {
-        if (u->second->key().substr(0, url.size()) == url) {
-            u->second->mark_stale(at);
+    for (StoredObject* o = s.by_url.chain(url_hash); o != nullptr; o = o->url_next) {
+        if (o->url_hash() == url_hash && o->key().substr(0, url.size()) == url) {
+            o->mark_stale(at);
             ++marked;
         }
     }

@@ -10,12 +10,16 @@
 
 namespace lacquer::cache {
 
+static_assert(sizeof(StoredObject) <= 128, "the per-object header: see stored_object.h");
+
 StoredObject* StoredObject::create(const Fields& f) {
     // Validators too long to be real are dropped, never cut: a cut one could match wrongly.
     const std::size_t etag = f.etag.size() <= 1024 ? f.etag.size() : 0;
     const std::size_t lm = f.last_modified.size() <= 128 ? f.last_modified.size() : 0;
     const std::size_t body_offset =
         f.key.size() + f.head.size() + etag + lm + f.vary.size() + f.tags.size();
+    LACQUER_ASSERT(f.status >= 0 && f.status <= 999 && f.initial_age >= 0 &&
+                   f.initial_age <= 0xffffffff);
     const std::size_t total = sizeof(StoredObject) + body_offset + f.body_size;
     void* memory = std::malloc(total);
     if (memory == nullptr) {
@@ -38,20 +42,24 @@ StoredObject* StoredObject::create(const Fields& f) {
     o->key_size_ = static_cast<std::uint32_t>(f.key.size());
     o->head_size_ = static_cast<std::uint32_t>(f.head.size());
     o->etag_size_ = static_cast<std::uint16_t>(etag);
-    o->lm_size_ = static_cast<std::uint16_t>(lm);
+    o->lm_size_ = static_cast<std::uint8_t>(lm);
     o->vary_size_ = static_cast<std::uint32_t>(f.vary.size());
     o->tags_size_ = static_cast<std::uint32_t>(f.tags.size());
-    o->body_offset_ = static_cast<std::uint32_t>(body_offset);
     o->body_size_ = f.body_size;
-    o->charge_ = total + ObjectStore::kOverheadPerObject;
     o->hash_ = f.hash;
     o->url_hash_ = f.url_hash;
-    o->status_ = f.status;
+    o->status_ = static_cast<std::uint16_t>(f.status);
     o->stored_at_ = f.stored_at;
-    o->stored_unix_ = f.stored_unix;
-    o->initial_age_ = f.initial_age;
-    o->window_ = f.window;
+    o->initial_age_ = static_cast<std::uint32_t>(f.initial_age);
+    o->ttl_ = f.window.ttl;
+    o->stale_ = f.window.stale;
+    o->stale_if_error_ = f.window.stale_if_error;
+    o->must_revalidate_ = f.window.must_revalidate;
     return o;
+}
+
+std::size_t StoredObject::charge() const {
+    return sizeof(StoredObject) + body_offset() + body_size() + ObjectStore::kOverheadPerObject;
 }
 
 bool StoredObject::has_tag(std::string_view tag) const {
@@ -94,7 +102,7 @@ core::Millis StoredObject::age_at(core::Instant now) const {
     }
     const core::Millis since_mark =
         std::chrono::duration_cast<core::Millis>(now.time_since_epoch()) - core::Millis(mark - 1);
-    return std::max(age, window_.ttl + std::max(since_mark, core::Millis(0)));
+    return std::max(age, ttl_ + std::max(since_mark, core::Millis(0)));
 }
 
 } // namespace lacquer::cache

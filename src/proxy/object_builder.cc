@@ -7,7 +7,7 @@ namespace lacquer::proxy {
 
 void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                           const http::ResponseHead& response, const cache::FreshnessWindow& window,
-                          core::Instant now, std::int64_t now_unix, std::uint64_t max_body) {
+                          core::Instant now, std::uint64_t max_body) {
     key_.assign(key.canonical);
     hash_ = key.hash;
     url_hash_ = key.url_hash;
@@ -21,7 +21,6 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     last_modified_.assign(lm != nullptr ? lm->value : std::string_view());
     status_ = response.status;
     stored_at_ = now;
-    stored_unix_ = now_unix;
     initial_age_ = cache::origin_age(response.headers);
     window_ = window;
     max_body_ = max_body;
@@ -38,7 +37,32 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     f.length_known = length_known || response.framing.kind == http::Framing::Kind::None;
     f.length = length_known ? response.framing.length : 0;
     f.vary = vary_;
+    if (length_known && f.length > 0) {
+        // The object now, the body written straight into it: no block to copy from at the end,
+        // and no such block freed around the objects that stay (heap fragmentation).
+        object_ = cache::ObjectRef(
+            cache::StoredObject::create(fields(static_cast<std::size_t>(f.length))));
+        f.storage = object_;
+    }
     stream_ = cache::StreamRef(cache::BodyStream::create(f));
+}
+
+cache::StoredObject::Fields ObjectBuilder::fields(std::size_t body_size) const {
+    cache::StoredObject::Fields f;
+    f.key = key_;
+    f.hash = hash_;
+    f.url_hash = url_hash_;
+    f.vary = vary_;
+    f.tags = tags_;
+    f.head = head_;
+    f.body_size = body_size;
+    f.status = status_;
+    f.stored_at = stored_at_;
+    f.initial_age = initial_age_;
+    f.window = window_;
+    f.etag = etag_;
+    f.last_modified = last_modified_;
+    return f;
 }
 
 void ObjectBuilder::take(const net::Connection& from, std::size_t n) {
@@ -65,23 +89,12 @@ cache::ObjectRef ObjectBuilder::finish() {
     if (!active_) {
         return {};
     }
-    cache::StoredObject::Fields fields;
-    fields.key = key_;
-    fields.hash = hash_;
-    fields.url_hash = url_hash_;
-    fields.vary = vary_;
-    fields.tags = tags_;
-    fields.head = head_;
-    fields.body_size = static_cast<std::size_t>(stream_->size());
-    fields.status = status_;
-    fields.stored_at = stored_at_;
-    fields.stored_unix = stored_unix_;
-    fields.initial_age = initial_age_;
-    fields.window = window_;
-    fields.etag = etag_;
-    fields.last_modified = last_modified_;
-    cache::ObjectRef object(cache::StoredObject::create(fields));
-    stream_->copy_to(object->body_for_fill());
+    const auto body_size = static_cast<std::size_t>(stream_->size());
+    cache::ObjectRef object = std::move(object_);
+    if (!object || object->body_size() != body_size) {
+        object = cache::ObjectRef(cache::StoredObject::create(fields(body_size)));
+        stream_->copy_to(object->body_for_fill());
+    }
     stream_->complete(object); // readers still sending keep the stream until they are done
     stream_ = cache::StreamRef();
     active_ = false;
@@ -94,6 +107,7 @@ void ObjectBuilder::abandon(cache::StoreVerdict why) {
     }
     active_ = false;
     verdict_ = why;
+    object_ = cache::ObjectRef(); // never published; readers' stream keeps its bytes alive
     if (stream_) {
         stream_->fail(); // readers that started end their answers unfinished
         stream_ = cache::StreamRef();

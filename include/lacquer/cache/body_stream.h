@@ -43,6 +43,10 @@ public:
         bool length_known = false; // Content-Length from the origin
         std::uint64_t length = 0;  // when length_known
         std::string_view vary;     // the secondary key the object will carry (vary.h)
+        // When set (length_known, length > 0): the object this body will be stored as, whose
+        // body_for_fill() of `length` bytes is then the stream's one block. Writing into it
+        // directly spares a block and a copy, and the stream keeps it alive for its readers.
+        ObjectRef storage;
     };
 
     // Reference count 1, owned by the caller (the fill).
@@ -89,7 +93,14 @@ public:
     BodyStream& operator=(const BodyStream&) = delete;
 
 private:
-    struct Block;
+    // A run of body bytes: after this header in the same allocation, or the body of storage_.
+    // `next` is written once, before `filled_` is advanced past this block, so readers see it
+    // through that release.
+    struct Block {
+        Block* next = nullptr;
+        std::size_t capacity = 0;
+        char* bytes = nullptr;
+    };
     explicit BodyStream(const Fields& fields);
     ~BodyStream();
     Block* add_block(std::size_t capacity);
@@ -97,6 +108,8 @@ private:
     void notify();
 
     mutable std::atomic<std::uint32_t> refs_{1};
+    ObjectRef storage_;
+    Block storage_block_; // first_ when storage_ is set
     std::string head_;
     std::string vary_;
     int status_;

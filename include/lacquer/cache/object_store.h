@@ -3,11 +3,12 @@
 // lookup, an insert or an eviction step, never across I/O. A byte budget (storage.memory)
 // bounds everything stored, bookkeeping included. Eviction is CLOCK (second chance) over an
 // insertion-ordered list: a hit only sets a flag, so hits never reorder a list under the lock.
-// Objects of one hash form a short chain: the Vary variants of a key (at most
-// kMaxVaryVariants), and in theory other keys of the same hash (the full key is compared).
+// Objects of one hash sit in one chain of the table by hash: the Vary variants of a key (at
+// most kMaxVaryVariants), and in theory other keys of the same hash (the full key is compared).
 // Every object of one URL (all its variants) lives in one shard, indexed by the URL's hash, so
 // that invalidation and purge by URL take one lock. Thread-safe: any worker may call any method.
 
+#include "lacquer/cache/object_table.h"
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/http/head.h"
 
@@ -18,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
-#include <unordered_map>
 
 namespace lacquer::cache {
 
@@ -67,18 +67,19 @@ public:
     // A reload's storage.memory: a smaller budget evicts down to it now.
     void set_budget(std::uint64_t budget_bytes);
 
-    // Per-object bookkeeping outside the object's own allocation (hash node, allocator).
+    // Per-object bookkeeping outside the object's own allocation: malloc's chunk header and
+    // rounding (up to 24 bytes) and a bucket slot in each index (8 to 16 bytes each).
     static constexpr std::size_t kOverheadPerObject = 64;
 
 private:
     struct Shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::uint64_t, StoredObject*> table;       // hash -> chain; guarded
-        std::unordered_multimap<std::uint64_t, StoredObject*> by_url; // guarded by mutex
-        StoredObject* head = nullptr;                                 // newest; guarded by mutex
-        StoredObject* tail = nullptr;                                 // oldest; guarded by mutex
-        std::uint64_t objects = 0;                                    // guarded by mutex
-        std::uint64_t evictions = 0;                                  // guarded by mutex
+        ObjectTable<&StoredObject::hash_next, &StoredObject::hash> by_hash;   // guarded
+        ObjectTable<&StoredObject::url_next, &StoredObject::url_hash> by_url; // guarded
+        StoredObject* head = nullptr; // newest; guarded by mutex
+        StoredObject* tail = nullptr; // oldest; guarded by mutex
+        std::uint64_t objects = 0;    // guarded by mutex
+        std::uint64_t evictions = 0;  // guarded by mutex
     };
     Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 58) % kShards]; }
     static void link_front(Shard& s, StoredObject* o);

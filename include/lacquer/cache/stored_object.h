@@ -34,8 +34,7 @@ public:
         std::size_t body_size = 0;
         int status = 200;
         core::Instant stored_at{};
-        std::int64_t stored_unix = 0;
-        std::int64_t initial_age = 0; // the origin's Age when it was stored, seconds
+        std::int64_t initial_age = 0; // the origin's Age when it was stored, seconds, < 2^32
         FreshnessWindow window;
         std::string_view etag;          // copied into the object
         std::string_view last_modified; // copied into the object
@@ -67,15 +66,14 @@ public:
     bool has_tag(std::string_view tag) const;
     std::uint64_t url_hash() const { return url_hash_; }
     StoreKey store_key() const { return {hash_, url_hash_, key()}; }
-    const char* body() const { return bytes() + body_offset_; }
-    std::size_t body_size() const { return body_size_; }
-    char* body_for_fill() { return bytes() + body_offset_; }
+    const char* body() const { return bytes() + body_offset(); }
+    std::size_t body_size() const { return static_cast<std::size_t>(body_size_); }
+    char* body_for_fill() { return bytes() + body_offset(); }
 
     int status() const { return status_; }
     core::Instant stored_at() const { return stored_at_; }
-    std::int64_t stored_unix() const { return stored_unix_; }
     std::int64_t initial_age() const { return initial_age_; }
-    const FreshnessWindow& window() const { return window_; }
+    FreshnessWindow window() const { return {ttl_, stale_, stale_if_error_, must_revalidate_}; }
     // Soft purge: from `at` the object counts as expired (served inside `stale` while one
     // request refreshes it, never past its hard bound). The earliest mark wins.
     void mark_stale(core::Instant at) const;
@@ -83,39 +81,48 @@ public:
     // at least ttl + time since the mark.
     core::Millis age_at(core::Instant now) const;
     // Bytes this object costs against the budget, bookkeeping included.
-    std::size_t charge() const { return charge_; }
+    std::size_t charge() const;
 
-    // Eviction bookkeeping, owned by the store shard (its lock).
+    // Index and eviction bookkeeping, owned by the store shard (its lock).
     StoredObject* lru_prev = nullptr;
     StoredObject* lru_next = nullptr;
-    StoredObject* same_hash_next = nullptr; // the other objects of this hash (Vary variants)
-    std::atomic<bool> referenced{false};    // set on a hit, read by the CLOCK sweep
+    StoredObject* hash_next = nullptr; // the next object of its chain by hash (ObjectTable)
+    StoredObject* url_next = nullptr;  // the next object of its chain by URL hash
 
 private:
     StoredObject() = default;
     ~StoredObject() = default;
     const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
     char* bytes() { return reinterpret_cast<char*>(this + 1); }
+    std::size_t body_offset() const {
+        return std::size_t{key_size_} + head_size_ + etag_size_ + lm_size_ + vary_size_ +
+               tags_size_;
+    }
 
-    mutable std::atomic<std::uint32_t> refs_{1};
-    // mark_stale()'s instant, in ms of the steady clock + 1; 0: not marked.
-    mutable std::atomic<std::int64_t> stale_mark_{0};
-    std::uint32_t key_size_ = 0;
-    std::uint32_t head_size_ = 0;
-    std::uint16_t etag_size_ = 0;
-    std::uint16_t lm_size_ = 0;
-    std::uint32_t vary_size_ = 0;
-    std::uint32_t tags_size_ = 0;
-    std::uint32_t body_offset_ = 0;
-    std::size_t body_size_ = 0;
-    std::size_t charge_ = 0;
+    // Every stored object carries these: widest first, no padding (128 bytes), and nothing
+    // that can be derived (the body's offset, the charge).
     std::uint64_t hash_ = 0;
     std::uint64_t url_hash_ = 0;
-    int status_ = 0;
+    // mark_stale()'s instant, in ms of the steady clock + 1; 0: not marked.
+    mutable std::atomic<std::int64_t> stale_mark_{0};
     core::Instant stored_at_{};
-    std::int64_t stored_unix_ = 0;
-    std::int64_t initial_age_ = 0;
-    FreshnessWindow window_;
+    core::Millis ttl_{0};
+    core::Millis stale_{0};
+    core::Millis stale_if_error_{0};
+    std::uint64_t body_size_ = 0;
+    mutable std::atomic<std::uint32_t> refs_{1};
+    std::uint32_t key_size_ = 0;
+    std::uint32_t head_size_ = 0;
+    std::uint32_t vary_size_ = 0;
+    std::uint32_t tags_size_ = 0;
+    std::uint32_t initial_age_ = 0;
+    std::uint16_t etag_size_ = 0;
+    std::uint16_t status_ = 0;
+    std::uint8_t lm_size_ = 0;
+    bool must_revalidate_ = false;
+
+public:
+    std::atomic<bool> referenced{false}; // set on a hit, read by the CLOCK sweep (store shard)
 };
 
 // An owning handle (one reference).

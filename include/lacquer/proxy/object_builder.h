@@ -27,7 +27,7 @@ public:
     // fresh for `window`. Bodies over `max_body` bytes are abandoned (verdict TooLarge).
     void begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                const http::ResponseHead& response, const cache::FreshnessWindow& window,
-               core::Instant now, std::int64_t now_unix, std::uint64_t max_body);
+               core::Instant now, std::uint64_t max_body);
     bool active() const { return active_; }
     // The body as it arrives (while active).
     const cache::StreamRef& stream() const { return stream_; }
@@ -42,11 +42,14 @@ public:
     cache::StoreVerdict verdict() const { return verdict_; }
 
 private:
+    cache::StoredObject::Fields fields(std::size_t body_size) const;
+
     std::string key_;
     std::string vary_;
     std::string tags_;
     std::string head_;
     cache::StreamRef stream_;
+    cache::ObjectRef object_; // with a known length: the object the body is written into
     std::string etag_;
     std::string last_modified_;
     std::uint64_t hash_ = 0;
@@ -54,7 +57,6 @@ private:
     std::uint64_t max_body_ = 0;
     int status_ = 0;
     core::Instant stored_at_{};
-    std::int64_t stored_unix_ = 0;
     std::int64_t initial_age_ = 0;
     cache::FreshnessWindow window_;
     bool active_ = false;
