@@ -19,18 +19,7 @@ source perf/lib.sh
 
 start_origin 1
 base_config "$tmp/lacquer.yaml" 1
-cat >> "$tmp/lacquer.yaml" <<YAML
-storage: { memory: 512MiB }
-routes:
-  - name: pass
-    match: { path_prefix: /pass/ }
-    pass: true
-  - name: api
-    match: { path_prefix: /v3/ }
-    cache:
-      key_params: all
-      ttl: 10m
-YAML
+cache_routes 512 >> "$tmp/lacquer.yaml"
 count_file="$tmp/allocs"
 start_lacquerd "$tmp/lacquer.yaml" LD_PRELOAD="$PWD/$build/alloc_count.so" ALLOC_COUNT_FILE="$count_file"
 
@@ -39,9 +28,6 @@ allocations() { # -> lacquerd's allocation count so far
   kill -USR2 "$lpid"
   for _ in $(seq 100); do [ -s "$count_file" ] && break; sleep 0.02; done
   cat "$count_file"
-}
-origin_requests() {
-  curl -sf "http://127.0.0.1:$oport/__stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["requests"])'
 }
 report() { # label allocations requests connections [note]
   awk -v l="$1" -v a="$2" -v n="$3" -v c="$4" -v note="${5:-}" 'BEGIN {

@@ -11,7 +11,8 @@
 #   hot-1k, hot-16k    hits on one hot object, wrk -t1 -cN for each N in CONNS
 #   urls-1k, urls-16k  hits cycling over KEYS URLs (perf/urls.lua), the cache filled first
 #   pass-1k            requests/s of /pass/*, which every server sends to the origin uncached
-#   storm              perf/storm.py: STORM_CLIENTS clients at once on one cold key, 200 ms origin
+#   storm              perf/storm.py: STORM_CLIENTS clients at once on one cold key, 200 ms origin;
+#                      also sent to the origin directly (origin-direct), the waiters' baseline
 # Each wrk run follows a WARMUP run on the same URL(s). CPU per request: utime + stime of the
 # server's process tree (/proc/PID/stat) across the measured run, divided by wrk's requests.
 # Origin requests are those the demo origin received during the measured run.
@@ -132,6 +133,7 @@ hot_path() { echo "/v3/hot?size=$1&cc=max-age%3D$max_age"; }
 urls_glob() { echo "/v3/listings?id=[1-$keys]&size=$1&cc=max-age%3D$max_age"; } # = perf/urls.lua
 
 start_origin 1
+port_of[origin-direct]=$oport
 for kind in "${hit_servers[@]}"; do
   echo "[${SECONDS}s] starting $kind" >&2
   start_server "$kind" 1
@@ -165,6 +167,7 @@ for ((r = 1; r <= repeats; r++)); do
     done
   done
   for kind in "${cache_order[@]}"; do measure "$r" pass-1k "$pass_conns" "$kind" "/pass/listings?size=1024"; done
+  storm "$r" origin-direct # the same storm sent to the origin itself: what a waiter is compared with
   for kind in "${cache_order[@]}"; do storm "$r" "$kind"; done
 done
 if [ -n "${RAW:-}" ]; then cp "$raw" "$RAW"; fi
@@ -252,9 +255,10 @@ titles = {
     "pass-1k": "pass-through, 1 KiB from the origin, never cached (/pass/*)",
 }
 for (row, conns), by_server in groups.items():
-    order = [s for s in servers if s in by_server]
+    order = [s for s in servers + ["origin-direct"] if s in by_server]
     if row == "storm":
-        print(f"\n== coalescing: {storm_clients} clients at once on one cold key, the origin answers in 200 ms")
+        print(f"\n== coalescing: {storm_clients} clients at once on one cold key, the origin answers in 200 ms"
+              " (origin-direct: the same clients sent to the origin itself, each an origin request)")
         print(f"{'server':<17} {'origin requests':>22} {'p50 ms':>8} {'p99 ms':>8}  answered 200")
         for s in order:
             recs = by_server[s]

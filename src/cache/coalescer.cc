@@ -24,11 +24,17 @@ void Coalescer::sweep(Shard& s, core::Instant now) {
     }
 }
 
+Coalescer::Entry& Coalescer::entry(Shard& s, std::string_view key) {
+    const auto it = s.entries.find(key);
+    return it != s.entries.end() ? it->second
+                                 : s.entries.try_emplace(std::string(key)).first->second;
+}
+
 Coalescer::Join Coalescer::join(const StoreKey& key, std::shared_ptr<FillWaiter> waiter,
                                 core::Instant now) {
     Shard& s = shard_for(key);
     std::unique_lock<std::mutex> lock(s.mutex);
-    Entry& e = s.entries[std::string(key.key)];
+    Entry& e = entry(s, key.key);
     if (e.fetching && e.stream) {
         // The answer is arriving: this miss shares it from here (woken without the lock).
         FillResult streaming{FillOutcome::Streaming, {}, 0, e.stream};
@@ -54,7 +60,7 @@ Coalescer::Join Coalescer::join(const StoreKey& key, std::shared_ptr<FillWaiter>
 bool Coalescer::lead_refresh(const StoreKey& key, core::Instant now) {
     Shard& s = shard_for(key);
     std::lock_guard<std::mutex> lock(s.mutex);
-    Entry& e = s.entries[std::string(key.key)];
+    Entry& e = entry(s, key.key);
     if (e.fetching || e.refresh_after > now) {
         return false;
     }
@@ -68,7 +74,7 @@ void Coalescer::publish(const StoreKey& key, const StreamRef& stream) {
     {
         Shard& s = shard_for(key);
         std::lock_guard<std::mutex> lock(s.mutex);
-        const auto it = s.entries.find(std::string(key.key));
+        const auto it = s.entries.find(key.key);
         if (it == s.entries.end() || !it->second.fetching) {
             return;
         }
@@ -87,7 +93,7 @@ void Coalescer::finish(const StoreKey& key, const FillResult& result, core::Inst
     {
         Shard& s = shard_for(key);
         std::lock_guard<std::mutex> lock(s.mutex);
-        const auto it = s.entries.find(std::string(key.key));
+        const auto it = s.entries.find(key.key);
         if (it != s.entries.end()) {
             Entry& e = it->second;
             e.fetching = false;
@@ -118,7 +124,7 @@ void Coalescer::finish(const StoreKey& key, const FillResult& result, core::Inst
 bool Coalescer::leave(const StoreKey& key, const FillWaiter* waiter) {
     Shard& s = shard_for(key);
     std::lock_guard<std::mutex> lock(s.mutex);
-    const auto it = s.entries.find(std::string(key.key));
+    const auto it = s.entries.find(key.key);
     if (it == s.entries.end()) {
         return false;
     }

@@ -25,9 +25,12 @@ public:
         : worker_(worker), session_(session) {}
 
     void wake(const cache::FillResult& result) override {
-        worker_.post([self = shared_from_this(), result] {
+        // Kept here rather than in the task, whose capture then fits std::function's own
+        // storage (no allocation per wake); post() orders this write before the task's read.
+        result_ = result;
+        worker_.post([self = shared_from_this()] {
             if (self->session_ != nullptr) {
-                self->session_->on_fill_result(result);
+                self->session_->on_fill_result(self->result_);
             }
         });
     }
@@ -47,7 +50,8 @@ public:
     }
 
     net::Worker& worker_;
-    ClientSession* session_; // on worker_'s thread only
+    ClientSession* session_;   // on worker_'s thread only
+    cache::FillResult result_; // written once, by wake(), before its task is posted
     std::atomic<bool> scheduled_{false};
 };
 

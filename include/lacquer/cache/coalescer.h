@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,10 +91,21 @@ private:
         core::Instant refresh_after{}; // refresh backoff
         std::uint32_t refresh_failures = 0;
     };
+    // Looked up by the key's view: a join, publish or finish copies the key only when it
+    // creates the entry.
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const noexcept {
+            return std::hash<std::string_view>{}(key);
+        }
+    };
     struct Shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, Entry> entries; // by full key; guarded by mutex
+        // By full key; guarded by mutex.
+        std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
     };
+    // The entry of `key`, created when missing (lock held).
+    static Entry& entry(Shard& s, std::string_view key);
     Shard& shard_for(const StoreKey& key) const { return shards_[(key.hash >> 52) % kShards]; }
     // Drops entries that no longer say anything (lock held): bounded work per call.
     static void sweep(Shard& s, core::Instant now);
