@@ -200,7 +200,7 @@ const Variant* VariantSet::find(std::string_view name) const {
 }
 
 std::uint8_t resolve(const Variant& variant, const RequestView& request) {
-    static constexpr http::HeaderList kNoHeaders{};
+    static const http::HeaderList kNoHeaders;
     const http::HeaderList& headers = request.headers != nullptr ? *request.headers : kNoHeaders;
     for (const Variant::Source& source : variant.sources) {
         std::optional<std::uint8_t> found;

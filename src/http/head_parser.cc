@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <llhttp.h>
+#include <memory>
 #include <optional>
 
 namespace lacquer::http {
@@ -262,6 +263,11 @@ HeadParser::HeadParser(HeadKind kind, HeadLimits limits)
     st.on_headers_complete = &Callbacks::on_headers_complete;
     llhttp_init(&llhttp_->parser, kind == HeadKind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &st);
     llhttp_->parser.data = this;
+    if (kind == HeadKind::Request) {
+        std::construct_at(&request_);
+    } else {
+        std::construct_at(&response_);
+    }
     reset();
 }
 
@@ -280,12 +286,16 @@ void HeadParser::reset() {
     error_ = HeadError::None;
     response_to_head_ = false;
     // Field by field: the header arrays are large and need no clearing beyond their count.
-    request_.method = {};
-    request_.target = {};
-    request_.headers.count = 0;
-    request_.framing = {};
-    request_.keep_alive = true;
-    request_.expect_continue = false;
+    if (kind_ == HeadKind::Request) {
+        request_.method = {};
+        request_.target = {};
+        request_.headers.count = 0;
+        request_.framing = {};
+        request_.keep_alive = true;
+        request_.expect_continue = false;
+        headers_ = &request_.headers;
+        return;
+    }
     response_.status = 0;
     response_.reason = {};
     response_.headers.count = 0;
@@ -293,7 +303,7 @@ void HeadParser::reset() {
     response_.keep_alive = true;
     response_.has_content_length = false;
     response_.content_length = 0;
-    headers_ = kind_ == HeadKind::Request ? &request_.headers : &response_.headers;
+    headers_ = &response_.headers;
 }
 
 void HeadParser::expect_response_to(std::string_view request_method) {

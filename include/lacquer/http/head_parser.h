@@ -4,6 +4,7 @@
 // body bytes move between connections without passing through llhttp or being copied.
 // Owns a fixed head storage of `max_head_bytes`; never grows. Not thread-safe; one per connection.
 
+#include "lacquer/core/assert.h"
 #include "lacquer/http/head.h"
 
 #include <cstddef>
@@ -65,8 +66,15 @@ public:
 
     bool started() const { return head_bytes_ > 0; }
     HeadError error() const { return error_; }
-    const RequestHead& request() const { return request_; }
-    const ResponseHead& response() const { return response_; }
+    // The head of the parser's kind: request() for HeadKind::Request, response() otherwise.
+    const RequestHead& request() const {
+        LACQUER_ASSERT(kind_ == HeadKind::Request);
+        return request_;
+    }
+    const ResponseHead& response() const {
+        LACQUER_ASSERT(kind_ == HeadKind::Response);
+        return response_;
+    }
 
 private:
     struct Callbacks;
@@ -96,8 +104,12 @@ private:
     HeadError error_ = HeadError::None;
     bool response_to_head_ = false;
     HeaderList* headers_ = nullptr;
-    RequestHead request_;
-    ResponseHead response_;
+    // One head per parser, of its kind (4 KiB each, mostly the header array): every connection
+    // has a request parser and an origin fetch's response parser.
+    union {
+        RequestHead request_;   // kind_ == HeadKind::Request
+        ResponseHead response_; // kind_ == HeadKind::Response
+    };
     struct Llhttp;
     std::unique_ptr<Llhttp> llhttp_;
 };

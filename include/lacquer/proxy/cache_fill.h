@@ -50,7 +50,7 @@ public:
     ~CacheFill() override;
     CacheFill* next_fill() const { return next_; }
 
-    // Fills come and go with every miss, ~18 KiB each: each thread keeps a few freed ones for
+    // Fills come and go with every miss, ~9 KiB each: each thread keeps a few freed ones for
     // the next misses (cache_fill.cc says why).
     static void* operator new(std::size_t size);
     static void operator delete(void* memory, std::size_t size);
