@@ -111,66 +111,72 @@ bool ObjectStore::insert(ObjectRef object) {
     return true;
 }
 
-std::size_t ObjectStore::remove(const StoreKey& key) {
-    Shard& s = shard_for(key.url_hash);
+namespace {
+
+// True when `o` is one of the objects of the URL (any variant): its key starts with `url`.
+bool of_url(const StoredObject& o, std::uint64_t url_hash, std::string_view url) {
+    return o.url_hash() == url_hash && o.key().substr(0, url.size()) == url;
+}
+
+} // namespace
+
+template <class Visit>
+void ObjectStore::each_of_url(const Shard& s, std::uint64_t url_hash, std::string_view url,
+                              Visit visit) {
+    for (StoredObject* o = s.by_url.chain(url_hash); o != nullptr; o = o->url_next) {
+        if (of_url(*o, url_hash, url)) {
+            visit(o);
+        }
+    }
+}
+
+template <class Visit> void ObjectStore::each_object(const Shard& s, Visit visit) {
+    for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
+        visit(o);
+    }
+}
+
+template <class Select> std::size_t ObjectStore::remove_from(Shard& s, Select select) {
     std::vector<StoredObject*> victims;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
-            if (o->hash() == key.hash && o->key() == key.key) {
-                victims.push_back(o);
-            }
-        }
+        select([&victims](StoredObject* o) { victims.push_back(o); });
         for (StoredObject* o : victims) {
             detach(s, o);
         }
     }
     for (StoredObject* o : victims) {
-        o->unref();
+        o->unref(); // outside the lock: the last reference frees memory
     }
     return victims.size();
+}
+
+std::size_t ObjectStore::remove(const StoreKey& key) {
+    Shard& s = shard_for(key.url_hash);
+    return remove_from(s, [&](auto take) {
+        for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
+            if (o->hash() == key.hash && o->key() == key.key) {
+                take(o);
+            }
+        }
+    });
 }
 
 std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url) {
     Shard& s = shard_for(url_hash);
-    std::vector<StoredObject*> victims;
-    {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        for (StoredObject* o = s.by_url.chain(url_hash); o != nullptr; o = o->url_next) {
-            if (o->url_hash() == url_hash && o->key().substr(0, url.size()) == url) {
-                victims.push_back(o);
-            }
-        }
-        for (StoredObject* o : victims) {
-            detach(s, o);
-        }
-    }
-    for (StoredObject* o : victims) {
-        o->unref();
-    }
-    return victims.size();
+    return remove_from(s, [&](auto take) { each_of_url(s, url_hash, url, take); });
 }
 
 std::size_t ObjectStore::remove_if(const std::function<bool(const StoredObject&)>& match) {
     std::size_t removed = 0;
-    std::vector<StoredObject*> victims;
     for (Shard& s : shards_) {
-        victims.clear();
-        {
-            std::lock_guard<std::mutex> lock(s.mutex);
-            for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
+        removed += remove_from(s, [&](auto take) {
+            each_object(s, [&](StoredObject* o) {
                 if (match(*o)) {
-                    victims.push_back(o);
+                    take(o);
                 }
-            }
-            for (StoredObject* o : victims) {
-                detach(s, o);
-            }
-        }
-        for (StoredObject* o : victims) {
-            o->unref();
-        }
-        removed += victims.size();
+            });
+        });
     }
     return removed;
 }
@@ -180,12 +186,10 @@ std::size_t ObjectStore::mark_stale_url(std::uint64_t url_hash, std::string_view
     Shard& s = shard_for(url_hash);
     std::lock_guard<std::mutex> lock(s.mutex);
     std::size_t marked = 0;
-    for (StoredObject* o = s.by_url.chain(url_hash); o != nullptr; o = o->url_next) {
-        if (o->url_hash() == url_hash && o->key().substr(0, url.size()) == url) {
-            o->mark_stale(at);
-            ++marked;
-        }
-    }
+    each_of_url(s, url_hash, url, [&](StoredObject* o) {
+        o->mark_stale(at);
+        ++marked;
+    });
     return marked;
 }
 
@@ -194,12 +198,12 @@ std::size_t ObjectStore::mark_stale_if(const std::function<bool(const StoredObje
     std::size_t marked = 0;
     for (Shard& s : shards_) {
         std::lock_guard<std::mutex> lock(s.mutex);
-        for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
+        each_object(s, [&](StoredObject* o) {
             if (match(*o)) {
                 o->mark_stale(at);
                 ++marked;
             }
-        }
+        });
     }
     return marked;
 }

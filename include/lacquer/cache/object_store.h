@@ -87,6 +87,15 @@ private:
     // Takes `o` out of the table, the URL index and the eviction list (lock held); the caller
     // drops the store's reference after unlocking.
     void detach(Shard& s, StoredObject* o);
+    // Calls visit(o) for each object of `s` whose key starts with `url` (lock held).
+    template <class Visit>
+    static void each_of_url(const Shard& s, std::uint64_t url_hash, std::string_view url,
+                            Visit visit);
+    // Calls visit(o) for each object of `s`, newest first (lock held).
+    template <class Visit> static void each_object(const Shard& s, Visit visit);
+    // Locks `s`, detaches each object select(take) passes to take, unlocks, then drops the
+    // store's references; how many.
+    template <class Select> std::size_t remove_from(Shard& s, Select select);
     enum class Sweep : std::uint8_t { Evicted, SecondChances, Empty };
     // Evicts one object of `s` by second chance (`force`: the oldest, whatever its flag).
     Sweep evict_one(Shard& s, bool force);
