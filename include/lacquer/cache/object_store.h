@@ -68,14 +68,16 @@ public:
     void set_budget(std::uint64_t budget_bytes);
 
     // Per-object bookkeeping outside the object's own allocation: malloc's chunk header and
-    // rounding (up to 24 bytes) and a bucket slot in each index (8 to 16 bytes each).
+    // rounding (up to 24 bytes) and its share of the buckets (8 to 16 bytes in the key index,
+    // 2 to 4 in the URL index).
     static constexpr std::size_t kOverheadPerObject = 64;
 
 private:
     struct Shard {
         mutable std::mutex mutex;
-        ObjectTable<&StoredObject::hash_next, &StoredObject::hash> by_hash;   // guarded
-        ObjectTable<&StoredObject::url_next, &StoredObject::url_hash> by_url; // guarded
+        ObjectTable<&StoredObject::hash_next, &StoredObject::hash> by_hash; // guarded
+        // Walked by purge, invalidation and insert, never by a lookup: 4 objects a bucket.
+        ObjectTable<&StoredObject::url_next, &StoredObject::url_hash, 4> by_url; // guarded
         StoredObject* head = nullptr; // newest; guarded by mutex
         StoredObject* tail = nullptr; // oldest; guarded by mutex
         std::uint64_t objects = 0;    // guarded by mutex

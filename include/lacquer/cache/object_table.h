@@ -2,7 +2,9 @@
 // An intrusive chained hash table of stored objects, one of a store shard's two indexes: the
 // chain links live in the objects (`Link`), the table owns nothing but its bucket array, so
 // indexing an object allocates nothing (a node per object cost 32 bytes and scattered small
-// chunks between the objects). Power-of-two buckets, at most one object per bucket on average.
+// chunks between the objects). Power-of-two buckets, at most `MaxLoad` objects per bucket on
+// average: 1 for an index that every lookup walks, more for one only purge and insert walk
+// (each bucket costs 8 bytes).
 // A chain runs newest first, and a rehash keeps that order. Not thread-safe: the shard's lock
 // guards it.
 
@@ -15,7 +17,8 @@
 
 namespace lacquer::cache {
 
-template <StoredObject* StoredObject::*Link, std::uint64_t (StoredObject::*Hash)() const>
+template <StoredObject* StoredObject::*Link, std::uint64_t (StoredObject::*Hash)() const,
+          std::size_t MaxLoad = 1>
 class ObjectTable {
 public:
     // The newest object of the chain that `hash` falls in (other hashes share chains: compare
@@ -25,7 +28,7 @@ public:
     }
 
     void insert_front(StoredObject* o) {
-        if (size_ >= buckets_.size()) {
+        if (size_ >= MaxLoad * buckets_.size()) {
             grow();
         }
         StoredObject*& head = buckets_[(o->*Hash)() & (buckets_.size() - 1)];

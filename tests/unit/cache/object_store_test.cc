@@ -166,6 +166,39 @@ TEST(ObjectStore, RemoveUrlTakesEveryVariantOfThatUrlOnly) {
     EXPECT_EQ(store.remove_url(url_hash, url), 0u);
 }
 
+TEST(ObjectStore, ManyUrlsSharingBucketsAreFoundPurgedAndMarkedOneUrlAtATime) {
+    // Enough URLs for both indexes to grow several times and for URL chains to hold
+    // several URLs each (the URL index keeps up to 4 objects a bucket).
+    constexpr int kUrls = 4000;
+    ObjectStore store(64 << 20);
+    auto url_of = [](int i) { return "G\nh\n/p\nid=" + std::to_string(i) + "\n"; };
+    for (int i = 0; i < kUrls; ++i) {
+        const std::string url = url_of(i);
+        for (const char* locale : {"en-US", "de-DE"}) {
+            ASSERT_TRUE(store.insert(make_variant(url, url + locale + "\n", "", 'v')));
+        }
+    }
+    ASSERT_EQ(store.stats().objects, 2u * kUrls);
+    const core::Instant at = core::Instant{} + core::Millis(1000);
+    for (int i = 0; i < kUrls; ++i) {
+        const std::string url = url_of(i);
+        const std::uint64_t url_hash = std::hash<std::string_view>{}(url);
+        const std::string key = url + "en-US\n";
+        const std::uint64_t hash = std::hash<std::string_view>{}(key);
+        ASSERT_TRUE(store.lookup({hash, url_hash, key})) << i;
+        if (i % 2 == 0) {
+            ASSERT_EQ(store.remove_url(url_hash, url), 2u) << i;
+            ASSERT_FALSE(store.lookup({hash, url_hash, key})) << i;
+        } else {
+            ASSERT_EQ(store.mark_stale_url(url_hash, url, at), 2u) << i;
+        }
+    }
+    EXPECT_EQ(store.stats().objects, static_cast<std::uint64_t>(kUrls));
+    EXPECT_EQ(store.remove_if([](const StoredObject&) { return true; }),
+              static_cast<std::size_t>(kUrls));
+    EXPECT_EQ(store.stats().objects, 0u);
+}
+
 TEST(ObjectStore, ConcurrentHitsInsertsAndEvictionsKeepEveryObjectIntact) {
     ObjectStore store(512 * 1024);
     std::vector<std::thread> threads;
