@@ -216,7 +216,7 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     out.append("\r\n");
 }
 
-void write_response_lines(std::string& out, const ResponseHead& response, bool skip_age) {
+void write_response_lines(std::string& out, const ResponseHead& response) {
     out.append("HTTP/1.1 "); // our version, whatever the client speaks (RFC 9110 §6.2)
     append_number(out, static_cast<std::uint64_t>(response.status));
     out.push_back(' ');
@@ -224,8 +224,7 @@ void write_response_lines(std::string& out, const ResponseHead& response, bool s
     out.append("\r\n");
     const Header* via = nullptr;
     for (const Header& h : response.headers) {
-        if (is_connection_specific(response.headers, h.name) ||
-            (skip_age && iequals(h.name, "Age"))) {
+        if (is_connection_specific(response.headers, h.name)) {
             continue;
         }
         if (iequals(h.name, "Via")) {
@@ -240,6 +239,43 @@ void write_response_lines(std::string& out, const ResponseHead& response, bool s
         out.append(", ");
     }
     out.append("1.1 lacquer\r\n");
+}
+
+void write_stored_lines(std::string& out, const ResponseHead& response) {
+    const std::string_view standard = reason_phrase(response.status);
+    if (!response.reason.empty() && response.reason != standard) {
+        out.append("HTTP/1.1 ");
+        append_number(out, static_cast<std::uint64_t>(response.status));
+        out.push_back(' ');
+        out.append(response.reason);
+        out.append("\r\n");
+    }
+    for (const Header& h : response.headers) {
+        if (!is_connection_specific(response.headers, h.name) && !iequals(h.name, "Age")) {
+            append_header(out, h.name, h.value);
+        }
+    }
+}
+
+std::string_view stored_status_line(std::string_view head) {
+    if (!head.starts_with("HTTP/")) {
+        return {};
+    }
+    const std::size_t end = head.find("\r\n");
+    return end == std::string_view::npos ? head : head.substr(0, end + 2);
+}
+
+std::string_view write_status_line(std::span<char, kStatusLineMax> buf, int status) {
+    constexpr std::string_view kVersion = "HTTP/1.1 ";
+    char* p = std::copy(kVersion.begin(), kVersion.end(), buf.data());
+    p = std::to_chars(p, p + 3, status).ptr; // 100..999
+    *p++ = ' ';
+    const std::string_view reason = reason_phrase(status);
+    static_assert(kStatusLineMax >= 9 + 3 + 1 + 31 + 2, "the longest reason phrase is 31 bytes");
+    p = std::copy(reason.begin(), reason.end(), p);
+    *p++ = '\r';
+    *p++ = '\n';
+    return {buf.data(), static_cast<std::size_t>(p - buf.data())};
 }
 
 void write_response_end(std::string& out, const ClientResponseFraming& framing) {

@@ -4,6 +4,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/http/headers.h"
+#include "lacquer/http/serialize.h"
 #include "lacquer/proxy/proxy_metrics.h"
 
 #include <array>
@@ -284,10 +285,8 @@ std::string merged_head(std::string_view stored, const http::HeaderList& fresh) 
         }
         return false;
     };
-    std::string out;
-    std::size_t end = stored.find("\r\n");
-    out.append(stored.substr(0, end + 2)); // the status line
-    for (std::size_t at = end + 2; at < stored.size(); at = end + 2) {
+    std::string out(http::stored_status_line(stored)); // empty: the standard one
+    for (std::size_t at = out.size(), end = 0; at < stored.size(); at = end + 2) {
         end = stored.find("\r\n", at);
         const std::string_view line = stored.substr(at, end - at);
         if (!replaced(line.substr(0, line.find(':')))) {

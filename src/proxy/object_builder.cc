@@ -14,7 +14,7 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     vary_.assign(vary);
     tags_.assign(tags);
     head_.clear();
-    http::write_response_lines(head_, response, true);
+    http::write_stored_lines(head_, response);
     const http::Header* etag = response.headers.find("ETag");
     const http::Header* lm = response.headers.find("Last-Modified");
     etag_.assign(etag != nullptr ? etag->value : std::string_view());

@@ -68,7 +68,7 @@ bool is_not_modified(const http::RequestHead& request, const cache::StoredObject
 
 int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
                     const ObjectDelivery& how) {
-    scratch.clear();
+    scratch.assign(http::kOwnVia);
     append_number_line(scratch, "Age", static_cast<std::uint64_t>(how.age));
     append_cache_status(scratch, how.cache_status);
     http::ClientResponseFraming framing;
@@ -86,6 +86,8 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
                              const ObjectDelivery& how, std::string& scratch) {
     static constexpr std::string_view kNotModified = "HTTP/1.1 304 Not Modified\r\n";
     const std::string_view head = object.head();
+    const std::string_view own_status_line = http::stored_status_line(head);
+    char status_line[http::kStatusLineMax];
     const int status = write_hit_lines(scratch, object, how);
     const bool with_body = !how.head_only && status != 204 && status != 304;
     const std::string_view body =
@@ -96,10 +98,13 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
         std::string_view bytes;
         bool stored;
     };
-    // The 304 keeps the stored header lines after its own status line.
+    // The status line: a 304's, the one stored with the head, or the standard one.
     const Part parts[] = {
-        {how.not_modified ? kNotModified : std::string_view(), false},
-        {how.not_modified ? head.substr(head.find("\r\n") + 2) : head, true},
+        {how.not_modified          ? kNotModified
+         : own_status_line.empty() ? http::write_status_line(status_line, status)
+                                   : std::string_view(),
+         false},
+        {how.not_modified ? head.substr(own_status_line.size()) : head, true},
         {scratch, false},
         {body, true},
     };

@@ -168,7 +168,15 @@ void ClientSession::follow_stream(cache::StreamRef stream) {
         }
         framing.close = !keep_alive_;
         framing.http10_client = http10_;
-        scratch_.assign(stream_->head());
+        const std::string_view head = stream_->head();
+        if (http::stored_status_line(head).empty()) {
+            char status_line[http::kStatusLineMax];
+            scratch_.assign(http::write_status_line(status_line, status));
+        } else {
+            scratch_.clear();
+        }
+        scratch_.append(head);
+        scratch_.append(http::kOwnVia);
         scratch_.append("Age: 0\r\n");
         append_cache_status(scratch_, collapsed_status());
         http::write_response_end(scratch_, framing);

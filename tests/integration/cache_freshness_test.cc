@@ -70,6 +70,60 @@ TEST(CacheHit, SecondRequestIsServedFromMemoryByteForByte) {
     EXPECT_EQ(fetches(origin, "/c/bytes"), 1u);
 }
 
+// The stored head leaves out the standard status line and lacquer's own Via (delivery writes
+// them): a hit must still look like the miss, with the origin's Via first and its own reason
+// phrase when it is not the standard one.
+TEST(CacheHit, StatusLineAndViaAreTheMisssOnAHitAndA304) {
+    ScriptedOrigin origin;
+    origin.on_get("/c/plain", [](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=600"}, {"Via", "1.1 edge"}, {"ETag", "\"p\""}},
+                  "plain");
+    });
+    origin.on_get("/c/custom", [](OriginExchange& x) {
+        x.send_raw("HTTP/1.1 200 All Good\r\nCache-Control: max-age=600\r\nContent-Length: 6\r\n"
+                   "\r\ncustom");
+    });
+    LacquerProcess proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+
+    for (const std::string_view status : {kStored, kHit}) {
+        const Response plain = proxy.get("/c/plain");
+        ASSERT_TRUE(plain.complete) << plain.summary();
+        EXPECT_EQ(plain.header("Cache-Status"), status);
+        EXPECT_EQ(plain.status, 200);
+        EXPECT_EQ(plain.reason, "OK");
+        std::vector<std::string> via;
+        for (const auto& [name, value] : plain.headers) {
+            if (name == "Via") {
+                via.push_back(value);
+            }
+        }
+        // One line on the miss, the origin's then ours on a hit: the same list either way.
+        const std::vector<std::string> want =
+            status == kStored ? std::vector<std::string>{"1.1 edge, 1.1 lacquer"}
+                              : std::vector<std::string>{"1.1 edge", "1.1 lacquer"};
+        EXPECT_EQ(via, want) << status;
+        EXPECT_EQ(plain.body, "plain");
+
+        const Response custom = proxy.get("/c/custom");
+        ASSERT_TRUE(custom.complete) << custom.summary();
+        EXPECT_EQ(custom.header("Cache-Status"), status);
+        EXPECT_EQ(custom.reason, "All Good");
+        EXPECT_EQ(custom.header("Via"), "1.1 lacquer");
+        EXPECT_EQ(custom.body, "custom");
+    }
+    HttpClient client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+    const Response not_modified = client.get("/c/plain", {{"If-None-Match", "\"p\""}});
+    ASSERT_TRUE(not_modified.complete) << not_modified.summary();
+    EXPECT_EQ(not_modified.status, 304);
+    EXPECT_EQ(not_modified.reason, "Not Modified");
+    EXPECT_EQ(not_modified.header("ETag"), "\"p\"");
+    EXPECT_EQ(not_modified.header("Via"), "1.1 edge");
+    EXPECT_EQ(fetches(origin, "/c/plain"), 1u);
+    EXPECT_EQ(fetches(origin, "/c/custom"), 1u);
+}
+
 TEST(CacheHit, AgeIncludesTheAgeTheOriginReported) {
     ScriptedOrigin origin;
     origin.on_get("/c/aged", numbered("aged", {{"Cache-Control", "max-age=1000"}, {"Age", "100"}}));

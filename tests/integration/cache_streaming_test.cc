@@ -103,6 +103,9 @@ TEST(WaiterStreaming, WaitersGetTheBodyAsItArrivesWithContentLength) {
         ASSERT_TRUE(r.complete) << r.summary();
         EXPECT_EQ(r.body, "1234567890");
         EXPECT_EQ(r.header("Cache-Status"), "lacquer; fwd=uri-miss; collapsed");
+        EXPECT_EQ(r.status, 200); // the stream's head has no status line: written here
+        EXPECT_EQ(r.reason, "OK");
+        EXPECT_EQ(r.header("Via"), "1.1 lacquer");
     }
     const Response head = head_waiter.read_response(5s, "HEAD");
     ASSERT_TRUE(head.complete) << head.summary();

@@ -2,8 +2,9 @@
 // A stored response: immutable once published, shared by every worker, reference-counted
 // (atomic). Key, head and body live in the same allocation as this header, so an object costs
 // one malloc and its bytes can be handed to the network by reference.
-// The head is the response as the client gets it, minus the per-request lines (Age,
-// Cache-Status, Connection) and the framing (Content-Length), which delivery adds.
+// The head is http::write_stored_lines(): the response as the client gets it minus what
+// delivery adds: the status line when its reason phrase is the standard one, lacquer's own Via,
+// the per-request lines (Age, Cache-Status, Connection) and the framing (Content-Length).
 
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/ref.h"

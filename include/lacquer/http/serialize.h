@@ -57,10 +57,23 @@ void write_client_response(std::string& out, const ResponseHead& response,
                            const ClientResponseFraming& framing);
 
 // The two halves of write_client_response, for heads the proxy keeps or extends:
-// the status line and end-to-end headers plus Via (each line ending in CRLF; `skip_age` leaves
-// out Age, which a cache recomputes), then the framing, Connection and the blank line.
-void write_response_lines(std::string& out, const ResponseHead& response, bool skip_age = false);
+// the status line and end-to-end headers plus Via (each line ending in CRLF), then the framing,
+// Connection and the blank line.
+void write_response_lines(std::string& out, const ResponseHead& response);
 void write_response_end(std::string& out, const ClientResponseFraming& framing);
+
+// The head a cache keeps (StoredObject::head), smaller than what the client first got: the
+// end-to-end headers without Age, the origin's own Via lines as they came, and the status line
+// only when its reason phrase is not the standard one. Delivery writes the rest: the status
+// line (stored_status_line, else write_status_line), kOwnVia, Age and the framing.
+void write_stored_lines(std::string& out, const ResponseHead& response);
+// The status line a stored head starts with (a header line never starts with "HTTP/"), or
+// empty: the standard one goes first.
+std::string_view stored_status_line(std::string_view head);
+// "HTTP/1.1 <status> <standard reason phrase>\r\n", written into `buf`.
+inline constexpr std::size_t kStatusLineMax = 64;
+std::string_view write_status_line(std::span<char, kStatusLineMax> buf, int status);
+inline constexpr std::string_view kOwnVia = "Via: 1.1 lacquer\r\n";
 
 // A complete short answer made by the proxy itself (errors, 100 Continue excluded).
 void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false);

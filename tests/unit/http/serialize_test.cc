@@ -82,16 +82,41 @@ TEST(Serialize, CacheFetchKeepsAllowedHeadersAndSetsTheProxysOwn) {
     EXPECT_FALSE(forwards_header(fw, "If-None-Match"));
 }
 
-TEST(Serialize, ResponseLinesCanLeaveOutAgeForTheCache) {
+TEST(Serialize, StoredLinesLeaveOutAgeConnectionOwnViaAndTheStandardStatusLine) {
     HeadParser p(HeadKind::Response, {});
-    const std::string msg = "HTTP/1.1 200 OK\r\nAge: 7\r\nETag: \"e\"\r\nContent-Length: 2\r\n\r\n";
+    const std::string msg = "HTTP/1.1 200 OK\r\nAge: 7\r\nETag: \"e\"\r\nVia: 1.1 edge\r\n"
+                            "Connection: close, X-Hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\n";
     ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
-    std::string kept;
-    write_response_lines(kept, p.response(), true);
-    EXPECT_EQ(kept, "HTTP/1.1 200 OK\r\nETag: \"e\"\r\nVia: 1.1 lacquer\r\n");
+    std::string stored;
+    write_stored_lines(stored, p.response());
+    EXPECT_EQ(stored, "ETag: \"e\"\r\nVia: 1.1 edge\r\n");
+    EXPECT_EQ(stored_status_line(stored), "");
     std::string passed;
     write_response_lines(passed, p.response());
-    EXPECT_EQ(passed, "HTTP/1.1 200 OK\r\nAge: 7\r\nETag: \"e\"\r\nVia: 1.1 lacquer\r\n");
+    EXPECT_EQ(passed, "HTTP/1.1 200 OK\r\nAge: 7\r\nETag: \"e\"\r\nVia: 1.1 edge, 1.1 lacquer\r\n");
+}
+
+TEST(Serialize, StoredLinesKeepAStatusLineWhoseReasonIsNotTheStandardOne) {
+    HeadParser p(HeadKind::Response, {});
+    const std::string msg = "HTTP/1.1 404 Nothing Here\r\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
+    std::string stored;
+    write_stored_lines(stored, p.response());
+    EXPECT_EQ(stored, "HTTP/1.1 404 Nothing Here\r\n");
+    EXPECT_EQ(stored_status_line(stored + "ETag: \"e\"\r\n"), "HTTP/1.1 404 Nothing Here\r\n");
+}
+
+TEST(Serialize, TheStandardStatusLineFitsForEveryStatus) {
+    char buf[kStatusLineMax];
+    EXPECT_EQ(write_status_line(buf, 200), "HTTP/1.1 200 OK\r\n");
+    EXPECT_EQ(write_status_line(buf, 431), "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    EXPECT_EQ(write_status_line(buf, 299), "HTTP/1.1 299 Unknown\r\n");
+    for (int status = 100; status <= 999; ++status) {
+        const std::string_view line = write_status_line(buf, status);
+        ASSERT_EQ(line.substr(9, 3), std::to_string(status));
+        ASSERT_TRUE(line.ends_with("\r\n"));
+        ASSERT_LE(line.size(), kStatusLineMax);
+    }
 }
 
 TEST(Serialize, ClientResponseRewritesFramingAndConnection) {
