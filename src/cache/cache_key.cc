@@ -200,7 +200,7 @@ KeyPolicy compile_key_policy(const config::CachePolicyConfig& cache, const Varia
 
 KeyBuffer::KeyBuffer(std::size_t max_uri_bytes)
     : key_capacity_(2 * max_uri_bytes + 1024), target_capacity_(max_uri_bytes + 1024),
-      storage_(std::make_unique_for_overwrite<char[]>(key_capacity_ + target_capacity_)) {
+      storage_(core::make_block(key_capacity_ + target_capacity_)) {
     // ParamSlot offsets are 32-bit.
     LACQUER_ASSERT(target_capacity_ < std::numeric_limits<std::uint32_t>::max());
 }

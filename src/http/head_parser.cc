@@ -246,7 +246,7 @@ struct HeadParser::Callbacks {
 };
 
 HeadParser::HeadParser(HeadKind kind, HeadLimits limits)
-    : kind_(kind), limits_(limits), storage_(new char[limits.max_head_bytes]),
+    : kind_(kind), limits_(limits), storage_(core::make_block(limits.max_head_bytes)),
       llhttp_(std::make_unique<Llhttp>()) {
     llhttp_settings_t& st = llhttp_->settings;
     llhttp_settings_init(&st);

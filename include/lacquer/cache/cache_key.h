@@ -7,6 +7,7 @@
 #include "lacquer/cache/request_view.h"
 #include "lacquer/cache/variant_set.h"
 #include "lacquer/config/config.h"
+#include "lacquer/core/spare_blocks.h"
 
 #include <array>
 #include <cstddef>
@@ -111,7 +112,7 @@ private:
 
     std::size_t key_capacity_;
     std::size_t target_capacity_;
-    std::unique_ptr<char[]> storage_; // key area, then target area
+    core::Block storage_; // key area, then target area
     std::array<ParamSlot, kMaxKeyParams> params_{};
 };
 

@@ -5,6 +5,7 @@
 // Owns a fixed head storage of `max_head_bytes`; never grows. Not thread-safe; one per connection.
 
 #include "lacquer/core/assert.h"
+#include "lacquer/core/spare_blocks.h"
 #include "lacquer/http/head.h"
 
 #include <cstddef>
@@ -89,7 +90,7 @@ private:
 
     HeadKind kind_;
     HeadLimits limits_;
-    std::unique_ptr<char[]> storage_;
+    core::Block storage_; // max_head_bytes
     std::size_t used_ = 0;
     std::size_t element_start_ = 0;
     Element element_ = Element::None;
