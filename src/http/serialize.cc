@@ -23,6 +23,24 @@ void append_header(std::string& out, std::string_view name, std::string_view val
     out.append("\r\n");
 }
 
+// "name: " + every non-empty value of `name` in `headers`, in order, then `added`, comma
+// separated: a list field the proxy extends (Via, X-Forwarded-For) keeps all its lines, unless
+// the Connection header names it (then it was for the previous hop only).
+void append_list_line(std::string& out, const HeaderList& headers, std::string_view name,
+                      std::string_view added) {
+    out.append(name);
+    out.append(": ");
+    const bool carried = !is_connection_specific(headers, name);
+    for (const Header& h : headers) {
+        if (carried && iequals(h.name, name) && !h.value.empty()) {
+            out.append(h.value);
+            out.append(", ");
+        }
+    }
+    out.append(added);
+    out.append("\r\n");
+}
+
 void append_framing(std::string& out, const Framing& body) {
     switch (body.kind) {
     case Framing::Kind::Length:
@@ -170,8 +188,6 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     out.push_back(' ');
     out.append(forwarded.target);
     out.append(" HTTP/1.1\r\n");
-    const Header* xff = nullptr;
-    const Header* via = nullptr;
     bool host = false;
     for (const Header& h : request.headers) {
         if (iequals(h.name, "Host")) {
@@ -182,13 +198,8 @@ void write_upstream_request(std::string& out, const RequestHead& request,
         if (is_connection_specific(request.headers, h.name) || iequals(h.name, "Expect")) {
             continue;
         }
-        if (iequals(h.name, "X-Forwarded-For")) {
-            xff = &h; // folded into one line below, with the client appended
-            continue;
-        }
-        if (iequals(h.name, "Via")) {
-            via = &h;
-            continue;
+        if (iequals(h.name, "X-Forwarded-For") || iequals(h.name, "Via")) {
+            continue; // folded into one line each below, with this hop appended
         }
         if (forwards_header(forwarded, h.name)) {
             append_header(out, h.name, h.value);
@@ -200,18 +211,9 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     for (const Header& h : forwarded.set_headers) {
         append_header(out, h.name, h.value);
     }
-    out.append("X-Forwarded-For: ");
-    if (xff != nullptr && !xff->value.empty()) {
-        out.append(xff->value);
-        out.append(", ");
-    }
-    out.append(forwarded.client_addr);
-    out.append("\r\nVia: ");
-    if (via != nullptr && !via->value.empty()) {
-        out.append(via->value);
-        out.append(", ");
-    }
-    out.append(request.version_minor == 0 ? "1.0 lacquer\r\n" : "1.1 lacquer\r\n");
+    append_list_line(out, request.headers, "X-Forwarded-For", forwarded.client_addr);
+    append_list_line(out, request.headers, "Via",
+                     request.version_minor == 0 ? "1.0 lacquer" : "1.1 lacquer");
     append_framing(out, forwarded.body);
     out.append("\r\n");
 }
@@ -222,23 +224,12 @@ void write_response_lines(std::string& out, const ResponseHead& response) {
     out.push_back(' ');
     out.append(response.reason.empty() ? reason_phrase(response.status) : response.reason);
     out.append("\r\n");
-    const Header* via = nullptr;
     for (const Header& h : response.headers) {
-        if (is_connection_specific(response.headers, h.name)) {
-            continue;
+        if (!is_connection_specific(response.headers, h.name) && !iequals(h.name, "Via")) {
+            append_header(out, h.name, h.value);
         }
-        if (iequals(h.name, "Via")) {
-            via = &h;
-            continue;
-        }
-        append_header(out, h.name, h.value);
     }
-    out.append("Via: ");
-    if (via != nullptr && !via->value.empty()) {
-        out.append(via->value);
-        out.append(", ");
-    }
-    out.append("1.1 lacquer\r\n");
+    append_list_line(out, response.headers, "Via", "1.1 lacquer");
 }
 
 void write_stored_lines(std::string& out, const ResponseHead& response) {

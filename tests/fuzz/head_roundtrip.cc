@@ -84,9 +84,18 @@ std::vector<Field> fields_of(const HeaderList& headers) {
     return out;
 }
 
+// Every non-empty value of the list field `name`, in order, then `added` (RFC 9110 §5.3);
+// only `added` when Connection names the field (it was for the previous hop).
 std::string joined(const HeaderList& headers, std::string_view name, std::string_view added) {
-    const Header* h = headers.find(name);
-    std::string v = h != nullptr && !h->value.empty() ? std::string(h->value) + ", " : "";
+    if (named_by_connection(headers, name)) {
+        return std::string(added);
+    }
+    std::string v;
+    for (const Header& h : headers) {
+        if (iequals(h.name, name) && !h.value.empty()) {
+            v += std::string(h.value) + ", ";
+        }
+    }
     return v + std::string(added);
 }
 

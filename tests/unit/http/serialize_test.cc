@@ -31,6 +31,37 @@ TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
     EXPECT_EQ(again.request().headers.find("X-Secret"), nullptr);
 }
 
+TEST(Serialize, EveryViaAndXForwardedForLineIsKeptInOrderUnlessConnectionNamesIt) {
+    HeadParser request(HeadKind::Request, {});
+    const std::string req = "GET /x HTTP/1.1\r\nHost: api\r\nVia: 1.1 a\r\n"
+                            "X-Forwarded-For: 10.0.0.1\r\nVia: 1.1 b, 1.1 c\r\n"
+                            "X-Forwarded-For: 10.0.0.2\r\n\r\n";
+    ASSERT_EQ(request.feed(req.data(), req.size()).status, HeadParser::Status::Complete);
+    std::string out;
+    ForwardedRequest fw;
+    fw.target = "/x";
+    fw.client_addr = "127.0.0.1";
+    write_upstream_request(out, request.request(), fw);
+    EXPECT_EQ(out, "GET /x HTTP/1.1\r\nHost: api\r\n"
+                   "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 127.0.0.1\r\n"
+                   "Via: 1.1 a, 1.1 b, 1.1 c, 1.1 lacquer\r\n\r\n");
+
+    HeadParser response(HeadKind::Response, {});
+    const std::string resp =
+        "HTTP/1.1 200 OK\r\nVia: 1.0 x\r\nETag: \"e\"\r\nVia: 1.1 y\r\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(response.feed(resp.data(), resp.size()).status, HeadParser::Status::Complete);
+    out.clear();
+    write_response_lines(out, response.response());
+    EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nETag: \"e\"\r\nVia: 1.0 x, 1.1 y, 1.1 lacquer\r\n");
+
+    HeadParser hop(HeadKind::Response, {});
+    const std::string named = "HTTP/1.1 200 OK\r\nConnection: Via\r\nVia: 1.1 z\r\n\r\n";
+    ASSERT_EQ(hop.feed(named.data(), named.size()).status, HeadParser::Status::Complete);
+    out.clear();
+    write_response_lines(out, hop.response());
+    EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nVia: 1.1 lacquer\r\n");
+}
+
 TEST(Serialize, UpstreamRequestAlwaysCarriesExactlyOneHost) {
     struct Case {
         std::string request;
