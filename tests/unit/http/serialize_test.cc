@@ -7,6 +7,15 @@
 namespace lacquer::http {
 namespace {
 
+// Forwarding to origin-form "/x" for a client at 127.0.0.1.
+ForwardedRequest forwarded_x(Framing body = {}) {
+    ForwardedRequest fw;
+    fw.target = "/x";
+    fw.client_addr = "127.0.0.1";
+    fw.body = body;
+    return fw;
+}
+
 TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
     HeadParser p(HeadKind::Request, {});
     const std::string msg =
@@ -16,11 +25,7 @@ TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
         "Transfer-Encoding: chunked\r\nAccept: */*\r\n\r\n";
     ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
     std::string out;
-    ForwardedRequest fw;
-    fw.target = "/x";
-    fw.client_addr = "127.0.0.1";
-    fw.body = {Framing::Kind::Chunked, 0};
-    write_upstream_request(out, p.request(), fw);
+    write_upstream_request(out, p.request(), forwarded_x({Framing::Kind::Chunked, 0}));
     EXPECT_EQ(out, "POST /x HTTP/1.1\r\nHost: api\r\nAccept: */*\r\n"
                    "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nVia: 1.1 edge, 1.1 lacquer\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n");
@@ -38,10 +43,7 @@ TEST(Serialize, EveryViaAndXForwardedForLineIsKeptInOrderUnlessConnectionNamesIt
                             "X-Forwarded-For: 10.0.0.2\r\n\r\n";
     ASSERT_EQ(request.feed(req.data(), req.size()).status, HeadParser::Status::Complete);
     std::string out;
-    ForwardedRequest fw;
-    fw.target = "/x";
-    fw.client_addr = "127.0.0.1";
-    write_upstream_request(out, request.request(), fw);
+    write_upstream_request(out, request.request(), forwarded_x());
     EXPECT_EQ(out, "GET /x HTTP/1.1\r\nHost: api\r\n"
                    "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 127.0.0.1\r\n"
                    "Via: 1.1 a, 1.1 b, 1.1 c, 1.1 lacquer\r\n\r\n");
