@@ -194,23 +194,58 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
     return std::nullopt;
 }
 
+namespace {
+
+struct CivilTime {
+    std::int64_t year;
+    int month;   // 1..12
+    int day;     // 1..31
+    int weekday; // 0 = Sunday
+    int hour, minute, second;
+};
+
+// UTC calendar fields of a unix time, by arithmetic (H. Hinnant's civil_from_days): gmtime_r
+// takes glibc's time-zone lock, which every worker would contend for on every hit.
+CivilTime civil_time(std::int64_t unix_seconds) {
+    std::int64_t days = unix_seconds / 86400;
+    std::int64_t secs = unix_seconds % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        --days;
+    }
+    CivilTime c{};
+    c.weekday = static_cast<int>(((days % 7) + 11) % 7); // 1970-01-01 was a Thursday (4)
+    c.hour = static_cast<int>(secs / 3600);
+    c.minute = static_cast<int>(secs / 60 % 60);
+    c.second = static_cast<int>(secs % 60);
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;                                      // [0, 146096]
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; // [0, 399]
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               // [0, 365]
+    const std::int64_t mp = (5 * doy + 2) / 153;                                    // [0, 11]
+    c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    c.year = yoe + era * 400 + (c.month <= 2 ? 1 : 0);
+    return c;
+}
+
+} // namespace
+
 std::size_t format_http_date(std::int64_t unix_seconds, char* out) {
-    const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    // strftime's %a/%b follow the locale; HTTP wants the English names, so they come from tables.
+    const CivilTime tm = civil_time(unix_seconds);
     auto two = [](char* p, int v) {
         p[0] = static_cast<char>('0' + v / 10 % 10);
         p[1] = static_cast<char>('0' + v % 10);
     };
-    const std::string_view day = kDays[static_cast<std::size_t>(tm.tm_wday) % 7];
-    const std::string_view month = kMonths[static_cast<std::size_t>(tm.tm_mon) % 12];
-    const int year = tm.tm_year + 1900;
+    const std::string_view day = kDays[static_cast<std::size_t>(tm.weekday) % 7];
+    const std::string_view month = kMonths[static_cast<std::size_t>(tm.month - 1) % 12];
+    const int year = static_cast<int>(tm.year);
     char* p = out;
     p = std::copy(day.begin(), day.end(), p);
     *p++ = ',';
     *p++ = ' ';
-    two(p, tm.tm_mday);
+    two(p, tm.day);
     p += 2;
     *p++ = ' ';
     p = std::copy(month.begin(), month.end(), p);
@@ -219,11 +254,11 @@ std::size_t format_http_date(std::int64_t unix_seconds, char* out) {
     two(p + 2, year % 100);
     p += 4;
     *p++ = ' ';
-    two(p, tm.tm_hour);
+    two(p, tm.hour);
     p[2] = ':';
-    two(p + 3, tm.tm_min);
+    two(p + 3, tm.minute);
     p[5] = ':';
-    two(p + 6, tm.tm_sec);
+    two(p + 6, tm.second);
     p += 8;
     p = std::copy_n(" GMT", 4, p);
     return static_cast<std::size_t>(p - out);

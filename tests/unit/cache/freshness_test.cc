@@ -2,9 +2,12 @@
 #include "lacquer/http/cache_control.h"
 #include "lacquer/http/head_parser.h"
 
+#include <cstdio>
+#include <ctime>
 #include <gtest/gtest.h>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lacquer::cache {
 namespace {
@@ -142,6 +145,33 @@ TEST(HttpDate, ParsesTheThreeFormsAndRejectsGarbage) {
     char buf[32];
     EXPECT_EQ(std::string(buf, http::format_http_date(784111777, buf)),
               "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+// format_http_date computes the calendar itself (gmtime_r takes glibc's time-zone lock): it
+// must agree with gmtime_r over the whole range a stored object's date can take, leap days,
+// century years and month ends included.
+TEST(HttpDate, FormatAgreesWithGmtimeFrom1970To2106) {
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::vector<std::int64_t> times = {0,          86399,      86400,      951782400,
+                                       951868799,  951868800,  4107542399, 4107542400,
+                                       4294967295, 1700000000, 68169600};
+    for (std::int64_t t = 1; t < 0xffffffffLL; t += 999'983) { // a prime step: every hour/day
+        times.push_back(t);
+    }
+    for (const std::int64_t t : times) {
+        const std::time_t tt = static_cast<std::time_t>(t);
+        std::tm tm{};
+        ASSERT_NE(gmtime_r(&tt, &tm), nullptr);
+        char want[64];
+        std::snprintf(want, sizeof want, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                      tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                      tm.tm_sec);
+        char got[32];
+        ASSERT_EQ(std::string(got, http::format_http_date(t, got)), want) << t;
+        ASSERT_EQ(http::parse_http_date(want), t) << want;
+    }
 }
 
 } // namespace
