@@ -1,7 +1,9 @@
 // What a hit writes around the stored head and body, which go out by reference: the standard
-// status line (into a stack buffer) and the per-request lines (Via, Age, Cache-Status, framing,
-// Connection) into the connection's reused scratch string, through http::write_status_line and
-// proxy::write_hit_lines, the parts of deliver_object that do not need a socket.
+// status line (into a stack buffer), the Date line of the object's date() (per-thread, kept
+// from one hit to the next) and the per-request lines (Via, Age, Cache-Status, framing,
+// Connection) into the connection's reused scratch string, through http::write_status_line,
+// proxy::stored_date_line and proxy::write_hit_lines: the parts of deliver_object that do not
+// need a socket.
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/core/clock.h"
 #include "lacquer/http/serialize.h"
@@ -25,6 +27,7 @@ cache::ObjectRef make_object() {
     f.key = "G\napi.example.com\n/v3/listings\nlimit=20&page=2&sort=price\n";
     f.head = "Content-Type: application/json\r\nCache-Control: public, max-age=600\r\n"
              "ETag: \"5f2b-1a\"\r\n"; // as http::write_stored_lines writes it
+    f.date = 1'700'000'000;           // the origin's Date, kept as a time
     f.body_size = 1024;
     f.stored_at = core::Instant{} + std::chrono::seconds(1000);
     f.initial_age = 3;
@@ -46,7 +49,9 @@ void BM_HitSerialisation(benchmark::State& state, bool stale_close) {
     std::string scratch; // ClientSession::scratch_: one per connection, reused
     char line_buffer[http::kStatusLineMax];
     std::string_view status_line;
+    std::string_view date_line;
     const auto assemble = [&] {
+        date_line = proxy::stored_date_line(object.date());
         status_line = http::stored_status_line(object.head());
         if (status_line.empty()) {
             status_line = http::write_status_line(line_buffer, object.status());
@@ -63,8 +68,11 @@ void BM_HitSerialisation(benchmark::State& state, bool stale_close) {
                       "Content-Length: 1024\r\nConnection: close\r\n\r\n"
                     : "Via: 1.1 lacquer\r\nAge: 45\r\nCache-Status: lacquer; hit\r\n"
                       "Content-Length: 1024\r\n\r\n";
-    if (status_line != "HTTP/1.1 200 OK\r\n" || scratch != expected) {
-        state.SkipWithError(("unexpected head: " + std::string(status_line) + scratch).c_str());
+    if (status_line != "HTTP/1.1 200 OK\r\n" ||
+        date_line != "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n" || scratch != expected) {
+        state.SkipWithError(
+            ("unexpected head: " + std::string(status_line) + std::string(date_line) + scratch)
+                .c_str());
         return;
     }
     const std::uint64_t before = bench::allocations();
@@ -72,6 +80,7 @@ void BM_HitSerialisation(benchmark::State& state, bool stale_close) {
         benchmark::DoNotOptimize(how);
         assemble();
         benchmark::DoNotOptimize(status_line.data());
+        benchmark::DoNotOptimize(date_line.data());
         benchmark::DoNotOptimize(scratch.data());
         benchmark::ClobberMemory();
     }

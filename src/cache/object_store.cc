@@ -57,7 +57,7 @@ ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* reque
     Shard& s = shard_for(key.url_hash);
     std::lock_guard<std::mutex> lock(s.mutex);
     for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
-        if (o->hash() != key.hash || o->key() != key.key || !vary_matches(o->vary(), request)) {
+        if (!o->has_hash(key.hash) || o->key() != key.key || !vary_matches(o->vary(), request)) {
             continue;
         }
         if (!o->referenced.load(std::memory_order_relaxed)) {
@@ -115,7 +115,7 @@ namespace {
 
 // True when `o` is one of the objects of the URL (any variant): its key starts with `url`.
 bool of_url(const StoredObject& o, std::uint64_t url_hash, std::string_view url) {
-    return o.url_hash() == url_hash && o.key().substr(0, url.size()) == url;
+    return o.has_url_hash(url_hash) && o.key().substr(0, url.size()) == url;
 }
 
 } // namespace
@@ -155,7 +155,7 @@ std::size_t ObjectStore::remove(const StoreKey& key) {
     Shard& s = shard_for(key.url_hash);
     return remove_from(s, [&](auto take) {
         for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
-            if (o->hash() == key.hash && o->key() == key.key) {
+            if (o->has_hash(key.hash) && o->key() == key.key) {
                 take(o);
             }
         }

@@ -327,6 +327,7 @@ cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
     f.hash = old.hash();
     f.url_hash = old.url_hash();
     f.head = head;
+    f.date = old.date(); // unless the 304 sent a Date of its own (then in `head`)
     f.body_size = old.body_size();
     f.status = old.status();
     f.stored_at = ctx_.worker.now();

@@ -3,6 +3,8 @@
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
 
+#include <algorithm>
+
 namespace lacquer::proxy {
 
 void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
@@ -23,11 +25,14 @@ void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std
     stored_at_ = now;
     initial_age_ = cache::origin_age(response.headers);
     window_ = window;
-    max_body_ = max_body;
+    using Object = cache::StoredObject;
+    max_body_ = std::min(max_body, Object::kMaxBodySize);
     active_ = true;
     verdict_ = cache::StoreVerdict::Stored;
     const bool length_known = response.framing.kind == http::Framing::Kind::Length;
-    if (length_known && response.framing.length > max_body_) {
+    if ((length_known && response.framing.length > max_body_) ||
+        key_.size() > Object::kMaxKeySize || vary_.size() > Object::kMaxVarySize ||
+        tags_.size() > Object::kMaxTagsSize) { // beyond what an object keeps
         abandon(cache::StoreVerdict::TooLarge);
         return;
     }

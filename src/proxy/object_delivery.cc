@@ -5,6 +5,7 @@
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace lacquer::proxy {
@@ -49,6 +50,25 @@ void append_number_line(std::string& out, std::string_view name, std::uint64_t n
 }
 
 } // namespace
+
+std::string_view stored_date_line(std::uint32_t unix_seconds) {
+    struct Last {
+        std::uint32_t unix_seconds = 0;
+        std::size_t size = 0;
+        char line[48];
+    };
+    thread_local Last last;
+    if (last.size == 0 || last.unix_seconds != unix_seconds) {
+        constexpr std::string_view kName = "Date: ";
+        char* p = std::copy(kName.begin(), kName.end(), last.line);
+        p += http::format_http_date(unix_seconds, p);
+        *p++ = '\r';
+        *p++ = '\n';
+        last.size = static_cast<std::size_t>(p - last.line);
+        last.unix_seconds = unix_seconds;
+    }
+    return {last.line, last.size};
+}
 
 bool is_not_modified(const http::RequestHead& request, const cache::StoredObject& object) {
     if (object.status() != 200) {
@@ -98,19 +118,23 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
         std::string_view bytes;
         bool stored;
     };
-    // The status line: a 304's, the one stored with the head, or the standard one.
+    // The status line: a 304's, the one stored with the head, or the standard one; then the
+    // Date kept as a time, the stored lines, the per-request lines and the body.
+    const std::string_view lines = head.substr(own_status_line.size());
+    const bool own_line = !how.not_modified && !own_status_line.empty();
     const Part parts[] = {
         {how.not_modified          ? kNotModified
          : own_status_line.empty() ? http::write_status_line(status_line, status)
-                                   : std::string_view(),
-         false},
-        {how.not_modified ? head.substr(own_status_line.size()) : head, true},
+                                   : own_status_line,
+         own_line},
+        {object.date() != 0 ? stored_date_line(object.date()) : std::string_view(), false},
+        {lines, true},
         {scratch, false},
         {body, true},
     };
     // Usually the socket takes the whole answer at once: no buffer, no allocation.
     const std::string_view views[] = {parts[0].bytes, parts[1].bytes, parts[2].bytes,
-                                      parts[3].bytes};
+                                      parts[3].bytes, parts[4].bytes};
     std::size_t sent = conn.write_now(views);
     for (const Part& part : parts) {
         if (sent >= part.bytes.size()) {

@@ -1,7 +1,8 @@
 #pragma once
 // Answering from a stored object: its head and body go to the client by reference (each
 // borrowed write holds a reference on the object until libevent is done with the bytes); only
-// the per-request lines (Age, Cache-Status, framing, Connection) are written fresh.
+// the lines a stored head leaves out (the standard status line, the Date kept as a time, Via)
+// and the per-request lines (Age, Cache-Status, framing, Connection) are written fresh.
 // Conditional requests (If-None-Match, If-Modified-Since) are answered 304 from the object.
 
 #include "lacquer/cache/stored_object.h"
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace lacquer::net {
 class Connection;
@@ -30,8 +32,13 @@ struct ObjectDelivery {
 // If-Modified-Since against the stored Last-Modified. Only 200 objects are answered 304.
 bool is_not_modified(const http::RequestHead& request, const cache::StoredObject& object);
 
-// The lines a hit writes fresh, after the stored head: Age, Cache-Status, the framing,
-// Connection and the blank line, into `scratch` (cleared first). Returns the status the answer
+// "Date: <IMF-fixdate>\r\n" for a stored object's date(), before its stored head. The last
+// line made is kept per thread (objects stored in the same second share it): valid until the
+// thread's next call.
+std::string_view stored_date_line(std::uint32_t unix_seconds);
+
+// The lines a hit writes fresh, after the stored head: Via, Age, Cache-Status, the framing,
+// Connection and the blank line, into `scratch` (replaced). Returns the status the answer
 // carries (304, or the object's own).
 int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
                     const ObjectDelivery& how);

@@ -139,7 +139,11 @@ TEST(StaleWhileRefresh, ServedAtOnceAndOneConditionalRefreshReachesTheOrigin) {
     std::atomic<int> calls{0};
     origin.on_get("/s/item", [&](OriginExchange& x) {
         if (++calls == 1) {
-            x.respond(200, {{"Cache-Control", "max-age=1"}, {"ETag", "\"v1\""}}, "version 1");
+            x.respond(200,
+                      {{"Cache-Control", "max-age=1"},
+                       {"ETag", "\"v1\""},
+                       {"Date", "Sun, 06 Nov 1994 08:49:37 GMT"}},
+                      "version 1");
             return;
         }
         x.sleep_for(300ms); // a slow refresh must not delay anybody
@@ -181,6 +185,8 @@ TEST(StaleWhileRefresh, ServedAtOnceAndOneConditionalRefreshReachesTheOrigin) {
     EXPECT_EQ(renewed.header("Cache-Control"), "max-age=60");
     EXPECT_EQ(renewed.header("X-Seen"), "2");
     EXPECT_EQ(renewed.header("Content-Length"), "9");
+    // The 304 sent no Date: the stored one (kept as a time, not a line) stays.
+    EXPECT_EQ(renewed.header("Date"), "Sun, 06 Nov 1994 08:49:37 GMT");
     EXPECT_EQ(origin.count("/s/item"), 2u); // exactly one refresh
     const auto requests = origin.requests();
     ASSERT_EQ(requests.size(), 2u);

@@ -70,18 +70,23 @@ TEST(CacheHit, SecondRequestIsServedFromMemoryByteForByte) {
     EXPECT_EQ(fetches(origin, "/c/bytes"), 1u);
 }
 
-// The stored head leaves out the standard status line and lacquer's own Via (delivery writes
-// them): a hit must still look like the miss, with the origin's Via first and its own reason
-// phrase when it is not the standard one.
-TEST(CacheHit, StatusLineAndViaAreTheMisssOnAHitAndA304) {
+// The stored head leaves out the standard status line, lacquer's own Via and an IMF-fixdate
+// Date (delivery writes them): a hit must still look like the miss, with the origin's Date, its
+// Via first and its own reason phrase when it is not the standard one.
+TEST(CacheHit, StatusLineDateAndViaAreTheMisssOnAHitAndA304) {
+    const std::string kDate = "Sun, 06 Nov 1994 08:49:37 GMT";
     ScriptedOrigin origin;
-    origin.on_get("/c/plain", [](OriginExchange& x) {
-        x.respond(200, {{"Cache-Control", "max-age=600"}, {"Via", "1.1 edge"}, {"ETag", "\"p\""}},
+    origin.on_get("/c/plain", [&](OriginExchange& x) {
+        x.respond(200,
+                  {{"Date", kDate},
+                   {"Cache-Control", "max-age=600"},
+                   {"Via", "1.1 edge"},
+                   {"ETag", "\"p\""}},
                   "plain");
     });
     origin.on_get("/c/custom", [](OriginExchange& x) {
-        x.send_raw("HTTP/1.1 200 All Good\r\nCache-Control: max-age=600\r\nContent-Length: 6\r\n"
-                   "\r\ncustom");
+        x.send_raw("HTTP/1.1 200 All Good\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                   "Cache-Control: max-age=600\r\nContent-Length: 6\r\n\r\ncustom");
     });
     LacquerProcess proxy(caching_config(origin, kRoutes));
     ASSERT_TRUE(proxy.started());
@@ -103,12 +108,14 @@ TEST(CacheHit, StatusLineAndViaAreTheMisssOnAHitAndA304) {
             status == kStored ? std::vector<std::string>{"1.1 edge, 1.1 lacquer"}
                               : std::vector<std::string>{"1.1 edge", "1.1 lacquer"};
         EXPECT_EQ(via, want) << status;
+        EXPECT_EQ(plain.header("Date"), kDate) << status;
         EXPECT_EQ(plain.body, "plain");
 
         const Response custom = proxy.get("/c/custom");
         ASSERT_TRUE(custom.complete) << custom.summary();
         EXPECT_EQ(custom.header("Cache-Status"), status);
-        EXPECT_EQ(custom.reason, "All Good");
+        EXPECT_EQ(custom.reason, "All Good"); // and the Date after it, not before
+        EXPECT_EQ(custom.header("Date"), kDate);
         EXPECT_EQ(custom.header("Via"), "1.1 lacquer");
         EXPECT_EQ(custom.body, "custom");
     }
@@ -120,6 +127,7 @@ TEST(CacheHit, StatusLineAndViaAreTheMisssOnAHitAndA304) {
     EXPECT_EQ(not_modified.reason, "Not Modified");
     EXPECT_EQ(not_modified.header("ETag"), "\"p\"");
     EXPECT_EQ(not_modified.header("Via"), "1.1 edge");
+    EXPECT_EQ(not_modified.header("Date"), kDate);
     EXPECT_EQ(fetches(origin, "/c/plain"), 1u);
     EXPECT_EQ(fetches(origin, "/c/custom"), 1u);
 }

@@ -83,7 +83,9 @@ private:
         std::uint64_t objects = 0;    // guarded by mutex
         std::uint64_t evictions = 0;  // guarded by mutex
     };
-    Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 58) % kShards]; }
+    // Bits 26-31: objects keep only the low 32 bits of the hash, and the URL index of a shard
+    // uses the lowest bits for its buckets.
+    Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 26) % kShards]; }
     static void link_front(Shard& s, StoredObject* o);
     static void unlink(Shard& s, StoredObject* o);
     // Takes `o` out of the table, the URL index and the eviction list (lock held); the caller

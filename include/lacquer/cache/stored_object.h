@@ -4,7 +4,8 @@
 // one malloc and its bytes can be handed to the network by reference.
 // The head is http::write_stored_lines(): the response as the client gets it minus what
 // delivery adds: the status line when its reason phrase is the standard one, lacquer's own Via,
-// the per-request lines (Age, Cache-Status, Connection) and the framing (Content-Length).
+// the per-request lines (Age, Cache-Status, Connection) and the framing (Content-Length). An
+// IMF-fixdate Date line is kept as its 4-byte time (date()) and written back at delivery.
 
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/ref.h"
@@ -18,7 +19,8 @@
 namespace lacquer::cache {
 
 // How the store finds objects: the full key and its hash, and the hash of the key's URL part
-// (BuiltKey::url_hash), which places every variant of one URL in the same shard.
+// (BuiltKey::url_hash), which places every variant of one URL in the same shard. An object
+// keeps the low 32 bits of each hash (hash(), url_hash()); the store uses no other bits.
 struct StoreKey {
     std::uint64_t hash = 0;
     std::uint64_t url_hash = 0;
@@ -27,11 +29,24 @@ struct StoreKey {
 
 class StoredObject {
 public:
+    // The widths an object keeps; create() requires fields within them (ObjectBuilder does not
+    // store an answer beyond them).
+    static constexpr std::size_t kMaxKeySize = 0xffff;
+    static constexpr std::size_t kMaxVarySize = 0xffff;
+    static constexpr std::size_t kMaxTagsSize = 0xffff;
+    static constexpr std::uint64_t kMaxBodySize = 0xffffffff;
+    // Longer stale windows are kept as this long (24.8 days).
+    static constexpr std::int64_t kMaxWindowMs = 0x7fffffff;
+
     struct Fields {
         std::string_view key;
         std::uint64_t hash = 0;
         std::uint64_t url_hash = 0;
-        std::string_view head; // status line + end-to-end headers, each line ending in CRLF
+        // write_stored_lines(): optional status line + end-to-end headers, lines end in CRLF.
+        std::string_view head;
+        // The Date to keep when `head` has no IMF-fixdate Date line (a renewed object keeps its
+        // old one); unix seconds, 0: none.
+        std::uint32_t date = 0;
         std::size_t body_size = 0;
         int status = 200;
         core::Instant stored_at{};
@@ -51,7 +66,8 @@ public:
     void unref() const;
 
     std::string_view key() const { return {bytes(), key_size_}; }
-    std::uint64_t hash() const { return hash_; }
+    std::uint64_t hash() const { return hash_; } // its low 32 bits
+    bool has_hash(std::uint64_t hash) const { return hash_ == static_cast<std::uint32_t>(hash); }
     std::string_view head() const { return {bytes() + key_size_, head_size_}; }
     std::string_view etag() const { return {bytes() + key_size_ + head_size_, etag_size_}; }
     std::string_view last_modified() const {
@@ -65,16 +81,25 @@ public:
     }
     // True when the tags (separated by spaces or commas) include `tag`.
     bool has_tag(std::string_view tag) const;
-    std::uint64_t url_hash() const { return url_hash_; }
+    std::uint64_t url_hash() const { return url_hash_; } // its low 32 bits
+    bool has_url_hash(std::uint64_t hash) const {
+        return url_hash_ == static_cast<std::uint32_t>(hash);
+    }
+    // The response's Date, unix seconds, when it was an IMF-fixdate line (then not in head());
+    // 0: none kept this way.
+    std::uint32_t date() const { return date_; }
     StoreKey store_key() const { return {hash_, url_hash_, key()}; }
     const char* body() const { return bytes() + body_offset(); }
     std::size_t body_size() const { return static_cast<std::size_t>(body_size_); }
     char* body_for_fill() { return bytes() + body_offset(); }
 
-    int status() const { return status_; }
+    int status() const { return status_ & kStatusBits; }
     core::Instant stored_at() const { return stored_at_; }
     std::int64_t initial_age() const { return initial_age_; }
-    FreshnessWindow window() const { return {ttl_, stale_, stale_if_error_, must_revalidate_}; }
+    FreshnessWindow window() const {
+        return {ttl_, core::Millis(stale_ms_), core::Millis(stale_if_error_ms_),
+                (status_ & kMustRevalidate) != 0};
+    }
     // Soft purge: from `at` the object counts as expired (served inside `stale` while one
     // request refreshes it, never past its hard bound). The earliest mark wins.
     void mark_stale(core::Instant at) const;
@@ -100,27 +125,30 @@ private:
                tags_size_;
     }
 
-    // Every stored object carries these: widest first, no padding (128 bytes), and nothing
-    // that can be derived (the body's offset, the charge).
-    std::uint64_t hash_ = 0;
-    std::uint64_t url_hash_ = 0;
+    static constexpr std::uint16_t kStatusBits = 0x3ff;      // 0..999
+    static constexpr std::uint16_t kMustRevalidate = 0x8000; // in status_
+
+    // Every stored object carries these (104 bytes with the links above and `referenced`),
+    // widest first, no padding, nothing that can be derived (the body's offset, the charge).
     // mark_stale()'s instant, in ms of the steady clock + 1; 0: not marked.
     mutable std::atomic<std::int64_t> stale_mark_{0};
     core::Instant stored_at_{};
     core::Millis ttl_{0};
-    core::Millis stale_{0};
-    core::Millis stale_if_error_{0};
-    std::uint64_t body_size_ = 0;
+    std::uint32_t hash_ = 0;
+    std::uint32_t url_hash_ = 0;
+    std::uint32_t body_size_ = 0;
+    std::int32_t stale_ms_ = 0;          // clamped to kMaxWindowMs
+    std::int32_t stale_if_error_ms_ = 0; // clamped to kMaxWindowMs
     mutable std::atomic<std::uint32_t> refs_{1};
-    std::uint32_t key_size_ = 0;
     std::uint32_t head_size_ = 0;
-    std::uint32_t vary_size_ = 0;
-    std::uint32_t tags_size_ = 0;
     std::uint32_t initial_age_ = 0;
+    std::uint32_t date_ = 0;
+    std::uint16_t key_size_ = 0;
+    std::uint16_t vary_size_ = 0;
+    std::uint16_t tags_size_ = 0;
     std::uint16_t etag_size_ = 0;
-    std::uint16_t status_ = 0;
+    std::uint16_t status_ = 0; // kStatusBits, | kMustRevalidate
     std::uint8_t lm_size_ = 0;
-    bool must_revalidate_ = false;
 
 public:
     std::atomic<bool> referenced{false}; // set on a hit, read by the CLOCK sweep (store shard)
