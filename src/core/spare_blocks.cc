@@ -16,48 +16,52 @@ struct Kept {
     std::size_t size;
 };
 
-class ThreadBlocks {
-public:
-    ThreadBlocks() = default;
-    ThreadBlocks(const ThreadBlocks&) = delete;
-    ThreadBlocks& operator=(const ThreadBlocks&) = delete;
-    ~ThreadBlocks() {
-        for (std::size_t i = 0; i < count_; ++i) {
-            ::operator delete[](kept_[i].block);
-        }
-    }
+// This thread's kept blocks. Trivially destructible, so a block given back while the thread is
+// exiting (after t_releaser's destructor ran) still finds valid state, and is freed instead.
+thread_local std::array<Kept, kKept> t_kept;
+thread_local std::size_t t_count = 0;
+thread_local bool t_closed = false;
 
-    char* take(std::size_t size) {
-        for (std::size_t i = count_; i > 0; --i) { // the latest first: warm in the cache
-            if (kept_[i - 1].size == size) {
-                char* block = kept_[i - 1].block;
-                kept_[i - 1] = kept_[--count_];
-                return block;
-            }
+// Frees the kept blocks when the thread exits.
+struct Releaser {
+    Releaser() = default;
+    Releaser(const Releaser&) = delete;
+    Releaser& operator=(const Releaser&) = delete;
+    ~Releaser() {
+        for (std::size_t i = 0; i < t_count; ++i) {
+            ::operator delete[](t_kept[i].block);
         }
-        return nullptr;
+        t_count = 0;
+        t_closed = true;
     }
-
-    bool keep(char* block, std::size_t size) {
-        if (count_ == kKept) {
-            return false;
-        }
-        kept_[count_++] = Kept{block, size};
-        return true;
-    }
-
-private:
-    std::array<Kept, kKept> kept_{};
-    std::size_t count_ = 0;
 };
+thread_local Releaser t_releaser;
 
-thread_local ThreadBlocks t_blocks;
+char* take_kept(std::size_t size) {
+    for (std::size_t i = t_count; i > 0; --i) { // the latest first: warm in the cache
+        if (t_kept[i - 1].size == size) {
+            char* block = t_kept[i - 1].block;
+            t_kept[i - 1] = t_kept[--t_count];
+            return block;
+        }
+    }
+    return nullptr;
+}
+
+bool keep(char* block, std::size_t size) {
+    if (t_closed || t_count == kKept) {
+        return false;
+    }
+    static_cast<void>(&t_releaser); // constructed on this thread's first keep
+    t_kept[t_count++] = Kept{block, size};
+    return true;
+}
 
 } // namespace
 
 char* take_block(std::size_t size) {
     if (kKeepsBlocks) {
-        if (char* block = t_blocks.take(size)) {
+        if (char* block = take_kept(size)) {
             return block;
         }
     }
@@ -68,7 +72,7 @@ void give_block(char* block, std::size_t size) noexcept {
     if (block == nullptr) {
         return;
     }
-    if (!kKeepsBlocks || !t_blocks.keep(block, size)) {
+    if (!kKeepsBlocks || !keep(block, size)) {
         ::operator delete[](block);
     }
 }
