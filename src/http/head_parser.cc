@@ -283,6 +283,7 @@ void HeadParser::reset() {
     value_end_ = kValueNotStarted;
     message_begun_ = false;
     leading_cr_ = false;
+    after_lf_ = false;
     error_ = HeadError::None;
     response_to_head_ = false;
     // Field by field: the header arrays are large and need no clearing beyond their count.
@@ -359,6 +360,9 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
     if (rc == HPE_PAUSED) {
         const char* pos = llhttp_get_error_pos(&llhttp_->parser);
         const auto consumed = static_cast<std::size_t>(pos - data);
+        if (starts_a_folded_line(data, consumed)) {
+            return {Status::Error, 0};
+        }
         head_bytes_ += consumed;
         return {Status::Complete, consumed};
     }
@@ -369,12 +373,31 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
         }
         return {Status::Error, 0};
     }
+    if (starts_a_folded_line(data, chunk)) {
+        return {Status::Error, 0};
+    }
     head_bytes_ += chunk;
     if (chunk < length || head_bytes_ == limits_.max_head_bytes) {
         fail(HeadError::HeadTooLarge);
         return {Status::Error, 0};
     }
     return {Status::NeedMore, chunk};
+}
+
+bool HeadParser::starts_a_folded_line(const char* data, std::size_t length) {
+    // A head line that starts with SP or HTAB is obs-fold (RFC 9112 §5.2), or whitespace
+    // before the first field (§2.2): refused in every shape, including a value that only
+    // begins on the continuation line ("Transfer-Encoding:" CRLF SP "chunked"), which gives
+    // llhttp's callbacks no gap to see.
+    for (std::size_t i = 0; i < length; ++i) {
+        const char c = data[i];
+        if (after_lf_ && (c == ' ' || c == '\t')) {
+            fail(HeadError::Malformed);
+            return true;
+        }
+        after_lf_ = c == '\n';
+    }
+    return false;
 }
 
 bool HeadParser::finish_head() {
@@ -404,6 +427,10 @@ bool HeadParser::finish_request() {
     // An invalid Host value gets a 400 (RFC 9112 §3.2), and so does an absolute-form authority
     // that could stand in for a missing one; both name the origin, a route and a cache key.
     const Header* host = r.headers.find("Host");
+    if (http11 && host->value.empty()) {
+        fail(HeadError::MissingHost); // names no authority: nothing to route or key on
+        return false;
+    }
     const auto authority = absolute_form_authority(r.target);
     if ((host != nullptr && !is_valid_host(host->value)) ||
         (authority.has_value() && (authority->empty() || !is_valid_host(*authority)))) {
@@ -456,11 +483,15 @@ bool HeadParser::finish_response() {
         fail(HeadError::Malformed);
         return false;
     }
-    const bool chunked = (p.flags & F_CHUNKED) != 0;
     const bool has_length = (p.flags & F_CONTENT_LENGTH) != 0;
-    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0 ||
-                        r.headers.count_of("Transfer-Encoding") > 0; // blank values count too
-    if ((has_te && has_length) || r.headers.count_of("Content-Length") > 1) {
+    const std::size_t te_fields = r.headers.count_of("Transfer-Encoding"); // blank ones count
+    const bool has_te = (p.flags & F_TRANSFER_ENCODING) != 0 || te_fields > 0;
+    // The only transfer coding a body may come in is a lone "chunked": the proxy decodes it
+    // and stores or forwards the content, so under any other coding (gzip, "gzip, chunked")
+    // the coded bytes would pass for the content (RFC 9112 §6.1; nginx answers 502 too).
+    const bool chunked =
+        te_fields == 1 && iequals(r.headers.find("Transfer-Encoding")->value, "chunked");
+    if ((has_te && (has_length || !chunked)) || r.headers.count_of("Content-Length") > 1) {
         fail(HeadError::BadFraming); // an origin that frames ambiguously is not trusted
         return false;
     }
@@ -471,8 +502,6 @@ bool HeadParser::finish_response() {
         r.framing = {Framing::Kind::None, 0};
     } else if (chunked) {
         r.framing = {Framing::Kind::Chunked, 0};
-    } else if (has_te) {
-        r.framing = {Framing::Kind::UntilClose, 0}; // RFC 9112 §6.3 item 4
     } else if (has_length) {
         r.framing = {p.content_length > 0 ? Framing::Kind::Length : Framing::Kind::None,
                      p.content_length};

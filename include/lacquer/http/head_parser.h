@@ -85,6 +85,7 @@ private:
     std::string_view finish_element();
     void fail(HeadError error);
     bool finish_head();
+    bool starts_a_folded_line(const char* data, std::size_t length);
     bool finish_request();
     bool finish_response();
 
@@ -102,6 +103,7 @@ private:
     std::size_t value_end_ = kValueNotStarted;
     bool message_begun_ = false; // a byte other than CR/LF has been fed for this message
     bool leading_cr_ = false;    // the last byte before the message was a CR
+    bool after_lf_ = false;      // the last head byte fed was a LF: a line starts next
     HeadError error_ = HeadError::None;
     bool response_to_head_ = false;
     HeaderList* headers_ = nullptr;

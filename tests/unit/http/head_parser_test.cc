@@ -144,11 +144,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"HostUnclosedLiteral", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
                 HeadError::Malformed},
         BadCase{"AbsoluteFormUserinfo", "GET http://u@a/ HTTP/1.0\r\n\r\n", HeadError::Malformed},
-        BadCase{"AbsoluteFormNoAuthority", "GET http:///x HTTP/1.0\r\n\r\n", HeadError::Malformed}),
+        BadCase{"AbsoluteFormNoAuthority", "GET http:///x HTTP/1.0\r\n\r\n", HeadError::Malformed},
+        // Issue 15 item 1: an empty Host names no authority (RFC 9112 §3.2).
+        BadCase{"EmptyHostHttp11", "GET / HTTP/1.1\r\nHost:\r\n\r\n", HeadError::MissingHost},
+        BadCase{"BlankHostHttp11", "GET / HTTP/1.1\r\nHost:  \r\n\r\n", HeadError::MissingHost},
+        // Issue 15 item 6: obs-fold where the value only starts on the continuation line.
+        BadCase{"TeValueOnAFoldedLine",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"TabFoldedValue", "GET / HTTP/1.1\r\nHost: h\r\nX-A:\r\n\tb\r\n\r\n",
+                HeadError::Malformed},
+        BadCase{"WhitespaceBeforeTheFirstField", "GET / HTTP/1.1\r\n Host: h\r\n\r\n",
+                HeadError::Malformed}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(HeadParser, AcceptsValidHostsAndOwsAroundChunked) {
-    for (const char* host : {"", "a", "a:80", "a:", "127.0.0.1:8080", "[::1]:8080", "[v1.x]",
+    for (const char* host : {"a", "a:80", "a:", "127.0.0.1:8080", "[::1]:8080", "[v1.x]",
                              "xn--bcher-kva.example", "a%41b", "a_b~c!$&'()*+,;="}) {
         HeadParser p(HeadKind::Request, {});
         const std::string msg = std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n";
@@ -253,6 +264,49 @@ TEST(HeadParser, RefusesResponseHeadsWithBareCrOrControlBytes) {
         HeadParser p(HeadKind::Response, {});
         EXPECT_EQ(p.feed(head.data(), head.size()).status, HeadParser::Status::Error) << head;
     }
+}
+
+TEST(HeadParser, RefusesResponsesInATransferCodingOtherThanALoneChunked) {
+    // Issue 15 item 6, RFC 9112 §6.1: the coded bytes would be stored and served as content.
+    const std::string heads[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nxx",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: b\r\n\tc\r\nContent-Length: 0\r\n\r\n",
+    };
+    for (const std::string& head : heads) {
+        HeadParser p(HeadKind::Response, {});
+        const auto fed = p.feed(head.data(), head.size());
+        EXPECT_EQ(fed.status, HeadParser::Status::Error) << head;
+    }
+    for (const char* te : {"chunked", "Chunked", " chunked "}) {
+        HeadParser p(HeadKind::Response, {});
+        const std::string head =
+            std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding:") + te + "\r\n\r\n";
+        ASSERT_EQ(p.feed(head.data(), head.size()).status, HeadParser::Status::Complete) << te;
+        EXPECT_EQ(p.response().framing.kind, Framing::Kind::Chunked);
+    }
+}
+
+TEST(HeadParser, AFoldIsSeenWhateverTheSplit) {
+    const std::string msg = "GET / HTTP/1.1\r\nHost: h\r\nX:\r\n y\r\n\r\n";
+    for (std::size_t split = 1; split < msg.size(); ++split) {
+        HeadParser p(HeadKind::Request, {});
+        auto fed = p.feed(msg.data(), split);
+        if (fed.status == HeadParser::Status::NeedMore) {
+            fed = p.feed(msg.data() + split, msg.size() - split);
+        }
+        EXPECT_EQ(fed.status, HeadParser::Status::Error) << "split at " << split;
+    }
+    // A body that starts with a space is no fold.
+    HeadParser p(HeadKind::Request, {});
+    const std::string post = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n x";
+    const auto fed = p.feed(post.data(), post.size());
+    ASSERT_EQ(fed.status, HeadParser::Status::Complete);
+    EXPECT_EQ(fed.consumed, post.size() - 2);
 }
 
 TEST(HeadParser, RefusesAResponseWithTwoLengths) {
