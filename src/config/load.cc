@@ -53,9 +53,9 @@ Config read_root(const YAML::Node& root, const std::string& name) {
     Config config;
     config.file = name;
     const YamlValue top(root, detail::to_source_mark(root.Mark(), name), "");
-    const YamlMap map =
-        YamlMap::with_keys(top, {"workers", "listen", "admin", "limits", "storage", "log",
-                                 "origins", "variants", "routes", "default_route"});
+    const YamlMap map = YamlMap::with_keys(top, {"workers", "listen", "admin", "limits", "storage",
+                                                 "log", "origins", "variants", "routes",
+                                                 "default_route", "merge_slashes"});
     config.workers_mark = map.mark();
     config.routes_mark = map.mark();
     if (const std::optional<YamlValue> workers = map.find("workers")) {
@@ -63,6 +63,9 @@ Config read_root(const YAML::Node& root, const std::string& name) {
         config.workers = detail::read_workers(*workers);
     }
     config.listen = detail::read_listen(map.require("listen"));
+    if (const std::optional<YamlValue> merge = map.find("merge_slashes")) {
+        config.merge_slashes = merge->as_bool();
+    }
     config.admin = detail::read_admin(map.find("admin"), config.listen);
     if (const std::optional<YamlValue> limits = map.find("limits")) {
         config.limits = detail::read_limits(*limits);

@@ -175,7 +175,8 @@ using RouteNames = std::unordered_map<std::string, std::size_t>;
 
 RouteConfig read_route(const YamlValue& item, std::size_t index, const Config& config,
                        const std::vector<RouteConfig>& earlier, RouteNames& names) {
-    const YamlMap map = YamlMap::with_keys(item, {"name", "match", "origin", "pass", "cache"});
+    const YamlMap map = YamlMap::with_keys(
+        item, {"name", "match", "origin", "pass", "cache", "underscores_in_headers"});
     RouteConfig route;
     route.mark = item.mark();
     route.name = "routes[" + std::to_string(index) + "]";
@@ -201,6 +202,9 @@ RouteConfig read_route(const YamlValue& item, std::size_t index, const Config& c
         route.origin = read_origin_name(*origin, config);
     }
     read_pass_and_cache(map, config, route.pass, route.cache, CachePolicyConfig{});
+    if (const std::optional<YamlValue> underscores = map.find("underscores_in_headers")) {
+        route.underscores_in_headers = underscores->as_bool();
+    }
     if (!route.pass && !route.cache) {
         item.fail("a route needs `pass: true` or `cache`");
     }
@@ -245,9 +249,13 @@ DefaultRouteConfig read_default_route(const std::optional<YamlValue>& value,
         value->fail("expected `reject` or a map with origin, pass and cache, got " +
                     value->describe());
     }
-    const YamlMap map = YamlMap::with_keys(*value, {"origin", "pass", "cache"});
+    const YamlMap map =
+        YamlMap::with_keys(*value, {"origin", "pass", "cache", "underscores_in_headers"});
     if (const std::optional<YamlValue> origin = map.find("origin")) {
         route.origin = read_origin_name(*origin, config);
+    }
+    if (const std::optional<YamlValue> underscores = map.find("underscores_in_headers")) {
+        route.underscores_in_headers = underscores->as_bool();
     }
     std::optional<CachePolicyConfig> cache;
     read_pass_and_cache(map, config, route.pass, cache, route.cache);

@@ -25,12 +25,12 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 
 // "name: " + every non-empty value of `name` in `headers`, in order, then `added`, comma
 // separated: a list field the proxy extends (Via, X-Forwarded-For) keeps all its lines, unless
-// the Connection header names it (then it was for the previous hop only).
+// the Connection header names it (then it was for the previous hop only) or `carry` is false.
 void append_list_line(std::string& out, const HeaderList& headers, std::string_view name,
-                      std::string_view added) {
+                      std::string_view added, bool carry = true) {
     out.append(name);
     out.append(": ");
-    const bool carried = !is_connection_specific(headers, name);
+    const bool carried = carry && !is_connection_specific(headers, name);
     for (const Header& h : headers) {
         if (carried && iequals(h.name, name) && !h.value.empty()) {
             out.append(h.value);
@@ -138,22 +138,61 @@ std::string_view reason_phrase(int status) {
     }
 }
 
-bool is_request_override_header(std::string_view name) {
-    static constexpr std::string_view kOverrides[] = {"X-Forwarded-Host",
-                                                      "X-Forwarded-Server",
-                                                      "X-Host",
-                                                      "Forwarded",
-                                                      "X-Original-URL",
-                                                      "X-Rewrite-URL",
-                                                      "X-HTTP-Method-Override",
-                                                      "X-HTTP-Method",
-                                                      "X-Method-Override"};
-    for (std::string_view o : kOverrides) {
-        if (iequals(o, name)) {
+namespace {
+
+bool istarts_with(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+bool iends_with(std::string_view text, std::string_view suffix) {
+    return text.size() >= suffix.size() &&
+           iequals(text.substr(text.size() - suffix.size()), suffix);
+}
+
+bool icontains(std::string_view text, std::string_view part) {
+    for (std::size_t i = 0; i + part.size() <= text.size(); ++i) {
+        if (iequals(text.substr(i, part.size()), part)) {
             return true;
         }
     }
     return false;
+}
+
+bool is_named(const std::vector<std::string>* names, std::string_view name) {
+    if (names == nullptr) {
+        return false;
+    }
+    return std::any_of(names->begin(), names->end(),
+                       [name](const std::string& n) { return iequals(n, name); });
+}
+
+} // namespace
+
+bool is_client_routing_header(std::string_view name) {
+    // By shape rather than by a list of names: a new X-Forwarded-Whatever is covered too.
+    static constexpr std::string_view kPrefixes[] = {"X-Forwarded-", "X-Original-", "X-Rewrite-",
+                                                     "X-Override-"};
+    static constexpr std::string_view kNames[] = {"Forwarded", "X-Forwarded", "X-Host",
+                                                  "X-HTTP-Method"};
+    for (std::string_view prefix : kPrefixes) {
+        if (istarts_with(name, prefix)) {
+            return true;
+        }
+    }
+    for (std::string_view n : kNames) {
+        if (iequals(name, n)) {
+            return true;
+        }
+    }
+    return icontains(name, "Method-Override") || iends_with(name, "-IP") ||
+           iends_with(name, "-Addr");
+}
+
+bool is_representation_header(std::string_view name) {
+    static constexpr std::string_view kNames[] = {"Accept", "Accept-Encoding", "Accept-Language",
+                                                  "Accept-Charset"};
+    return std::any_of(std::begin(kNames), std::end(kNames),
+                       [name](std::string_view n) { return iequals(n, name); });
 }
 
 bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
@@ -162,24 +201,29 @@ bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
             return false;
         }
     }
+    if (is_named(forwarded.withheld_headers, name)) {
+        return false;
+    }
+    const bool named = is_named(forwarded.allowed_headers, name);
+    if (!forwarded.allow_underscores && !named && name.find('_') != std::string_view::npos) {
+        return false;
+    }
     if (forwarded.shared_fetch &&
         (iequals(name, "If-None-Match") || iequals(name, "If-Modified-Since") ||
          iequals(name, "If-Match") || iequals(name, "If-Unmodified-Since") ||
          iequals(name, "If-Range") || iequals(name, "Range"))) {
         return false;
     }
-    if (forwarded.allowed_headers == nullptr) {
-        return !(forwarded.shared_fetch && is_request_override_header(name));
+    if (forwarded.allowed_headers != nullptr) {
+        return named || iequals(name, "Host");
     }
-    if (iequals(name, "Host")) {
+    if (!forwarded.shared_fetch) {
         return true;
     }
-    for (const std::string& allowed : *forwarded.allowed_headers) {
-        if (iequals(allowed, name)) {
-            return true;
-        }
+    if (forwarded.representation_only) {
+        return is_representation_header(name);
     }
-    return false;
+    return !is_client_routing_header(name);
 }
 
 void write_upstream_request(std::string& out, const RequestHead& request,
@@ -192,7 +236,7 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     for (const Header& h : request.headers) {
         if (iequals(h.name, "Host")) {
             host = true; // end-to-end whatever Connection says (RFC 9110 §7.2)
-            append_header(out, h.name, h.value);
+            append_header(out, h.name, forwarded.host.empty() ? h.value : forwarded.host);
             continue;
         }
         if (is_connection_specific(request.headers, h.name) || iequals(h.name, "Expect")) {
@@ -206,12 +250,14 @@ void write_upstream_request(std::string& out, const RequestHead& request,
         }
     }
     if (!host) {
-        append_header(out, "Host", forwarded.default_host);
+        append_header(out, "Host", forwarded.host);
     }
     for (const Header& h : forwarded.set_headers) {
         append_header(out, h.name, h.value);
     }
-    append_list_line(out, request.headers, "X-Forwarded-For", forwarded.client_addr);
+    // A shared answer may not depend on an address chain the client wrote itself.
+    append_list_line(out, request.headers, "X-Forwarded-For", forwarded.client_addr,
+                     !forwarded.shared_fetch);
     append_list_line(out, request.headers, "Via",
                      request.version_minor == 0 ? "1.0 lacquer" : "1.1 lacquer");
     append_framing(out, forwarded.body);

@@ -218,6 +218,12 @@ void Connection::shutdown_write() {
     ::shutdown(fd_, SHUT_WR);
 }
 
+void Connection::reset_on_close() {
+    const linger abort{1, 0};
+    // A failure leaves an ordinary close: nothing better is left to do with this socket.
+    (void)::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+}
+
 // ---- reading -------------------------------------------------------------------------------
 
 void Connection::update_reading() {

@@ -17,17 +17,17 @@ namespace lacquer::proxy {
 
 namespace {} // namespace
 
-bool ClientSession::serve_from_cache(const Route& route, std::string_view target) {
+bool ClientSession::serve_from_cache(const Route& route, std::string_view host,
+                                     std::string_view target) {
     const RouteCache& rc = *route.cache;
     const http::RequestHead& req = parser_.request();
     forward_.allowed_headers = rc.forward_all_headers ? nullptr : &rc.forward_headers;
+    forward_.withheld_headers = &rc.withheld_headers;
     if (!(req.is_get() || req.is_head()) || !request_body_done_) {
         set_variant_headers(rc, nullptr);
         return false; // other methods, and requests with a body, are passed
     }
-    const http::Header* host = req.headers.find("Host");
-    const cache::RequestView view = cache::request_view(
-        host != nullptr ? host->value : std::string_view(), target, &req.headers);
+    const cache::RequestView view = cache::request_view(host, target, &req.headers);
     switch (cache::build_key(rc.key, req.method, view, key_buffer_, key_)) {
     case cache::KeyOutcome::Ok:
         break;
@@ -45,7 +45,13 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     }
     forward_.target = key_.upstream_target; // unkeyed params never reach the origin
     set_variant_headers(rc, &key_);
+    // Credentials are judged under the rules of the fetch the answer would be shared from: a
+    // named route without forward_headers never sends them, so its answer can be shared.
+    forward_.representation_only = rc.representation_only;
+    forward_.shared_fetch = true;
     if (forwards_credentials()) {
+        forward_.representation_only = false;
+        forward_.shared_fetch = false;
         return false; // an answer for one user is never stored for all
     }
 
@@ -78,7 +84,6 @@ bool ClientSession::serve_from_cache(const Route& route, std::string_view target
     }
     cache_fetch_ = true;
     forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
-    forward_.shared_fetch = true;
     return false;
 }
 
@@ -121,16 +126,24 @@ void ClientSession::answer_purge(std::string_view host, std::string_view target)
 void ClientSession::set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key) {
     // The origin receives each variant's normalised value and never the client's own header of
     // that name, so the value it renders for is the one in the key.
+    // A variant's own source headers (Accept-Language, X-Currency, ...) are withheld
+    // (forward_.withheld_headers), or, when forward_headers names one, carry the same value.
     const std::size_t n = rc.key.variants.size();
     const http::RequestHead& req = parser_.request();
     const cache::RequestView view = cache::request_view({}, req.target, &req.headers);
+    std::array<std::uint8_t, cache::kMaxKeyVariants> values{};
     for (std::size_t i = 0; i < n; ++i) {
         const cache::Variant& variant = *rc.key.variants[i];
-        const std::uint8_t value =
-            key != nullptr ? key->variant_values[i] : cache::resolve(variant, view);
-        variant_headers_[i] = http::Header{variant.forward_header, variant.value(value)};
+        values[i] = key != nullptr ? key->variant_values[i] : cache::resolve(variant, view);
+        variant_headers_[i] = http::Header{variant.forward_header, variant.value(values[i])};
     }
-    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
+    std::size_t count = n;
+    for (const RouteCache::Rewrite& rewrite : rc.rewritten) {
+        const cache::Variant& variant = *rc.key.variants[rewrite.variant_index];
+        variant_headers_[count++] =
+            http::Header{rewrite.header, variant.value(values[rewrite.variant_index])};
+    }
+    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), count);
 }
 
 bool ClientSession::forwards_credentials() const {
@@ -196,6 +209,7 @@ void ClientSession::start_refresh(const Route& route, const cache::ObjectRef& ob
     }
     forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
     forward_.method = "GET";
+    forward_.representation_only = route.cache->representation_only;
     forward_.shared_fetch = true;
     scratch_.clear();
     http::write_upstream_request(scratch_, parser_.request(), forward_);

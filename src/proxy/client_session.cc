@@ -23,11 +23,6 @@ constexpr std::size_t kUpstreamHighMark = 256 * 1024;
 // After an error answer, how long unread client bytes are read and dropped before closing, so
 // that the client reads the answer instead of a reset (nginx's lingering close).
 constexpr core::Millis kLingerTime{2000};
-
-bool is_absolute_form(std::string_view target) {
-    return target.size() > 7 &&
-           (target.substr(0, 7) == "http://" || target.substr(0, 8) == "https://");
-}
 } // namespace
 
 ClientSession::ClientSession(WorkerContext& context)
@@ -190,6 +185,45 @@ void ClientSession::release_generation() {
     }
 }
 
+http::TargetOutcome ClientSession::read_target(http::RequestTarget& target) {
+    const http::RequestHead& req = parser_.request();
+    const http::PathRules& rules = gen_->routes().path_rules();
+    const http::TargetOutcome outcome =
+        http::read_request_target(req.target, req.method, rules,
+                                  std::span<char>(target_buffer_.get(), target_capacity_), target);
+    if (outcome != http::TargetOutcome::TooLong || target_buffer_) {
+        return outcome;
+    }
+    // Most paths are already normal and need no buffer; the first one that is not gets one,
+    // kept for the connection (a target is never longer than the URI limit).
+    target_capacity_ = static_cast<std::size_t>(ctx_.config().limits.max_uri_bytes);
+    target_buffer_ = core::make_block(target_capacity_);
+    return http::read_request_target(req.target, req.method, rules,
+                                     std::span<char>(target_buffer_.get(), target_capacity_),
+                                     target);
+}
+
+std::string_view ClientSession::request_authority(const http::RequestTarget& target) const {
+    // RFC 9112 §3.2: an absolute-form target's authority is the request's (a Host that says
+    // otherwise is refused); HTTP/1.1 always has a non-empty Host (the parser checks). An
+    // HTTP/1.0 request without either is routed, keyed and sent upstream under one host: the
+    // first server of the default route's origin, as configured (nginx's $proxy_host).
+    const http::Header* host = parser_.request().headers.find("Host");
+    if (target.absolute_form) {
+        if (host != nullptr && !host->value.empty() &&
+            !http::iequals(host->value, target.authority)) {
+            return {};
+        }
+        return target.authority;
+    }
+    if (host != nullptr && !host->value.empty()) {
+        return host->value;
+    }
+    const Generation& g = gen_->shared();
+    const auto& servers = g.pool_specs[g.routes->default_route().pool].servers;
+    return servers.empty() ? std::string_view("localhost") : std::string_view(servers.front().name);
+}
+
 void ClientSession::dispatch() {
     timer_.cancel();
     release_generation();   // (none is held between requests)
@@ -206,29 +240,29 @@ void ClientSession::dispatch() {
     keep_alive_ = req.keep_alive && !ctx_.draining; // draining: this answer is the last
     response_started_ = false;
     response_done_ = false;
+    close_delimited_ = false;
+    reset_at_close_ = false;
     client_body_ = ClientBody::None;
 
     if (req.method == "CONNECT") {
         answer_and_close(405);
         return;
     }
-    // Origin-form, or absolute-form whose authority agrees with Host (RFC 9112 §3.2.2).
-    std::string_view target = req.target;
-    const http::Header* host_header = req.headers.find("Host");
-    const std::string_view host = host_header != nullptr ? host_header->value : std::string_view();
-    std::string_view authority; // of an absolute-form target
-    if (is_absolute_form(target)) {
-        const std::size_t scheme_end = target.find("//") + 2;
-        const std::size_t path_start = target.find('/', scheme_end);
-        authority = target.substr(scheme_end, path_start - scheme_end);
-        if (host_header != nullptr && !http::iequals(authority, host)) {
-            answer_and_close(400);
-            return;
-        }
-        target = path_start == std::string_view::npos ? std::string_view("/")
-                                                      : target.substr(path_start);
-    } else if (target.front() != '/' && !(target == "*" && req.method == "OPTIONS")) {
+    // One reading of the target, and one authority, for the route, the key and the origin.
+    http::RequestTarget target;
+    switch (read_target(target)) {
+    case http::TargetOutcome::Ok:
+        break;
+    case http::TargetOutcome::Malformed:
         answer_and_close(400);
+        return;
+    case http::TargetOutcome::TooLong:
+        answer_and_close(414);
+        return;
+    }
+    const std::string_view host = request_authority(target);
+    if (host.empty()) {
+        answer_and_close(400); // an absolute-form target that disagrees with Host
         return;
     }
     if (req.framing.kind == http::Framing::Kind::Length &&
@@ -237,11 +271,10 @@ void ClientSession::dispatch() {
         return;
     }
     if (req.method == "PURGE" && !gen_->config().admin.purge_from.empty()) {
-        answer_purge(host, target);
+        answer_purge(host, target.origin_form);
         return;
     }
-    const std::string_view path = target.substr(0, target.find('?'));
-    const Route& route = gen_->routes().match(host_without_port(host), path, req.method);
+    const Route& route = gen_->routes().match(host_without_port(host), target.path, req.method);
     route_ = &route;
     if (route.reject) {
         answer_inline(404);
@@ -253,23 +286,20 @@ void ClientSession::dispatch() {
     request_body_done_ = req.framing.kind == http::Framing::Kind::None;
     request_chunked_.reset();
     forward_ = http::ForwardedRequest();
-    forward_.target = target;
+    forward_.target = target.origin_form;
     forward_.client_addr = conn_->peer_host();
-    // An HTTP/1.0 request may come without Host: its absolute-form authority, else the first
-    // server of the route's pool as configured (what nginx sends as $proxy_host).
-    const auto& servers = gen_->pool(route.pool).spec().servers;
-    forward_.default_host =
-        !authority.empty() || servers.empty() ? authority : std::string_view(servers.front().name);
+    forward_.host = host; // the origin gets the authority the request is routed and keyed on
+    forward_.allow_underscores = route.allow_underscores;
     cache_fetch_ = false;
     invalidate_ = false;
     stale_ = cache::ObjectRef();
     status_field_ = CacheStatusField();
     status_field_.fwd = "bypass";
-    if (route.cache != nullptr && serve_from_cache(route, target)) {
+    if (route.cache != nullptr && serve_from_cache(route, host, target.origin_form)) {
         return;
     }
     if (!(req.is_get() || req.is_head() || req.method == "OPTIONS" || req.method == "TRACE")) {
-        prepare_invalidation(host, target);
+        prepare_invalidation(host, target.origin_form);
     }
     if (!request_body_done_ && req.expect_continue) {
         conn_->write(http::kContinue);
@@ -484,10 +514,19 @@ void ClientSession::answer_and_close(int status) {
 void ClientSession::end_unfinished(int status) {
     cache_status_ = CacheStatus::Error;
     log_request(status);
-    answer_and_close(0); // nothing more is written; the queued bytes drain, then FIN
+    // Nothing more is written; the queued bytes drain, then FIN, which a client reads as a cut
+    // answer when the framing says how long it is. When only the close ends the body (HTTP/1.0),
+    // a FIN would pass for the end of it: a reset says it broke (RFC 9112 §6.3, item 8).
+    reset_at_close_ = close_delimited_;
+    answer_and_close(0);
 }
 
 void ClientSession::close_after_flush() {
+    if (reset_at_close_) {
+        conn_->reset_on_close();
+        close_now();
+        return;
+    }
     conn_->shutdown_write();
     conn_->drain(conn_->input_size());
     state_ = State::Lingering;

@@ -50,6 +50,7 @@ void ClientSession::fetch_head(origin::OriginFetch& fetch) {
         case http::Framing::Kind::UntilClose:
             if (http10_) {
                 keep_alive_ = false; // HTTP/1.0 has no chunked: the close ends the body
+                close_delimited_ = true;
                 client_body_ = ClientBody::Raw;
             } else {
                 framing.body = {http::Framing::Kind::Chunked, 0};

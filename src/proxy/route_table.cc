@@ -4,6 +4,8 @@
 #include "lacquer/http/head.h"
 #include "lacquer/http/serialize.h"
 
+#include <algorithm>
+
 namespace lacquer::proxy {
 
 namespace {
@@ -33,7 +35,8 @@ bool host_matches(std::string_view pattern, std::string_view host) {
 }
 
 std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& policy,
-                                          const cache::VariantSet& variants, bool default_route) {
+                                          const cache::VariantSet& variants, bool default_route,
+                                          bool allow_underscores) {
     auto rc = std::make_unique<RouteCache>();
     try {
         rc->key = cache::compile_key_policy(policy, variants);
@@ -48,6 +51,29 @@ std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& polic
     rc->freshness.stale_if_error = policy.stale_if_error;
     rc->forward_all_headers = !policy.forward_headers_set;
     rc->forward_headers = policy.forward_headers;
+    rc->representation_only = !default_route && !policy.forward_headers_set;
+    rc->allow_underscores = allow_underscores;
+    for (std::size_t i = 0; i < rc->key.variants.size(); ++i) {
+        for (const cache::Variant::Source& source : rc->key.variants[i]->sources) {
+            if (source.kind != cache::Variant::Source::Kind::Header) {
+                continue;
+            }
+            const bool named = std::any_of(
+                policy.forward_headers.begin(), policy.forward_headers.end(),
+                [&source](const std::string& h) { return http::iequals(h, source.name); });
+            if (named) {
+                if (rc->rewritten.size() == cache::kMaxKeyVariants) {
+                    throw config::ConfigError(policy.mark,
+                                              "forward_headers names more than " +
+                                                  std::to_string(cache::kMaxKeyVariants) +
+                                                  " header sources of the route's variants");
+                }
+                rc->rewritten.push_back({source.name, i});
+            } else {
+                rc->withheld_headers.push_back(source.name);
+            }
+        }
+    }
     rc->hit_for_miss = policy.hit_for_miss;
     rc->wait_timeout = std::chrono::duration_cast<core::Millis>(policy.wait_timeout);
     rc->tags_header = policy.tags_header;
@@ -62,10 +88,22 @@ bool RouteCache::origin_receives(std::string_view name) const {
             return false;
         }
     }
+    for (const Rewrite& rewrite : rewritten) {
+        if (http::iequals(rewrite.header, name)) {
+            return false; // set by the proxy, from the key
+        }
+    }
+    return http::forwards_header(shared_fetch_rules(), name);
+}
+
+http::ForwardedRequest RouteCache::shared_fetch_rules() const {
     http::ForwardedRequest rules;
     rules.allowed_headers = forward_all_headers ? nullptr : &forward_headers;
+    rules.withheld_headers = &withheld_headers;
+    rules.representation_only = representation_only;
+    rules.allow_underscores = allow_underscores;
     rules.shared_fetch = true;
-    return http::forwards_header(rules, name);
+    return rules;
 }
 
 std::string_view host_without_port(std::string_view host) {
@@ -78,12 +116,14 @@ std::string_view host_without_port(std::string_view host) {
 }
 
 RouteTable::RouteTable(const config::Config& config) : variants_(config.variants) {
+    path_rules_.merge_slashes = config.merge_slashes;
     for (const config::RouteConfig& rc : config.routes) {
         Route r;
         r.name = rc.name;
         r.index = routes_.size();
         r.pool = pool_index(config, rc.origin);
         r.pass = rc.pass;
+        r.allow_underscores = rc.underscores_in_headers;
         r.host = rc.match.host;
         r.path_prefix = rc.match.path_prefix;
         r.methods = rc.match.methods;
@@ -97,7 +137,7 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
             }
         }
         if (rc.cache && !rc.pass) {
-            r.cache = compile_cache(*rc.cache, variants_, false);
+            r.cache = compile_cache(*rc.cache, variants_, false, rc.underscores_in_headers);
         }
         routes_.push_back(std::move(r));
     }
@@ -106,8 +146,10 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
     default_.pool = pool_index(config, config.default_route.origin);
     default_.reject = config.default_route.present && config.default_route.reject;
     default_.pass = config.default_route.pass;
+    default_.allow_underscores = config.default_route.underscores_in_headers;
     if (!default_.pass && !default_.reject) {
-        default_.cache = compile_cache(config.default_route.cache, variants_, true);
+        default_.cache = compile_cache(config.default_route.cache, variants_, true,
+                                       config.default_route.underscores_in_headers);
     }
 }
 

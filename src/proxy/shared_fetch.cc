@@ -162,6 +162,7 @@ void ClientSession::follow_stream(cache::StreamRef stream) {
             framing.body = {http::Framing::Kind::Length, stream_->length()};
         } else if (http10_) {
             keep_alive_ = false; // HTTP/1.0 has no chunked: the close ends the body
+            close_delimited_ = true;
         } else {
             framing.body = {http::Framing::Kind::Chunked, 0};
             client_body_ = ClientBody::Chunked;

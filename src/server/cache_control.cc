@@ -1,6 +1,7 @@
 #include "cache_control.h"
 
 #include "lacquer/cache/cache_key.h"
+#include "lacquer/http/request_target.h"
 
 #include <regex>
 #include <string>
@@ -29,7 +30,12 @@ admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::Obje
         const std::size_t query_at = url.find('?');
         cache::RequestView view;
         view.host = host.empty() ? std::string_view("-") : host;
-        view.path = url.substr(0, query_at);
+        // The path as requests are routed and keyed: "/a/../b" purges what "/b" stored.
+        std::string normalised(url.size(), '\0');
+        if (http::normalise_path(url.substr(0, query_at), routes->path_rules(), normalised,
+                                 view.path) != http::TargetOutcome::Ok) {
+            return 0;
+        }
         view.query =
             query_at == std::string_view::npos ? std::string_view() : url.substr(query_at + 1);
         const proxy::Route& route = routes->match(proxy::host_without_port(host), view.path, "GET");

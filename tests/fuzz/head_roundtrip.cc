@@ -2,17 +2,20 @@
 // head. Requests go through write_upstream_request (what an origin receives), responses through
 // write_client_response (what a client receives). Beyond "no crash":
 // - the written head parses Complete, exactly to its end, with nothing left over;
-// - requests: the same method and target, HTTP/1.1, exactly one Host (the client's, or the
-//   default when the client sent none), the framing given and no other framing header, and the
-//   end-to-end headers in order and unchanged, minus the hop-by-hop ones, the ones the client's
-//   Connection names (never Host), Expect, and, on a shared fetch, the conditional, range and
-//   override headers; X-Forwarded-For and Via are last, extended;
+// - requests: the same method and target, HTTP/1.1, exactly one Host (with the authority the
+//   proxy routed under as its value, where the client's stood or last), the framing given and no
+//   other framing header, and the end-to-end headers in order and unchanged, minus the hop-by-hop
+//   ones, the ones the client's Connection names (never Host), Expect, names with '_' (unless
+//   allowed), and, on a shared fetch, the conditional, range and client-routing headers (or all but
+//   the representation ones on a named route); Via is last, extended, and X-Forwarded-For before it
+//   (only this hop's address on a shared fetch);
 // - responses: the same status, reason and end-to-end headers in order, one Via, the framing
 //   given (none where the status or a HEAD forbids a body), keep-alive unless closing.
 // The expectations are computed here from the RFC rules, not by calling the code under test.
 //
 // Input: byte 0 = flags (bit 0: a response, bit 1: answering HEAD, bit 2: shared fetch, bit 3:
-// only an allow-list of request headers, bit 4: close the client connection); the rest is one
+// only an allow-list of request headers, bit 4: close the client connection, or for requests
+// a named route's representation-only fetch, bit 5: underscores allowed); the rest is one
 // message head (anything after it is ignored).
 #include "lacquer/core/assert.h"
 #include "lacquer/http/head.h"
@@ -20,6 +23,7 @@
 #include "lacquer/http/serialize.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -109,14 +113,30 @@ void expect_framing(const Framing& got, const Framing& want) {
     LACQUER_ASSERT(want.kind != Framing::Kind::Length || got.length == want.length);
 }
 
+// The oracle's own reading of "names the client's address or routes it elsewhere".
+bool routes_the_client(std::string_view name) {
+    std::string n(name);
+    for (char& c : n) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    const std::string_view v(n);
+    return v.starts_with("x-forwarded-") || v.starts_with("x-original-") ||
+           v.starts_with("x-rewrite-") || v.starts_with("x-override-") || v == "forwarded" ||
+           v == "x-forwarded" || v == "x-host" || v == "x-http-method" ||
+           v.find("method-override") != std::string_view::npos || v.ends_with("-ip") ||
+           v.ends_with("-addr");
+}
+
 void roundtrip_request(const RequestHead& r, std::uint8_t flags) {
     const std::vector<std::string> allow{"Accept", "Accept-Language", "X-Currency"};
     ForwardedRequest fwd;
     fwd.target = r.target.front() == '/' ? r.target : std::string_view("/");
     fwd.client_addr = "192.0.2.7";
-    fwd.default_host = kDefaultHost;
+    fwd.host = kDefaultHost;
     fwd.shared_fetch = (flags & 4) != 0;
     fwd.allowed_headers = (flags & 8) != 0 ? &allow : nullptr;
+    fwd.representation_only = (flags & 16) != 0;
+    fwd.allow_underscores = (flags & 32) != 0;
     if (r.framing.kind == Framing::Kind::Length || r.framing.kind == Framing::Kind::Chunked) {
         fwd.body = r.framing;
     }
@@ -137,20 +157,29 @@ void roundtrip_request(const RequestHead& r, std::uint8_t flags) {
                                                 "If-Unmodified-Since", "If-Range", "Range"})) {
             continue;
         }
-        if (!host && fwd.allowed_headers != nullptr &&
-            !one_of(h.name, {"Accept", "Accept-Language", "X-Currency"})) {
+        const bool named = fwd.allowed_headers != nullptr &&
+                           one_of(h.name, {"Accept", "Accept-Language", "X-Currency"});
+        if (!fwd.allow_underscores && !named && h.name.find('_') != std::string_view::npos) {
             continue;
         }
-        if (fwd.allowed_headers == nullptr && fwd.shared_fetch &&
-            is_request_override_header(h.name)) {
+        if (!host && fwd.allowed_headers != nullptr && !named) {
             continue;
         }
-        want.push_back({std::string(h.name), std::string(h.value)});
+        if (!host && fwd.allowed_headers == nullptr && fwd.shared_fetch &&
+            (fwd.representation_only ? !one_of(h.name, {"Accept", "Accept-Encoding",
+                                                        "Accept-Language", "Accept-Charset"})
+                                     : routes_the_client(h.name))) {
+            continue;
+        }
+        // The origin gets the authority the proxy routed under, in the client's Host line.
+        want.push_back({std::string(h.name), std::string(host ? kDefaultHost : h.value)});
     }
     if (r.headers.find("Host") == nullptr) {
         want.push_back({"Host", std::string(kDefaultHost)});
     }
-    want.push_back({"X-Forwarded-For", joined(r.headers, "X-Forwarded-For", fwd.client_addr)});
+    want.push_back({"X-Forwarded-For",
+                    fwd.shared_fetch ? std::string(fwd.client_addr)
+                                     : joined(r.headers, "X-Forwarded-For", fwd.client_addr)});
     want.push_back(
         {"Via", joined(r.headers, "Via", r.version_minor == 0 ? "1.0 lacquer" : "1.1 lacquer")});
     if (fwd.body.kind == Framing::Kind::Length) {

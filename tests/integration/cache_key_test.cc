@@ -35,9 +35,9 @@ constexpr std::string_view kKeyedRoutes = R"(routes:
   - name: allow_listed_headers
     match: { path_prefix: /fh/ }
     cache: { key_params: [a], forward_headers: [Accept] }
-  - name: all_headers
+  - name: forwards_credentials
     match: { path_prefix: /ah/ }
-    cache: { key_params: [a] }
+    cache: { key_params: [a], forward_headers: [Accept, Cookie, Authorization] }
   - name: passed
     match: { path_prefix: /pass/ }
     pass: true

@@ -158,6 +158,9 @@ struct RouteConfig {
     RouteMatch match;
     std::string origin; // a name from Config::origins; default: the first origin
     bool pass = false;
+    // Request header names with '_' are forwarded (nginx's underscores_in_headers); by default
+    // they are dropped, since CGI-style stacks read X_Forwarded_Host as X-Forwarded-Host.
+    bool underscores_in_headers = false;
     std::optional<CachePolicyConfig> cache; // set when the route caches
     SourceMark mark;
 };
@@ -167,7 +170,8 @@ struct DefaultRouteConfig {
     bool reject = false; // default_route: reject -> 404
     std::string origin;  // default: the first origin
     bool pass = false;
-    CachePolicyConfig cache; // all_params = true by default here
+    bool underscores_in_headers = false; // as RouteConfig's
+    CachePolicyConfig cache;             // all_params = true by default here
     SourceMark mark;
 };
 
@@ -176,6 +180,9 @@ struct Config {
     unsigned workers = 0; // 0 = auto (number of CPUs)
     SourceMark workers_mark;
     std::vector<ListenerConfig> listen; // at least one
+    // Runs of '/' in a request path count as one for routing, keys and the origin (nginx's
+    // merge_slashes); dot-segments are always removed.
+    bool merge_slashes = true;
     AdminConfig admin;
     Limits limits;
     StorageConfig storage;

@@ -13,36 +13,52 @@ namespace lacquer::http {
 
 std::string_view reason_phrase(int status);
 
-// What the proxy adds when it forwards a request.
+// What the proxy adds when it forwards a request, and which client headers go on with it.
 struct ForwardedRequest {
     std::string_view target;      // origin-form target to send
     std::string_view client_addr; // appended to X-Forwarded-For
-    // The Host sent when the request has none (HTTP/1.0): an origin always gets exactly one.
-    std::string_view default_host;
+    // The Host the origin receives: the authority the request was routed and keyed under, in
+    // place of the client's Host line. Empty: the client's own Host goes on as sent.
+    std::string_view host;
     Framing body;            // how the body is sent upstream (None, Length or Chunked)
     std::string_view method; // empty: the request's own
-    // nullptr: every end-to-end header goes on; otherwise only Host and these names.
+    // nullptr: the rules below choose; otherwise only Host and these names go on.
     const std::vector<std::string>* allowed_headers = nullptr;
     // Headers the proxy sets; client headers of the same names are dropped, so a client can
     // never choose their values.
     std::span<const Header> set_headers;
-    // A fetch whose answer the cache stores for other clients: the conditional and range
-    // headers are dropped (the proxy fetches a whole object), and, when every header is
-    // forwarded (allowed_headers == nullptr), so are the ones that ask an origin to answer for
-    // another host, URL or method (is_request_override_header): unkeyed, they would poison it.
+    // Client headers never sent (a route's variant sources: the origin gets the normalised
+    // value instead); nullptr: none.
+    const std::vector<std::string>* withheld_headers = nullptr;
+    // A field name with '_' is dropped unless this is set or allowed_headers names it: CGI,
+    // WSGI and PHP-FPM stacks read "X_Forwarded_Host" as X-Forwarded-Host (nginx's
+    // underscores_in_headers).
+    bool allow_underscores = false;
+    // A fetch whose answer the cache stores for other clients. It never carries the
+    // conditional and range headers (the proxy fetches a whole object), nor the client's
+    // X-Forwarded-For chain, nor, when allowed_headers is nullptr, any header that names the
+    // client's address or asks the origin to answer for another host, URL, scheme, port or
+    // method (is_client_routing_header): unkeyed, they would poison the stored answer.
     bool shared_fetch = false;
+    // With shared_fetch and no allowed_headers, on a named route: only the headers that
+    // describe the representation the client accepts go on (is_representation_header).
+    bool representation_only = false;
 };
 
-// X-Forwarded-Host, X-Forwarded-Server, X-Host, Forwarded, X-Original-URL, X-Rewrite-URL,
-// X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override.
-bool is_request_override_header(std::string_view name);
+// Headers that describe the client's address or route the request elsewhere: X-Forwarded-*,
+// X-Original-*, X-Rewrite-*, X-Override-*, Forwarded, X-Host, method overrides, and
+// client-address headers (X-Real-IP, True-Client-IP, ...: any name ending in "-IP" or "-Addr").
+bool is_client_routing_header(std::string_view name);
+// Accept, Accept-Encoding, Accept-Language, Accept-Charset: what a named cache route's shared
+// fetch forwards when the route has no forward_headers.
+bool is_representation_header(std::string_view name);
 
-// True when `name` goes to the origin under `forwarded`'s header rules.
+// True when the client header `name` goes to the origin under `forwarded`'s header rules.
 bool forwards_header(const ForwardedRequest& forwarded, std::string_view name);
 
 // The request head sent to an origin: hop-by-hop headers and Expect dropped, Via and
 // X-Forwarded-For added, framing rewritten; always HTTP/1.1 with keep-alive. Host always goes
-// on (a client's Connection header cannot remove it), or default_host when there is none.
+// on (a client's Connection header cannot remove it), with forwarded.host as its value when set.
 void write_upstream_request(std::string& out, const RequestHead& request,
                             const ForwardedRequest& forwarded);
 

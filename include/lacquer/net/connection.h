@@ -87,6 +87,10 @@ public:
     // Sends FIN. Call once the output has drained: used before closing a client that may still
     // be sending, so that it reads our answer instead of a reset.
     void shutdown_write();
+    // Makes the close of this socket a reset (SO_LINGER 0) instead of a FIN: for an answer
+    // whose end only the close marks (close-delimited), so that a cut one cannot pass for
+    // complete. Bytes still queued in the kernel may be lost: the answer is broken anyway.
+    void reset_on_close();
 
     std::string_view peer_host() const { return {peer_host_, peer_host_length_}; }
     bool is_connected() const { return connected_; }

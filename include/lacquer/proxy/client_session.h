@@ -12,6 +12,7 @@
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
+#include "lacquer/http/request_target.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
 #include "lacquer/net/timer.h"
@@ -59,6 +60,10 @@ private:
     static void on_timer(void* arg);
     void process_input();
     void dispatch();
+    // The request-target read once (normalised path, authority) for everything after it.
+    http::TargetOutcome read_target(http::RequestTarget& target);
+    // The host the request is routed, keyed and sent upstream under; empty: refused (400).
+    std::string_view request_authority(const http::RequestTarget& target) const;
     void pump_request_body();
     void finish_response();
     void next_request();
@@ -76,7 +81,7 @@ private:
     // The cache (cache_session.cc)
     // Builds the key and looks it up; true when the request has been answered. Otherwise
     // forward_ says what to send and cache_fetch_ whether the answer may be stored.
-    bool serve_from_cache(const Route& route, std::string_view target);
+    bool serve_from_cache(const Route& route, std::string_view host, std::string_view target);
     void set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key);
     // For an unsafe method: the URL whose stored answers a success will invalidate (key_.url,
     // built as a GET of the same target would be keyed).
@@ -119,13 +124,15 @@ private:
     http::ChunkedDecoder request_chunked_;
     origin::OriginFetch fetch_;
     net::Timer timer_;
-    std::string scratch_; // heads written here; capacity reused from request to request
+    std::string scratch_;       // heads written here; capacity reused from request to request
+    core::Block target_buffer_; // a normalised target, when the path needed rewriting
+    std::size_t target_capacity_ = 0;
     // The cache side of the request in flight
     cache::KeyBuffer key_buffer_;
     cache::BuiltKey key_;
     http::ForwardedRequest forward_;
-    // The variants' headers, then the validators of a refresh.
-    std::array<http::Header, cache::kMaxKeyVariants + 2> variant_headers_{};
+    // The variants' headers, their rewritten source headers, then the validators of a refresh.
+    std::array<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_{};
     cache::ObjectRef stale_;    // an expired object that may still answer if the origin fails
     CacheFill* fill_ = nullptr; // the cache fill this request streams from
     std::shared_ptr<SessionWaiter> waiter_; // set while waiting for another's fill
@@ -146,6 +153,8 @@ private:
     bool head_request_ = false;
     // Its response
     ClientBody client_body_ = ClientBody::None;
+    bool close_delimited_ = false; // the answer's body ends where the connection does
+    bool reset_at_close_ = false;  // end with a reset: a close-delimited answer was cut
     bool response_started_ = false;
     bool response_done_ = false;
     bool in_process_ = false;

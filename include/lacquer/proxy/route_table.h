@@ -7,6 +7,8 @@
 #include "lacquer/cache/variant_set.h"
 #include "lacquer/config/config.h"
 #include "lacquer/core/clock.h"
+#include "lacquer/http/request_target.h"
+#include "lacquer/http/serialize.h"
 
 #include <cstdint>
 #include <memory>
@@ -23,6 +25,20 @@ struct RouteCache {
     cache::FreshnessPolicy freshness;
     bool forward_all_headers = true;          // else only Host and forward_headers
     std::vector<std::string> forward_headers; // when !forward_all_headers
+    // A shared fetch on a named route without forward_headers sends only the representation
+    // headers (Accept, Accept-Encoding, ...); the default route sends all but the client-routing
+    // ones (http::ForwardedRequest::representation_only).
+    bool representation_only = false;
+    bool allow_underscores = false; // the route's underscores_in_headers
+    // The header sources of the route's variants: the origin never gets the client's value of
+    // them, only the normalised one (in the variant's forward_header, and in the source header
+    // itself when forward_headers names it: `rewritten`).
+    std::vector<std::string> withheld_headers;
+    struct Rewrite {
+        std::string header;        // a source header that forward_headers names
+        std::size_t variant_index; // into key.variants
+    };
+    std::vector<Rewrite> rewritten;
     core::Millis hit_for_miss{0};
     core::Millis wait_timeout{0}; // zero: derived from the origin's timeouts
     std::string tags_header;
@@ -31,6 +47,8 @@ struct RouteCache {
     // variant's forward header (the proxy sets those), not a conditional or range header, and
     // allowed by forward_headers.
     bool origin_receives(std::string_view name) const;
+    // The header rules of this route's shared fetches (without the per-request parts).
+    http::ForwardedRequest shared_fetch_rules() const;
 };
 
 struct Route {
@@ -39,6 +57,7 @@ struct Route {
     std::size_t pool = 0;  // index into the config's origins
     bool pass = true;
     bool reject = false;               // default_route: reject -> 404
+    bool allow_underscores = false;    // underscores_in_headers
     std::unique_ptr<RouteCache> cache; // set when the route caches (GET and HEAD)
     // Match
     std::string host;        // empty: any; "*.x.com" matches subdomains of x.com
@@ -58,8 +77,11 @@ public:
     const Route& match(std::string_view host, std::string_view path, std::string_view method) const;
     const std::vector<Route>& routes() const { return routes_; }
     const Route& default_route() const { return default_; }
+    // How request paths are normalised before match() (merge_slashes).
+    const http::PathRules& path_rules() const { return path_rules_; }
 
 private:
+    http::PathRules path_rules_;
     cache::VariantSet variants_; // before the routes: their key policies point into it
     std::vector<Route> routes_;
     Route default_;

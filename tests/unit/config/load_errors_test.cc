@@ -62,7 +62,7 @@ std::vector<ErrorCase> error_cases() {
         // --- unknown keys, at every level, pointing at the key
         {"UnknownTopLevelKey", with_base("lsiten: []\n"),
          "t.yaml:7:1: unknown key `lsiten` (known keys: workers, listen, admin, limits, storage, "
-         "log, origins, variants, routes, default_route)"},
+         "log, origins, variants, routes, default_route, merge_slashes)"},
         {"UnknownLimitsKey", with_base("limits:\n  max_header: 1KiB\n"),
          "t.yaml:8:3: unknown key `limits.max_header` (known keys: max_header_bytes, "
          "max_uri_bytes, max_body_bytes, max_connections, client_header_timeout, "
@@ -87,7 +87,7 @@ std::vector<ErrorCase> error_cases() {
          "forward_header)"},
         {"UnknownRouteKey", with_base("routes:\n  - name: r\n    pass: true\n    orgin: api\n"),
          "t.yaml:10:5: unknown key `routes[0].orgin` (known keys: name, match, origin, pass, "
-         "cache)"},
+         "cache, underscores_in_headers)"},
         {"UnknownMatchKey", with_base("routes:\n  - match: { prefix: /a }\n    pass: true\n"),
          "t.yaml:8:14: unknown key `routes[0].match.prefix` (known keys: host, path_prefix, "
          "path_regex, methods)"},
@@ -98,7 +98,8 @@ std::vector<ErrorCase> error_cases() {
         {"ZeroWaitTimeout", with_base("routes:\n  - cache: { wait_timeout: 0s }\n"),
          "t.yaml:8:28: routes[0].cache.wait_timeout: expected a duration above zero, got \"0s\""},
         {"MatchInDefaultRoute", with_base("default_route:\n  match: {}\n"),
-         "t.yaml:8:3: unknown key `default_route.match` (known keys: origin, pass, cache)"},
+         "t.yaml:8:3: unknown key `default_route.match` (known keys: origin, pass, cache, "
+         "underscores_in_headers)"},
 
         // --- required sections
         {"MissingListen", "origins:\n  api:\n    servers: [{ address: a:1 }]\n",

@@ -359,6 +359,21 @@ TEST(LoadDefaultRoute, MapKeepsAllParamsUnlessKeyParamsSaySo) {
     EXPECT_TRUE(passed.default_route.pass);
 }
 
+TEST(LoadRoutes, UnderscoresInHeadersAndMergeSlashes) {
+    // Issue 15 items 2 and 7: both safe by default, both can be turned off.
+    const Config defaults = load("routes:\n  - pass: true\n");
+    EXPECT_TRUE(defaults.merge_slashes);
+    EXPECT_FALSE(defaults.routes[0].underscores_in_headers);
+    EXPECT_FALSE(defaults.default_route.underscores_in_headers);
+    const Config c = load("merge_slashes: false\nroutes:\n  - pass: true\n"
+                          "    underscores_in_headers: true\n"
+                          "default_route: { underscores_in_headers: true }\n");
+    EXPECT_FALSE(c.merge_slashes);
+    EXPECT_TRUE(c.routes[0].underscores_in_headers);
+    EXPECT_TRUE(c.default_route.underscores_in_headers);
+    EXPECT_THROW(load("merge_slashes: maybe\n"), ConfigError);
+}
+
 TEST(LoadFile, ReadsFromDisk) {
     const std::string path = testing::TempDir() + "/lacquer_config_load_test.yaml";
     {

@@ -67,13 +67,19 @@ TEST(Serialize, EveryViaAndXForwardedForLineIsKeptInOrderUnlessConnectionNamesIt
 TEST(Serialize, UpstreamRequestAlwaysCarriesExactlyOneHost) {
     struct Case {
         std::string request;
+        std::string_view routed_host; // ForwardedRequest::host; empty: the client's own
         std::string host_line;
     };
     const Case cases[] = {
         // A Connection header naming Host does not remove it.
-        {"GET /x HTTP/1.1\r\nHost: api\r\nConnection: Host, close\r\n\r\n", "Host: api\r\n"},
-        // HTTP/1.0 without Host gets the default.
-        {"GET /x HTTP/1.0\r\n\r\n", "Host: origin:8080\r\n"}};
+        {"GET /x HTTP/1.1\r\nHost: api\r\nConnection: Host, close\r\n\r\n", "", "Host: api\r\n"},
+        // HTTP/1.0 without Host gets the authority it was routed under.
+        {"GET /x HTTP/1.0\r\n\r\n", "origin:8080", "Host: origin:8080\r\n"},
+        // So does one whose Host is empty, in place of its own line.
+        {"GET /x HTTP/1.0\r\nHost:\r\n\r\n", "origin:8080", "Host: origin:8080\r\n"},
+        // An absolute-form authority replaces Host (RFC 9112 §3.2.2).
+        {"GET http://origin:8080/x HTTP/1.1\r\nHost: ORIGIN:8080\r\n\r\n", "origin:8080",
+         "Host: origin:8080\r\n"}};
     for (const Case& c : cases) {
         HeadParser p(HeadKind::Request, {});
         ASSERT_EQ(p.feed(c.request.data(), c.request.size()).status, HeadParser::Status::Complete);
@@ -81,7 +87,7 @@ TEST(Serialize, UpstreamRequestAlwaysCarriesExactlyOneHost) {
         ForwardedRequest fw;
         fw.target = "/x";
         fw.client_addr = "127.0.0.1";
-        fw.default_host = "origin:8080";
+        fw.host = c.routed_host;
         write_upstream_request(out, p.request(), fw);
         EXPECT_NE(out.find(c.host_line), std::string::npos) << out;
         HeadParser again(HeadKind::Request, {});
@@ -113,6 +119,57 @@ TEST(Serialize, CacheFetchKeepsAllowedHeadersAndSetsTheProxysOwn) {
     EXPECT_FALSE(forwards_header(fw, "X-Secret"));
     EXPECT_FALSE(forwards_header(fw, "x-locale")); // set by the proxy, never the client's
     EXPECT_FALSE(forwards_header(fw, "If-None-Match"));
+}
+
+// Issue 15 item 2: what a shared fetch may carry, by the shape of a header name.
+TEST(Serialize, ASharedFetchOnTheDefaultRouteDropsEveryClientRoutingHeader) {
+    HeadParser p(HeadKind::Request, {});
+    const std::string msg =
+        "GET /x HTTP/1.1\r\nHost: api\r\nAccept: */*\r\nX-Forwarded-Proto: http\r\n"
+        "X-Forwarded-Port: 1\r\nX-Forwarded-Scheme: a\r\nX-Forwarded-Prefix: /p\r\n"
+        "X-Forwarded-Path: /q\r\nX-Original-Host: o\r\nX-Override-URL: /u\r\n"
+        "True-Client-IP: 1.2.3.4\r\nX-Real-IP: 1.2.3.4\r\nCF-Connecting-IP: 1.2.3.4\r\n"
+        "X-Remote-Addr: 1.2.3.4\r\nX-HTTP-Method-Override: DELETE\r\nX-Method-Override: PUT\r\n"
+        "Forwarded: host=o\r\nX-Host: o\r\nX-Rewrite-URL: /r\r\nX_Forwarded_Host: o\r\n"
+        "X_HTTP_Method_Override: DELETE\r\nX-Forwarded-For: 6.6.6.6\r\nCookie: c=1\r\n"
+        "User-Agent: ua\r\n\r\n";
+    ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
+    ForwardedRequest fw = forwarded_x();
+    fw.shared_fetch = true;
+    std::string out;
+    write_upstream_request(out, p.request(), fw);
+    EXPECT_EQ(out, "GET /x HTTP/1.1\r\nHost: api\r\nAccept: */*\r\nCookie: c=1\r\n"
+                   "User-Agent: ua\r\nX-Forwarded-For: 127.0.0.1\r\nVia: 1.1 lacquer\r\n\r\n");
+    // A pass carries them (but never an underscore name), and the client's chain.
+    fw.shared_fetch = false;
+    out.clear();
+    write_upstream_request(out, p.request(), fw);
+    EXPECT_NE(out.find("X-Forwarded-Proto: http\r\n"), std::string::npos);
+    EXPECT_NE(out.find("X-Forwarded-For: 6.6.6.6, 127.0.0.1\r\n"), std::string::npos);
+    EXPECT_EQ(out.find("X_"), std::string::npos);
+    fw.allow_underscores = true;
+    EXPECT_TRUE(forwards_header(fw, "X_Forwarded_Host"));
+}
+
+TEST(Serialize, ASharedFetchOnANamedRouteForwardsOnlyWhatDescribesTheRepresentation) {
+    ForwardedRequest fw = forwarded_x();
+    fw.shared_fetch = true;
+    fw.representation_only = true;
+    for (std::string_view name : {"Accept", "accept-encoding", "Accept-Language", "Host"}) {
+        EXPECT_TRUE(forwards_header(fw, name) || name == "Host") << name;
+    }
+    for (std::string_view name : {"User-Agent", "Cookie", "Authorization", "X-Forwarded-Proto",
+                                  "X-Anything", "Origin", "Accept_Encoding"}) {
+        EXPECT_FALSE(forwards_header(fw, name)) << name;
+    }
+    const std::vector<std::string> withheld{"Accept-Language"};
+    fw.withheld_headers = &withheld; // a variant owns it: the origin gets the variant's value
+    EXPECT_FALSE(forwards_header(fw, "accept-language"));
+    // forward_headers names an underscore header: the operator asked for it.
+    const std::vector<std::string> allowed{"X_Legacy"};
+    fw.allowed_headers = &allowed;
+    EXPECT_TRUE(forwards_header(fw, "X_Legacy"));
+    EXPECT_FALSE(forwards_header(fw, "Accept"));
 }
 
 TEST(Serialize, StoredLinesLeaveOutAgeConnectionOwnViaAndTheStandardStatusLine) {
