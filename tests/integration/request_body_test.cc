@@ -168,18 +168,18 @@ TEST(ProxyRequestBody, SlowBodiesDoNotTakeTheOriginConnectionsFromOtherRequests)
     ASSERT_TRUE(proxy.started());
     constexpr int kSlow = 8;
     std::vector<std::unique_ptr<HttpClient>> slow;
-    std::size_t sent = 0;
+    std::size_t heads = 0;
     for (int i = 0; i < kSlow; ++i) {
         auto c = std::make_unique<HttpClient>();
         ASSERT_TRUE(c->connect(proxy.port()));
-        const std::string part = post_head("/slow/" + std::to_string(i), 10) + "x";
-        ASSERT_TRUE(c->send_raw(part));
-        sent += part.size();
+        const std::string head = post_head("/slow/" + std::to_string(i), 10);
+        ASSERT_TRUE(c->send_raw(head + "x"));
+        heads += head.size();
         slow.push_back(std::move(c));
     }
-    // Every slow head and its first body byte have been read by lacquerd.
+    // Every slow head has been read (and its request dispatched) by lacquerd.
     ASSERT_TRUE(proxy.wait_for_metric("lacquer_client_received_bytes_total",
-                                      static_cast<double>(sent), 5s));
+                                      static_cast<double>(heads), 5s));
     // A normal miss on the same pool is served while all of them are still sending.
     Response miss = proxy.get("/normal-miss");
     EXPECT_EQ(miss.status, 200) << miss.summary();
