@@ -8,6 +8,7 @@
 #include "lacquer/proxy/proxy_metrics.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -24,6 +25,19 @@ namespace {
 constexpr std::size_t kSendPiece = 16 * 1024;
 // Request-body bytes queued upstream beyond which sending waits for fetch_upstream_drained.
 constexpr std::size_t kUpstreamHighMark = 256 * 1024;
+// The smallest memory block a body takes.
+constexpr std::size_t kMinBlock = 4 * 1024;
+
+// A body of known length takes a power-of-two block that holds it, so that small bodies do not
+// each hold client_body_buffer bytes while they arrive, and the sizes stay few enough for the
+// spare-block cache to reuse them; a chunked body takes the whole buffer.
+std::size_t block_size(const http::Framing& framing, std::size_t memory_bytes) {
+    if (framing.kind != http::Framing::Kind::Length || framing.length >= memory_bytes) {
+        return memory_bytes;
+    }
+    const std::size_t fits = std::bit_ceil(static_cast<std::size_t>(framing.length));
+    return std::min(std::max(kMinBlock, fits), memory_bytes);
+}
 } // namespace
 
 RequestBody::~RequestBody() {
@@ -99,11 +113,11 @@ RequestBody::Read RequestBody::read(net::Connection& from) {
 }
 
 bool RequestBody::append(std::string_view bytes) {
-    if (size_ < limits_.memory_bytes) {
-        if (!memory_) {
-            memory_size_ = limits_.memory_bytes;
-            memory_ = core::make_block(memory_size_);
-        }
+    if (!memory_) {
+        memory_size_ = block_size(framing_, limits_.memory_bytes);
+        memory_ = core::make_block(memory_size_);
+    }
+    if (size_ < memory_size_) {
         const std::size_t room = memory_size_ - static_cast<std::size_t>(size_);
         const std::size_t n = std::min(room, bytes.size());
         std::memcpy(memory_.get() + size_, bytes.data(), n);
