@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -51,6 +52,7 @@ void RequestBody::begin(const http::Framing& framing, const Limits& limits) {
     limits_ = limits;
     size_ = 0;
     sent_ = 0;
+    file_error_ = 0;
     left_ = framing.kind == http::Framing::Kind::Length ? framing.length : 0;
 }
 
@@ -128,6 +130,7 @@ bool RequestBody::append(std::string_view bytes) {
         return true;
     }
     if (fd_ < 0 && !open_file()) {
+        file_error_ = errno;
         return false;
     }
     while (!bytes.empty()) {
@@ -136,7 +139,8 @@ bool RequestBody::append(std::string_view bytes) {
             continue;
         }
         if (n <= 0) {
-            return false; // ENOSPC, EIO, ...
+            file_error_ = n < 0 ? errno : EIO; // ENOSPC, EDQUOT, EIO, ...
+            return false;
         }
         size_ += static_cast<std::uint64_t>(n);
         bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -148,6 +152,7 @@ bool RequestBody::open_file() {
     // O_TMPFILE: never has a name, so nothing is left behind even if the process dies.
     char dir[PATH_MAX];
     if (limits_.temp_dir.size() >= sizeof dir - 32) {
+        errno = ENAMETOOLONG;
         return false;
     }
     std::memcpy(dir, limits_.temp_dir.data(), limits_.temp_dir.size());
@@ -191,6 +196,7 @@ bool RequestBody::send(net::Connection& to, std::size_t high_mark, bool& failed)
             continue;
         }
         if (n <= 0) {
+            file_error_ = n < 0 ? errno : EIO;
             failed = true;
             return false;
         }
@@ -199,6 +205,23 @@ bool RequestBody::send(net::Connection& to, std::size_t high_mark, bool& failed)
     }
     return sent_ == size_;
 }
+
+namespace {
+// A temporary file that cannot be made or written fails every large body the same way: say why
+// on stderr (the journal), at most once a minute per worker.
+void report_file_failure(WorkerContext& ctx, std::string_view dir, int error) {
+    const core::Instant now = ctx.worker.now();
+    if (ctx.body_file_reported != core::Instant{} &&
+        now - ctx.body_file_reported < std::chrono::minutes(1)) {
+        return;
+    }
+    ctx.body_file_reported = now;
+    std::fprintf(stderr,
+                 "request body: no temporary file in limits.client_body_temp_dir (%.*s): %s; "
+                 "bodies over client_body_buffer get 500 (reported once a minute)\n",
+                 static_cast<int>(dir.size()), dir.data(), std::strerror(error));
+}
+} // namespace
 
 // ---- the session's step: ReadingBody ---------------------------------------------------------
 
@@ -234,6 +257,7 @@ void ClientSession::read_body() {
         answer_and_close(400);
         return;
     case RequestBody::Status::StorageFailed:
+        report_file_failure(ctx_, gen_->config().limits.client_body_temp_dir, body_.file_error());
         answer_and_close(500);
         return;
     case RequestBody::Status::Complete:
@@ -256,6 +280,7 @@ void ClientSession::send_request_body() {
         return;
     }
     if (failed) {
+        report_file_failure(ctx_, gen_->config().limits.client_body_temp_dir, body_.file_error());
         fetch_.cancel(); // the origin never sees a complete request
         cache_status_ = CacheStatus::Error;
         answer_and_close(response_started_ ? 0 : 500);

@@ -269,6 +269,9 @@ TEST(ProxyRequestBody, ATempDirThatCannotBeWrittenFailsOnlyTheBodiesThatSpill) {
     EXPECT_EQ(failed.status, 500) << failed.summary();
     EXPECT_TRUE(client.is_closed_by_peer(5s));
     EXPECT_EQ(origin.count("/spills"), 0u);
+    // The operator learns why.
+    EXPECT_TRUE(proxy.wait_for_stderr("no temporary file in limits.client_body_temp_dir", 5s))
+        << proxy.stderr_text();
 }
 
 TEST(ProxyRequestBody, ChunkedBodyOverTheLimitGets413BeforeTheOriginIsAsked) {

@@ -53,6 +53,7 @@ public:
 
     std::uint64_t size() const { return size_; }
     bool spilled() const { return fd_ >= 0; }
+    int file_error() const { return file_error_; } // errno of StorageFailed or a failed send()
 
     // Queues the body on `to` from where the last call stopped, while to's output is below
     // `high_mark`. True once all of it is queued; `failed` when the file could not be read.
@@ -79,6 +80,7 @@ private:
     std::uint64_t left_ = 0;      // Content-Length bytes still to read
     std::uint64_t sent_ = 0;
     int fd_ = -1;
+    int file_error_ = 0;
 };
 
 } // namespace lacquer::proxy
