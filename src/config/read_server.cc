@@ -145,9 +145,10 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
 }
 
 Limits read_limits(const YamlValue& value) {
-    const YamlMap map = YamlMap::with_keys(value, {"max_header_bytes", "max_uri_bytes",
-                                                   "max_body_bytes", "max_connections",
-                                                   "client_header_timeout", "client_idle_timeout"});
+    const YamlMap map = YamlMap::with_keys(
+        value, {"max_header_bytes", "max_uri_bytes", "max_body_bytes", "max_connections",
+                "client_header_timeout", "client_body_timeout", "client_request_timeout",
+                "client_body_buffer", "client_body_temp_dir", "client_idle_timeout"});
     Limits limits;
     for (auto [key, field] : {std::pair{"max_header_bytes", &limits.max_header_bytes},
                               std::pair{"max_uri_bytes", &limits.max_uri_bytes},
@@ -161,9 +162,27 @@ Limits read_limits(const YamlValue& value) {
             static_cast<std::uint32_t>(max->as_uint(1, std::numeric_limits<std::uint32_t>::max()));
     }
     for (auto [key, field] : {std::pair{"client_header_timeout", &limits.client_header_timeout},
+                              std::pair{"client_body_timeout", &limits.client_body_timeout},
+                              std::pair{"client_request_timeout", &limits.client_request_timeout},
                               std::pair{"client_idle_timeout", &limits.client_idle_timeout}}) {
         if (const std::optional<YamlValue> timeout = map.find(key)) {
             *field = timeout->as_duration(Duration(1));
+        }
+    }
+    if (const std::optional<YamlValue> buffer = map.find("client_body_buffer")) {
+        // Held per request while its body arrives: more than this is a file's job.
+        constexpr std::uint64_t kMaxBuffer = 64 * 1024 * 1024;
+        limits.client_body_buffer = buffer->as_size(1);
+        if (limits.client_body_buffer > kMaxBuffer) {
+            buffer->fail("must be at most 64MiB (larger bodies go to client_body_temp_dir), got " +
+                         quoted(buffer->as_string()));
+        }
+    }
+    if (const std::optional<YamlValue> dir = map.find("client_body_temp_dir")) {
+        limits.client_body_temp_dir = dir->as_string();
+        if (limits.client_body_temp_dir.empty() || limits.client_body_temp_dir.front() != '/') {
+            dir->fail("expected an absolute directory path, got " +
+                      quoted(limits.client_body_temp_dir));
         }
     }
     return limits;

@@ -96,13 +96,18 @@ void OriginFetch::connect(bool fresh_only) {
     conn.write(head_); // queued until the connect completes
     if (conn.is_connected()) {
         state_ = State::Waiting;
-        if (request_sent_) {
-            timer_.arm(pool_->spec().first_byte_timeout);
-        }
+        arm_waiting_timer();
     } else {
         state_ = State::Connecting;
         timer_.arm(pool_->spec().connect_timeout);
     }
+}
+
+void OriginFetch::arm_waiting_timer() {
+    // While the request body goes out, the origin must keep taking it (between_bytes_timeout
+    // per step of progress); once it is all out, the answer must start within first_byte.
+    timer_.arm(request_sent_ ? pool_->spec().first_byte_timeout
+                             : pool_->spec().between_bytes_timeout);
 }
 
 void OriginFetch::request_sent() {
@@ -271,9 +276,13 @@ void OriginFetch::read_body() {
 }
 
 void OriginFetch::on_drained(net::Connection&) {
-    if (active()) {
-        observer_.fetch_upstream_drained(*this);
+    if (!active()) {
+        return;
     }
+    if (state_ == State::Waiting && !request_sent_) {
+        arm_waiting_timer(); // the origin took more of the body
+    }
+    observer_.fetch_upstream_drained(*this);
 }
 
 void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
@@ -282,11 +291,7 @@ void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
         mark_server(true);
         if (state_ == State::Connecting) {
             state_ = State::Waiting;
-            if (request_sent_) {
-                timer_.arm(pool_->spec().first_byte_timeout);
-            } else {
-                timer_.cancel(); // the client is still sending its body
-            }
+            arm_waiting_timer();
         }
         return;
     case net::ConnEvent::Timeout:
@@ -323,6 +328,10 @@ void OriginFetch::on_timer(void* arg) {
         self->fail(FetchFault::ConnectTimeout);
         return;
     case State::Waiting:
+        // The origin stopped taking the request body, or did not start its answer.
+        self->fail(self->request_sent_ ? FetchFault::FirstByteTimeout
+                                       : FetchFault::BetweenBytesTimeout);
+        return;
     case State::ReadingHead:
         self->fail(FetchFault::FirstByteTimeout);
         return;

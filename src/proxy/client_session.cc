@@ -18,8 +18,6 @@ namespace {
 // Response bytes queued for the client at which the origin side resumes (origin_response.cc
 // pauses it above its high mark).
 constexpr std::size_t kClientDrainMark = 128 * 1024;
-// Request-body bytes queued upstream beyond which the client side pauses.
-constexpr std::size_t kUpstreamHighMark = 256 * 1024;
 // After an error answer, how long unread client bytes are read and dropped before closing, so
 // that the client reads the answer instead of a reset (nginx's lingering close).
 constexpr core::Millis kLingerTime{2000};
@@ -137,11 +135,18 @@ void ClientSession::on_readable(net::Connection&) {
     case State::ReadingHead:
         process_input();
         return;
-    case State::Forwarding:
-        if (!request_body_done_) {
-            pump_request_body();
+    case State::ReadingBody:
+        // Guarded like process_input(): an answer given at once (the pool is busy) ends the
+        // request inside read_body(), and the next one must not start in there.
+        in_process_ = true;
+        read_body();
+        in_process_ = false;
+        if (state_ == State::ReadingHead) {
+            process_input();
         }
-        return; // otherwise: pipelined bytes wait in the buffer (bounded by the watermark)
+        return;
+    case State::Forwarding:
+        return; // pipelined bytes wait in the buffer (bounded by the watermark)
     case State::Lingering:
         conn_->drain(conn_->input_size());
         return;
@@ -162,7 +167,10 @@ void ClientSession::process_input() {
             break;
         }
         if (!parser_.started()) {
-            timer_.arm(ctx_.config().limits.client_header_timeout); // the head's clock starts now
+            // The head's clock, and the whole request's, start now.
+            const config::Limits& limits = ctx_.config().limits;
+            head_start_ = ctx_.worker.now();
+            timer_.arm(std::min(limits.client_header_timeout, limits.client_request_timeout));
         }
         const auto fed = parser_.feed(bytes.data(), bytes.size());
         conn_->drain(fed.consumed);
@@ -281,10 +289,7 @@ void ClientSession::dispatch() {
         return;
     }
 
-    request_body_left_ = req.framing.kind == http::Framing::Kind::Length ? req.framing.length : 0;
-    request_body_seen_ = 0;
     request_body_done_ = req.framing.kind == http::Framing::Kind::None;
-    request_chunked_.reset();
     forward_ = http::ForwardedRequest();
     forward_.target = target.origin_form;
     forward_.client_addr = conn_->peer_host();
@@ -301,89 +306,35 @@ void ClientSession::dispatch() {
     if (!(req.is_get() || req.is_head() || req.method == "OPTIONS" || req.method == "TRACE")) {
         prepare_invalidation(host, target.origin_form);
     }
-    if (!request_body_done_ && req.expect_continue) {
-        conn_->write(http::kContinue);
+    if (!request_body_done_) {
+        read_body_first(); // forward_request() follows once the whole body is here
+        return;
     }
+    origin_start_ = request_start_;
+    forward_request();
+}
+
+void ClientSession::forward_request() {
+    const http::RequestHead& req = parser_.request();
+    const bool has_body = req.framing.kind != http::Framing::Kind::None;
     scratch_.clear();
-    forward_.body = req.framing.kind == http::Framing::Kind::Chunked
-                        ? http::Framing{http::Framing::Kind::Chunked, 0}
-                        : req.framing;
+    // A body read whole goes on with its length, whatever its framing was (as nginx does).
+    forward_.body =
+        has_body ? http::Framing{http::Framing::Kind::Length, body_.size()} : http::Framing{};
     http::write_upstream_request(scratch_, req, forward_);
     state_ = State::Forwarding;
-    origin_start_ = request_start_;
-    // Pipelined input stays queued while this request is served; a body is read on demand.
+    // Pipelined input stays queued while this request is served.
     if (cache_fetch_) {
         cache_status_ = CacheStatus::Miss;
-        fetch_for_cache(route);
+        fetch_for_cache(*route_);
         return;
     }
     cache_status_ = CacheStatus::Pass;
-    fetch_.start(gen_->pool(route.pool), scratch_, req.method, !request_body_done_, 0);
-    if (state_ == State::Forwarding && !request_body_done_) {
-        pump_request_body();
-    }
-}
-
-void ClientSession::pump_request_body() {
-    net::Connection* upstream = fetch_.upstream();
-    while (!request_body_done_ && upstream != nullptr && state_ == State::Forwarding) {
-        if (upstream->output_size() > kUpstreamHighMark) {
-            return; // fetch_upstream_drained() brings us back
-        }
-        const std::size_t avail = conn_->input_size();
-        if (parser_.request().framing.kind == http::Framing::Kind::Length) {
-            if (avail == 0) {
-                return;
-            }
-            const std::size_t n =
-                static_cast<std::size_t>(std::min<std::uint64_t>(avail, request_body_left_));
-            conn_->move_input_to(*upstream, n);
-            count(ctx_, &ProxyMetrics::received_bytes, n);
-            request_body_left_ -= n;
-            if (request_body_left_ == 0) {
-                request_body_done_ = true;
-                fetch_.request_sent();
-            }
-            continue;
-        }
-        // Chunked: decoded and sent on as fresh chunks; extensions and trailers are dropped.
-        if (request_chunked_.data_pending() > 0) {
-            if (avail == 0) {
-                return;
-            }
-            const std::size_t n = static_cast<std::size_t>(
-                std::min<std::uint64_t>(avail, request_chunked_.data_pending()));
-            request_body_seen_ += n;
-            if (request_body_seen_ > ctx_.config().limits.max_body_bytes) {
-                fetch_.cancel();
-                answer_and_close(response_started_ ? 0 : 413);
-                return;
-            }
-            scratch_.clear();
-            http::write_chunk_header(scratch_, n);
-            upstream->write(scratch_);
-            conn_->move_input_to(*upstream, n);
-            count(ctx_, &ProxyMetrics::received_bytes, n);
-            upstream->write(http::kChunkEnd);
-            request_chunked_.data_taken(n);
-            continue;
-        }
-        const std::string_view bytes = conn_->peek();
-        if (bytes.empty()) {
-            return;
-        }
-        const auto step = request_chunked_.next(bytes);
-        conn_->drain(step.consumed);
-        if (step.status == http::ChunkedDecoder::Status::Error) {
-            fetch_.cancel();
-            answer_and_close(response_started_ ? 0 : 400);
-            return;
-        }
-        if (step.status == http::ChunkedDecoder::Status::Done) {
-            upstream->write(http::kLastChunk);
-            request_body_done_ = true;
-            fetch_.request_sent();
-        }
+    const bool body_follows = body_.size() > 0;
+    fetch_.start(gen_->pool(route_->pool), scratch_, req.method, body_follows, 0);
+    // start() may have answered already (all busy, refused): then nothing more is sent.
+    if (body_follows && state_ == State::Forwarding) {
+        send_request_body(); // queued right behind the head: both go out in one write
     }
 }
 
@@ -402,6 +353,7 @@ void ClientSession::on_drained(net::Connection&) {
         }
         return;
     case State::ReadingHead:
+    case State::ReadingBody:
     case State::Lingering:
     case State::Closed:
         return;
@@ -429,6 +381,10 @@ void ClientSession::on_timer(void* arg) {
         } else {
             self->close_now(); // idle keep-alive connection
         }
+        return;
+    case State::ReadingBody:
+        // Too long since the last read, or the whole request took too long.
+        self->answer_and_close(408);
         return;
     case State::Lingering:
     case State::Closing:
@@ -460,6 +416,9 @@ void ClientSession::finish_response() {
 
 void ClientSession::next_request() {
     release_generation(); // the request is over: a reload's old generation may go
+    if (body_.holds_resources()) {
+        body_.clear(); // a big buffer goes back to the thread's spares, a file is closed
+    }
     parser_.reset();
     state_ = State::ReadingHead;
     timer_.arm(ctx_.config().limits.client_idle_timeout);
@@ -522,6 +481,7 @@ void ClientSession::end_unfinished(int status) {
 }
 
 void ClientSession::close_after_flush() {
+    body_.clear();
     if (reset_at_close_) {
         conn_->reset_on_close();
         close_now();

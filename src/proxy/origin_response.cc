@@ -134,8 +134,8 @@ void ClientSession::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault 
 }
 
 void ClientSession::fetch_upstream_drained(origin::OriginFetch&) {
-    if (!request_body_done_) {
-        pump_request_body();
+    if (!body_.all_sent()) {
+        send_request_body();
     }
 }
 

@@ -58,6 +58,28 @@ TEST(OriginFaults, SlowOriginIs504AfterFirstByteTimeout) {
     never.open();
 }
 
+TEST(OriginFaults, OriginThatStopsTakingTheRequestBodyIs504AfterBetweenBytesTimeout) {
+    // A listener that never accepts nor reads: the kernel takes what fits in its buffers
+    // (a few MiB on loopback), then the upload stalls. No phase without a deadline.
+    std::uint16_t port = 0;
+    std::string error;
+    UniqueFd deaf = listen_loopback(port, error);
+    ASSERT_TRUE(deaf.valid()) << error;
+    LacquerProcess proxy(TestConfig()
+                             .origin("127.0.0.1:" + std::to_string(port))
+                             .origin_setting("between_bytes_timeout: 500ms")
+                             .limit("max_body_bytes", "32MiB")
+                             .extra("default_route: { pass: true }\n"));
+    ASSERT_TRUE(proxy.started());
+    HttpClient client;
+    ASSERT_TRUE(client.connect(proxy.port()));
+    const std::string body(24 * 1024 * 1024, 'u');
+    const Deadline bound(15s);
+    Response r = client.request("POST", "/upload-stalls", {}, body, 15s);
+    EXPECT_EQ(r.status, 504) << r.summary();
+    EXPECT_GT(bound.remaining(), 15s - 8s) << "the 504 came late";
+}
+
 TEST(OriginFaults, AllConnectionsBusyIs503) {
     ScriptedOrigin origin;
     Gate release;

@@ -57,6 +57,15 @@ struct Limits {
     std::uint64_t max_body_bytes = 16 * 1024 * 1024;
     std::uint32_t max_connections = 20000;
     Duration client_header_timeout = std::chrono::seconds(10);
+    // Request bodies are read whole before the origin is asked (a slow client must never hold
+    // an origin connection): at most this long between two reads of a body -> 408 and close,
+    Duration client_body_timeout = std::chrono::seconds(10);
+    // and at most this long for a whole request, from its first byte to the end of its body.
+    Duration client_request_timeout = std::chrono::seconds(60);
+    // A body up to this size is held in memory; a larger one goes on in an unlinked temporary
+    // file in client_body_temp_dir (an absolute path).
+    std::uint64_t client_body_buffer = 64 * 1024;
+    std::string client_body_temp_dir = "/var/tmp";
     Duration client_idle_timeout = std::chrono::seconds(60);
 };
 

@@ -1,8 +1,9 @@
 #pragma once
 // One exchange with an origin: Connect -> SendHead -> ReadHead -> ReadBody -> Complete | Failed.
 // The fetch owns its upstream connection and hands body bytes to its FetchObserver as they
-// arrive, in place (the observer moves them on without copying). Timeouts: connect, first byte
-// (from the end of the request to the response head), between bytes. A request without a body
+// arrive, in place (the observer moves them on without copying). Timeouts: connect, between
+// bytes while the request body goes out (the origin must keep taking it), first byte (from the
+// end of the request to the response head), between bytes of the answer. A request without a body
 // that fails on a reused keep-alive connection before any response byte is retried once on a
 // fresh connection (the origin may have closed it while idle).
 // Thread: the owning worker's only. Callbacks into the observer may end the fetch.
@@ -88,6 +89,7 @@ private:
     enum class State : std::uint8_t { Idle, Connecting, Waiting, ReadingHead, ReadingBody, Done };
 
     void connect(bool fresh_only);
+    void arm_waiting_timer(); // connected, the answer not started
     void on_readable(net::Connection& conn) override;
     void on_drained(net::Connection& conn) override;
     void on_event(net::Connection& conn, net::ConnEvent event) override;

@@ -1,16 +1,17 @@
 #pragma once
 // One client connection and the requests on it, one at a time and answered in order
 // (pipelined requests wait in the input buffer). Connection states:
-//   ReadingHead -> Forwarding -> (ReadingHead | Closing -> Lingering) -> Closed
-// Request bodies stream to the origin and response bodies stream to the client without being
-// held whole: each side stops reading while the other side's output is above its mark.
+//   ReadingHead -> [ReadingBody ->] Forwarding -> (ReadingHead | Closing -> Lingering) -> Closed
+// A request body is read whole before the origin is asked (request_body.h), within
+// client_body_timeout between reads and client_request_timeout for the whole request, so a slow
+// client never holds an origin connection. Response bodies stream to the client without being
+// held whole: the origin side stops reading while the client's output is above its mark.
 // Thread: its worker's only. Ends itself through Worker::dispose().
 
 #include "lacquer/cache/body_stream.h"
 #include "lacquer/cache/cache_key.h"
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/stored_object.h"
-#include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
 #include "lacquer/http/request_target.h"
 #include "lacquer/http/serialize.h"
@@ -20,6 +21,7 @@
 #include "lacquer/origin/origin_fetch.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/cache_status.h"
+#include "lacquer/proxy/request_body.h"
 #include "lacquer/proxy/worker_context.h"
 
 #include <array>
@@ -43,7 +45,14 @@ public:
     void drain();
 
 private:
-    enum class State : std::uint8_t { ReadingHead, Forwarding, Closing, Lingering, Closed };
+    enum class State : std::uint8_t {
+        ReadingHead,
+        ReadingBody,
+        Forwarding,
+        Closing,
+        Lingering,
+        Closed
+    };
     // How the response body goes to the client.
     enum class ClientBody : std::uint8_t { None, Raw, Chunked };
     // Response bytes queued for the client beyond which the origin side (or a stream) pauses.
@@ -64,7 +73,12 @@ private:
     http::TargetOutcome read_target(http::RequestTarget& target);
     // The host the request is routed, keyed and sent upstream under; empty: refused (400).
     std::string_view request_authority(const http::RequestTarget& target) const;
-    void pump_request_body();
+    // Sends the request (head, and the body read whole) to the origin or the cache.
+    void forward_request();
+    // The request body (request_body.cc): read whole first, then sent after the head.
+    void read_body_first();
+    void read_body(); // what has arrived; forward_request() once the whole body is here
+    void send_request_body();
     void finish_response();
     void next_request();
     void answer_and_close(int status);
@@ -121,7 +135,7 @@ private:
     WorkerGeneration* gen_ = nullptr; // the config the request in flight runs on
     std::unique_ptr<net::Connection> conn_;
     http::HeadParser parser_;
-    http::ChunkedDecoder request_chunked_;
+    RequestBody body_;
     origin::OriginFetch fetch_;
     net::Timer timer_;
     std::string scratch_;       // heads written here; capacity reused from request to request
@@ -145,9 +159,9 @@ private:
     bool invalidate_ = false;  // a non-error answer removes key_.url's objects (RFC 9111 §4.4)
     State state_ = State::ReadingHead;
     // The request in flight
-    std::uint64_t request_body_left_ = 0;
-    std::uint64_t request_body_seen_ = 0;
-    bool request_body_done_ = true;
+    core::Instant head_start_{};    // its first byte: client_request_timeout counts from here
+    core::Instant body_deadline_{}; // head_start_ + client_request_timeout
+    bool request_body_done_ = true; // read whole (or there is none)
     bool keep_alive_ = true;
     bool http10_ = false;
     bool head_request_ = false;

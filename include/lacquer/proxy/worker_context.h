@@ -5,6 +5,7 @@
 // the worker's thread; used only there (the connection count is the one atomic).
 
 #include "lacquer/config/config.h"
+#include "lacquer/core/clock.h"
 #include "lacquer/http/head_parser.h"
 #include "lacquer/metrics/registry.h"
 #include "lacquer/origin/origin_pool.h"
@@ -46,6 +47,7 @@ struct WorkerContext {
     ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
     CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
     bool draining = false;                 // shutting down: answer what is in flight, then close
+    core::Instant body_file_reported{};    // the last report of a request body's failed file
     metrics::Shard* shard = nullptr;       // this worker's counts
 
     const config::Config& config() const { return current->config(); }

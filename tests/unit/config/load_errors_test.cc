@@ -66,7 +66,8 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownLimitsKey", with_base("limits:\n  max_header: 1KiB\n"),
          "t.yaml:8:3: unknown key `limits.max_header` (known keys: max_header_bytes, "
          "max_uri_bytes, max_body_bytes, max_connections, client_header_timeout, "
-         "client_idle_timeout)"},
+         "client_body_timeout, client_request_timeout, client_body_buffer, "
+         "client_body_temp_dir, client_idle_timeout)"},
         {"UnknownListenerKey", "listen:\n  - address: 127.0.0.1:8080\n    port: 1\n",
          "t.yaml:3:5: unknown key `listen[0].port` (known keys: address, tls)"},
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
@@ -182,6 +183,22 @@ std::vector<ErrorCase> error_cases() {
          "or 1h, got \"1.5s\""},
         {"DurationZeroTimeout", with_base("limits:\n  client_header_timeout: 0s\n"),
          "t.yaml:8:26: limits.client_header_timeout: must be at least 1ms, got \"0s\""},
+        {"BodyTimeoutZero", with_base("limits:\n  client_body_timeout: 0ms\n"),
+         "t.yaml:8:24: limits.client_body_timeout: must be at least 1ms, got \"0ms\""},
+        {"BodyTimeoutWithoutUnit", with_base("limits:\n  client_body_timeout: 10\n"),
+         "t.yaml:8:24: limits.client_body_timeout: expected a duration such as 250ms, 30s, 10m "
+         "or 1h, got \"10\""},
+        {"RequestTimeoutNotADuration", with_base("limits:\n  client_request_timeout: [1s]\n"),
+         "t.yaml:8:27: limits.client_request_timeout: expected a duration such as 250ms, 30s, "
+         "10m or 1h, got a list"},
+        {"BodyBufferZero", with_base("limits:\n  client_body_buffer: 0B\n"),
+         "t.yaml:8:23: limits.client_body_buffer: must be at least 1B, got \"0B\""},
+        {"BodyBufferTooLarge", with_base("limits:\n  client_body_buffer: 1GiB\n"),
+         "t.yaml:8:23: limits.client_body_buffer: must be at most 64MiB (larger bodies go to "
+         "client_body_temp_dir), got \"1GiB\""},
+        {"BodyTempDirRelative", with_base("limits:\n  client_body_temp_dir: tmp/bodies\n"),
+         "t.yaml:8:25: limits.client_body_temp_dir: expected an absolute directory path, got "
+         "\"tmp/bodies\""},
         {"DurationOverflow", with_base("    first_byte_timeout: 99999999999999999999h\n"),
          "t.yaml:7:25: origins.api.first_byte_timeout: expected a duration such as 250ms, 30s, "
          "10m or 1h, got \"99999999999999999999h\""},

@@ -65,6 +65,10 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_EQ(config.limits.max_body_bytes, 16U * 1024 * 1024);
     EXPECT_EQ(config.limits.max_connections, 20000U);
     EXPECT_EQ(config.limits.client_header_timeout, seconds(10));
+    EXPECT_EQ(config.limits.client_body_timeout, seconds(10));
+    EXPECT_EQ(config.limits.client_request_timeout, seconds(60));
+    EXPECT_EQ(config.limits.client_body_buffer, 64U * 1024);
+    EXPECT_EQ(config.limits.client_body_temp_dir, "/var/tmp");
     EXPECT_EQ(config.limits.client_idle_timeout, seconds(60));
 
     EXPECT_TRUE(config.storage.present);
@@ -160,6 +164,10 @@ TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_EQ(config.admin.token_file, "");
     EXPECT_EQ(config.limits.max_header_bytes, 32U * 1024);
     EXPECT_EQ(config.limits.client_idle_timeout, seconds(60));
+    EXPECT_EQ(config.limits.client_body_timeout, seconds(10));
+    EXPECT_EQ(config.limits.client_request_timeout, seconds(60));
+    EXPECT_EQ(config.limits.client_body_buffer, 64U * 1024);
+    EXPECT_EQ(config.limits.client_body_temp_dir, "/var/tmp");
     EXPECT_FALSE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
     EXPECT_EQ(config.log.access, AccessLogTarget::Stdout);
@@ -243,6 +251,20 @@ TEST(LoadAdmin, AddressAndToken) {
     const Config defaults = load("admin: {}\n");
     EXPECT_TRUE(defaults.admin.present);
     EXPECT_EQ(defaults.admin.address.text(), "127.0.0.1:9190");
+}
+
+TEST(LoadLimits, RequestBodyKeys) {
+    const Config config = load(R"(limits:
+  client_body_timeout: 300ms
+  client_request_timeout: 2m
+  client_body_buffer: 1KiB
+  client_body_temp_dir: /srv/lacquer/bodies
+)");
+    EXPECT_EQ(config.limits.client_body_timeout, milliseconds(300));
+    EXPECT_EQ(config.limits.client_request_timeout, minutes(2));
+    EXPECT_EQ(config.limits.client_body_buffer, 1024U);
+    EXPECT_EQ(config.limits.client_body_temp_dir, "/srv/lacquer/bodies");
+    EXPECT_EQ(config.limits.client_header_timeout, seconds(10)); // the others keep defaults
 }
 
 TEST(LoadLog, AccessTargetsAndFormats) {

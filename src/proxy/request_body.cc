@@ -1,0 +1,290 @@
+// RequestBody: a request body decoded and held whole (memory, then an unlinked file); and the
+// ClientSession step that reads it before the origin is asked, under client_body_timeout (between
+// reads) and client_request_timeout (the whole request).
+#include "lacquer/proxy/request_body.h"
+
+#include "lacquer/net/connection.h"
+#include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/proxy_metrics.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace lacquer::proxy {
+
+namespace {
+// The body goes upstream in pieces of this size (a file part through a buffer on the worker's
+// stack): libevent then makes chains that its per-thread block caches keep (event_memory.h),
+// where one 64 KiB write would take a fresh malloc every time.
+constexpr std::size_t kSendPiece = 16 * 1024;
+// Request-body bytes queued upstream beyond which sending waits for fetch_upstream_drained.
+constexpr std::size_t kUpstreamHighMark = 256 * 1024;
+// The smallest memory block a body takes.
+constexpr std::size_t kMinBlock = 4 * 1024;
+
+// A body of known length takes a power-of-two block that holds it, so that small bodies do not
+// each hold client_body_buffer bytes while they arrive, and the sizes stay few enough for the
+// spare-block cache to reuse them; a chunked body takes the whole buffer.
+std::size_t block_size(const http::Framing& framing, std::size_t memory_bytes) {
+    if (framing.kind != http::Framing::Kind::Length || framing.length >= memory_bytes) {
+        return memory_bytes;
+    }
+    const std::size_t fits = std::bit_ceil(static_cast<std::size_t>(framing.length));
+    return std::min(std::max(kMinBlock, fits), memory_bytes);
+}
+} // namespace
+
+RequestBody::~RequestBody() {
+    clear();
+}
+
+void RequestBody::begin(const http::Framing& framing, const Limits& limits) {
+    clear();
+    framing_ = framing;
+    chunked_.reset();
+    limits_ = limits;
+    size_ = 0;
+    sent_ = 0;
+    file_error_ = 0;
+    left_ = framing.kind == http::Framing::Kind::Length ? framing.length : 0;
+}
+
+void RequestBody::clear() {
+    memory_.reset(); // back to this thread's spare blocks
+    memory_size_ = 0;
+    size_ = 0;
+    sent_ = 0;
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+}
+
+RequestBody::Read RequestBody::read(net::Connection& from) {
+    std::size_t consumed = 0;
+    for (;;) {
+        if (framing_.kind == http::Framing::Kind::Length && left_ == 0) {
+            return {Status::Complete, consumed};
+        }
+        const std::string_view bytes = from.peek();
+        if (bytes.empty()) {
+            return {Status::NeedMore, consumed};
+        }
+        if (framing_.kind == http::Framing::Kind::Length || chunked_.data_pending() > 0) {
+            const std::uint64_t want =
+                framing_.kind == http::Framing::Kind::Length ? left_ : chunked_.data_pending();
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(want, bytes.size()));
+            if (!append(bytes.substr(0, n))) {
+                return {Status::StorageFailed, consumed};
+            }
+            from.drain(n);
+            consumed += n;
+            if (framing_.kind == http::Framing::Kind::Length) {
+                left_ -= n;
+            } else {
+                chunked_.data_taken(n);
+            }
+            continue;
+        }
+        const http::ChunkedDecoder::Step step = chunked_.next(bytes);
+        from.drain(step.consumed);
+        consumed += step.consumed;
+        switch (step.status) {
+        case http::ChunkedDecoder::Status::Error:
+            return {Status::BadFraming, consumed};
+        case http::ChunkedDecoder::Status::Done:
+            return {Status::Complete, consumed};
+        case http::ChunkedDecoder::Status::Data:
+            // Refused on the declared size, before its bytes are read and stored.
+            if (chunked_.data_pending() > limits_.max_bytes - size_) {
+                return {Status::TooLarge, consumed};
+            }
+            break;
+        case http::ChunkedDecoder::Status::NeedMore:
+            break;
+        }
+    }
+}
+
+bool RequestBody::append(std::string_view bytes) {
+    if (!memory_) {
+        memory_size_ = block_size(framing_, limits_.memory_bytes);
+        memory_ = core::make_block(memory_size_);
+    }
+    if (size_ < memory_size_) {
+        const std::size_t room = memory_size_ - static_cast<std::size_t>(size_);
+        const std::size_t n = std::min(room, bytes.size());
+        std::memcpy(memory_.get() + size_, bytes.data(), n);
+        size_ += n;
+        bytes.remove_prefix(n);
+    }
+    if (bytes.empty()) {
+        return true;
+    }
+    if (fd_ < 0 && !open_file()) {
+        file_error_ = errno;
+        return false;
+    }
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            file_error_ = n < 0 ? errno : EIO; // ENOSPC, EDQUOT, EIO, ...
+            return false;
+        }
+        size_ += static_cast<std::uint64_t>(n);
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+bool RequestBody::open_file() {
+    // O_TMPFILE: never has a name, so nothing is left behind even if the process dies.
+    char dir[PATH_MAX];
+    if (limits_.temp_dir.size() >= sizeof dir - 32) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    std::memcpy(dir, limits_.temp_dir.data(), limits_.temp_dir.size());
+    dir[limits_.temp_dir.size()] = '\0';
+    fd_ = ::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ >= 0) {
+        return true;
+    }
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+        return false;
+    }
+    // A file system without O_TMPFILE: a named file, unlinked at once.
+    static constexpr std::string_view kName = "/lacquer-body-XXXXXX";
+    char path[PATH_MAX];
+    std::memcpy(path, dir, limits_.temp_dir.size());
+    std::memcpy(path + limits_.temp_dir.size(), kName.data(), kName.size());
+    path[limits_.temp_dir.size() + kName.size()] = '\0';
+    fd_ = ::mkostemp(path, O_CLOEXEC);
+    if (fd_ >= 0) {
+        ::unlink(path);
+    }
+    return fd_ >= 0;
+}
+
+bool RequestBody::send(net::Connection& to, std::size_t high_mark, bool& failed) {
+    failed = false;
+    const std::uint64_t in_memory = std::min<std::uint64_t>(size_, memory_size_);
+    while (sent_ < size_ && to.output_size() < high_mark) {
+        if (sent_ < in_memory) {
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(kSendPiece, in_memory - sent_));
+            to.write(std::string_view(memory_.get() + sent_, n));
+            sent_ += n;
+            continue;
+        }
+        char piece[kSendPiece];
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(sizeof piece, size_ - sent_));
+        const ssize_t n = ::pread(fd_, piece, want, static_cast<off_t>(sent_ - in_memory));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            file_error_ = n < 0 ? errno : EIO;
+            failed = true;
+            return false;
+        }
+        to.write(std::string_view(piece, static_cast<std::size_t>(n)));
+        sent_ += static_cast<std::uint64_t>(n);
+    }
+    return sent_ == size_;
+}
+
+namespace {
+// A temporary file that cannot be made or written fails every large body the same way: say why
+// on stderr (the journal), at most once a minute per worker.
+void report_file_failure(WorkerContext& ctx, std::string_view dir, int error) {
+    const core::Instant now = ctx.worker.now();
+    if (ctx.body_file_reported != core::Instant{} &&
+        now - ctx.body_file_reported < std::chrono::minutes(1)) {
+        return;
+    }
+    ctx.body_file_reported = now;
+    std::fprintf(stderr,
+                 "request body: no temporary file in limits.client_body_temp_dir (%.*s): %s; "
+                 "bodies over client_body_buffer get 500 (reported once a minute)\n",
+                 static_cast<int>(dir.size()), dir.data(), std::strerror(error));
+}
+} // namespace
+
+// ---- the session's step: ReadingBody ---------------------------------------------------------
+
+void ClientSession::read_body_first() {
+    const http::RequestHead& req = parser_.request();
+    const config::Limits& limits = gen_->config().limits;
+    body_.begin(req.framing,
+                {limits.max_body_bytes, static_cast<std::size_t>(limits.client_body_buffer),
+                 limits.client_body_temp_dir});
+    state_ = State::ReadingBody;
+    body_deadline_ = head_start_ + limits.client_request_timeout;
+    if (req.expect_continue && conn_->input_size() == 0) {
+        conn_->write(http::kContinue); // the client waits for this before it sends the body
+    }
+    read_body();
+}
+
+void ClientSession::read_body() {
+    const RequestBody::Read got = body_.read(*conn_);
+    count(ctx_, &ProxyMetrics::received_bytes, got.consumed);
+    switch (got.status) {
+    case RequestBody::Status::NeedMore: {
+        // Each read restarts the gap, never past the whole request's deadline.
+        const core::Millis gap = gen_->config().limits.client_body_timeout;
+        const auto left = std::chrono::ceil<core::Millis>(body_deadline_ - ctx_.worker.now());
+        timer_.arm(std::max(core::Millis(0), std::min(gap, left)));
+        return;
+    }
+    case RequestBody::Status::TooLarge:
+        answer_and_close(413);
+        return;
+    case RequestBody::Status::BadFraming:
+        answer_and_close(400);
+        return;
+    case RequestBody::Status::StorageFailed:
+        report_file_failure(ctx_, gen_->config().limits.client_body_temp_dir, body_.file_error());
+        answer_and_close(500);
+        return;
+    case RequestBody::Status::Complete:
+        timer_.cancel();
+        request_body_done_ = true;
+        origin_start_ = ctx_.worker.now(); // the origin's time starts now, not at the head
+        forward_request();
+        return;
+    }
+}
+
+void ClientSession::send_request_body() {
+    net::Connection* upstream = fetch_.upstream();
+    if (upstream == nullptr || body_.all_sent() || state_ != State::Forwarding) {
+        return;
+    }
+    bool failed = false;
+    if (body_.send(*upstream, kUpstreamHighMark, failed)) {
+        fetch_.request_sent();
+        return;
+    }
+    if (failed) {
+        report_file_failure(ctx_, gen_->config().limits.client_body_temp_dir, body_.file_error());
+        fetch_.cancel(); // the origin never sees a complete request
+        cache_status_ = CacheStatus::Error;
+        answer_and_close(response_started_ ? 0 : 500);
+    }
+}
+
+} // namespace lacquer::proxy
