@@ -1,5 +1,7 @@
 #include "lacquer/proxy/access_log.h"
 
+#include "lacquer/proxy/request_fsm.h"
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -170,6 +172,11 @@ void AccessLog::format_json(Buffer& b, const AccessLogEntry& e) {
     }
     o.append(",\"total_ms\":");
     append_ms(o, e.total_ms);
+    if (e.steps != nullptr) {
+        o.append(",\"steps\":\"");
+        e.steps->append_trace(o); // step names and numbers: nothing to escape
+        o.push_back('"');
+    }
     o.append("}\n");
 }
 

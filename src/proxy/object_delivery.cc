@@ -3,7 +3,6 @@
 #include "lacquer/http/cache_control.h"
 #include "lacquer/http/headers.h"
 #include "lacquer/http/serialize.h"
-#include "lacquer/net/connection.h"
 
 #include <algorithm>
 #include <charconv>
@@ -17,14 +16,14 @@ void release_object(const void*, std::size_t, void* token) {
 }
 
 // Queues bytes of `object` by reference; the reference taken here is dropped by libevent.
-void write_object_bytes(net::Connection& conn, const cache::StoredObject& object,
+void write_object_bytes(ClientSide& client, const cache::StoredObject& object,
                         std::string_view bytes) {
     if (bytes.empty()) {
         return;
     }
     object.ref();
-    conn.write_borrowed(bytes.data(), bytes.size(), &release_object,
-                        const_cast<cache::StoredObject*>(&object));
+    client.write_borrowed(bytes.data(), bytes.size(), &release_object,
+                          const_cast<cache::StoredObject*>(&object));
 }
 
 // Weak comparison (RFC 9110 §8.8.3.2): W/ prefixes are ignored.
@@ -102,7 +101,7 @@ int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
     return status;
 }
 
-std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
+std::uint64_t deliver_object(ClientSide& client, const cache::StoredObject& object,
                              const ObjectDelivery& how, std::string& scratch) {
     static constexpr std::string_view kNotModified = "HTTP/1.1 304 Not Modified\r\n";
     const std::string_view head = object.head();
@@ -135,7 +134,7 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
     // Usually the socket takes the whole answer at once: no buffer, no allocation.
     const std::string_view views[] = {parts[0].bytes, parts[1].bytes, parts[2].bytes,
                                       parts[3].bytes, parts[4].bytes};
-    std::size_t sent = conn.write_now(views);
+    std::size_t sent = client.write_now(views);
     for (const Part& part : parts) {
         if (sent >= part.bytes.size()) {
             sent -= part.bytes.size();
@@ -144,9 +143,9 @@ std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& o
         const std::string_view rest = part.bytes.substr(sent);
         sent = 0;
         if (part.stored) {
-            write_object_bytes(conn, object, rest);
+            write_object_bytes(client, object, rest);
         } else {
-            conn.write(rest);
+            client.write(rest);
         }
     }
     return body.size();

@@ -8,14 +8,11 @@
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/http/head.h"
 #include "lacquer/proxy/cache_status.h"
+#include "lacquer/proxy/client_side.h"
 
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-namespace lacquer::net {
-class Connection;
-}
 
 namespace lacquer::proxy {
 
@@ -44,7 +41,7 @@ int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
                     const ObjectDelivery& how);
 
 // Writes the whole answer; returns the body bytes queued. `scratch` holds the fresh lines.
-std::uint64_t deliver_object(net::Connection& conn, const cache::StoredObject& object,
+std::uint64_t deliver_object(ClientSide& client, const cache::StoredObject& object,
                              const ObjectDelivery& how, std::string& scratch);
 
 } // namespace lacquer::proxy

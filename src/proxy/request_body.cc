@@ -4,8 +4,8 @@
 #include "lacquer/proxy/request_body.h"
 
 #include "lacquer/net/connection.h"
-#include "lacquer/proxy/client_session.h"
-#include "lacquer/proxy/proxy_metrics.h"
+#include "lacquer/net/worker.h"
+#include "lacquer/proxy/worker_context.h"
 
 #include <algorithm>
 #include <bit>
@@ -206,10 +206,9 @@ bool RequestBody::send(net::Connection& to, std::size_t high_mark, bool& failed)
     return sent_ == size_;
 }
 
-namespace {
 // A temporary file that cannot be made or written fails every large body the same way: say why
 // on stderr (the journal), at most once a minute per worker.
-void report_file_failure(WorkerContext& ctx, std::string_view dir, int error) {
+void report_body_file_failure(WorkerContext& ctx, std::string_view dir, int error) {
     const core::Instant now = ctx.worker.now();
     if (ctx.body_file_reported != core::Instant{} &&
         now - ctx.body_file_reported < std::chrono::minutes(1)) {
@@ -220,71 +219,6 @@ void report_file_failure(WorkerContext& ctx, std::string_view dir, int error) {
                  "request body: no temporary file in limits.client_body_temp_dir (%.*s): %s; "
                  "bodies over client_body_buffer get 500 (reported once a minute)\n",
                  static_cast<int>(dir.size()), dir.data(), std::strerror(error));
-}
-} // namespace
-
-// ---- the session's step: ReadingBody ---------------------------------------------------------
-
-void ClientSession::read_body_first() {
-    const http::RequestHead& req = parser_.request();
-    const config::Limits& limits = gen_->config().limits;
-    body_.begin(req.framing,
-                {limits.max_body_bytes, static_cast<std::size_t>(limits.client_body_buffer),
-                 limits.client_body_temp_dir});
-    state_ = State::ReadingBody;
-    body_deadline_ = head_start_ + limits.client_request_timeout;
-    if (req.expect_continue && conn_->input_size() == 0) {
-        conn_->write(http::kContinue); // the client waits for this before it sends the body
-    }
-    read_body();
-}
-
-void ClientSession::read_body() {
-    const RequestBody::Read got = body_.read(*conn_);
-    count(ctx_, &ProxyMetrics::received_bytes, got.consumed);
-    switch (got.status) {
-    case RequestBody::Status::NeedMore: {
-        // Each read restarts the gap, never past the whole request's deadline.
-        const core::Millis gap = gen_->config().limits.client_body_timeout;
-        const auto left = std::chrono::ceil<core::Millis>(body_deadline_ - ctx_.worker.now());
-        timer_.arm(std::max(core::Millis(0), std::min(gap, left)));
-        return;
-    }
-    case RequestBody::Status::TooLarge:
-        answer_and_close(413);
-        return;
-    case RequestBody::Status::BadFraming:
-        answer_and_close(400);
-        return;
-    case RequestBody::Status::StorageFailed:
-        report_file_failure(ctx_, gen_->config().limits.client_body_temp_dir, body_.file_error());
-        answer_and_close(500);
-        return;
-    case RequestBody::Status::Complete:
-        timer_.cancel();
-        request_body_done_ = true;
-        origin_start_ = ctx_.worker.now(); // the origin's time starts now, not at the head
-        forward_request();
-        return;
-    }
-}
-
-void ClientSession::send_request_body() {
-    net::Connection* upstream = fetch_.upstream();
-    if (upstream == nullptr || body_.all_sent() || state_ != State::Forwarding) {
-        return;
-    }
-    bool failed = false;
-    if (body_.send(*upstream, kUpstreamHighMark, failed)) {
-        fetch_.request_sent();
-        return;
-    }
-    if (failed) {
-        report_file_failure(ctx_, gen_->config().limits.client_body_temp_dir, body_.file_error());
-        fetch_.cancel(); // the origin never sees a complete request
-        cache_status_ = CacheStatus::Error;
-        answer_and_close(response_started_ ? 0 : 500);
-    }
 }
 
 } // namespace lacquer::proxy

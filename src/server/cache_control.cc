@@ -1,7 +1,7 @@
 #include "cache_control.h"
 
 #include "lacquer/cache/cache_key.h"
-#include "lacquer/http/request_target.h"
+#include "lacquer/proxy/purge_target.h"
 
 #include <regex>
 #include <string>
@@ -27,24 +27,11 @@ admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::Obje
     c.purge_url = [current_routes, &store, max_uri_bytes](
                       std::string_view url, std::string_view host, bool soft) -> std::size_t {
         const std::shared_ptr<const proxy::RouteTable> routes = current_routes();
-        const std::size_t query_at = url.find('?');
-        cache::RequestView view;
-        view.host = host.empty() ? std::string_view("-") : host;
-        // The path as requests are routed and keyed: "/a/../b" purges what "/b" stored.
-        std::string normalised(url.size(), '\0');
-        if (http::normalise_path(url.substr(0, query_at), routes->path_rules(), normalised,
-                                 view.path) != http::TargetOutcome::Ok) {
-            return 0;
-        }
-        view.query =
-            query_at == std::string_view::npos ? std::string_view() : url.substr(query_at + 1);
-        const proxy::Route& route = routes->match(proxy::host_without_port(host), view.path, "GET");
-        if (route.cache == nullptr) {
-            return 0; // nothing of that URL is ever stored
-        }
+        std::string path_buffer(url.size(), '\0');
         cache::KeyBuffer buffer(max_uri_bytes);
         cache::BuiltKey key;
-        if (cache::build_key(route.cache->key, "GET", view, buffer, key) != cache::KeyOutcome::Ok) {
+        if (!proxy::purge_key(*routes, host.empty() ? std::string_view("-") : host, url, nullptr,
+                              path_buffer, buffer, key)) {
             return 0;
         }
         if (!host.empty()) { // one shard, every variant

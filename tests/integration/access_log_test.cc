@@ -21,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace cache_test;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 
 std::vector<std::string> lines_of(const std::filesystem::path& file) {
     std::ifstream in(file);
@@ -89,6 +90,25 @@ TEST(AccessLog, OneJsonLinePerRequestWithItsCacheStatus) {
         EXPECT_EQ(line.back(), '}');
         EXPECT_THAT(line, HasSubstr("\"total_ms\":"));
     }
+    // Each line says the request's way through the request state machine (issue 16).
+    const auto steps_of = [&lines](std::string_view cache) {
+        for (const std::string& line : lines) {
+            if (line.find("\"cache\":\"" + std::string(cache) + "\"") != std::string::npos) {
+                const std::size_t at = line.find("\"steps\":\"");
+                return at == std::string::npos
+                           ? std::string()
+                           : line.substr(at + 9, line.find('"', at + 9) - at - 9);
+            }
+        }
+        return std::string();
+    };
+    EXPECT_THAT(steps_of("hit"), MatchesRegex("Recv:0.000 Route:[0-9.]+ Lookup:[0-9.]+ "
+                                              "Deliver:[0-9.]+ Done:[0-9.]+"));
+    EXPECT_THAT(steps_of("miss"), MatchesRegex("Recv:0.000 Route:[0-9.]+ Lookup:[0-9.]+ "
+                                               "Fetch:[0-9.]+ Relay:[0-9.]+ Relay:[0-9.]+ "
+                                               "Relay:[0-9.]+ Done:[0-9.]+"));
+    EXPECT_THAT(steps_of("synth"), MatchesRegex("Recv:0.000 Route:[0-9.]+ Synth:[0-9.]+ "
+                                                "Done:[0-9.]+"));
 }
 
 TEST(AccessLog, CombinedFormatAndReopenOnSigusr1) {

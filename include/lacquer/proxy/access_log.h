@@ -19,6 +19,8 @@
 
 namespace lacquer::proxy {
 
+class StepHistory; // request_fsm.h
+
 struct AccessLogEntry {
     std::string_view client;
     std::string_view method;
@@ -33,6 +35,7 @@ struct AccessLogEntry {
     double origin_ms = -1; // < 0: no origin exchange
     double total_ms = 0;
     std::int64_t unix_time = 0;
+    const StepHistory* steps = nullptr; // the request's way through RequestFsm (JSON "steps")
 };
 
 class AccessLog {

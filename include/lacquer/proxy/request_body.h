@@ -22,6 +22,8 @@ class Connection;
 
 namespace lacquer::proxy {
 
+struct WorkerContext;
+
 class RequestBody {
 public:
     enum class Status : std::uint8_t {
@@ -82,5 +84,8 @@ private:
     int fd_ = -1;
     int file_error_ = 0;
 };
+
+// Says on stderr, at most once a minute per worker, that bodies cannot spill to `dir`.
+void report_body_file_failure(WorkerContext& ctx, std::string_view dir, int error);
 
 } // namespace lacquer::proxy

@@ -1,0 +1,75 @@
+// RequestFsm, how a request ends: an answer from a stored object (Deliver), and the one record
+// of every request, counted in the metrics of its generation and written to the access log.
+#include "lacquer/net/worker.h"
+#include "lacquer/proxy/proxy_metrics.h"
+#include "lacquer/proxy/request_fsm.h"
+#include "object_delivery.h"
+
+#include <chrono>
+#include <ctime>
+
+namespace lacquer::proxy {
+
+void RequestFsm::deliver(const cache::StoredObject& object, CacheStatusField field) {
+    const core::Instant now = ctx_.worker.now();
+    ObjectDelivery how;
+    how.age = object.initial_age() +
+              std::chrono::duration_cast<std::chrono::seconds>(now - object.stored_at()).count();
+    how.head_only = head_request_;
+    how.not_modified = is_not_modified(client_.head(), object);
+    how.close = !keep_alive_;
+    how.http10_client = http10_;
+    how.cache_status = field;
+    cache_status_ = field.collapsed     ? CacheStatus::Coalesced
+                    : field.fwd.empty() ? CacheStatus::Hit
+                                        : CacheStatus::Stale;
+    body_bytes_ = deliver_object(client_, object, how, scratch_);
+    response_started_ = true;
+    log_status_ = how.not_modified ? 304 : object.status();
+}
+
+void RequestFsm::log(int status) {
+    if (logged_) {
+        return;
+    }
+    logged_ = true;
+    // Counted on the request's generation: its route indexes are that generation's.
+    const ProxyMetrics* metrics = gen_ != nullptr ? gen_->metrics() : ctx_.metrics();
+    if (metrics != nullptr) {
+        const ProxyMetrics& m = *metrics;
+        const std::size_t route = route_ != nullptr ? route_->index : m.unrouted_index();
+        const auto cs = static_cast<std::size_t>(cache_status_);
+        ctx_.count(m.requests[route][cs]);
+        ctx_.shard->observe(m.durations[route][cs], ctx_.worker.now() - request_start_);
+        ctx_.count(m.sent_bytes, body_bytes_);
+    }
+    if (ctx_.access_log == nullptr) {
+        return;
+    }
+    const http::RequestHead& req = client_.head();
+    const http::Header* referer = req.headers.find("Referer");
+    const http::Header* agent = req.headers.find("User-Agent");
+    const core::Instant now = ctx_.worker.now();
+    using Ms = std::chrono::duration<double, std::milli>;
+    AccessLogEntry e;
+    e.client = client_.peer_host();
+    e.method = req.method.empty() ? std::string_view("-") : req.method;
+    e.target = req.target.empty() ? std::string_view("-") : req.target;
+    e.version_minor = req.version_minor;
+    e.status = status;
+    e.body_bytes = body_bytes_;
+    e.referer = referer != nullptr ? referer->value : std::string_view();
+    e.user_agent = agent != nullptr ? agent->value : std::string_view();
+    e.cache_status = cache_status_name(cache_status_);
+    e.route = route_ != nullptr ? std::string_view(route_->name) : std::string_view("-");
+    e.origin_ms =
+        origin_start_ == core::Instant{}
+            ? -1.0
+            : Ms((origin_end_ == core::Instant{} ? now : origin_end_) - origin_start_).count();
+    e.total_ms = Ms(now - request_start_).count();
+    e.unix_time = static_cast<std::int64_t>(std::time(nullptr));
+    e.steps = history_.size() > 0 ? &history_ : nullptr;
+    ctx_.access_log->write(ctx_.worker.index(), e);
+}
+
+} // namespace lacquer::proxy
