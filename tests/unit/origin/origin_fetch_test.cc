@@ -120,9 +120,15 @@ protected:
         origin_.read_head(worker_, fd);
         return fd;
     }
-    bool wait_end(std::chrono::milliseconds limit = 5s) {
-        return run_until(
-            worker_, [&] { return observer_.ended(); }, limit);
+    // Turns the loop until the fetch reports its end (done or failed).
+    ::testing::AssertionResult wait_end(std::chrono::milliseconds limit = 5s) {
+        if (run_until(
+                worker_, [&] { return observer_.ended(); }, limit)) {
+            return ::testing::AssertionSuccess();
+        }
+        return ::testing::AssertionFailure()
+               << "the fetch did not end within " << limit.count()
+               << " ms; calls so far: " << ::testing::PrintToString(observer_.calls);
     }
 
     std::uint64_t errors(FetchFault fault) const {
@@ -326,8 +332,7 @@ TEST_P(OriginFetchAnswers, FramingDecidesTheEndAndWhetherTheConnectionIsKept) {
     if (c.then_close) {
         ::shutdown(fd, SHUT_WR);
     }
-    ASSERT_TRUE(wait_end()) << "the fetch never ended; calls so far: "
-                            << ::testing::PrintToString(observer_.calls);
+    ASSERT_TRUE(wait_end());
     EXPECT_EQ(observer_.calls, c.calls);
     EXPECT_EQ(observer_.body, c.body);
     EXPECT_FALSE(fetch().active());
