@@ -67,53 +67,167 @@ OriginHandler echo_locale() {
     };
 }
 
-TEST(CacheKey, UnknownParamsAreStrippedBeforeTheOriginAndDoNotSplitTheKey) {
+// Two requests that must share one stored object: the first is forwarded and stored, the
+// second is a hit on it, and the origin is asked once.
+struct SharedObjectCase {
+    const char* name;
+    std::string_view config; // kKeyedRoutes or kVariantConfig
+    std::string path;        // where the origin answers
+    std::string label{};     // the origin's numbered body; empty: it echoes X-Locale
+    std::string first;
+    HeaderFields first_headers{};
+    std::string second;
+    HeaderFields second_headers{};
+    std::string body; // of both answers
+    // What the origin was shown of the first request; each is checked when not empty.
+    std::string origin_target{};
+    std::string origin_locale{}; // the one X-Locale header
+    std::string origin_lacks{};  // a header that must not reach the origin
+};
+
+void PrintTo(const SharedObjectCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
+const SharedObjectCase kSharedObjects[] = {
+    // The unkeyed param never reaches the origin, and does not split the key.
+    {.name = "UnknownParamsAreStrippedBeforeTheOriginAndDoNotSplitTheKey",
+     .config = kKeyedRoutes,
+     .path = "/k/strip",
+     .label = "strip",
+     .first = "/k/strip?a=1&utm_source=mail",
+     .second = "/k/strip?utm_source=ads&a=1&fbclid=zz",
+     .body = "strip #1",
+     .origin_target = "/k/strip?a=1"},
+    {.name = "ParamOrderDoesNotMatter",
+     .config = kKeyedRoutes,
+     .path = "/k/order",
+     .label = "order",
+     .first = "/k/order?a=1&b=2",
+     .second = "/k/order?b=2&a=1",
+     .body = "order #1"},
+    {.name = "PercentEncodedParamNamesAreNormalised",
+     .config = kKeyedRoutes,
+     .path = "/k/pct",
+     .label = "pct",
+     .first = "/k/pct?a=1",
+     .second = "/k/pct?%61=1",
+     .body = "pct #1"},
+    {.name = "QueryParamAndAcceptLanguageSelectTheSameObject",
+     .config = kVariantConfig,
+     .path = "/v/page",
+     .first = "/v/page?id=7&locale=de-DE",
+     .second = "/v/page?id=7",
+     .second_headers = {{"Accept-Language", "de-AT,de;q=0.9"}},
+     .body = "de-DE #1",
+     .origin_locale = "de-DE"},
+    // Cookie is a variant source here, and the route does not forward Cookie to the origin, so
+    // the request carries no credentials the origin could see: it is cacheable like any other.
+    {.name = "LocaleCookieSelectsTheObjectWhenCookiesAreNotForwarded",
+     .config = kVariantConfig,
+     .path = "/vc/page",
+     .first = "/vc/page?id=3",
+     .first_headers = {{"Cookie", "theme=dark; locale=fr-FR"}},
+     .second = "/vc/page?id=3&locale=fr-FR",
+     .body = "fr-FR #1",
+     .origin_lacks = "Cookie"},
+};
+
+class SharedObject : public ::testing::TestWithParam<SharedObjectCase> {};
+
+TEST_P(SharedObject, TheFirstIsStoredAndTheSecondIsAHit) {
+    const SharedObjectCase& c = GetParam();
     ScriptedOrigin origin;
-    origin.on_get("/k/strip", numbered("strip", {{"Cache-Control", "max-age=600"}}));
-    LacquerProcess proxy(caching_config(origin, kKeyedRoutes));
+    origin.on_get(c.path, c.label.empty() ? echo_locale()
+                                          : numbered(c.label, {{"Cache-Control", "max-age=600"}}));
+    LacquerProcess proxy(caching_config(origin, c.config));
     ASSERT_TRUE(proxy.started());
 
-    Response first = proxy.get("/k/strip?a=1&utm_source=mail");
+    Response first = proxy.get(c.first, c.first_headers);
     ASSERT_TRUE(first.complete) << first.summary();
-    EXPECT_EQ(first.body, "strip #1");
+    EXPECT_EQ(first.body, c.body);
     EXPECT_EQ(first.header("Cache-Status"), kStored);
     const auto seen = origin.last_request();
     ASSERT_TRUE(seen.has_value());
-    EXPECT_EQ(seen->target, "/k/strip?a=1"); // the unkeyed param never reaches the origin
+    if (!c.origin_target.empty()) {
+        EXPECT_EQ(seen->target, c.origin_target);
+    }
+    if (!c.origin_locale.empty()) {
+        EXPECT_THAT(header_values(seen->headers, "X-Locale"), ElementsAre(c.origin_locale));
+    }
+    if (!c.origin_lacks.empty()) {
+        EXPECT_FALSE(seen->has_header(c.origin_lacks));
+    }
 
-    Response second = proxy.get("/k/strip?utm_source=ads&a=1&fbclid=zz");
-    EXPECT_EQ(second.body, "strip #1") << second.summary();
+    Response second = proxy.get(c.second, c.second_headers);
+    EXPECT_EQ(second.body, c.body) << second.summary();
     EXPECT_EQ(second.header("Cache-Status"), kHit);
-    EXPECT_EQ(fetches(origin, "/k/strip"), 1u);
+    EXPECT_EQ(fetches(origin, c.path), 1u);
 }
 
-TEST(CacheKey, ParamOrderDoesNotMatter) {
+INSTANTIATE_TEST_SUITE_P(CacheKey, SharedObject, ::testing::ValuesIn(kSharedObjects),
+                         [](const ::testing::TestParamInfo<SharedObjectCase>& param) {
+                             return std::string(param.param.name);
+                         });
+
+// Requests that go to the origin every time, as the client sent them, and are never stored.
+struct BypassCase {
+    const char* name;
+    std::string path;
+    std::string label;  // the origin's numbered body
+    std::string target; // sent twice
+    // Not empty: afterwards this request (only known params) is cached as usual, which shows
+    // that the bypassed answers were not stored under its key either.
+    std::string keyed_target{};
+};
+
+void PrintTo(const BypassCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
+const BypassCase kBypasses[] = {
+    {.name = "UnknownParamsPassForwardsTheOriginalQueryAndNeverStores",
+     .path = "/up/x",
+     .label = "pass-params",
+     .target = "/up/x?a=1&zzz=2",
+     .keyed_target = "/up/x?a=1"},
+    {.name = "PassRouteIsForwardedEveryTimeAndNeverStored",
+     .path = "/pass/x",
+     .label = "passed",
+     .target = "/pass/x?any=thing"},
+};
+
+class Bypass : public ::testing::TestWithParam<BypassCase> {};
+
+TEST_P(Bypass, ForwardedAsSentEveryTimeAndNeverStored) {
+    const BypassCase& c = GetParam();
     ScriptedOrigin origin;
-    origin.on_get("/k/order", numbered("order", {{"Cache-Control", "max-age=600"}}));
+    origin.on_get(c.path, numbered(c.label, {{"Cache-Control", "max-age=600"}}));
     LacquerProcess proxy(caching_config(origin, kKeyedRoutes));
     ASSERT_TRUE(proxy.started());
 
-    Response first = proxy.get("/k/order?a=1&b=2");
-    EXPECT_EQ(first.header("Cache-Status"), kStored) << first.summary();
-    Response swapped = proxy.get("/k/order?b=2&a=1");
-    EXPECT_EQ(swapped.body, "order #1") << swapped.summary();
-    EXPECT_EQ(swapped.header("Cache-Status"), kHit);
-    EXPECT_EQ(fetches(origin, "/k/order"), 1u);
+    for (int i = 1; i <= 2; ++i) {
+        Response r = proxy.get(c.target);
+        ASSERT_TRUE(r.complete) << r.summary();
+        EXPECT_EQ(r.body, c.label + " #" + std::to_string(i));
+        EXPECT_EQ(r.header("Cache-Status"), kBypass);
+        EXPECT_EQ(origin.last_request()->target, c.target);
+    }
+    EXPECT_EQ(fetches(origin, c.path), 2u);
+    if (c.keyed_target.empty()) {
+        return;
+    }
+    EXPECT_EQ(proxy.get(c.keyed_target).header("Cache-Status"), kStored);
+    Response hit = proxy.get(c.keyed_target);
+    EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
+    EXPECT_EQ(hit.body, c.label + " #3");
+    EXPECT_EQ(fetches(origin, c.path), 3u);
 }
 
-TEST(CacheKey, PercentEncodedParamNamesAreNormalised) {
-    ScriptedOrigin origin;
-    origin.on_get("/k/pct", numbered("pct", {{"Cache-Control", "max-age=600"}}));
-    LacquerProcess proxy(caching_config(origin, kKeyedRoutes));
-    ASSERT_TRUE(proxy.started());
-
-    Response first = proxy.get("/k/pct?a=1");
-    EXPECT_EQ(first.header("Cache-Status"), kStored) << first.summary();
-    Response encoded = proxy.get("/k/pct?%61=1");
-    EXPECT_EQ(encoded.body, "pct #1") << encoded.summary();
-    EXPECT_EQ(encoded.header("Cache-Status"), kHit);
-    EXPECT_EQ(fetches(origin, "/k/pct"), 1u);
-}
+INSTANTIATE_TEST_SUITE_P(CacheKey, Bypass, ::testing::ValuesIn(kBypasses),
+                         [](const ::testing::TestParamInfo<BypassCase>& param) {
+                             return std::string(param.param.name);
+                         });
 
 TEST(CacheKey, DifferentValuesOfAKeyedParamAreDifferentObjects) {
     ScriptedOrigin origin;
@@ -153,27 +267,6 @@ TEST(CacheKey, UnknownParamsRejectAnswers400WithoutAskingTheOrigin) {
     EXPECT_EQ(origin.total_requests(), 1u);
 }
 
-TEST(CacheKey, UnknownParamsPassForwardsTheOriginalQueryAndNeverStores) {
-    ScriptedOrigin origin;
-    origin.on_get("/up/x", numbered("pass-params", {{"Cache-Control", "max-age=600"}}));
-    LacquerProcess proxy(caching_config(origin, kKeyedRoutes));
-    ASSERT_TRUE(proxy.started());
-
-    for (int i = 1; i <= 2; ++i) {
-        Response r = proxy.get("/up/x?a=1&zzz=2");
-        ASSERT_TRUE(r.complete) << r.summary();
-        EXPECT_EQ(r.body, "pass-params #" + std::to_string(i));
-        EXPECT_EQ(r.header("Cache-Status"), kBypass);
-        EXPECT_EQ(origin.last_request()->target, "/up/x?a=1&zzz=2");
-    }
-    // Only known params: cached as usual.
-    EXPECT_EQ(proxy.get("/up/x?a=1").header("Cache-Status"), kStored);
-    Response hit = proxy.get("/up/x?a=1");
-    EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
-    EXPECT_EQ(hit.body, "pass-params #3");
-    EXPECT_EQ(fetches(origin, "/up/x"), 3u);
-}
-
 TEST(CacheForwarding, OnlyAllowListedHeadersReachTheOrigin) {
     ScriptedOrigin origin;
     origin.on_get("/fh/x", numbered("headers", {{"Cache-Control", "max-age=600"}}));
@@ -190,22 +283,6 @@ TEST(CacheForwarding, OnlyAllowListedHeadersReachTheOrigin) {
     EXPECT_EQ(seen->header("Accept"), "application/json");
     EXPECT_FALSE(seen->has_header("X-Secret"));
     EXPECT_FALSE(seen->has_header("User-Agent"));
-}
-
-TEST(CachePass, PassRouteIsForwardedEveryTimeAndNeverStored) {
-    ScriptedOrigin origin;
-    origin.on_get("/pass/x", numbered("passed", {{"Cache-Control", "max-age=600"}}));
-    LacquerProcess proxy(caching_config(origin, kKeyedRoutes));
-    ASSERT_TRUE(proxy.started());
-
-    for (int i = 1; i <= 2; ++i) {
-        Response r = proxy.get("/pass/x?any=thing");
-        ASSERT_TRUE(r.complete) << r.summary();
-        EXPECT_EQ(r.body, "passed #" + std::to_string(i));
-        EXPECT_EQ(r.header("Cache-Status"), kBypass);
-    }
-    EXPECT_EQ(origin.last_request()->target, "/pass/x?any=thing");
-    EXPECT_EQ(fetches(origin, "/pass/x"), 2u);
 }
 
 TEST(CachePass, ForwardedCookieOrAuthorizationBypassesTheCache) {
@@ -233,26 +310,6 @@ TEST(CachePass, ForwardedCookieOrAuthorizationBypassesTheCache) {
     EXPECT_EQ(after.header("Cache-Status"), kBypass) << after.summary();
     EXPECT_EQ(after.body, "creds #4");
     EXPECT_EQ(fetches(origin, "/ah/x"), 4u);
-}
-
-TEST(CacheVariants, QueryParamAndAcceptLanguageSelectTheSameObject) {
-    ScriptedOrigin origin;
-    origin.on_get("/v/page", echo_locale());
-    LacquerProcess proxy(caching_config(origin, kVariantConfig));
-    ASSERT_TRUE(proxy.started());
-
-    Response by_param = proxy.get("/v/page?id=7&locale=de-DE");
-    ASSERT_TRUE(by_param.complete) << by_param.summary();
-    EXPECT_EQ(by_param.body, "de-DE #1");
-    EXPECT_EQ(by_param.header("Cache-Status"), kStored);
-    const auto seen = origin.last_request();
-    ASSERT_TRUE(seen.has_value());
-    EXPECT_THAT(header_values(seen->headers, "X-Locale"), ElementsAre("de-DE"));
-
-    Response by_language = proxy.get("/v/page?id=7", {{"Accept-Language", "de-AT,de;q=0.9"}});
-    EXPECT_EQ(by_language.body, "de-DE #1") << by_language.summary();
-    EXPECT_EQ(by_language.header("Cache-Status"), kHit);
-    EXPECT_EQ(fetches(origin, "/v/page"), 1u);
 }
 
 TEST(CacheVariants, EachAllowedValueIsItsOwnObjectAndUnknownValuesUseTheDefault) {
@@ -301,27 +358,6 @@ TEST(CacheVariants, ClientSentForwardHeaderNeverReachesTheOrigin) {
     Response clean = proxy.get("/v/evil-default?id=1");
     EXPECT_EQ(clean.body, "en-US #1") << clean.summary();
     EXPECT_EQ(clean.header("Cache-Status"), kHit);
-}
-
-// Cookie is a variant source here, and the route does not forward Cookie to the origin, so the
-// request carries no credentials the origin could see: it is cacheable like any other.
-TEST(CacheVariants, LocaleCookieSelectsTheObjectWhenCookiesAreNotForwarded) {
-    ScriptedOrigin origin;
-    origin.on_get("/vc/page", echo_locale());
-    LacquerProcess proxy(caching_config(origin, kVariantConfig));
-    ASSERT_TRUE(proxy.started());
-
-    Response by_cookie = proxy.get("/vc/page?id=3", {{"Cookie", "theme=dark; locale=fr-FR"}});
-    EXPECT_EQ(by_cookie.body, "fr-FR #1") << by_cookie.summary();
-    EXPECT_EQ(by_cookie.header("Cache-Status"), kStored);
-    const auto seen = origin.last_request();
-    ASSERT_TRUE(seen.has_value());
-    EXPECT_FALSE(seen->has_header("Cookie"));
-
-    Response by_param = proxy.get("/vc/page?id=3&locale=fr-FR");
-    EXPECT_EQ(by_param.body, "fr-FR #1") << by_param.summary();
-    EXPECT_EQ(by_param.header("Cache-Status"), kHit);
-    EXPECT_EQ(fetches(origin, "/vc/page"), 1u);
 }
 
 // No routes at all: every request takes the default route (CONFIG.md, "The default route").

@@ -3,6 +3,7 @@
 // ban and stats, on its own thread and event loop, so that a slow scraper or a long purge never
 // touches a worker. One request per connection; answers are small and complete.
 
+#include "lacquer/admin/admin_answer.h"
 #include "lacquer/http/head.h"
 #include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
@@ -54,13 +55,10 @@ public:
     void stop();
     const net::SocketAddress& address() const { return address_; }
 
-    // The answer to one request (tests and the listener share it).
-    struct Answer {
-        int status = 200;
-        std::string content_type = "text/plain; charset=utf-8";
-        std::string body;
-    };
-    Answer answer(const http::RequestHead& request) const;
+    // The answer to one request (tests and the listener share it): admin::answer() on this
+    // server's state.
+    using Answer = AdminAnswer;
+    Answer answer(const http::RequestHead& request) const { return admin::answer(request, state_); }
 
 private:
     struct Impl;

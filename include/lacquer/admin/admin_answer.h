@@ -1,0 +1,26 @@
+#pragma once
+// The admin API's whole decision for one request, with no socket: the route, the method, the
+// bearer token, the query parameters, and the one purge, ban or stats action it calls. The
+// listener (AdminServer) parses a head, calls answer() and writes what it returns; the unit
+// tests and the admin_request fuzzer call it directly.
+
+#include "lacquer/http/head.h"
+
+#include <string>
+
+namespace lacquer::admin {
+
+struct AdminState;
+
+struct AdminAnswer {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body; // also for HEAD: the listener leaves it out
+};
+
+// Thread: any that may call `state`'s callbacks (the admin thread in the server). Calls at most
+// one of state.cache's actions, and only once the request is authorised. Never throws on bad
+// input: every mistake is a 4xx answer.
+AdminAnswer answer(const http::RequestHead& request, const AdminState& state);
+
+} // namespace lacquer::admin
