@@ -119,6 +119,12 @@ void OriginFetch::request_sent() {
 
 void OriginFetch::pause_body() {
     paused_ = true;
+    // While the observer holds the body back (its client is slow), a quiet origin is not the
+    // origin's fault: the between-bytes clock starts again on resume. The client side's own
+    // write timeout bounds how long a client may take.
+    if (state_ == State::ReadingBody) {
+        timer_.cancel();
+    }
 }
 
 void OriginFetch::resume_body() {
@@ -127,6 +133,7 @@ void OriginFetch::resume_body() {
     }
     paused_ = false;
     if (state_ == State::ReadingBody) {
+        timer_.arm(pool_->spec().between_bytes_timeout);
         read_body();
     }
 }

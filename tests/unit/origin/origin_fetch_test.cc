@@ -177,6 +177,21 @@ TEST_F(OriginFetchTest, APausedBodyIsHeldUntilResumed) {
     EXPECT_EQ(pool().idle_count(), 1u);
 }
 
+// A body the observer holds back (its client is slow) is not the origin stalling: no
+// BetweenBytesTimeout while paused, however long; the clock starts again on resume.
+TEST_F(OriginFetchTest, APausedBodyDoesNotTimeOutWhileItsClientIsSlow) {
+    spec_.between_bytes_timeout = kShort;
+    observer_.on_head = [](OriginFetch& f) { f.pause_body(); };
+    const int fd = exchange();
+    LoopbackOrigin::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    run_for(worker_, 3 * kShort);
+    EXPECT_THAT(observer_.calls, ElementsAre("head 200"));
+    ASSERT_TRUE(fetch().active());
+    fetch().resume_body();
+    EXPECT_THAT(observer_.calls, ElementsAre("head 200", "body", "done"));
+    EXPECT_EQ(observer_.body, "hello");
+}
+
 // Resuming from inside fetch_body does not re-enter the delivery loop: bytes stay in order.
 TEST_F(OriginFetchTest, PauseAndResumeInsideTheBodyCallbackKeepTheOrder) {
     int bodies = 0;
