@@ -34,10 +34,12 @@ timeval to_timeval(core::Millis ms) {
 
 // Adds (or re-adds) `ev` with an inactivity timeout, or none when `ms` is zero. libevent keeps
 // the timeout of an earlier add on a persistent event even through event_add(ev, nullptr), so
-// "none" adds with one and then removes the timer, which clears it.
+// "none" adds with one and then removes the timer, which clears it. Like Timer::arm, the
+// timeout counts from now, not from when the loop's wait ended (libevent's time cache).
 void watch(event* ev, core::Millis ms) {
     if (ms.count() > 0) {
         const timeval tv = to_timeval(ms);
+        event_base_update_cache_time(event_get_base(ev));
         event_add(ev, &tv);
         return;
     }

@@ -31,7 +31,7 @@ int open_listening_socket(const SocketAddress& address, std::string& error) {
 }
 
 Listener::Listener(Worker& worker, int fd, OnAccept on_accept)
-    : listener_(nullptr), on_accept_(std::move(on_accept)), fd_(fd),
+    : worker_(worker), listener_(nullptr), on_accept_(std::move(on_accept)), fd_(fd),
       backoff_(worker, &Listener::on_backoff_done, this) {
     listener_ = evconnlistener_new(worker.base(), &Listener::on_accept_cb, this,
                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -77,7 +77,7 @@ void Listener::on_error_cb(evconnlistener*, void* arg) {
     evconnlistener_disable(self->listener_);
     self->backoff_.arm(kAcceptBackoff);
     ++self->accept_pauses_;
-    const core::Instant now = std::chrono::steady_clock::now();
+    const core::Instant now = self->worker_.now();
     if (self->last_report_ == core::Instant{} ||
         now - self->last_report_ > std::chrono::minutes(1)) {
         self->last_report_ = now;

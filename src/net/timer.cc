@@ -20,6 +20,7 @@ Timer::~Timer() {
 void Timer::arm(core::Millis after) {
     const timeval tv{static_cast<time_t>(after.count() / 1000),
                      static_cast<suseconds_t>((after.count() % 1000) * 1000)};
+    event_base_update_cache_time(event_get_base(event_));
     event_add(event_, &tv);
 }
 

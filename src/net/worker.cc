@@ -11,7 +11,7 @@
 
 namespace lacquer::net {
 
-Worker::Worker(unsigned index) : index_(index) {
+Worker::Worker(unsigned index, const core::Clock& clock) : index_(index), clock_(clock) {
     install_event_memory(); // the first libevent call of a process is a Worker's
     event_config* cfg = event_config_new();
     LACQUER_ASSERT(cfg != nullptr);
@@ -53,6 +53,10 @@ void Worker::start(std::function<void()> on_start) {
 void Worker::run() {
     loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
     while (!stopping_.load(std::memory_order_acquire)) {
+        // One turn. EVLOOP_ONCE waits at most once, before the first callback: after one has
+        // run, libevent only polls without waiting until nothing is active, then returns. So
+        // the clock read at the turn's first now() comes after the turn's only wait.
+        turn_time_read_ = false;
         if (event_base_loop(base_, EVLOOP_ONCE) < 0) {
             break;
         }
@@ -113,6 +117,12 @@ void Worker::on_dispose(int, short, void* arg) {
     std::vector<std::unique_ptr<Disposable>> dead;
     dead.swap(self->graveyard_);
     dead.clear();
+}
+
+void Worker::read_clock() const {
+    now_ = clock_.now();
+    unix_now_ = clock_.unix_seconds();
+    turn_time_read_ = true;
 }
 
 void Worker::drain_queue() {

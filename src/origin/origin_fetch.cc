@@ -1,6 +1,7 @@
 #include "lacquer/origin/origin_fetch.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/net/worker.h"
 
 #include <algorithm>
 #include <array>
@@ -29,7 +30,7 @@ int fetch_fault_status(FetchFault fault) {
 }
 
 OriginFetch::OriginFetch(net::Worker& worker, FetchObserver& observer, http::HeadLimits limits)
-    : observer_(observer), parser_(http::HeadKind::Response, limits),
+    : worker_(worker), observer_(observer), parser_(http::HeadKind::Response, limits),
       timer_(worker, &OriginFetch::on_timer, this) {}
 
 OriginFetch::~OriginFetch() {
@@ -59,7 +60,7 @@ void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_vie
     parser_.reset();
     parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
     chunked_.reset();
-    started_at_ = std::chrono::steady_clock::now();
+    started_at_ = worker_.now();
     connect(false);
 }
 
@@ -359,8 +360,7 @@ void OriginFetch::finish() {
         r.keep_alive && !eof_ && request_sent_ && r.framing.kind != http::Framing::Kind::UntilClose;
     pool_->release(std::move(upstream_), reusable);
     if (pool_->counters() != nullptr && pool_->shard() != nullptr) {
-        pool_->shard()->observe(pool_->counters()->duration,
-                                std::chrono::steady_clock::now() - started_at_);
+        pool_->shard()->observe(pool_->counters()->duration, worker_.now() - started_at_);
     }
     observer_.fetch_done(*this);
 }
@@ -377,7 +377,7 @@ void OriginFetch::fail(FetchFault fault) {
     }
     if (const OriginCounters* c = pool_->counters(); c != nullptr && pool_->shard() != nullptr) {
         count(c->errors[static_cast<std::size_t>(fault)]);
-        pool_->shard()->observe(c->duration, std::chrono::steady_clock::now() - started_at_);
+        pool_->shard()->observe(c->duration, worker_.now() - started_at_);
     }
     observer_.fetch_failed(*this, fault, head_delivered);
 }

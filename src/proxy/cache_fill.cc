@@ -9,7 +9,6 @@
 
 #include <array>
 #include <cstring>
-#include <ctime>
 
 namespace lacquer::proxy {
 
@@ -226,7 +225,7 @@ void CacheFill::count_not_stored(cache::StoreVerdict why) const {
 
 void CacheFill::decide(const http::ResponseHead& response) {
     const RouteCache& rc = *route_.cache;
-    const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
+    const std::int64_t now_unix = ctx_.worker.unix_now();
     cache::StoreDecision decision =
         cache::decide_storage(request_parser_.request(), "GET", response, rc.freshness, now_unix);
     if (decision.storable() && !vary_spec(response)) {
@@ -312,7 +311,7 @@ cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
     const cache::StoredObject& old = *revalidating_;
     http::ResponseHead as_stored = not_modified;
     as_stored.status = old.status();
-    const std::int64_t now_unix = static_cast<std::int64_t>(std::time(nullptr));
+    const std::int64_t now_unix = ctx_.worker.unix_now();
     const cache::StoreDecision decision = cache::decide_storage(
         request_parser_.request(), "GET", as_stored, route_.cache->freshness, now_unix);
     if (!decision.storable()) {

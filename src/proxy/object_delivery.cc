@@ -88,7 +88,10 @@ bool is_not_modified(const http::RequestHead& request, const cache::StoredObject
 int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
                     const ObjectDelivery& how) {
     scratch.assign(http::kOwnVia);
-    append_number_line(scratch, "Age", static_cast<std::uint64_t>(how.age));
+    // Each worker's now() is its own turn's: an object another worker stored after this turn
+    // began is younger than zero here.
+    append_number_line(scratch, "Age",
+                       static_cast<std::uint64_t>(std::max<std::int64_t>(how.age, 0)));
     append_cache_status(scratch, how.cache_status);
     http::ClientResponseFraming framing;
     framing.close = how.close;

@@ -67,7 +67,7 @@ void RequestFsm::log(int status) {
             ? -1.0
             : Ms((origin_end_ == core::Instant{} ? now : origin_end_) - origin_start_).count();
     e.total_ms = Ms(now - request_start_).count();
-    e.unix_time = static_cast<std::int64_t>(std::time(nullptr));
+    e.unix_time = ctx_.worker.unix_now();
     e.steps = history_.size() > 0 ? &history_ : nullptr;
     ctx_.access_log->write(ctx_.worker.index(), e);
 }

@@ -10,21 +10,17 @@ namespace lacquer::server {
 
 namespace {
 
-core::Instant now() {
-    return std::chrono::steady_clock::now();
-} // the workers' clock
-
-std::size_t purge_if(cache::ObjectStore& store,
+std::size_t purge_if(cache::ObjectStore& store, const core::Clock& clock,
                      const std::function<bool(const cache::StoredObject&)>& match, bool soft) {
-    return soft ? store.mark_stale_if(match, now()) : store.remove_if(match);
+    return soft ? store.mark_stale_if(match, clock.now()) : store.remove_if(match);
 }
 
 } // namespace
 
 admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::ObjectStore& store,
-                                       std::size_t max_uri_bytes) {
+                                       const core::Clock& clock, std::size_t max_uri_bytes) {
     admin::CacheControl c;
-    c.purge_url = [current_routes, &store, max_uri_bytes](
+    c.purge_url = [current_routes, &store, &clock, max_uri_bytes](
                       std::string_view url, std::string_view host, bool soft) -> std::size_t {
         const std::shared_ptr<const proxy::RouteTable> routes = current_routes();
         std::string path_buffer(url.size(), '\0');
@@ -35,12 +31,12 @@ admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::Obje
             return 0;
         }
         if (!host.empty()) { // one shard, every variant
-            return soft ? store.mark_stale_url(key.url_hash, key.url, now())
+            return soft ? store.mark_stale_url(key.url_hash, key.url, clock.now())
                         : store.remove_url(key.url_hash, key.url);
         }
         const cache::KeyFields want = cache::key_fields(key.url);
         return purge_if(
-            store,
+            store, clock,
             [&want](const cache::StoredObject& o) {
                 const cache::KeyFields f = cache::key_fields(o.key());
                 return f.method_class == want.method_class && f.path == want.path &&
@@ -48,17 +44,17 @@ admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::Obje
             },
             soft);
     };
-    c.purge_prefix = [&store](std::string_view prefix, bool soft) {
+    c.purge_prefix = [&store, &clock](std::string_view prefix, bool soft) {
         return purge_if(
-            store,
+            store, clock,
             [prefix](const cache::StoredObject& o) {
                 return cache::key_fields(o.key()).path.starts_with(prefix);
             },
             soft);
     };
-    c.purge_tag = [&store](std::string_view tag, bool soft) {
+    c.purge_tag = [&store, &clock](std::string_view tag, bool soft) {
         return purge_if(
-            store, [tag](const cache::StoredObject& o) { return o.has_tag(tag); }, soft);
+            store, clock, [tag](const cache::StoredObject& o) { return o.has_tag(tag); }, soft);
     };
     c.ban = [&store](std::string_view pattern) -> std::optional<std::size_t> {
         std::regex re;

@@ -82,6 +82,8 @@ std::string read_admin_token(const config::AdminConfig& admin) {
 } // namespace
 
 struct Server::Impl {
+    explicit Impl(const core::Clock& c) : clock(c) {}
+    const core::Clock& clock; // every worker's, and the purges'
     std::string config_path;
     mutable std::mutex generation_mutex;
     std::shared_ptr<const proxy::Generation> generation; // what runs now; generation_mutex
@@ -112,7 +114,8 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
 
 } // namespace
 
-Server::Server(config::Config config, std::string config_path) : impl_(std::make_unique<Impl>()) {
+Server::Server(config::Config config, std::string config_path, const core::Clock& clock)
+    : impl_(std::make_unique<Impl>(clock)) {
     Impl& s = *impl_;
     s.config_path = std::move(config_path);
     s.workers =
@@ -154,7 +157,7 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
                 std::lock_guard<std::mutex> lock(impl->generation_mutex);
                 return {impl->generation, impl->generation->routes.get()};
             },
-            *s.store, static_cast<std::size_t>(c.limits.max_uri_bytes));
+            *s.store, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
         state.token = read_admin_token(c.admin);
         state.origin_up = [impl] { // passive health: the last connect to each server
             std::shared_ptr<const proxy::Generation> g;
@@ -205,7 +208,7 @@ void Server::start(std::ostream& out) {
     s.slots.resize(s.workers);
     for (unsigned w = 0; w < s.workers; ++w) {
         WorkerSlot& slot = s.slots[w];
-        slot.worker = std::make_unique<net::Worker>(w);
+        slot.worker = std::make_unique<net::Worker>(w, s.clock);
         slot.context = std::make_unique<proxy::WorkerContext>(*slot.worker, s.open_connections);
         slot.context->access_log = s.access_log.get();
         slot.context->store = s.store.get();

@@ -10,7 +10,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <string>
-#include <thread>
 
 namespace lacquer::test {
 namespace {
@@ -138,11 +137,9 @@ TEST_F(AdminPurge, SoftPurgeServesTheObjectStaleWhileOneRequestRefreshesIt) {
     EXPECT_EQ(stale.header("Cache-Status"), "lacquer; hit; fwd=stale");
     EXPECT_EQ(stale.body, "body of /v3/listings?limit=5");
     ASSERT_TRUE(origin_.wait_for_count("/v3/listings?limit=5", 3, 5s)); // 2 fills + 1 refresh
-    // The refreshed object is fresh; the untouched ones never went to the origin again.
-    for (int i = 0; i < 50 && status_of(proxy, "/v3/listings?limit=5") != kHit; ++i) {
-        std::this_thread::sleep_for(20ms); // the refresh is stored right after the origin answers
-    }
-    EXPECT_EQ(status_of(proxy, "/v3/listings?limit=5"), kHit);
+    // The refreshed object is fresh (stored right after the origin answers: only the answers
+    // show when); the untouched ones never went to the origin again.
+    EXPECT_TRUE(eventually(5s, [&] { return status_of(proxy, "/v3/listings?limit=5") == kHit; }));
     EXPECT_EQ(status_of(proxy, "/v3/listings?limit=10"), kHit);
     EXPECT_EQ(origin_.count("/v3/listings?limit=10"), 1u);
 

@@ -1,50 +1,48 @@
-// Coalescing and the staleness window end to end: many clients, one origin request; the fetch
-// outlives the client that caused it; stale answers while one refresh revalidates; stale if the
-// origin fails, never past the hard bound. Real lacquerd (two workers), scripted origin.
+// Coalescing end to end: many clients, one origin request, held at the origin until every other
+// client has joined it; an uncacheable answer sends the waiters to the origin together, not in
+// a queue; the fetch outlives the client that caused it. Real lacquerd (two workers), scripted
+// origin. The staleness window is in inproc_stale_window_test.cc (a manual clock).
 #include "cache_test_support.h"
 #include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
 
+#include <atomic>
 #include <chrono>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <string>
-#include <thread>
 
 namespace lacquer::test {
 namespace {
 
 using namespace std::chrono_literals;
 using namespace cache_test;
-using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kRoutes = R"(routes:
   - name: cached
     match: { path_prefix: /c/ }
     cache: { key_params: all, ttl: 60s }
-  - name: short
-    match: { path_prefix: /s/ }
-    cache: { key_params: all, ttl: 60s, stale: 10m, stale_if_error: 15m }
-  - name: bounded
-    match: { path_prefix: /b/ }
-    cache: { key_params: all, ttl: 60s, stale: 1s, stale_if_error: 2s }
 )";
 
+constexpr std::string_view kWaits = "lacquer_coalesced_waits_total";
+
 TEST(Coalescing, TwoHundredClientsOneMissingKeyOneOriginRequest) {
+    Gate release; // the one fetch stays at the origin until every other client waits for it
     ScriptedOrigin origin;
     const std::string body(20'000, 'z');
     origin.on_get("/c/hot", [&](OriginExchange& x) {
-        x.sleep_for(500ms);
+        (void)release.wait_for(10s);
         x.respond(200, {{"Cache-Control", "max-age=60"}}, body);
     });
-    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2));
+    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2).admin());
     ASSERT_TRUE(proxy.started());
 
-    const auto start = Clock::now();
     ConcurrentGets gets(proxy.port(), "/c/hot", 200);
+    ASSERT_TRUE(proxy.wait_for_metric(kWaits, 199, 10s));
+    const auto start = Clock::now();
+    release.open();
     const std::vector<Response> all = gets.collect(10s);
     const auto elapsed =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -56,26 +54,30 @@ TEST(Coalescing, TwoHundredClientsOneMissingKeyOneOriginRequest) {
     }
     EXPECT_EQ(complete, 200u);
     EXPECT_EQ(origin.count("/c/hot"), 1u);
-    EXPECT_GT(collapsed, 0u); // the waiters say so (the rest came after the object was stored)
+    EXPECT_EQ(collapsed, 199u); // every waiter says so
     EXPECT_LT(elapsed, 3s) << "every client waited for the one fetch, not for a queue";
     std::cout << "[figures] 200 concurrent misses: " << origin.count("/c/hot")
-              << " origin request, " << collapsed << " collapsed, all done in " << elapsed.count()
-              << " ms\n";
+              << " origin request, " << collapsed << " collapsed, all answered " << elapsed.count()
+              << " ms after the origin answered\n";
 }
 
 TEST(Coalescing, TenKeysFiftyClientsEachTenOriginRequests) {
+    Gate release;
     ScriptedOrigin origin;
-    origin.on_any([](OriginExchange& x) {
-        x.sleep_for(200ms);
+    origin.on_any([&](OriginExchange& x) {
+        (void)release.wait_for(10s);
         x.respond(200, {{"Cache-Control", "max-age=60"}}, "body of " + x.request().target);
     });
-    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2));
+    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2).admin());
     ASSERT_TRUE(proxy.started());
     std::vector<std::unique_ptr<ConcurrentGets>> batches;
     for (int k = 0; k < 10; ++k) {
         batches.push_back(
             std::make_unique<ConcurrentGets>(proxy.port(), "/c/k" + std::to_string(k), 50));
     }
+    ASSERT_TRUE(proxy.wait_for_metric(kWaits, 10 * 49, 10s)); // each key: one leads, 49 wait
+    EXPECT_EQ(origin.total_requests(), 10u);
+    release.open();
     for (int k = 0; k < 10; ++k) {
         for (const Response& r : batches[k]->collect(10s)) {
             ASSERT_TRUE(r.complete) << r.summary();
@@ -86,21 +88,28 @@ TEST(Coalescing, TenKeysFiftyClientsEachTenOriginRequests) {
 }
 
 TEST(Coalescing, UncacheableKeyIsFetchedInParallelNotQueued) {
+    Gate first_answer;
+    Gate later_answers;
     ScriptedOrigin origin;
-    origin.on_get("/c/private", [](OriginExchange& x) {
-        x.sleep_for(300ms);
+    std::atomic<int> calls{0};
+    origin.on_get("/c/private", [&](OriginExchange& x) {
+        (void)(++calls == 1 ? first_answer : later_answers).wait_for(10s);
         x.respond(200, {{"Cache-Control", "private"}}, "mine");
     });
-    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2));
+    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2).admin());
     ASSERT_TRUE(proxy.started());
-    const auto start = Clock::now();
     ConcurrentGets gets(proxy.port(), "/c/private", 50);
+    ASSERT_TRUE(proxy.wait_for_metric(kWaits, 49, 10s));
+    first_answer.open();
+    // The uncacheable answer releases the 49 waiters, and they all reach the origin while none
+    // of them has been answered: fetched side by side, not one after another.
+    ASSERT_TRUE(origin.wait_for_count("/c/private", 50, 10s));
+    EXPECT_TRUE(later_answers.wait_for_waiters(49, 5s));
+    later_answers.open();
     for (const Response& r : gets.collect(10s)) {
         ASSERT_TRUE(r.complete) << r.summary();
+        EXPECT_EQ(r.body, "mine");
     }
-    const auto elapsed = Clock::now() - start;
-    // One latency for the first answer, one more for the released waiters: not fifty.
-    EXPECT_LT(elapsed, 2s);
     EXPECT_EQ(origin.count("/c/private"), 50u);
     // Later misses go straight to the origin (hit-for-miss), each on its own.
     const Response later = proxy.get("/c/private");
@@ -114,7 +123,7 @@ TEST(Coalescing, TheFetchOutlivesTheClientThatStartedIt) {
         (void)release.wait_for(5s);
         x.respond(200, {{"Cache-Control", "max-age=60"}}, "finished without its client");
     });
-    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2));
+    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2).admin());
     ASSERT_TRUE(proxy.started());
     {
         HttpClient leader;
@@ -123,8 +132,7 @@ TEST(Coalescing, TheFetchOutlivesTheClientThatStartedIt) {
         ASSERT_TRUE(origin.wait_for_count("/c/leader", 1, 5s));
     } // the leading client disconnects while its fetch is at the origin
     ConcurrentGets waiters(proxy.port(), "/c/leader", 20, kApiHost);
-    ASSERT_TRUE(waiters.wait_all_sent(5s));
-    std::this_thread::sleep_for(100ms); // lets the waiters reach lacquerd; not a synchronisation
+    ASSERT_TRUE(proxy.wait_for_metric(kWaits, 20, 5s)); // every one waits on the orphaned fetch
     release.open();
     for (const Response& r : waiters.collect(10s)) {
         ASSERT_TRUE(r.complete) << r.summary();
@@ -132,90 +140,6 @@ TEST(Coalescing, TheFetchOutlivesTheClientThatStartedIt) {
     }
     EXPECT_EQ(proxy.get("/c/leader", kApiHost).header("Cache-Status"), kHit);
     EXPECT_EQ(origin.count("/c/leader"), 1u);
-}
-
-TEST(StaleWhileRefresh, ServedAtOnceAndOneConditionalRefreshReachesTheOrigin) {
-    ScriptedOrigin origin;
-    std::atomic<int> calls{0};
-    origin.on_get("/s/item", [&](OriginExchange& x) {
-        if (++calls == 1) {
-            x.respond(200,
-                      {{"Cache-Control", "max-age=1"},
-                       {"ETag", "\"v1\""},
-                       {"Date", "Sun, 06 Nov 1994 08:49:37 GMT"}},
-                      "version 1");
-            return;
-        }
-        x.sleep_for(300ms); // a slow refresh must not delay anybody
-        if (x.request().header("If-None-Match") == "\"v1\"") {
-            x.respond(304, {{"Cache-Control", "max-age=60"}, {"ETag", "\"v1\""}, {"X-Seen", "2"}});
-        } else {
-            x.respond(200, {{"Cache-Control", "max-age=60"}}, "unconditional");
-        }
-    });
-    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2));
-    ASSERT_TRUE(proxy.started());
-    ASSERT_EQ(proxy.get("/s/item").header("Cache-Status"), kStored);
-    std::this_thread::sleep_for(1100ms); // past max-age=1, well inside stale: 10m
-
-    const auto start = Clock::now();
-    for (int i = 0; i < 10; ++i) {
-        const Response r = proxy.get("/s/item");
-        ASSERT_TRUE(r.complete) << r.summary();
-        EXPECT_EQ(r.body, "version 1");
-        EXPECT_THAT(r.header("Cache-Status"), HasSubstr("hit"));
-    }
-    EXPECT_LT(Clock::now() - start, 250ms) << "stale answers must not wait for the refresh";
-    ASSERT_TRUE(origin.wait_for_count("/s/item", 2, 5s));
-    // The refresh carried the validator and got a 304: the object is fresh again, same body.
-    const Response renewed = [&] {
-        Response r;
-        for (int i = 0; i < 50; ++i) { // bounded: until the renewed object is in place
-            r = proxy.get("/s/item");
-            if (r.header("Cache-Status") == kHit) {
-                break;
-            }
-            std::this_thread::sleep_for(50ms);
-        }
-        return r;
-    }();
-    EXPECT_EQ(renewed.header("Cache-Status"), kHit);
-    EXPECT_EQ(renewed.body, "version 1");
-    // The 304's fields replaced the stored ones (RFC 9111 §3.2); the body stayed.
-    EXPECT_EQ(renewed.header("Cache-Control"), "max-age=60");
-    EXPECT_EQ(renewed.header("X-Seen"), "2");
-    EXPECT_EQ(renewed.header("Content-Length"), "9");
-    // The 304 sent no Date: the stored one (kept as a time, not a line) stays.
-    EXPECT_EQ(renewed.header("Date"), "Sun, 06 Nov 1994 08:49:37 GMT");
-    EXPECT_EQ(origin.count("/s/item"), 2u); // exactly one refresh
-    const auto requests = origin.requests();
-    ASSERT_EQ(requests.size(), 2u);
-    EXPECT_EQ(requests[1].header("If-None-Match"), "\"v1\"");
-}
-
-TEST(StaleIfError, OriginDownServesStaleUntilTheHardBoundThenTheError) {
-    ScriptedOrigin origin;
-    std::atomic<bool> down{false};
-    origin.on_get("/b/item", [&](OriginExchange& x) {
-        if (down) {
-            x.respond(503, {}, "down");
-        } else {
-            x.respond(200, {{"Cache-Control", "max-age=1"}}, "last good");
-        }
-    });
-    LacquerProcess proxy(caching_config(origin, kRoutes).workers(2));
-    ASSERT_TRUE(proxy.started());
-    ASSERT_EQ(proxy.get("/b/item").header("Cache-Status"), kStored);
-    down = true;
-    std::this_thread::sleep_for(2200ms); // past max-age=1 + stale: 1s, inside stale_if_error: 2s
-    const Response stale = proxy.get("/b/item");
-    EXPECT_EQ(stale.status, 200);
-    EXPECT_EQ(stale.body, "last good");
-    EXPECT_EQ(stale.header("Cache-Status"), stale_on_error(503));
-    std::this_thread::sleep_for(1000ms); // past max-age + stale_if_error: the hard bound
-    const Response past = proxy.get("/b/item");
-    EXPECT_EQ(past.status, 503);
-    EXPECT_NE(past.body, "last good");
 }
 
 } // namespace

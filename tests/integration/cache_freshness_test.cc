@@ -1,9 +1,9 @@
 // Stored objects end to end: what a hit looks like (Age, Via, the very same bytes, no origin
 // request), HEAD and conditional requests answered from cache, the responses that must never be
-// stored, expiry and refetch, stale-if-error, and eviction under a small memory budget. Each
-// request from proxy.get() uses a new connection, so hits may come from either worker.
+// stored, the route's TTL, and eviction under a small memory budget. Each request from
+// proxy.get() uses a new connection, so hits may come from either worker. Expiry, refetch and
+// stale-if-error, which need the time to pass, are in inproc_freshness_test.cc (manual clock).
 #include "cache_test_support.h"
-#include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
@@ -13,7 +13,6 @@
 #include <gtest/gtest.h>
 #include <ostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace lacquer::test {
@@ -385,100 +384,6 @@ TEST(CacheFreshness, RouteTtlAppliesWhenTheOriginGivesNoFreshness) {
     EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
     EXPECT_EQ(hit.body, "ttl #1");
     EXPECT_EQ(fetches(origin, "/c/no-freshness"), 1u);
-}
-
-TEST(CacheFreshness, MaxAgeOneIsAHitThenRefetchedAfterExpiry) {
-    ScriptedOrigin origin;
-    origin.on_get("/c/short", numbered("short", {{"Cache-Control", "max-age=1"}}));
-    LacquerProcess proxy(caching_config(origin, kRoutes));
-    ASSERT_TRUE(proxy.started());
-
-    EXPECT_EQ(proxy.get("/c/short").header("Cache-Status"), kStored);
-    Response hit = proxy.get("/c/short");
-    EXPECT_EQ(hit.header("Cache-Status"), kHit) << hit.summary();
-    EXPECT_EQ(hit.body, "short #1");
-
-    std::this_thread::sleep_for(kPastStaleWindow); // waits out max-age=1 + stale: 1s
-    Response refetched = proxy.get("/c/short");
-    ASSERT_TRUE(refetched.complete) << refetched.summary();
-    EXPECT_EQ(refetched.body, "short #2");
-    EXPECT_EQ(refetched.header("Cache-Status"), kRefetchedAndStored);
-    Response hit_again = proxy.get("/c/short");
-    EXPECT_EQ(hit_again.body, "short #2") << hit_again.summary();
-    EXPECT_EQ(hit_again.header("Cache-Status"), kHit);
-    EXPECT_EQ(fetches(origin, "/c/short"), 2u);
-}
-
-TEST(CacheFreshness, OverrideTtlIgnoresTheOriginsMaxAgeBothWays) {
-    ScriptedOrigin origin;
-    origin.on_get("/ov/shortened", numbered("shortened", {{"Cache-Control", "max-age=3600"}}));
-    origin.on_get("/ov/lengthened", numbered("lengthened", {{"Cache-Control", "max-age=1"}}));
-    LacquerProcess proxy(caching_config(origin, R"(routes:
-  - name: shortened
-    match: { path_prefix: /ov/shortened }
-    cache: { key_params: all, ttl: 1s, override_ttl: true, stale: 1s }
-  - name: lengthened
-    match: { path_prefix: /ov/lengthened }
-    cache: { key_params: all, ttl: 60s, override_ttl: true, stale: 1s }
-)"));
-    ASSERT_TRUE(proxy.started());
-
-    EXPECT_EQ(proxy.get("/ov/shortened").header("Cache-Status"), kStored);
-    EXPECT_EQ(proxy.get("/ov/lengthened").header("Cache-Status"), kStored);
-    std::this_thread::sleep_for(kPastStaleWindow); // past ttl 1s + stale 1s, and past max-age=1
-
-    Response shortened = proxy.get("/ov/shortened");
-    EXPECT_EQ(shortened.body, "shortened #2") << shortened.summary();
-    EXPECT_EQ(shortened.header("Cache-Status"), kRefetchedAndStored);
-    Response lengthened = proxy.get("/ov/lengthened");
-    EXPECT_EQ(lengthened.body, "lengthened #1") << lengthened.summary();
-    EXPECT_EQ(lengthened.header("Cache-Status"), kHit);
-    EXPECT_GE(age_of(lengthened), 2) << "Age: '" << lengthened.header("Age") << "'";
-}
-
-// Three objects expire together; then the origin answers 503, then is too slow, then is gone.
-// Each time the client gets the stale object and Cache-Status names the failure.
-TEST(CacheStaleIfError, OriginFailuresServeTheStaleObject) {
-    ScriptedOrigin origin;
-    const HeaderFields short_lived = {{"Cache-Control", "max-age=1"}};
-    origin.on_get("/sie/busy", numbered("busy", short_lived));
-    origin.on_get("/sie/slow", numbered("slow", short_lived));
-    origin.on_get("/sie/gone", numbered("gone", short_lived));
-    LacquerProcess proxy(caching_config(origin, R"(routes:
-  - name: sie
-    match: { path_prefix: /sie/ }
-    cache: { key_params: all, ttl: 60s, stale: 1s, stale_if_error: 15m }
-)")
-                             .origin_setting("first_byte_timeout: 300ms"));
-    ASSERT_TRUE(proxy.started());
-    for (const char* path : {"/sie/busy", "/sie/slow", "/sie/gone"}) {
-        EXPECT_EQ(proxy.get(path).header("Cache-Status"), kStored) << path;
-    }
-    std::this_thread::sleep_for(kPastStaleWindow); // past max-age=1 + stale: 1s
-
-    origin.on_get("/sie/busy", [](OriginExchange& x) { x.send(503, "origin overloaded"); });
-    Response busy = proxy.get("/sie/busy");
-    EXPECT_EQ(busy.status, 200) << busy.summary();
-    EXPECT_EQ(busy.body, "busy #1");
-    EXPECT_EQ(busy.header("Cache-Status"), stale_on_error(503));
-    EXPECT_EQ(fetches(origin, "/sie/busy"), 2u);
-
-    Gate never;
-    origin.on_get("/sie/slow", [&never](OriginExchange& x) {
-        (void)never.wait_for(5s);
-        x.send(200, "too late");
-    });
-    Response slow = proxy.get("/sie/slow", {}, 5s);
-    EXPECT_EQ(slow.status, 200) << slow.summary();
-    EXPECT_EQ(slow.body, "slow #1");
-    EXPECT_EQ(slow.header("Cache-Status"), stale_on_error(504));
-    never.open();
-
-    origin.stop(); // connections are refused from now on
-    Response gone = proxy.get("/sie/gone");
-    EXPECT_EQ(gone.status, 200) << gone.summary();
-    EXPECT_EQ(gone.body, "gone #1");
-    EXPECT_EQ(gone.header("Cache-Status"), stale_on_error(502));
 }
 
 TEST(CacheEviction, SmallMemoryBudgetEvictsTheOldestObjects) {

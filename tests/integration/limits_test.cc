@@ -141,7 +141,8 @@ TEST(Limits, OutOfFileDescriptorsPausesAcceptingInsteadOfSpinningAndRecovers) {
         ASSERT_TRUE(c->connect(proxy.port())); // the kernel's backlog takes them all
         clients.push_back(std::move(c));
     }
-    std::this_thread::sleep_for(200ms); // lets lacquerd run out of descriptors
+    // lacquerd says so when it has run out of descriptors and paused accepting.
+    ASSERT_TRUE(proxy.wait_for_stderr("accepting pauses", 5s)) << proxy.stderr_text();
     const double before = cpu_seconds(proxy.pid());
     std::this_thread::sleep_for(1000ms);
     const double used = cpu_seconds(proxy.pid()) - before;

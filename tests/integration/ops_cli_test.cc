@@ -1,6 +1,7 @@
 // The command line as scripts use it: --check-config with FILE:LINE:COL and exit status 2,
 // --version, --help, a port 0 listener reported on stdout, and a clean exit on SIGTERM.
 #include "support/child_process.h"
+#include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
@@ -88,9 +89,10 @@ TEST(OpsCli, SigtermEndsTheProcessWithStatusZero) {
 }
 
 TEST(OpsCli, SigtermAnswersTheRequestsInFlightClosesIdleConnectionsThenExits) {
+    Gate in_flight; // the /slow request stays at the origin until the drain has begun
     ScriptedOrigin origin;
-    origin.on_get("/slow", [](OriginExchange& x) {
-        x.sleep_for(500ms);
+    origin.on_get("/slow", [&](OriginExchange& x) {
+        (void)in_flight.wait_for(5s);
         x.respond(200, {}, "finished");
     });
     origin.on_get("/fast", [](OriginExchange& x) { x.respond(200, {}, "fast"); });
@@ -107,6 +109,7 @@ TEST(OpsCli, SigtermAnswersTheRequestsInFlightClosesIdleConnectionsThenExits) {
 
     ASSERT_TRUE(proxy.send_signal(SIGTERM));
     EXPECT_TRUE(idle.is_closed_by_peer(2s)) << "idle connections close at once";
+    in_flight.open();
     const Response r = busy.read_response(5s);
     ASSERT_TRUE(r.complete) << r.summary();
     EXPECT_EQ(r.body, "finished"); // the request in flight is answered, then the connection ends

@@ -6,6 +6,8 @@
 // - nothing partial is stored: once the origin answers well, the next request is a miss that
 //   reaches the origin and gets the whole good body;
 // - the origin connection that carried the fault is never used again.
+// An origin that stalls holds its connection open until lacquerd drops it (wait_for_close), so
+// each fault lasts as long as lacquerd takes to give up, never a fixed sleep.
 #include "cache_test_support.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
@@ -58,14 +60,14 @@ const Fault kFaults[] = {
     {"ShortContentLengthThenStalls",
      [](OriginExchange& x) {
          raw(x, head_with("Content-Length: 100\r\n") + "only ten b");
-         (void)x.sleep_for(3s); // past between_bytes_timeout, connection left open
+         (void)x.wait_for_close(3s); // silent, open, until lacquerd gives up (between_bytes)
      },
      Expect::Unfinished},
     {"LongerBodyThanContentLength",
      [](OriginExchange& x) {
          raw(x, head_with("Content-Length: 5\r\n") +
                     "helloHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
-         (void)x.sleep_for(1s);
+         (void)x.wait_for_close(1s);
      },
      Expect::WholePrefix},
     {"ResetsMidBody",
@@ -78,7 +80,7 @@ const Fault kFaults[] = {
      [](OriginExchange& x) {
          raw(x,
              head_with("Transfer-Encoding: chunked\r\n") + "5\r\nhello\r\nzz\r\nxx\r\n0\r\n\r\n");
-         (void)x.sleep_for(1s);
+         (void)x.wait_for_close(1s);
      },
      Expect::Unfinished},
     {"ChunkedEndsWithoutLastChunk",
@@ -90,7 +92,7 @@ const Fault kFaults[] = {
     {"GarbageHead",
      [](OriginExchange& x) {
          raw(x, "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok");
-         (void)x.sleep_for(1s);
+         (void)x.wait_for_close(1s);
      },
      Expect::Error},
     {"ResetBeforeHead", [](OriginExchange& x) { x.reset(); }, Expect::Error},
@@ -100,12 +102,12 @@ const Fault kFaults[] = {
          x.close();
      },
      Expect::Error},
-    {"StallsBeforeHead", [](OriginExchange& x) { (void)x.sleep_for(3s); }, Expect::Error},
+    {"StallsBeforeHead", [](OriginExchange& x) { (void)x.wait_for_close(3s); }, Expect::Error},
     {"ContentLengthAndChunked",
      [](OriginExchange& x) {
          raw(x, head_with("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n") +
                     "5\r\nhello\r\n0\r\n\r\n");
-         (void)x.sleep_for(1s);
+         (void)x.wait_for_close(1s);
      },
      Expect::Error},
 };

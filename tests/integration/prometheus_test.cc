@@ -4,6 +4,7 @@
 // that was sent, exactly, and evaluates the shipped alert rules without errors. Bounded waits on
 // Prometheus' own answers; the only sleeps wait out max-age=1 objects.
 #include "prometheus_server.h"
+#include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/listen_lines.h"
@@ -178,6 +179,7 @@ TEST(Prometheus, LiveMetricsPassPromtoolCheckMetrics) {
 }
 
 TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
+    Gate slow_held; // /c/slow stays at the origin until the other requests wait on it
     ScriptedOrigin origin;
     std::atomic<bool> fragile_down{false};
     origin.on_any([&](OriginExchange& x) {
@@ -191,7 +193,7 @@ TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
             return;
         }
         if (path == "/c/slow") {
-            (void)x.sleep_for(300ms); // long enough for the other requests to wait on this one
+            (void)slow_held.wait_for(10s);
         }
         const bool short_lived = path.starts_with("/s/") || path.starts_with("/f/");
         x.respond(200, {{"Cache-Control", short_lived ? "max-age=1" : "max-age=600"}},
@@ -283,6 +285,8 @@ TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
     // Phase 3: coalescing, a stale answer because the origin failed, evictions.
     {
         ConcurrentGets gets(proxy.port(), "/c/slow", 10);
+        ASSERT_TRUE(proxy.wait_for_metric("lacquer_coalesced_waits_total", 9, 10s));
+        slow_held.open();
         for (const Response& r : gets.collect(10s)) {
             ASSERT_EQ(r.body, "body of /c/slow") << r.summary();
         }

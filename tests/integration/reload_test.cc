@@ -112,11 +112,13 @@ TEST(Reload, UnderLoadTheNewRouteAppliesTheCacheStaysAndNoRequestFails) {
     EXPECT_EQ(proxy.get("/new/x", host).status, 404); // no route yet
 
     ClientLoop loop(proxy.port(), "/c/item");
-    std::this_thread::sleep_for(300ms); // traffic before, during and after the reload
+    // Traffic before, during and after the reload: 50 answers before it, 50 more after it.
+    ASSERT_TRUE(eventually(5s, [&] { return loop.ok() >= 50; })) << loop.ok() << " answers";
     proxy.rewrite_config(config_with(origin, kAfter));
     ASSERT_TRUE(proxy.send_signal(SIGHUP));
     ASSERT_TRUE(proxy.wait_for_stderr("lacquerd: reloaded", 5s)) << proxy.stderr_text();
-    std::this_thread::sleep_for(300ms);
+    const int after_reload = loop.ok() + 50;
+    ASSERT_TRUE(eventually(5s, [&] { return loop.ok() >= after_reload; })) << loop.ok();
     loop.stop();
     EXPECT_EQ(loop.failed(), 0) << loop.first_failure();
     EXPECT_GT(loop.ok(), 50);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace lacquer::test {
 
@@ -39,5 +40,19 @@ public:
 private:
     SteadyClock::time_point at_;
 };
+
+// Polls `done` until it holds or `timeout` passes; true when it held. Only for states that no
+// event announces (another thread's bookkeeping after the bytes a test can see); a gate, a
+// barrier or a metric is the better wait when there is one. The pause between polls is short.
+template <typename Predicate> [[nodiscard]] bool eventually(Millis timeout, Predicate done) {
+    const Deadline deadline(timeout);
+    while (!done()) {
+        if (deadline.expired()) {
+            return done();
+        }
+        std::this_thread::sleep_for(std::min(Millis(10), deadline.remaining()));
+    }
+    return true;
+}
 
 } // namespace lacquer::test

@@ -186,6 +186,27 @@ bool OriginExchange::sleep_for(Millis duration) {
     return detail::interruptible_sleep(std::min(duration, kMaxSleep));
 }
 
+bool OriginExchange::wait_for_close(Millis timeout) {
+    if (!fd_.valid()) {
+        return true;
+    }
+    const Deadline deadline(std::min(timeout, kMaxSleep));
+    for (;;) {
+        // POLLRDHUP: the peer's FIN, even with unread bytes before it; POLLHUP/POLLERR: a reset.
+        pollfd fds[2] = {{fd_.get(), POLLRDHUP, 0}, {stop_fd_, POLLIN, 0}};
+        const int n = ::poll(fds, stop_fd_ >= 0 ? 2 : 1, deadline.poll_timeout_ms());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0 || (fds[1].revents & POLLIN) != 0) {
+            return false; // the deadline, or the origin is stopping
+        }
+        if ((fds[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+            return true;
+        }
+    }
+}
+
 // ---- ScriptedOrigin ----
 
 ScriptedOrigin::ScriptedOrigin() {

@@ -68,6 +68,10 @@ public:
     // Latency simulation: sleeps up to `duration` (capped at 30 s); false if the origin is
     // stopping.
     bool sleep_for(Millis duration);
+    // A stall: keeps the connection open and silent until the peer closes it (FIN or RST: true)
+    // or `timeout` passes (capped at 30 s) or the origin stops (false). Lets a handler outlast a
+    // proxy's timeout exactly as long as the proxy waits, and shows that it gave up.
+    bool wait_for_close(Millis timeout);
 
     bool is_connected() const { return fd_.valid() && !failed_; }
     bool has_responded() const { return responded_; }

@@ -10,6 +10,7 @@
 #include "support/scripted_origin.h"
 #include "support/test_config.h"
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 
 namespace lacquer::test {
 namespace {
@@ -251,6 +253,47 @@ TEST(ScriptedOrigin, DestructionIsPromptWhileHandlersWaitOnGatesAndSleeps) {
     origin.reset();
     EXPECT_LT(elapsed_since(start), 1s);
     EXPECT_TRUE(idle.is_closed_by_peer(1s));
+}
+
+TEST(ScriptedOrigin, WaitForCloseEndsWhenThePeerGoesAndSaysSoWhenItStays) {
+    ScriptedOrigin origin;
+    std::atomic<int> closed_seen{0};
+    std::atomic<int> stayed_seen{0};
+    origin.on_get("/stall",
+                  [&](OriginExchange& x) { closed_seen += x.wait_for_close(10s) ? 1 : 0; });
+    origin.on_get("/short", [&](OriginExchange& x) {
+        stayed_seen += x.wait_for_close(100ms) ? 0 : 1;
+        x.send(200, "still here");
+    });
+    for (const bool with_reset : {false, true}) {
+        HttpClient client;
+        ASSERT_TRUE(client.connect(origin.port()));
+        ASSERT_TRUE(client.send_raw(build_request("GET", "/stall")));
+        ASSERT_TRUE(origin.wait_for_count("/stall", with_reset ? 2 : 1, 2s));
+        const auto start = SteadyClock::now();
+        with_reset ? client.reset() : client.close();
+        EXPECT_TRUE(eventually(5s, [&] { return closed_seen.load() == (with_reset ? 2 : 1); }));
+        EXPECT_LT(elapsed_since(start), 2s)
+            << "the stall ends with the connection, not the timeout";
+    }
+    HttpClient client;
+    ASSERT_TRUE(client.connect(origin.port()));
+    EXPECT_EQ(client.get("/short").body, "still here");
+    EXPECT_EQ(stayed_seen.load(), 1);
+}
+
+TEST(Eventually, TrueOnceThePredicateHoldsFalseAtTheDeadline) {
+    std::atomic<bool> flag{false};
+    std::thread setter([&] {
+        std::this_thread::sleep_for(30ms);
+        flag.store(true);
+    });
+    EXPECT_TRUE(eventually(5s, [&] { return flag.load(); }));
+    setter.join();
+    const auto start = SteadyClock::now();
+    EXPECT_FALSE(eventually(50ms, [] { return false; }));
+    EXPECT_GE(elapsed_since(start), 50ms);
+    EXPECT_LT(elapsed_since(start), 2s);
 }
 
 TEST(HttpClient, ConcurrentGetsAreInFlightTogether) {

@@ -1,7 +1,10 @@
 #pragma once
-// Time as the proxy sees it. Monotonic Instants for timeouts and ages; the wall clock only for
-// Date headers and logs. Code that decides (freshness, timeouts) takes `now` as an argument.
+// Time as the proxy sees it. Monotonic Instants for timeouts and ages; the wall clock (unix
+// seconds) only for dates: Expires arithmetic and access-log timestamps. Code that decides
+// (freshness, timeouts) takes `now` as an argument. Code on a worker reads the worker's cached
+// now() (net/worker.h), which reads the worker's injected Clock once per loop turn.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -11,7 +14,8 @@ using Instant = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
 using Millis = std::chrono::milliseconds;
 
-// Injected wherever code reads the time, so tests can drive it.
+// Injected wherever code reads the time, so tests can drive it. Every implementation may be
+// read from any thread.
 class Clock {
 public:
     virtual ~Clock() = default;
@@ -25,22 +29,31 @@ public:
     std::int64_t unix_seconds() const override;
 };
 
-// A clock that only moves when told to (tests).
+// The steady system clock, the default wherever a clock is injected. It has no state, so one
+// shared instance is not a mutable global.
+const Clock& system_clock();
+
+// A clock that only moves when a test says so. Thread-safe: the test's thread advances it while
+// workers and the admin thread read it. The wall clock moves with it: unix_seconds() is the
+// start plus the whole seconds advanced so far, so two 500 ms steps make one second.
 class ManualClock final : public Clock {
 public:
     explicit ManualClock(Instant start = Instant{} + std::chrono::hours(1),
                          std::int64_t unix = 1'700'000'000)
-        : now_(start), unix_(unix) {}
-    Instant now() const override { return now_; }
-    std::int64_t unix_seconds() const override { return unix_; }
-    void advance(Duration by) {
-        now_ += by;
-        unix_ += std::chrono::duration_cast<std::chrono::seconds>(by).count();
+        : start_(start), unix_(unix) {}
+    Instant now() const override { return start_ + advanced(); }
+    std::int64_t unix_seconds() const override {
+        return unix_ + std::chrono::duration_cast<std::chrono::seconds>(advanced()).count();
     }
+    // Any thread. Time never goes back: a negative step is an error (asserts).
+    void advance(Duration by);
 
 private:
-    Instant now_;
-    std::int64_t unix_;
+    Duration advanced() const { return Duration(advanced_.load(std::memory_order_acquire)); }
+
+    const Instant start_;
+    const std::int64_t unix_;
+    std::atomic<Duration::rep> advanced_{0};
 };
 
 } // namespace lacquer::core

@@ -43,6 +43,7 @@ private:
     static void on_accept_cb(evconnlistener* l, int fd, sockaddr* peer, int len, void* arg);
     static void on_error_cb(evconnlistener* l, void* arg);
     static void on_backoff_done(void* arg);
+    Worker& worker_;
     evconnlistener* listener_;
     OnAccept on_accept_;
     int fd_;

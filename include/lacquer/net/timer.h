@@ -1,6 +1,10 @@
 #pragma once
 // A one-shot timer on a worker's loop; re-armed with arm(), cancelled with cancel() or by
 // destruction. The callback runs on the worker's thread.
+// Timers measure real time (libevent's monotonic clock) whatever clock the worker was given:
+// they bound waits for I/O, which tests drive with real sockets. A ManualClock moves only
+// Worker::now() and what is decided from it (ages, TTLs, stale windows, hit-for-miss, purge
+// marks, deadlines computed from now()).
 
 #include "lacquer/core/clock.h"
 
@@ -18,6 +22,8 @@ public:
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
 
+    // Fires `after` from this call, even late in a long batch of callbacks (libevent would count
+    // from its time cache, taken when the loop's wait ended, and fire early by the batch).
     void arm(core::Millis after);
     void cancel();
     bool armed() const;

@@ -4,6 +4,8 @@
 // through post(), which queues a task and wakes the loop through an eventfd (once per batch:
 // only the post that finds the queue empty writes it; a post from the loop's own thread
 // writes nothing and runs after the current callback).
+// Time: the worker reads its injected clock once per loop turn (now(), below); net::Timer
+// measures real time whatever the clock (net/timer.h).
 
 #include "lacquer/core/clock.h"
 
@@ -36,7 +38,8 @@ private:
 
 class Worker {
 public:
-    explicit Worker(unsigned index);
+    // `clock` must outlive the worker.
+    explicit Worker(unsigned index, const core::Clock& clock = core::system_clock());
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -58,16 +61,42 @@ public:
     // handler may end its own session from inside one of its callbacks.
     void dispose(std::unique_ptr<Disposable> thing);
 
-    // The time of the current loop turn (read once per turn, STYLE.md §E).
-    core::Instant now() const { return std::chrono::steady_clock::now(); }
+    // The time of the current loop turn (STYLE.md §E), from the injected clock. A turn is one
+    // pass of run(): the wait for events, the callbacks that became ready, then the queue. The
+    // clock is read at the turn's first now() or unix_now(), which comes after the wait (an idle
+    // wait never makes it old), and every later call in the turn gets the same value, so the
+    // decisions of one batch of callbacks agree. It lags real time by at most how long the turn
+    // has run. Costs one flag test and one load.
+    // This thread only (the loop's, or the owner's while no loop runs). A loop driven by hand
+    // with event_base_loop() keeps the first value read.
+    core::Instant now() const {
+        if (!turn_time_read_) [[unlikely]] {
+            read_clock();
+        }
+        return now_;
+    }
+    // The wall clock's unix seconds, read with now().
+    std::int64_t unix_now() const {
+        if (!turn_time_read_) [[unlikely]] {
+            read_clock();
+        }
+        return unix_now_;
+    }
+    const core::Clock& clock() const { return clock_; }
 
 private:
     static void on_wakeup(int fd, short what, void* arg);
     static void on_dispose(int fd, short what, void* arg);
     static void on_local_post(int fd, short what, void* arg);
     void drain_queue();
+    void read_clock() const;
 
     unsigned index_;
+    const core::Clock& clock_;
+    // The turn's time; the loop's thread only. run() clears the flag before each wait.
+    mutable bool turn_time_read_ = false;
+    mutable core::Instant now_{};
+    mutable std::int64_t unix_now_ = 0;
     event_base* base_ = nullptr;
     int wakeup_fd_ = -1;
     event* wakeup_event_ = nullptr;

@@ -102,6 +102,7 @@ private:
     void count(std::uint32_t slot) const;
     void mark_server(bool up) const;
 
+    net::Worker& worker_;
     OriginPool* pool_ = nullptr; // the pool of the current exchange
     FetchObserver& observer_;
     http::HeadParser parser_;
@@ -120,8 +121,8 @@ private:
     bool paused_ = false;
     bool in_delivery_ = false;
     bool head_only_ = false;
-    bool eof_ = false; // the origin closed its side
-    std::chrono::steady_clock::time_point started_at_{};
+    bool eof_ = false;           // the origin closed its side
+    core::Instant started_at_{}; // the worker's now() at start()
 };
 
 } // namespace lacquer::origin

@@ -1,7 +1,7 @@
 #pragma once
 // Process life: builds the workers, listeners and origin pools from a validated config, prints
 // the bound addresses, tells systemd it is ready, and runs until SIGTERM/SIGINT.
-// Tests can start a whole server in-process with start() and stop().
+// Tests can start a whole server in-process with start() and stop(), on a clock they drive.
 
 #include "lacquer/config/config.h"
 #include "lacquer/core/clock.h"
@@ -21,8 +21,10 @@ class Server {
 public:
     // Resolves origins and binds every listener (throws config::ConfigError when an address
     // cannot be resolved, std::runtime_error when a socket cannot be bound). `config_path` is
-    // read again on reload (empty: no reload).
-    explicit Server(config::Config config, std::string config_path = {});
+    // read again on reload (empty: no reload). `clock` is the time of every worker (their now())
+    // and of purges; it must outlive the server. Start-up, reload and drain wait in real time.
+    explicit Server(config::Config config, std::string config_path = {},
+                    const core::Clock& clock = core::system_clock());
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -1,6 +1,8 @@
 // Worker::post: tasks from other threads all run, in order per thread, however they bunch up
 // (only the post that finds the queue empty wakes the loop); a post from the loop's own thread
 // runs after the current callback, without a wake-up.
+// Worker::now: one value per loop turn from the injected clock, read after the turn's wait.
+// Timer::arm: the delay counts from the call, even late in a long batch of callbacks.
 #include "lacquer/net/timer.h"
 #include "lacquer/net/worker.h"
 
@@ -93,6 +95,114 @@ TEST(WorkerPost, LocalPostsRunWhileTheLoopIsIdle) {
     EXPECT_TRUE(wait_for([&] { return ran.load() == 1; }));
     worker.stop();
     worker.join();
+}
+
+// Runs `task` on the worker and waits for it: one turn of the loop, woken by the eventfd.
+void run_turn(Worker& worker, const std::function<void()>& task) {
+    std::atomic<bool> done{false};
+    worker.post([&] {
+        task();
+        done.store(true);
+    });
+    ASSERT_TRUE(wait_for([&] { return done.load(); }));
+}
+
+TEST(WorkerNow, OneValuePerLoopTurnFromTheInjectedClock) {
+    core::ManualClock clock;
+    const core::Instant start = clock.now();
+    const std::int64_t unix_start = clock.unix_seconds();
+    Worker worker(0, clock);
+    worker.start(nullptr);
+    core::Instant first{};
+    core::Instant same_turn{};
+    core::Instant posted_in_turn{};
+    std::int64_t unix_in_turn = 0;
+    std::atomic<bool> posted_ran{false};
+    run_turn(worker, [&] {
+        first = worker.now();
+        clock.advance(std::chrono::seconds(5)); // the clock moves mid-turn...
+        same_turn = worker.now();               // ...the turn's time does not
+        unix_in_turn = worker.unix_now();
+        worker.post([&] { // from the loop's thread: later in the same turn
+            posted_in_turn = worker.now();
+            posted_ran.store(true);
+        });
+    });
+    ASSERT_TRUE(wait_for([&] { return posted_ran.load(); }));
+    core::Instant next_turn{};
+    std::int64_t unix_next_turn = 0;
+    run_turn(worker, [&] {
+        next_turn = worker.now();
+        unix_next_turn = worker.unix_now();
+    });
+    worker.stop();
+    worker.join();
+    EXPECT_EQ(first, start);
+    EXPECT_EQ(same_turn, start);
+    EXPECT_EQ(posted_in_turn, start);
+    EXPECT_EQ(unix_in_turn, unix_start);
+    EXPECT_EQ(next_turn, start + std::chrono::seconds(5));
+    EXPECT_EQ(unix_next_turn, unix_start + 5);
+}
+
+// The clock is read after the loop's wait, not before it: time that passes while the worker is
+// idle is in the next turn's now().
+TEST(WorkerNow, TimeSpentWaitingIsSeenByTheTurnThatFollows) {
+    core::ManualClock clock;
+    Worker worker(0, clock);
+    worker.start(nullptr);
+    core::Instant before{};
+    run_turn(worker, [&] { before = worker.now(); });
+    // The loop is blocked in its wait now (nothing is pending); the time moves meanwhile.
+    clock.advance(std::chrono::minutes(10));
+    core::Instant after{};
+    run_turn(worker, [&] { after = worker.now(); });
+    worker.stop();
+    worker.join();
+    EXPECT_EQ(after - before, std::chrono::minutes(10));
+}
+
+TEST(WorkerNow, DefaultsToTheSteadySystemClock) {
+    Worker worker(0);
+    worker.start(nullptr);
+    core::Instant seen{};
+    std::chrono::steady_clock::time_point around{};
+    run_turn(worker, [&] {
+        seen = worker.now();
+        around = std::chrono::steady_clock::now();
+    });
+    worker.stop();
+    worker.join();
+    EXPECT_LE(seen, around);
+    EXPECT_LT(around - seen, 1s);
+}
+
+// A callback that runs long, then arms a timer: the timer still waits its whole delay (libevent
+// alone counts from when the loop's wait ended, and would fire at once here).
+TEST(TimerArm, LateInALongBatchTheDelayCountsFromTheCall) {
+    Worker worker(0);
+    struct Fired {
+        std::atomic<bool> done{false};
+        std::chrono::steady_clock::time_point at{};
+        static void fire(void* arg) {
+            auto* self = static_cast<Fired*>(arg);
+            self->at = std::chrono::steady_clock::now();
+            self->done.store(true);
+        }
+    } fired;
+    Timer timer(worker, &Fired::fire, &fired);
+    worker.start(nullptr);
+    std::chrono::steady_clock::time_point armed{};
+    run_turn(worker, [&] {
+        std::this_thread::sleep_for(300ms); // a long batch (deliberately, in a unit test)
+        armed = std::chrono::steady_clock::now();
+        timer.arm(core::Millis(200));
+    });
+    ASSERT_TRUE(wait_for([&] { return fired.done.load(); }));
+    worker.stop();
+    worker.join();
+    // libevent's own clock is the coarse monotonic one: a few milliseconds of slack.
+    EXPECT_GE(fired.at - armed, 190ms);
 }
 
 } // namespace
