@@ -148,7 +148,8 @@ struct CachePolicyConfig {
 struct RouteMatch {
     std::string host;        // empty: any; "*.example.com": suffix match
     std::string path_prefix; // at most one of path_prefix / path_regex
-    std::string path_regex;  // ECMAScript syntax, checked to compile at load time
+    std::string path_regex;  // RE2 syntax, compiled (and refused) with the routes
+    SourceMark path_regex_mark;
     std::vector<std::string> methods{"GET", "HEAD"};
     SourceMark mark;
 };
