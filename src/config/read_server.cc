@@ -145,9 +145,9 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
 }
 
 Limits read_limits(const YamlValue& value) {
-    const YamlMap map = YamlMap::with_keys(value, {"max_header_bytes", "max_uri_bytes",
-                                                   "max_body_bytes", "max_connections",
-                                                   "client_header_timeout", "client_idle_timeout"});
+    const YamlMap map = YamlMap::with_keys(
+        value, {"max_header_bytes", "max_uri_bytes", "max_body_bytes", "max_connections",
+                "client_header_timeout", "client_idle_timeout", "drain_timeout"});
     Limits limits;
     for (auto [key, field] : {std::pair{"max_header_bytes", &limits.max_header_bytes},
                               std::pair{"max_uri_bytes", &limits.max_uri_bytes},
@@ -165,6 +165,9 @@ Limits read_limits(const YamlValue& value) {
         if (const std::optional<YamlValue> timeout = map.find(key)) {
             *field = timeout->as_duration(Duration(1));
         }
+    }
+    if (const std::optional<YamlValue> drain = map.find("drain_timeout")) {
+        limits.drain_timeout = drain->as_duration(Duration(0)); // 0s: cut at once
     }
     return limits;
 }

@@ -33,8 +33,6 @@ namespace lacquer::server {
 
 namespace {
 const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
-// How long SIGTERM waits for requests in flight (systemd's TimeoutStopSec is longer).
-constexpr core::Millis kDrainTime{10000};
 // How long a reload waits for every worker to switch (each does it between two callbacks).
 constexpr core::Millis kSwitchTime{5000};
 } // namespace
@@ -48,7 +46,9 @@ void block_handled_signals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-// One worker: its loop, its listeners and its share of everything per-worker.
+// One worker: its loop, its listeners and its share of everything per-worker. Everything here
+// lives on the worker's loop, so it ends in Server::stop() in an order where nothing outlives
+// what it refers to; the worker (its event base, its queue) goes last.
 struct WorkerSlot {
     std::unique_ptr<net::Worker> worker;
     std::unique_ptr<proxy::WorkerContext> context;
@@ -249,7 +249,12 @@ int Server::wait_for_signals() {
         }
         if (sig == SIGTERM || sig == SIGINT) {
             sd_notify(0, "STOPPING=1");
-            drain(kDrainTime);
+            core::Millis within{0};
+            {
+                std::lock_guard<std::mutex> lock(impl_->generation_mutex);
+                within = impl_->generation->config.limits.drain_timeout; // as last reloaded
+            }
+            drain(within);
             stop();
             return 0;
         }
@@ -452,10 +457,26 @@ void Server::stop() {
     for (WorkerSlot& slot : s.slots) {
         slot.worker->join();
     }
-    // The threads are gone: end what they left, sessions before the pools they borrow from.
+    // The threads are gone; end what they left, each thing before what it refers to:
+    // 1. listeners; sessions (the requests still in flight are logged as cut) and cache fills,
+    //    of every worker (a fill's end posts to its waiters' workers, which must still exist);
+    // 2. what those disposed (origin connections they closed, fills a cut session ended), which
+    //    refer to the contexts;
+    // 3. the contexts: their generations and origin pools (idle connections close here);
+    // 4. what that disposed; the workers themselves (event bases, queues) go with the slots.
     for (WorkerSlot& slot : s.slots) {
         slot.listeners.clear();
         proxy::close_all_sessions(*slot.context);
+    }
+    for (WorkerSlot& slot : s.slots) {
+        slot.worker->destroy_disposed();
+    }
+    for (WorkerSlot& slot : s.slots) {
+        slot.context.reset();
+        slot.worker->destroy_disposed();
+    }
+    if (s.access_log) {
+        s.access_log->flush(); // the cut requests' lines, before the process exits
     }
 }
 

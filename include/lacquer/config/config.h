@@ -58,6 +58,8 @@ struct Limits {
     std::uint32_t max_connections = 20000;
     Duration client_header_timeout = std::chrono::seconds(10);
     Duration client_idle_timeout = std::chrono::seconds(60);
+    // SIGTERM: requests in flight get this long to finish, then are cut (and logged).
+    Duration drain_timeout = std::chrono::seconds(10);
 };
 
 struct StorageConfig {

@@ -72,7 +72,10 @@ struct WorkerContext {
     }
 };
 
-// Ends every session and cache fill of a stopped worker (its thread has been joined).
+// Ends every session and cache fill of a stopped worker (its thread has been joined); each
+// request still in flight is logged as cut (ClientSession::cut_at_shutdown). What they dispose
+// (connections, fills) waits in the worker's graveyard: Worker::destroy_disposed() next, before
+// the context and its generations go.
 void close_all_sessions(WorkerContext& context);
 // On the worker's thread: from now on every connection closes after the request in flight, and
 // idle ones close at once (graceful shutdown).

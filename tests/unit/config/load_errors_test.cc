@@ -66,7 +66,7 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownLimitsKey", with_base("limits:\n  max_header: 1KiB\n"),
          "t.yaml:8:3: unknown key `limits.max_header` (known keys: max_header_bytes, "
          "max_uri_bytes, max_body_bytes, max_connections, client_header_timeout, "
-         "client_idle_timeout)"},
+         "client_idle_timeout, drain_timeout)"},
         {"UnknownListenerKey", "listen:\n  - address: 127.0.0.1:8080\n    port: 1\n",
          "t.yaml:3:5: unknown key `listen[0].port` (known keys: address, tls)"},
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
@@ -181,6 +181,12 @@ std::vector<ErrorCase> error_cases() {
          "or 1h, got \"1.5s\""},
         {"DurationZeroTimeout", with_base("limits:\n  client_header_timeout: 0s\n"),
          "t.yaml:8:26: limits.client_header_timeout: must be at least 1ms, got \"0s\""},
+        {"DrainTimeoutWithoutUnit", with_base("limits:\n  drain_timeout: 300\n"),
+         "t.yaml:8:18: limits.drain_timeout: expected a duration such as 250ms, 30s, 10m or 1h, "
+         "got \"300\""},
+        {"DrainTimeoutNegative", with_base("limits:\n  drain_timeout: -1s\n"),
+         "t.yaml:8:18: limits.drain_timeout: expected a duration such as 250ms, 30s, 10m or 1h, "
+         "got \"-1s\""},
         {"DurationOverflow", with_base("    first_byte_timeout: 99999999999999999999h\n"),
          "t.yaml:7:25: origins.api.first_byte_timeout: expected a duration such as 250ms, 30s, "
          "10m or 1h, got \"99999999999999999999h\""},

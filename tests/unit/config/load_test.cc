@@ -66,6 +66,7 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_EQ(config.limits.max_connections, 20000U);
     EXPECT_EQ(config.limits.client_header_timeout, seconds(10));
     EXPECT_EQ(config.limits.client_idle_timeout, seconds(60));
+    EXPECT_EQ(config.limits.drain_timeout, seconds(10));
 
     EXPECT_TRUE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
@@ -160,6 +161,7 @@ TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_EQ(config.admin.token_file, "");
     EXPECT_EQ(config.limits.max_header_bytes, 32U * 1024);
     EXPECT_EQ(config.limits.client_idle_timeout, seconds(60));
+    EXPECT_EQ(config.limits.drain_timeout, seconds(10));
     EXPECT_FALSE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
     EXPECT_EQ(config.log.access, AccessLogTarget::Stdout);
@@ -233,6 +235,12 @@ origins: { api: { servers: [ { address: "[2001:db8::1]:443" } ] } }
     EXPECT_EQ(config.listen[1].address.port, 0);
     EXPECT_EQ(config.listen[3].address.host, "localhost");
     EXPECT_EQ(config.origins[0].servers[0].address.text(), "[2001:db8::1]:443");
+}
+
+TEST(LoadLimits, DrainTimeoutTakesDurationsAndZero) {
+    EXPECT_EQ(load("limits:\n  drain_timeout: 300ms\n").limits.drain_timeout, milliseconds(300));
+    EXPECT_EQ(load("limits:\n  drain_timeout: 0s\n").limits.drain_timeout, milliseconds(0));
+    EXPECT_EQ(load("limits:\n  drain_timeout: 2m\n").limits.drain_timeout, minutes(2));
 }
 
 TEST(LoadAdmin, AddressAndToken) {
