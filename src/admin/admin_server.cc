@@ -117,7 +117,8 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(const net::SocketAddress& address, AdminState state)
     : address_(address), state_(std::move(state)), impl_(std::make_unique<Impl>()) {
     std::string error;
-    impl_->fd = net::open_listening_socket(address_, error);
+    // One socket, without SO_REUSEPORT: another process cannot join it and take scrapes.
+    impl_->fd = net::open_listening_socket(address_, error, false);
     if (impl_->fd < 0) {
         throw std::runtime_error("cannot listen on " + address_.text() + " (admin): " + error);
     }

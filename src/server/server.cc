@@ -23,6 +23,7 @@
 #include <iostream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <systemd/sd-daemon.h>
@@ -286,9 +287,10 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
 
 namespace {
 
-// The listeners a reload keeps (by the config's address text) and the ones it binds; `kept[j]`
-// is the running index of new listener j, or -1 when `bound[j]` was just bound. Throws like
-// bind_listener(), with nothing left open.
+// The listeners a reload keeps (by the config's address text, else by the address it resolves
+// to: a listener can never be bound beside itself, see bind_listener) and the ones it binds;
+// `kept[j]` is the running index of new listener j, or -1 when `bound[j]` was just bound.
+// Throws like bind_listener(), with nothing left open.
 struct ListenerPlan {
     std::vector<int> kept;
     std::vector<BoundListener> bound;
@@ -309,6 +311,17 @@ ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
             for (std::size_t i = 0; i < running.size() && found < 0; ++i) {
                 if (!used[i] && running[i].config_text == l.address.text()) {
                     used[i] = true;
+                    found = static_cast<int>(i);
+                }
+            }
+            std::string error;
+            const std::optional<net::SocketAddress> address =
+                found < 0 && l.address.port != 0
+                    ? net::resolve(l.address.host, l.address.port, error)
+                    : std::nullopt;
+            for (std::size_t i = 0; address && i < running.size() && found < 0; ++i) {
+                if (!used[i] && running[i].address.text() == address->text()) {
+                    used[i] = true; // "localhost:8080" where "127.0.0.1:8080" runs
                     found = static_cast<int>(i);
                 }
             }
@@ -366,6 +379,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
     for (std::size_t j = 0; j < plan.kept.size(); ++j) {
         listeners.push_back(plan.kept[j] >= 0 ? s.listeners[static_cast<std::size_t>(plan.kept[j])]
                                               : plan.bound[j]);
+        listeners.back().config_text = next->config.listen[j].address.text();
     }
     // Each worker switches on its own thread; requests in flight finish on the old generation.
     auto switched = std::make_shared<std::atomic<unsigned>>(0);
