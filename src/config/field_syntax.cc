@@ -184,6 +184,23 @@ std::string check_path_regex(const std::string& text) {
     return "";
 }
 
+bool is_loopback_host(std::string_view host) {
+    if (host == "localhost") {
+        return true;
+    }
+    const std::string text(host);
+    in_addr v4{};
+    if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+        const bool v4_mapped = IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+        return IN6_IS_ADDR_LOOPBACK(&v6) || v4_mapped;
+    }
+    return false;
+}
+
 bool is_printable(std::string_view text) {
     for (char c : text) {
         const auto byte = static_cast<unsigned char>(c);

@@ -38,6 +38,10 @@ std::string check_host_pattern(std::string_view text);
 // compiled (proxy::RouteTable): the loader sees only core and yaml-cpp (STYLE.md §B).
 std::string check_path_regex(const std::string& text);
 
+// True for an address only this machine can reach: 127.0.0.0/8, ::1 (also v4-mapped), or the
+// name localhost. Other names may resolve anywhere, so they are not.
+bool is_loopback_host(std::string_view host);
+
 // True when every byte is printable (no control characters, no DEL).
 bool is_printable(std::string_view text);
 

@@ -127,6 +127,13 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
             }
         }
     }
+    // Safe by default: the admin API purges and bans, and a scrape shows the traffic. Beyond
+    // this machine it needs its token (the default address is loopback: no `address`, no error).
+    if (address && admin.token_file.empty() && !is_loopback_host(admin.address.host)) {
+        address->fail(admin.address.text() +
+                      " is reachable from other machines: set admin.token_file too (or listen on "
+                      "127.0.0.1 or [::1])");
+    }
     for (std::size_t i = 0; i < listen.size(); ++i) {
         if (!conflicts(admin.address, listen[i].address)) {
             continue;

@@ -254,6 +254,16 @@ std::vector<ErrorCase> error_cases() {
          "::1/128), got \"10.0.0.1/8\""},
         {"PurgeFromNotAList", with_base("admin:\n  purge_from: 10.0.0.0/8\n"),
          "t.yaml:8:15: admin.purge_from: expected a list of address ranges, got \"10.0.0.0/8\""},
+        {"AdminWildcardWithoutToken", with_base("admin:\n  address: 0.0.0.0:9190\n"),
+         "t.yaml:8:12: admin.address: 0.0.0.0:9190 is reachable from other machines: set "
+         "admin.token_file too (or listen on 127.0.0.1 or [::1])"},
+        {"AdminPublicIpv6WithoutToken", with_base("admin: { address: '[::]:9190' }\n"),
+         "t.yaml:7:19: admin.address: [::]:9190 is reachable from other machines: set "
+         "admin.token_file too (or listen on 127.0.0.1 or [::1])"},
+        {"AdminNameWithoutToken",
+         with_base("admin:\n  address: admin.internal:9190\n  purge_from: [10.0.0.0/8]\n"),
+         "t.yaml:8:12: admin.address: admin.internal:9190 is reachable from other machines: "
+         "set admin.token_file too (or listen on 127.0.0.1 or [::1])"},
         {"EmptyTokenFile", with_base("admin: { token_file: '' }\n"),
          "t.yaml:7:22: admin.token_file: expected a file path (leave the key out for no token), "
          "got \"\""},

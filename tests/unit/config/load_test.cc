@@ -253,6 +253,20 @@ TEST(LoadAdmin, AddressAndToken) {
     EXPECT_EQ(defaults.admin.address.text(), "127.0.0.1:9190");
 }
 
+TEST(LoadAdmin, LoopbackNeedsNoTokenAnythingElseDoes) {
+    for (const char* address : {"127.0.0.1:9190", "127.0.0.2:0", "'[::1]:9190'",
+                                "'[::ffff:127.0.0.1]:9190'", "localhost:9190"}) {
+        EXPECT_EQ(load(std::string("admin:\n  address: ") + address + "\n").admin.token_file, "")
+            << address;
+    }
+    for (const char* address : {"0.0.0.0:9190", "10.0.0.5:9190", "'[::]:9190'"}) {
+        EXPECT_EQ(load(std::string("admin:\n  address: ") + address + "\n  token_file: /t\n")
+                      .admin.token_file,
+                  "/t")
+            << address;
+    }
+}
+
 TEST(LoadLog, AccessTargetsAndFormats) {
     EXPECT_EQ(load("log: { access: 'off' }\n").log.access, AccessLogTarget::Off);
     const Config file = load("log: { access: /var/log/lacquer/access.log, format: json }\n");
