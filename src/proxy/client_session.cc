@@ -230,6 +230,7 @@ void ClientSession::dispatch() {
     forward_ = http::ForwardedRequest();
     forward_.target = target;
     forward_.client_addr = conn_->peer_host();
+    forward_.secret = ctx_.admin_token;
     // An HTTP/1.0 request may come without Host: its absolute-form authority, else the first
     // server of the route's pool as configured (what nginx sends as $proxy_host).
     const auto& servers = gen_->pool(route.pool).spec().servers;

@@ -97,6 +97,7 @@ struct Server::Impl {
     std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
     std::atomic<bool> ready{false};
     std::unique_ptr<admin::AdminServer> admin;
+    std::string admin_token; // admin.token_file's content; the workers never forward it
     std::unique_ptr<proxy::AccessLog> access_log;
     std::atomic<std::uint32_t> open_connections{0};
     std::vector<BoundListener> listeners; // in config order; each worker's Listeners likewise
@@ -156,7 +157,8 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
                 return {impl->generation, impl->generation->routes.get()};
             },
             *s.store, static_cast<std::size_t>(c.limits.max_uri_bytes));
-        state.token = read_admin_token(c.admin);
+        s.admin_token = read_admin_token(c.admin);
+        state.token = s.admin_token;
         state.origin_up = [impl] { // passive health: the last connect to each server
             std::shared_ptr<const proxy::Generation> g;
             {
@@ -212,6 +214,7 @@ void Server::start(std::ostream& out) {
         slot.context->store = s.store.get();
         slot.context->coalescer = s.coalescer.get();
         slot.context->shard = s.shards[w].get();
+        slot.context->admin_token = s.admin_token;
         slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
             *slot.worker, s.generation, s.workers, s.shards[w].get()));
         for (BoundListener& l : s.listeners) {

@@ -1,7 +1,11 @@
 // Safe defaults for the admin plane (issue 15, item 10): an admin address other machines can
-// reach needs a token (a config error otherwise, FILE:LINE:COL).
+// reach needs a token (a config error otherwise, FILE:LINE:COL), and the admin token is never
+// forwarded to an origin, whatever client header carries it.
+#include "cache_test_support.h"
 #include "support/child_process.h"
+#include "support/http_client.h"
 #include "support/lacquer_process.h"
+#include "support/scripted_origin.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +15,18 @@ namespace lacquer::test {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace cache_test;
 using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::string_view kRoutes = R"(routes:
+  - name: cached
+    match: { path_prefix: /c/ }
+    cache: { key_params: all, ttl: 60s }
+  - name: passed
+    match: { path_prefix: /p/ }
+    pass: true
+)";
 
 TEST(OpsAdminPlane, CheckConfigRefusesAnAdminOtherMachinesReachWithoutAToken) {
     const std::string base = "listen:\n  - address: 127.0.0.1:0\norigins:\n  api:\n"
@@ -27,6 +42,46 @@ TEST(OpsAdminPlane, CheckConfigRefusesAnAdminOtherMachinesReachWithoutAToken) {
     const auto loopback =
         LacquerProcess::run_check_config(base + "admin:\n  address: '[::1]:9190'\n");
     EXPECT_EQ(loopback.exit_code, 0) << loopback.stderr_text;
+}
+
+TEST(OpsAdminPlane, TheAdminTokenNeverReachesAnOrigin) {
+    const std::string token = "adm1n-t0ken-7f3a9c";
+    TempDir dir;
+    const auto token_file = dir.write_file("admin.token", token + "\n");
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=60"}}, "origin " + x.request().target);
+    });
+    LacquerProcess proxy(
+        caching_config(origin, kRoutes)
+            .extra("admin:\n  address: 127.0.0.1:0\n  token_file: " + token_file.string() + "\n"));
+    ASSERT_TRUE(proxy.started());
+    const HeaderFields carrying{{"Host", "api.test"},
+                                {"Authorization", "Bearer " + token},
+                                {"Cookie", "a=1; admin=" + token + "; b=2"},
+                                {"X-Note", "before " + token + " after"},
+                                {"X-Forwarded-For", token},
+                                {"X-Other", "fine"}};
+    // Ordinary requests on the client port, passed and cached, with and without a body.
+    for (const char* target : {"/p/one", "/c/two", "/metrics"}) {
+        const Response r = proxy.get(target, carrying);
+        EXPECT_EQ(r.status, 200) << target << ": " << r.summary();
+        EXPECT_EQ(r.body, std::string("origin ") + target);
+    }
+    HttpClient post;
+    ASSERT_TRUE(post.connect(proxy.port()));
+    EXPECT_EQ(post.request("POST", "/p/three", carrying, "body").status, 200);
+
+    const std::vector<ReceivedRequest> received = origin.requests();
+    ASSERT_EQ(received.size(), 4u);
+    for (const ReceivedRequest& request : received) {
+        for (const auto& [name, value] : request.headers) {
+            EXPECT_THAT(value, Not(HasSubstr(token))) << request.target << " " << name;
+            EXPECT_THAT(name, Not(HasSubstr(token))) << request.target;
+        }
+        EXPECT_EQ(request.header("X-Other"), "fine") << request.target; // the rest goes on
+        EXPECT_EQ(request.header("X-Forwarded-For"), "127.0.0.1") << request.target;
+    }
 }
 
 } // namespace

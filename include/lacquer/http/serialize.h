@@ -31,6 +31,9 @@ struct ForwardedRequest {
     // forwarded (allowed_headers == nullptr), so are the ones that ask an origin to answer for
     // another host, URL or method (is_request_override_header): unkeyed, they would poison it.
     bool shared_fetch = false;
+    // A value no origin may see (the admin token): a header whose value contains it is not
+    // sent, whatever its name, and neither is such a Via or X-Forwarded-For value. Empty: none.
+    std::string_view secret;
 };
 
 // X-Forwarded-Host, X-Forwarded-Server, X-Host, Forwarded, X-Original-URL, X-Rewrite-URL,

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace lacquer::net {
@@ -47,6 +48,7 @@ struct WorkerContext {
     CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
     bool draining = false;                 // shutting down: answer what is in flight, then close
     metrics::Shard* shard = nullptr;       // this worker's counts
+    std::string_view admin_token;          // never sent to an origin (http::ForwardedRequest)
 
     const config::Config& config() const { return current->config(); }
     // The current generation's slots (nullptr: nothing counted). Slots of series that do not
