@@ -15,6 +15,7 @@
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/proxy/worker_context.h"
 #include "listeners.h"
+#include "open_files.h"
 
 #include <atomic>
 #include <cctype>
@@ -119,6 +120,7 @@ Server::Server(config::Config config, std::string config_path) : impl_(std::make
     s.config_path = std::move(config_path);
     s.workers =
         config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    ensure_open_files(config, s.workers, std::cerr); // before the sockets are opened
     s.store = std::make_unique<cache::ObjectStore>(config.storage.memory);
     s.coalescer = std::make_unique<cache::Coalescer>();
     s.sources.store = s.store.get();
@@ -426,6 +428,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
         }
     }
     s.listeners = std::move(listeners);
+    ensure_open_files(next->config, s.workers, log); // limits and origins may have grown
     ++s.reloads_ok;
     log << ("lacquerd: reloaded " + s.config_path + " (generation " + std::to_string(next->number) +
             ", " + std::to_string(switched->load()) + "/" + std::to_string(s.workers) +

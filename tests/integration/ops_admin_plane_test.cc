@@ -1,15 +1,20 @@
 // Safe defaults for the admin plane (issue 15, item 10): an admin address other machines can
-// reach needs a token (a config error otherwise, FILE:LINE:COL), and the admin token is never
-// forwarded to an origin, whatever client header carries it.
+// reach needs a token (a config error otherwise, FILE:LINE:COL); the admin token is never
+// forwarded to an origin, whatever client header carries it; and the open-files limit is raised
+// to what max_connections needs, or lacquerd says it is short.
 #include "cache_test_support.h"
 #include "support/child_process.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
 
+#include <filesystem>
+#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sstream>
 #include <string>
+#include <sys/resource.h>
 
 namespace lacquer::test {
 namespace {
@@ -82,6 +87,58 @@ TEST(OpsAdminPlane, TheAdminTokenNeverReachesAnOrigin) {
         EXPECT_EQ(request.header("X-Other"), "fine") << request.target; // the rest goes on
         EXPECT_EQ(request.header("X-Forwarded-For"), "127.0.0.1") << request.target;
     }
+}
+
+// The soft RLIMIT_NOFILE of process `pid` (from /proc), or -1.
+long open_files_soft_limit(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("Max open files")) {
+            std::istringstream fields(line.substr(sizeof "Max open files"));
+            long soft = -1;
+            fields >> soft;
+            return soft;
+        }
+    }
+    return -1;
+}
+
+LacquerProcess::Options under_prlimit(rlim_t soft, rlim_t hard) {
+    LacquerProcess::Options options;
+    options.wrapper = {"/usr/bin/prlimit",
+                       "--nofile=" + std::to_string(soft) + ":" + std::to_string(hard)};
+    return options;
+}
+
+TEST(OpsAdminPlane, ALowOpenFilesSoftLimitIsRaisedToTheHardOne) {
+    rlimit ours{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &ours), 0);
+    if (!std::filesystem::exists("/usr/bin/prlimit") || ours.rlim_max < 4096) {
+        GTEST_SKIP() << "needs /usr/bin/prlimit (util-linux) and a hard limit of 4096 or more";
+    }
+    const rlim_t hard = std::min<rlim_t>(ours.rlim_max, 65536);
+    ScriptedOrigin origin;
+    // 1000 clients + 2 listening + 256 origin connections + 72 more: far above 256, below hard.
+    LacquerProcess proxy(TestConfig().origin(origin.address()).limit("max_connections", "1000"),
+                         under_prlimit(256, hard));
+    ASSERT_TRUE(proxy.started());
+    EXPECT_EQ(open_files_soft_limit(proxy.pid()), static_cast<long>(hard));
+    EXPECT_THAT(proxy.stderr_text(), Not(HasSubstr("RLIMIT_NOFILE")));
+}
+
+TEST(OpsAdminPlane, AnOpenFilesLimitTooLowForMaxConnectionsIsReported) {
+    if (!std::filesystem::exists("/usr/bin/prlimit")) {
+        GTEST_SKIP() << "needs /usr/bin/prlimit (util-linux)";
+    }
+    ScriptedOrigin origin;
+    LacquerProcess proxy(TestConfig().origin(origin.address()), under_prlimit(256, 512));
+    ASSERT_TRUE(proxy.started());
+    EXPECT_EQ(open_files_soft_limit(proxy.pid()), 512); // raised as far as it goes
+    EXPECT_THAT(proxy.stderr_text(),
+                HasSubstr("lacquerd: warning: the open files limit (RLIMIT_NOFILE) is 512 (was "
+                          "256, hard limit 512), but this config needs about 20330 "
+                          "(limits.max_connections 20000, 2 listening sockets, 256 origin "
+                          "connections, 72 more)"));
 }
 
 } // namespace
