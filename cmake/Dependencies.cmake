@@ -5,6 +5,8 @@ pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core>=2.1 libevent_
 pkg_check_modules(LIBEVENT_SSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.1)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# Linear-time regular expressions for whatever meets request input (routes, bans): libre2-dev.
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 find_package(OpenSSL 3 REQUIRED)
 find_package(yaml-cpp REQUIRED)
 

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     lacquer::config::Config config;
     try {
         config = lacquer::config::load_config_file(config_path);
-        lacquer::server::check_supported(config);
+        lacquer::server::check_config(config);
     } catch (const lacquer::config::ConfigError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 2;

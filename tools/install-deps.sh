@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-test}
 
 pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
-      libevent-dev libssl-dev libxxhash-dev libyaml-cpp-dev node-llhttp libsystemd-dev
+      libevent-dev libssl-dev libxxhash-dev libyaml-cpp-dev node-llhttp libsystemd-dev libre2-dev
       googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
 # The .deb (tools/package.sh, and its test): dpkg-shlibdeps (dpkg-dev) for the Depends line,
 # lintian to check the result.

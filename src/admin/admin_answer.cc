@@ -142,9 +142,10 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
         if (!regex || regex->empty()) {
             return text(400, "400 Bad Request: regex=... is required\n");
         }
-        const std::optional<std::size_t> banned = state.cache.ban(*regex);
+        std::string error;
+        const std::optional<std::size_t> banned = state.cache.ban(*regex, error);
         if (!banned) {
-            return text(400, "400 Bad Request: the regex does not compile\n");
+            return text(400, "400 Bad Request: the regex does not compile: " + error + "\n");
         }
         return json_count("banned", *banned);
     }

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace lacquer::admin {
 
@@ -19,21 +20,24 @@ constexpr core::Millis kRequestTimeout{5000};
 // One admin connection: read one head, answer, close after the answer has drained.
 class AdminSession final : public net::Disposable, private net::ConnectionHandler {
 public:
-    static void start(net::Worker& worker, const AdminServer& server, int fd,
-                      const sockaddr* peer) {
-        auto* s = new AdminSession(worker, server);
+    // `live` holds the sessions not ended yet, for AdminServer::stop().
+    static void start(net::Worker& worker, const AdminServer& server,
+                      std::unordered_set<AdminSession*>& live, int fd, const sockaddr* peer) {
+        auto* s = new AdminSession(worker, server, live);
         s->conn_ = net::Connection::adopt(worker, fd, peer, s);
         if (!s->conn_) {
             delete s;
             return;
         }
+        live.insert(s);
         s->conn_->set_drain_mark(0);
         s->timer_.arm(kRequestTimeout);
     }
 
 private:
-    AdminSession(net::Worker& worker, const AdminServer& server)
-        : worker_(worker), server_(server),
+    AdminSession(net::Worker& worker, const AdminServer& server,
+                 std::unordered_set<AdminSession*>& live)
+        : worker_(worker), server_(server), live_(live),
           parser_(http::HeadKind::Request, http::HeadLimits{16 * 1024, 4 * 1024}),
           timer_(worker, &AdminSession::on_timer, this) {}
 
@@ -85,11 +89,13 @@ private:
         ended_ = true;
         timer_.cancel();
         conn_->set_reading(false);
+        live_.erase(this);
         worker_.dispose(std::unique_ptr<net::Disposable>(this));
     }
 
     net::Worker& worker_;
     const AdminServer& server_;
+    std::unordered_set<AdminSession*>& live_;
     std::unique_ptr<net::Connection> conn_;
     http::HeadParser parser_;
     net::Timer timer_;
@@ -102,6 +108,7 @@ private:
 struct AdminServer::Impl {
     net::Worker worker{0xad};
     std::unique_ptr<net::Listener> listener;
+    std::unordered_set<AdminSession*> sessions; // live ones; the worker's thread only
     int fd = -1;
     bool started = false;
 };
@@ -109,7 +116,8 @@ struct AdminServer::Impl {
 AdminServer::AdminServer(const net::SocketAddress& address, AdminState state)
     : address_(address), state_(std::move(state)), impl_(std::make_unique<Impl>()) {
     std::string error;
-    impl_->fd = net::open_listening_socket(address_, error);
+    // One socket, without SO_REUSEPORT: another process cannot join it and take scrapes.
+    impl_->fd = net::open_listening_socket(address_, error, false);
     if (impl_->fd < 0) {
         throw std::runtime_error("cannot listen on " + address_.text() + " (admin): " + error);
     }
@@ -130,7 +138,7 @@ void AdminServer::start() {
     net::Worker& worker = impl_->worker;
     impl_->listener = std::make_unique<net::Listener>(
         worker, fd, [this, &worker](int client, const sockaddr* peer) {
-            AdminSession::start(worker, *this, client, peer);
+            AdminSession::start(worker, *this, impl_->sessions, client, peer);
         });
     impl_->worker.start(nullptr);
     impl_->started = true;
@@ -144,6 +152,13 @@ void AdminServer::stop() {
     impl_->worker.stop();
     impl_->worker.join();
     impl_->listener.reset();
+    // The thread is gone: the connections still open end here, on the worker they belong to
+    // (its event base outlives them).
+    for (AdminSession* session : impl_->sessions) {
+        delete session;
+    }
+    impl_->sessions.clear();
+    impl_->worker.destroy_disposed();
 }
 
 } // namespace lacquer::admin

@@ -167,16 +167,38 @@ std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url
     return remove_from(s, [&](auto take) { each_of_url(s, url_hash, url, take); });
 }
 
+void ObjectStore::matching(Shard& s, const std::function<bool(const StoredObject&)>& match,
+                           std::vector<ObjectRef>& out) {
+    out.clear();
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        out.reserve(s.objects);
+        each_object(s, [&out](StoredObject* o) {
+            o->ref();
+            out.emplace_back(o);
+        });
+    }
+    // Unlocked: a ban's regex over every URL, or any other caller's test, never stalls the
+    // hits and inserts of this shard. The references keep the objects alive meanwhile.
+    std::erase_if(out, [&match](const ObjectRef& o) { return !match(*o); });
+}
+
 std::size_t ObjectStore::remove_if(const std::function<bool(const StoredObject&)>& match) {
     std::size_t removed = 0;
+    std::vector<ObjectRef> matched;
     for (Shard& s : shards_) {
+        matching(s, match, matched);
+        if (matched.empty()) {
+            continue;
+        }
         removed += remove_from(s, [&](auto take) {
-            each_object(s, [&](StoredObject* o) {
-                if (match(*o)) {
-                    take(o);
+            for (const ObjectRef& o : matched) {
+                if (is_stored(s, o.get())) { // not removed or replaced in between
+                    take(o.get());
                 }
-            });
+            }
         });
+        matched.clear(); // outside the lock: the last reference frees memory
     }
     return removed;
 }
@@ -196,14 +218,22 @@ std::size_t ObjectStore::mark_stale_url(std::uint64_t url_hash, std::string_view
 std::size_t ObjectStore::mark_stale_if(const std::function<bool(const StoredObject&)>& match,
                                        core::Instant at) {
     std::size_t marked = 0;
+    std::vector<ObjectRef> matched;
     for (Shard& s : shards_) {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        each_object(s, [&](StoredObject* o) {
-            if (match(*o)) {
-                o->mark_stale(at);
-                ++marked;
+        matching(s, match, matched);
+        if (matched.empty()) {
+            continue;
+        }
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            for (const ObjectRef& o : matched) {
+                if (is_stored(s, o.get())) {
+                    o->mark_stale(at);
+                    ++marked;
+                }
             }
-        });
+        }
+        matched.clear();
     }
     return marked;
 }

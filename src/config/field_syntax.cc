@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <charconv>
-#include <regex>
 
 namespace lacquer::config::detail {
 
@@ -28,7 +27,7 @@ bool all_digits(std::string_view text) {
     return !text.empty();
 }
 
-constexpr std::size_t kMaxRegexBytes = 1024;
+constexpr std::size_t kMaxRegexBytes = 1024; // proxy::UrlPattern::kMaxBytes
 
 void append_escaped(std::string& out, std::string_view text, bool escape_quotes) {
     static constexpr std::string_view kHex = "0123456789abcdef";
@@ -182,13 +181,24 @@ std::string check_path_regex(const std::string& text) {
     if (text.size() > kMaxRegexBytes) {
         return "the regex is longer than " + std::to_string(kMaxRegexBytes) + " bytes";
     }
-    try {
-        const std::regex compiled(text, std::regex::ECMAScript);
-        static_cast<void>(compiled);
-    } catch (const std::regex_error& error) {
-        return std::string("the regex does not compile: ") + error.what();
-    }
     return "";
+}
+
+bool is_loopback_host(std::string_view host) {
+    if (host == "localhost") {
+        return true;
+    }
+    const std::string text(host);
+    in_addr v4{};
+    if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+        const bool v4_mapped = IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+        return IN6_IS_ADDR_LOOPBACK(&v6) || v4_mapped;
+    }
+    return false;
 }
 
 bool is_printable(std::string_view text) {

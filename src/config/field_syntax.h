@@ -34,8 +34,13 @@ std::string check_variant_source(std::string_view text);
 // "api.example.com" or "*.example.com"; case does not matter.
 std::string check_host_pattern(std::string_view text);
 
-// An ECMAScript regular expression that std::regex compiles, within a size bound.
+// A regular expression within a size bound. Its syntax is RE2's, checked when the routes are
+// compiled (proxy::RouteTable): the loader sees only core and yaml-cpp (STYLE.md §B).
 std::string check_path_regex(const std::string& text);
+
+// True for an address only this machine can reach: 127.0.0.0/8, ::1 (also v4-mapped), or the
+// name localhost. Other names may resolve anywhere, so they are not.
+bool is_loopback_host(std::string_view host);
 
 // True when every byte is printable (no control characters, no DEL).
 bool is_printable(std::string_view text);

@@ -139,6 +139,7 @@ RouteMatch read_match(const YamlValue& value) {
     }
     if (regex != nullptr) {
         match.path_regex = regex->value.as_string();
+        match.path_regex_mark = regex->value.mark();
         if (const std::string problem = check_path_regex(match.path_regex); !problem.empty()) {
             regex->value.fail(problem);
         }

@@ -127,6 +127,13 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
             }
         }
     }
+    // Safe by default: the admin API purges and bans, and a scrape shows the traffic. Beyond
+    // this machine it needs its token (the default address is loopback: no `address`, no error).
+    if (address && admin.token_file.empty() && !is_loopback_host(admin.address.host)) {
+        address->fail(admin.address.text() +
+                      " is reachable from other machines: set admin.token_file too (or listen on "
+                      "127.0.0.1 or [::1])");
+    }
     for (std::size_t i = 0; i < listen.size(); ++i) {
         if (!conflicts(admin.address, listen[i].address)) {
             continue;
@@ -148,7 +155,8 @@ Limits read_limits(const YamlValue& value) {
     const YamlMap map = YamlMap::with_keys(
         value, {"max_header_bytes", "max_uri_bytes", "max_body_bytes", "max_connections",
                 "client_header_timeout", "client_body_timeout", "client_request_timeout",
-                "client_body_buffer", "client_body_temp_dir", "client_idle_timeout"});
+                "client_body_buffer", "client_body_temp_dir", "client_idle_timeout",
+                "drain_timeout"});
     Limits limits;
     for (auto [key, field] : {std::pair{"max_header_bytes", &limits.max_header_bytes},
                               std::pair{"max_uri_bytes", &limits.max_uri_bytes},
@@ -184,6 +192,9 @@ Limits read_limits(const YamlValue& value) {
             dir->fail("expected an absolute directory path, got " +
                       quoted(limits.client_body_temp_dir));
         }
+    }
+    if (const std::optional<YamlValue> drain = map.find("drain_timeout")) {
+        limits.drain_timeout = drain->as_duration(Duration(0)); // 0s: cut at once
     }
     return limits;
 }

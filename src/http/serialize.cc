@@ -23,16 +23,20 @@ void append_header(std::string& out, std::string_view name, std::string_view val
     out.append("\r\n");
 }
 
+bool carries(const Header& h, std::string_view secret) {
+    return !secret.empty() && h.value.find(secret) != std::string_view::npos;
+}
+
 // "name: " + every non-empty value of `name` in `headers`, in order, then `added`, comma
 // separated: a list field the proxy extends (Via, X-Forwarded-For) keeps all its lines, unless
 // the Connection header names it (then it was for the previous hop only) or `carry` is false.
 void append_list_line(std::string& out, const HeaderList& headers, std::string_view name,
-                      std::string_view added, bool carry = true) {
+                      std::string_view added, bool carry = true, std::string_view secret = {}) {
     out.append(name);
     out.append(": ");
     const bool carried = carry && !is_connection_specific(headers, name);
     for (const Header& h : headers) {
-        if (carried && iequals(h.name, name) && !h.value.empty()) {
+        if (carried && iequals(h.name, name) && !h.value.empty() && !carries(h, secret)) {
             out.append(h.value);
             out.append(", ");
         }
@@ -234,6 +238,9 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     out.append(" HTTP/1.1\r\n");
     bool host = false;
     for (const Header& h : request.headers) {
+        if (carries(h, forwarded.secret)) {
+            continue; // the admin token is the admin port's, never an origin's
+        }
         if (iequals(h.name, "Host")) {
             host = true; // end-to-end whatever Connection says (RFC 9110 §7.2)
             append_header(out, h.name, forwarded.host.empty() ? h.value : forwarded.host);
@@ -257,9 +264,10 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     }
     // A shared answer may not depend on an address chain the client wrote itself.
     append_list_line(out, request.headers, "X-Forwarded-For", forwarded.client_addr,
-                     !forwarded.shared_fetch);
+                     !forwarded.shared_fetch, forwarded.secret);
     append_list_line(out, request.headers, "Via",
-                     request.version_minor == 0 ? "1.0 lacquer" : "1.1 lacquer");
+                     request.version_minor == 0 ? "1.0 lacquer" : "1.1 lacquer", true,
+                     forwarded.secret);
     append_framing(out, forwarded.body);
     out.append("\r\n");
 }

@@ -13,19 +13,56 @@
 
 namespace lacquer::net {
 
-int open_listening_socket(const SocketAddress& address, std::string& error) {
+namespace {
+
+std::string bind_error(int error) {
+    if (error == EADDRINUSE) {
+        return std::string(kAddressInUse) + " (another process listens there)";
+    }
+    return std::strerror(error);
+}
+
+} // namespace
+
+int open_listening_socket(const SocketAddress& address, std::string& error, bool shared) {
     const int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error = std::strerror(errno);
         return -1;
     }
     const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); // TIME_WAIT does not block
+    if ((shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, address.get(), address.length) != 0 || listen(fd, 4096) != 0) {
-        error = std::strerror(errno);
+        error = bind_error(errno);
         close(fd);
         return -1;
+    }
+    return fd;
+}
+
+int claim_address(SocketAddress& address, std::string& error) {
+    const int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = std::strerror(errno);
+        return -1;
+    }
+    const int one = 1;
+    // SO_REUSEADDR and no SO_REUSEPORT: the bind fails exactly when a socket listens on the
+    // address (ours with SO_REUSEPORT too), not for TIME_WAIT leftovers.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, address.get(), address.length) != 0) {
+        error = bind_error(errno);
+        close(fd);
+        return -1;
+    }
+    if (address.port() == 0) {
+        address.length = sizeof address.storage;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0) {
+            error = std::strerror(errno);
+            close(fd);
+            return -1;
+        }
     }
     return fd;
 }

@@ -33,7 +33,7 @@ Worker::Worker(unsigned index, const core::Clock& clock) : index_(index), clock_
 Worker::~Worker() {
     stop();
     join();
-    graveyard_.clear();
+    destroy_disposed();
     event_free(local_post_event_);
     event_free(dispose_event_);
     event_free(wakeup_event_);
@@ -62,7 +62,7 @@ void Worker::run() {
         }
         drain_queue();
     }
-    graveyard_.clear();
+    destroy_disposed();
 }
 
 void Worker::post(std::function<void()> task) {
@@ -111,12 +111,27 @@ void Worker::on_local_post(int, short, void* arg) {
     static_cast<Worker*>(arg)->drain_queue();
 }
 
+void Worker::destroy_disposed() {
+    // Destructors may dispose more things: they land in the emptied graveyard, never in the
+    // vector being destroyed, and go in the next round.
+    std::vector<std::unique_ptr<Disposable>> dead;
+    while (!graveyard_.empty()) {
+        dead.swap(graveyard_);
+        for (std::unique_ptr<Disposable>& thing : dead) {
+            thing.reset(); // in the order they were disposed
+        }
+        dead.clear();
+    }
+}
+
 void Worker::on_dispose(int, short, void* arg) {
     auto* self = static_cast<Worker*>(arg);
     // Destructors may dispose more things; they land in a fresh graveyard and a new activation.
     std::vector<std::unique_ptr<Disposable>> dead;
     dead.swap(self->graveyard_);
-    dead.clear();
+    for (std::unique_ptr<Disposable>& thing : dead) {
+        thing.reset(); // in the order they were disposed
+    }
 }
 
 void Worker::read_clock() const {

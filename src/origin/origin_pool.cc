@@ -36,19 +36,25 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config) {
 
 UpstreamConnection::UpstreamConnection(OriginPool& pool, std::size_t server,
                                        std::unique_ptr<net::Connection> conn)
-    : pool_(pool), server_(server), conn_(std::move(conn)) {}
+    : pool_(&pool), server_(server), conn_(std::move(conn)) {}
 
 UpstreamConnection::~UpstreamConnection() {
-    --pool_.servers_[server_].open;
+    if (pool_ != nullptr) { // an idle one, closed with its pool
+        --pool_->servers_[server_].open;
+    }
 }
 
 void UpstreamConnection::on_readable(net::Connection&) {
     // An idle connection has nothing to say: bytes now mean a confused origin.
-    pool_.forget_idle(*this);
+    if (pool_ != nullptr) {
+        pool_->forget_idle(*this);
+    }
 }
 void UpstreamConnection::on_drained(net::Connection&) {}
 void UpstreamConnection::on_event(net::Connection&, net::ConnEvent) {
-    pool_.forget_idle(*this);
+    if (pool_ != nullptr) {
+        pool_->forget_idle(*this);
+    }
 }
 
 OriginPool::OriginPool(net::Worker& worker, const OriginPoolSpec& spec, unsigned worker_count)
@@ -171,7 +177,7 @@ void OriginPool::release(std::unique_ptr<UpstreamConnection> conn, bool reusable
     --s.active;
     if (!reusable || conn->conn_->input_size() != 0) {
         // Leftover bytes after a complete response: the origin framed badly; never reuse.
-        worker_.dispose(std::make_unique<net::DisposableBox<UpstreamConnection>>(std::move(conn)));
+        retire(std::move(conn));
         return;
     }
     conn->idle_ = true;
@@ -190,8 +196,15 @@ void OriginPool::forget_idle(UpstreamConnection& conn) {
     }
     std::unique_ptr<UpstreamConnection> dead = std::move(*it);
     s.idle.erase(it);
-    // We are inside one of its callbacks: destroy it after the callback returns.
-    worker_.dispose(std::make_unique<net::DisposableBox<UpstreamConnection>>(std::move(dead)));
+    retire(std::move(dead)); // we are inside one of its callbacks
+}
+
+void OriginPool::retire(std::unique_ptr<UpstreamConnection> conn) {
+    --servers_[conn->server_].open;
+    conn->pool_ = nullptr;
+    // Destroyed after the current callback; by then this pool may be gone (its generation
+    // ended in the same callback), which the connection no longer minds.
+    worker_.dispose(std::make_unique<net::DisposableBox<UpstreamConnection>>(std::move(conn)));
 }
 
 } // namespace lacquer::origin

@@ -93,6 +93,10 @@ CacheFill::~CacheFill() {
     }
     fetch_.cancel();
     ctx_.release(gen_);
+    unlink();
+}
+
+void CacheFill::unlink() {
     if (prev_ != nullptr) {
         prev_->next_ = next_;
     } else if (ctx_.fills == this) {
@@ -101,6 +105,7 @@ CacheFill::~CacheFill() {
     if (next_ != nullptr) {
         next_->prev_ = prev_;
     }
+    prev_ = next_ = nullptr;
 }
 
 void CacheFill::end() {
@@ -110,6 +115,9 @@ void CacheFill::end() {
     ended_ = true;
     client_ = nullptr;
     fetch_.cancel();
+    // Off the list of running fills now: the graveyard owns it, and a shutdown that deletes
+    // the running fills must not delete it a second time.
+    unlink();
     ctx_.worker.dispose(std::unique_ptr<net::Disposable>(this));
 }
 

@@ -80,35 +80,6 @@ void ClientSession::unlink() {
     linked_ = false;
 }
 
-void drain_sessions(WorkerContext& context) {
-    context.draining = true;
-    for (ClientSession* s = context.sessions; s != nullptr;) {
-        ClientSession* next = s->next_session(); // drain() may unlink s
-        s->drain();
-        s = next;
-    }
-}
-
-void ClientSession::drain() {
-    last_request_ = true;
-    if (request_.active()) {
-        request_.last_on_connection();
-        return;
-    }
-    if (state_ == State::ReadingHead && !parser_.started() && conn_->input_size() == 0) {
-        close_now(); // idle keep-alive connection: nothing is lost
-    }
-}
-
-void close_all_sessions(WorkerContext& context) {
-    while (context.sessions != nullptr) {
-        delete context.sessions; // unlinks itself
-    }
-    while (context.fills != nullptr) {
-        delete context.fills; // unlinks itself; its waiters learn it failed
-    }
-}
-
 ClientSession::~ClientSession() {
     unlink();
     if (counted_) {

@@ -233,6 +233,9 @@ Next RequestFsm::step_recv() {
     if (host_.empty()) {
         return synth(400, true); // an absolute-form target that disagrees with Host
     }
+    if (!ctx_.admin_token.empty() && host_.find(ctx_.admin_token) != std::string_view::npos) {
+        return synth(400, true); // the admin token never reaches an origin, not even as a host
+    }
     if (req.framing.kind == http::Framing::Kind::Length &&
         req.framing.length > gen_->config().limits.max_body_bytes) {
         return synth(413, true);
@@ -253,6 +256,7 @@ Next RequestFsm::step_route() {
     forward_ = http::ForwardedRequest();
     forward_.target = target_.origin_form;
     forward_.client_addr = client_.peer_host();
+    forward_.secret = ctx_.admin_token; // never forwarded, whatever header carries it
     forward_.host = host_; // the origin gets the authority the request is routed and keyed on
     forward_.allow_underscores = route.allow_underscores;
     const bool has_body = req.framing.kind != http::Framing::Kind::None;

@@ -128,12 +128,13 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
         r.path_prefix = rc.match.path_prefix;
         r.methods = rc.match.methods;
         if (!rc.match.path_regex.empty()) {
-            try {
-                r.path_regex = std::make_unique<std::regex>(
-                    rc.match.path_regex, std::regex::ECMAScript | std::regex::optimize);
-            } catch (const std::regex_error& e) {
-                throw config::ConfigError(rc.match.mark,
-                                          std::string("bad path_regex: ") + e.what());
+            std::string error;
+            r.path_regex = UrlPattern::compile(rc.match.path_regex, error);
+            if (!r.path_regex) {
+                throw config::ConfigError(
+                    rc.match.path_regex_mark,
+                    "routes[" + std::to_string(r.index) +
+                        "].match.path_regex: the regex does not compile: " + error);
             }
         }
         if (rc.cache && !rc.pass) {
@@ -162,7 +163,7 @@ const Route& RouteTable::match(std::string_view host, std::string_view path,
         if (!r.path_prefix.empty() && path.substr(0, r.path_prefix.size()) != r.path_prefix) {
             continue;
         }
-        if (r.path_regex && !std::regex_search(path.begin(), path.end(), *r.path_regex)) {
+        if (r.path_regex && !r.path_regex->matches(path)) {
             continue;
         }
         if (!r.methods.empty()) {

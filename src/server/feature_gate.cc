@@ -1,4 +1,5 @@
 #include "lacquer/config/load.h"
+#include "lacquer/proxy/route_table.h"
 #include "lacquer/server/server.h"
 
 namespace lacquer::server {
@@ -23,6 +24,11 @@ void check_supported(const config::Config& config) {
             refuse(o.health->mark, "an active health probe");
         }
     }
+}
+
+void check_config(const config::Config& config) {
+    check_supported(config);
+    const proxy::RouteTable routes(config); // compiled as a start or a reload compiles them
 }
 
 } // namespace lacquer::server

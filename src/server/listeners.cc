@@ -18,19 +18,22 @@ BoundListener bind_listener(const config::ListenerConfig& l, unsigned workers) {
     }
     BoundListener bound;
     bound.config_text = l.address.text();
-    // With port 0, the first bind picks the port and the others join it.
+    // Nobody listens there yet (another lacquerd's SO_REUSEPORT group would take our workers
+    // in and split the traffic); with port 0 the claim picks the port the workers bind to.
+    const int claim = net::claim_address(*address, error);
+    if (claim < 0) {
+        throw std::runtime_error("cannot listen on " + l.address.text() + ": " + error);
+    }
     for (unsigned w = 0; w < workers; ++w) {
-        const int fd = net::open_listening_socket(*address, error);
+        const int fd = net::open_listening_socket(*address, error, true);
         if (fd < 0) {
+            close(claim);
             close_unowned(bound);
             throw std::runtime_error("cannot listen on " + l.address.text() + ": " + error);
         }
-        if (w == 0 && address->port() == 0) {
-            address->length = sizeof address->storage;
-            getsockname(fd, reinterpret_cast<sockaddr*>(&address->storage), &address->length);
-        }
         bound.fds.push_back(fd);
     }
+    close(claim); // the workers' sockets listen now: a later claim of this address fails
     bound.address = *address;
     return bound;
 }

@@ -20,7 +20,8 @@ struct BoundListener {
 };
 
 // Resolves and binds one socket per worker (throws config::ConfigError when the address does
-// not resolve, std::runtime_error when a socket cannot be bound; nothing stays open then).
+// not resolve, std::runtime_error when a socket cannot be bound, "address in use" when a socket
+// already listens there, this process's included; nothing stays open then).
 BoundListener bind_listener(const config::ListenerConfig& listener, unsigned workers);
 void close_unowned(BoundListener& listener);
 

@@ -15,6 +15,7 @@
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/proxy/worker_context.h"
 #include "listeners.h"
+#include "open_files.h"
 
 #include <atomic>
 #include <cctype>
@@ -23,6 +24,7 @@
 #include <iostream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <systemd/sd-daemon.h>
@@ -33,8 +35,6 @@ namespace lacquer::server {
 
 namespace {
 const int kHandledSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
-// How long SIGTERM waits for requests in flight (systemd's TimeoutStopSec is longer).
-constexpr core::Millis kDrainTime{10000};
 // How long a reload waits for every worker to switch (each does it between two callbacks).
 constexpr core::Millis kSwitchTime{5000};
 } // namespace
@@ -48,7 +48,9 @@ void block_handled_signals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-// One worker: its loop, its listeners and its share of everything per-worker.
+// One worker: its loop, its listeners and its share of everything per-worker. Everything here
+// lives on the worker's loop, so it ends in Server::stop() in an order where nothing outlives
+// what it refers to; the worker (its event base, its queue) goes last.
 struct WorkerSlot {
     std::unique_ptr<net::Worker> worker;
     std::unique_ptr<proxy::WorkerContext> context;
@@ -98,6 +100,7 @@ struct Server::Impl {
     std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
     std::atomic<bool> ready{false};
     std::unique_ptr<admin::AdminServer> admin;
+    std::string admin_token; // admin.token_file's content; the workers never forward it
     std::unique_ptr<proxy::AccessLog> access_log;
     std::atomic<std::uint32_t> open_connections{0};
     std::vector<BoundListener> listeners; // in config order; each worker's Listeners likewise
@@ -120,6 +123,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     s.config_path = std::move(config_path);
     s.workers =
         config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    ensure_open_files(config, s.workers, std::cerr); // before the sockets are opened
     s.store = std::make_unique<cache::ObjectStore>(config.storage.memory);
     s.coalescer = std::make_unique<cache::Coalescer>();
     s.sources.store = s.store.get();
@@ -158,7 +162,8 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
                 return {impl->generation, impl->generation->routes.get()};
             },
             *s.store, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
-        state.token = read_admin_token(c.admin);
+        s.admin_token = read_admin_token(c.admin);
+        state.token = s.admin_token;
         state.origin_up = [impl] { // passive health: the last connect to each server
             std::shared_ptr<const proxy::Generation> g;
             {
@@ -214,6 +219,7 @@ void Server::start(std::ostream& out) {
         slot.context->store = s.store.get();
         slot.context->coalescer = s.coalescer.get();
         slot.context->shard = s.shards[w].get();
+        slot.context->admin_token = s.admin_token;
         slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
             *slot.worker, s.generation, s.workers, s.shards[w].get()));
         for (BoundListener& l : s.listeners) {
@@ -252,7 +258,12 @@ int Server::wait_for_signals() {
         }
         if (sig == SIGTERM || sig == SIGINT) {
             sd_notify(0, "STOPPING=1");
-            drain(kDrainTime);
+            core::Millis within{0};
+            {
+                std::lock_guard<std::mutex> lock(impl_->generation_mutex);
+                within = impl_->generation->config.limits.drain_timeout; // as last reloaded
+            }
+            drain(within);
             stop();
             return 0;
         }
@@ -284,9 +295,10 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
 
 namespace {
 
-// The listeners a reload keeps (by the config's address text) and the ones it binds; `kept[j]`
-// is the running index of new listener j, or -1 when `bound[j]` was just bound. Throws like
-// bind_listener(), with nothing left open.
+// The listeners a reload keeps (by the config's address text, else by the address it resolves
+// to: a listener can never be bound beside itself, see bind_listener) and the ones it binds;
+// `kept[j]` is the running index of new listener j, or -1 when `bound[j]` was just bound.
+// Throws like bind_listener(), with nothing left open.
 struct ListenerPlan {
     std::vector<int> kept;
     std::vector<BoundListener> bound;
@@ -307,6 +319,17 @@ ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
             for (std::size_t i = 0; i < running.size() && found < 0; ++i) {
                 if (!used[i] && running[i].config_text == l.address.text()) {
                     used[i] = true;
+                    found = static_cast<int>(i);
+                }
+            }
+            std::string error;
+            const std::optional<net::SocketAddress> address =
+                found < 0 && l.address.port != 0
+                    ? net::resolve(l.address.host, l.address.port, error)
+                    : std::nullopt;
+            for (std::size_t i = 0; address && i < running.size() && found < 0; ++i) {
+                if (!used[i] && running[i].address.text() == address->text()) {
+                    used[i] = true; // "localhost:8080" where "127.0.0.1:8080" runs
                     found = static_cast<int>(i);
                 }
             }
@@ -364,6 +387,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
     for (std::size_t j = 0; j < plan.kept.size(); ++j) {
         listeners.push_back(plan.kept[j] >= 0 ? s.listeners[static_cast<std::size_t>(plan.kept[j])]
                                               : plan.bound[j]);
+        listeners.back().config_text = next->config.listen[j].address.text();
     }
     // Each worker switches on its own thread; requests in flight finish on the old generation.
     auto switched = std::make_shared<std::atomic<unsigned>>(0);
@@ -407,6 +431,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
         }
     }
     s.listeners = std::move(listeners);
+    ensure_open_files(next->config, s.workers, log); // limits and origins may have grown
     ++s.reloads_ok;
     log << ("lacquerd: reloaded " + s.config_path + " (generation " + std::to_string(next->number) +
             ", " + std::to_string(switched->load()) + "/" + std::to_string(s.workers) +
@@ -455,10 +480,26 @@ void Server::stop() {
     for (WorkerSlot& slot : s.slots) {
         slot.worker->join();
     }
-    // The threads are gone: end what they left, sessions before the pools they borrow from.
+    // The threads are gone; end what they left, each thing before what it refers to:
+    // 1. listeners; sessions (the requests still in flight are logged as cut) and cache fills,
+    //    of every worker (a fill's end posts to its waiters' workers, which must still exist);
+    // 2. what those disposed (origin connections they closed, fills a cut session ended), which
+    //    refer to the contexts;
+    // 3. the contexts: their generations and origin pools (idle connections close here);
+    // 4. what that disposed; the workers themselves (event bases, queues) go with the slots.
     for (WorkerSlot& slot : s.slots) {
         slot.listeners.clear();
         proxy::close_all_sessions(*slot.context);
+    }
+    for (WorkerSlot& slot : s.slots) {
+        slot.worker->destroy_disposed();
+    }
+    for (WorkerSlot& slot : s.slots) {
+        slot.context.reset();
+        slot.worker->destroy_disposed();
+    }
+    if (s.access_log) {
+        s.access_log->flush(); // the cut requests' lines, before the process exits
     }
 }
 

@@ -80,11 +80,13 @@ struct Fixture {
         };
         s.cache.purge_prefix = [this](std::string_view p, bool) { return act("purge_prefix", p); };
         s.cache.purge_tag = [this](std::string_view t, bool) { return act("purge_tag", t); };
-        s.cache.ban = [this](std::string_view re) -> std::optional<std::size_t> {
+        s.cache.ban = [this](std::string_view re,
+                             std::string& error) -> std::optional<std::size_t> {
             if (re.find('(') != std::string_view::npos) {
                 ++actions.calls;
                 actions.last = "ban";
-                return std::nullopt; // stands for "does not compile"
+                error = "missing )"; // stands for "does not compile"
+                return std::nullopt;
             }
             return act("ban", re);
         };

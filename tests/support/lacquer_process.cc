@@ -66,8 +66,14 @@ void LacquerProcess::launch(std::string_view yaml, const Options& options, std::
     config_path_ = dir_.write_file("lacquer.yaml", yaml);
     std::vector<std::string> args{"--config", config_path_.string()};
     args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+    std::string program = binary;
+    if (!options.wrapper.empty()) {
+        program = options.wrapper.front();
+        args.insert(args.begin(), binary);
+        args.insert(args.begin(), options.wrapper.begin() + 1, options.wrapper.end());
+    }
     std::string error;
-    if (!child_.start(binary, args, dir_.path(), "lacquerd", error)) {
+    if (!child_.start(program, args, dir_.path(), "lacquerd", error)) {
         ADD_FAILURE() << "cannot start lacquerd: " << error;
         return;
     }

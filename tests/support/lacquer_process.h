@@ -30,6 +30,9 @@ public:
         bool expect_listening = true; // false: return at once (start-up failure tests)
         Millis start_timeout = Millis(10'000);
         std::vector<std::string> extra_args; // after --config FILE
+        // A program (absolute path) and its arguments that run lacquerd and become it by exec,
+        // such as {"/usr/bin/prlimit", "--nofile=256:512"}; pid() is then lacquerd's.
+        std::vector<std::string> wrapper;
     };
 
     explicit LacquerProcess(const TestConfig& config);

@@ -28,8 +28,9 @@ struct CacheControl {
     std::function<std::size_t(std::string_view path_prefix, bool soft)> purge_prefix;
     // Objects whose route's tags_header named `tag`.
     std::function<std::size_t(std::string_view tag, bool soft)> purge_tag;
-    // nullopt: `regex` does not compile.
-    std::function<std::optional<std::size_t>(std::string_view regex)> ban;
+    // Objects whose URL (path?query as keyed) `regex` (RE2 syntax) matches. nullopt when it
+    // does not compile, with the reason in `error`.
+    std::function<std::optional<std::size_t>(std::string_view regex, std::string& error)> ban;
     std::function<std::size_t()> purge_all;
     std::function<std::string()> stats_json;
 };

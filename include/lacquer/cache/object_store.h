@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 namespace lacquer::cache {
 
@@ -53,11 +54,14 @@ public:
     std::size_t remove(const StoreKey& key);
     // Removes every object whose key starts with `url` (BuiltKey::url), all variants; how many.
     std::size_t remove_url(std::uint64_t url_hash, std::string_view url);
-    // Removes every object that satisfies `match` (purge and ban: visits every object, one
-    // shard lock at a time); how many.
+    // Removes every object that satisfies `match` (purge and ban: visits every object); how
+    // many. `match` never runs under a shard lock, so however long it takes, lookups and
+    // inserts go on: each shard's objects are referenced under its lock, matched unlocked, and
+    // the matches still stored are then removed under the lock again. An object stored
+    // meanwhile is not visited.
     std::size_t remove_if(const std::function<bool(const StoredObject&)>& match);
     // Soft purge: the objects remove_url / remove_if would take are marked stale from `at`
-    // instead (StoredObject::mark_stale); how many.
+    // instead (StoredObject::mark_stale); how many. `match` runs as for remove_if.
     std::size_t mark_stale_url(std::uint64_t url_hash, std::string_view url, core::Instant at);
     std::size_t mark_stale_if(const std::function<bool(const StoredObject&)>& match,
                               core::Instant at);
@@ -100,6 +104,14 @@ private:
     // Locks `s`, detaches each object select(take) passes to take, unlocks, then drops the
     // store's references; how many.
     template <class Select> std::size_t remove_from(Shard& s, Select select);
+    // The objects of `s` that satisfy `match`, which runs with no lock held (see remove_if).
+    static void matching(Shard& s, const std::function<bool(const StoredObject&)>& match,
+                         std::vector<ObjectRef>& out);
+    // True while `o` is in `s` (lock held): the eviction list holds every stored object, and
+    // detach() unlinks it from there.
+    static bool is_stored(const Shard& s, const StoredObject* o) {
+        return o->lru_prev != nullptr || s.head == o;
+    }
     enum class Sweep : std::uint8_t { Evicted, SecondChances, Empty };
     // Evicts one object of `s` by second chance (`force`: the oldest, whatever its flag).
     Sweep evict_one(Shard& s, bool force);

@@ -67,6 +67,8 @@ struct Limits {
     std::uint64_t client_body_buffer = 64 * 1024;
     std::string client_body_temp_dir = "/var/tmp";
     Duration client_idle_timeout = std::chrono::seconds(60);
+    // SIGTERM: requests in flight get this long to finish, then are cut (and logged).
+    Duration drain_timeout = std::chrono::seconds(10);
 };
 
 struct StorageConfig {
@@ -157,7 +159,8 @@ struct CachePolicyConfig {
 struct RouteMatch {
     std::string host;        // empty: any; "*.example.com": suffix match
     std::string path_prefix; // at most one of path_prefix / path_regex
-    std::string path_regex;  // ECMAScript syntax, checked to compile at load time
+    std::string path_regex;  // RE2 syntax, compiled (and refused) with the routes
+    SourceMark path_regex_mark;
     std::vector<std::string> methods{"GET", "HEAD"};
     SourceMark mark;
 };

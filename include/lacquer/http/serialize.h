@@ -43,6 +43,9 @@ struct ForwardedRequest {
     // With shared_fetch and no allowed_headers, on a named route: only the headers that
     // describe the representation the client accepts go on (is_representation_header).
     bool representation_only = false;
+    // A value no origin may see (the admin token): a header whose value contains it is not
+    // sent, whatever its name, and neither is such a Via or X-Forwarded-For value. Empty: none.
+    std::string_view secret;
 };
 
 // Headers that describe the client's address or route the request elsewhere: X-Forwarded-*,

@@ -1,7 +1,9 @@
 #pragma once
 // A listening socket of one worker. Each worker binds its own socket to the same address with
 // SO_REUSEPORT, so the kernel spreads connections over the workers and a connection never
-// changes worker. Port 0: the first socket picks the port; the others bind to that port.
+// changes worker. Port 0: claim_address() picks the port; the workers bind to that port.
+// SO_REUSEPORT lets any process of the same user join such a group: claim_address() first
+// makes sure that nobody listens on the address, so a port has one owner.
 
 #include "lacquer/net/address.h"
 #include "lacquer/net/timer.h"
@@ -9,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 struct evconnlistener;
 
@@ -16,8 +19,20 @@ namespace lacquer::net {
 
 class Worker;
 
-// Creates a bound, listening, non-blocking socket with SO_REUSEPORT; -1 and `error` on failure.
-int open_listening_socket(const SocketAddress& address, std::string& error);
+// What `error` starts with when another socket already listens on the address.
+inline constexpr std::string_view kAddressInUse = "address in use";
+
+// Creates a bound, listening, non-blocking socket; -1 and `error` on failure. `shared`: with
+// SO_REUSEPORT, for the workers' group of one address (claim it first); otherwise the socket
+// is the address's only one (the admin listener).
+int open_listening_socket(const SocketAddress& address, std::string& error, bool shared);
+
+// Binds a socket to `address` without SO_REUSEPORT, and keeps it bound, not listening, while
+// the caller binds the workers' sockets (which it does not hinder: both have SO_REUSEADDR and
+// it does not listen). That bind fails when any socket listens there (another process's
+// SO_REUSEPORT group included): -1 and `error` = "address in use (...)". Port 0: the kernel
+// picks one, written into `address`. The caller closes the returned socket.
+int claim_address(SocketAddress& address, std::string& error);
 
 class Listener {
 public:

@@ -60,6 +60,11 @@ public:
     // This thread only: destroy `thing` once the current callback has returned, so that a
     // handler may end its own session from inside one of its callbacks.
     void dispose(std::unique_ptr<Disposable> thing);
+    // Destroys what dispose() holds now, oldest first, and what those destructors dispose in
+    // turn, until nothing is left. The loop's thread when it is not in a callback, or any
+    // thread once the loop's thread has ended (shutdown: before what the disposed objects
+    // refer to goes).
+    void destroy_disposed();
 
     // The time of the current loop turn (STYLE.md §E), from the injected clock. A turn is one
     // pass of run(): the wait for events, the callbacks that became ready, then the queue. The

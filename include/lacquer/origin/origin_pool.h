@@ -44,7 +44,10 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config);
 
 class OriginPool;
 
-// A connection to one origin server, on loan to one fetch or parked idle in its pool.
+// A connection to one origin server, on loan to one fetch or parked idle in its pool. Once its
+// pool retires it (closed, handed to Worker::dispose), it no longer refers to the pool: a
+// disposed connection may outlive its pool (a reload's old generation ending in the same
+// callback, or shutdown).
 class UpstreamConnection final : private net::ConnectionHandler {
 public:
     UpstreamConnection(OriginPool& pool, std::size_t server, std::unique_ptr<net::Connection> conn);
@@ -61,7 +64,7 @@ private:
     void on_drained(net::Connection& conn) override;
     void on_event(net::Connection& conn, net::ConnEvent event) override;
 
-    OriginPool& pool_;
+    OriginPool* pool_; // nullptr once retired
     std::size_t server_;
     std::unique_ptr<net::Connection> conn_;
     bool reused_ = false;
@@ -123,6 +126,9 @@ private:
     };
     std::size_t pick(std::uint64_t hash);
     void forget_idle(UpstreamConnection& conn); // the idle connection ended by itself
+    // Closes `conn` after the current callback: it leaves the server's count now and forgets
+    // this pool, so that nothing disposed refers to a pool (which may go before it).
+    void retire(std::unique_ptr<UpstreamConnection> conn);
 
     net::Worker& worker_;
     const OriginPoolSpec& spec_;

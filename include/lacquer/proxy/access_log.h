@@ -47,7 +47,8 @@ public:
     AccessLog(const AccessLog&) = delete;
     AccessLog& operator=(const AccessLog&) = delete;
 
-    // Worker `worker`'s thread only.
+    // Worker `worker`'s thread only (or any one thread once that thread has ended: the
+    // requests cut at shutdown).
     void write(unsigned worker, const AccessLogEntry& entry);
     // Any thread: reopen the file (SIGUSR1, after logrotate moved it).
     void reopen();

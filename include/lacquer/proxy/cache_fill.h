@@ -71,6 +71,7 @@ private:
     cache::ObjectRef renewed(const http::ResponseHead& not_modified);
     void tell_waiters(cache::FillResult result);
     void end();
+    void unlink(); // from the worker's list of running fills (idempotent)
 
     WorkerContext& ctx_;
     WorkerGeneration& gen_;

@@ -30,6 +30,10 @@ public:
     ClientSession* next_session() const { return next_; }
     // Graceful shutdown: close now if idle, else after the request in flight.
     void drain();
+    // Shutdown past limits.drain_timeout, once the worker's thread has ended: the request in
+    // flight, if any, is logged as cut (one line on stderr; status 503 in the access log and
+    // the metrics) before the session is deleted (session_shutdown.cc).
+    void cut_at_shutdown();
 
 private:
     enum class State : std::uint8_t {

@@ -106,6 +106,9 @@ public:
     void log_refused(int status);
     // The connection closes after this request (shutdown): its answer says so if it can.
     void last_on_connection();
+    // The process stops past limits.drain_timeout: a request still running is logged as cut
+    // (stderr and the access log, status 503) and cancelled. session_shutdown.cc.
+    void cut_at_shutdown();
 
     bool active() const { return active_; }
     bool response_started() const { return response_started_; }

@@ -9,10 +9,11 @@
 #include "lacquer/core/clock.h"
 #include "lacquer/http/request_target.h"
 #include "lacquer/http/serialize.h"
+#include "lacquer/proxy/url_pattern.h"
 
 #include <cstdint>
 #include <memory>
-#include <regex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,15 +61,16 @@ struct Route {
     bool allow_underscores = false;    // underscores_in_headers
     std::unique_ptr<RouteCache> cache; // set when the route caches (GET and HEAD)
     // Match
-    std::string host;        // empty: any; "*.x.com" matches subdomains of x.com
-    std::string path_prefix; // empty: any
-    std::unique_ptr<std::regex> path_regex;
-    std::vector<std::string> methods; // empty: any
+    std::string host;                     // empty: any; "*.x.com" matches subdomains of x.com
+    std::string path_prefix;              // empty: any
+    std::optional<UrlPattern> path_regex; // RE2: linear in the path, whatever the pattern
+    std::vector<std::string> methods;     // empty: any
 };
 
 class RouteTable {
 public:
-    // Throws config::ConfigError for what only compiling reveals.
+    // Throws config::ConfigError (at the FILE:LINE:COL of the value) for what only compiling
+    // reveals: a path_regex that is not RE2 syntax, a key policy that cannot be built.
     explicit RouteTable(const config::Config& config);
     RouteTable(const RouteTable&) = delete;
     RouteTable& operator=(const RouteTable&) = delete;

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace lacquer::net {
@@ -49,6 +50,7 @@ struct WorkerContext {
     bool draining = false;                 // shutting down: answer what is in flight, then close
     core::Instant body_file_reported{};    // the last report of a request body's failed file
     metrics::Shard* shard = nullptr;       // this worker's counts
+    std::string_view admin_token;          // never sent to an origin (http::ForwardedRequest)
 
     const config::Config& config() const { return current->config(); }
     // The current generation's slots (nullptr: nothing counted). Slots of series that do not
@@ -74,7 +76,10 @@ struct WorkerContext {
     }
 };
 
-// Ends every session and cache fill of a stopped worker (its thread has been joined).
+// Ends every session and cache fill of a stopped worker (its thread has been joined); each
+// request still in flight is logged as cut (ClientSession::cut_at_shutdown). What they dispose
+// (connections, fills) waits in the worker's graveyard: Worker::destroy_disposed() next, before
+// the context and its generations go.
 void close_all_sessions(WorkerContext& context);
 // On the worker's thread: from now on every connection closes after the request in flight, and
 // idle ones close at once (graceful shutdown).

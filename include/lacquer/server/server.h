@@ -17,6 +17,11 @@ namespace lacquer::server {
 // silently ignored. Throws config::ConfigError.
 void check_supported(const config::Config& config);
 
+// Everything `--check-config` checks beyond the loader, so that it refuses what a start or a
+// reload would: check_supported(), then what only compiling the routes reveals (a path_regex
+// that is not RE2 syntax, ...). Throws config::ConfigError.
+void check_config(const config::Config& config);
+
 class Server {
 public:
     // Resolves origins and binds every listener (throws config::ConfigError when an address

@@ -53,10 +53,11 @@ struct FakeCache {
             return record("purge_tag " + std::string(tag) + " " + flag(soft));
         };
         // A regex with an unbalanced '(' stands for one that does not compile.
-        c.ban = [this](std::string_view regex) -> std::optional<std::size_t> {
+        c.ban = [this](std::string_view regex, std::string& error) -> std::optional<std::size_t> {
             const std::size_t n = record("ban " + std::string(regex));
             if (regex.find('(') != std::string_view::npos &&
                 regex.find(')') == std::string_view::npos) {
+                error = "missing )";
                 return std::nullopt;
             }
             return n;
@@ -308,7 +309,7 @@ const RouteCase kRoutes[] = {
      "/ban?regex=%5E(a",
      400,
      kText,
-     Eq("400 Bad Request: the regex does not compile\n"),
+     Eq("400 Bad Request: the regex does not compile: missing )\n"),
      {"ban ^(a"}},
 };
 

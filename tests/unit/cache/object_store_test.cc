@@ -1,7 +1,9 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 
+#include <future>
 #include <gtest/gtest.h>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -252,6 +254,63 @@ TEST(ObjectStore, ASoftPurgeAgesTheObjectFromTheMarkWithoutRemovingIt) {
     // Later still it keeps ageing from the mark (never younger than its real age).
     EXPECT_EQ(object->age_at(t0 + core::Millis(200'000)), core::Millis(255'000));
     EXPECT_TRUE(store.lookup(object->store_key())); // still there
+}
+
+// A purge or ban's test may be slow (a regex over every URL): while it runs, another thread's
+// lookup and insert in the same shard go on. Asserted from inside the test itself, with a bound:
+// a test run under the shard lock would make the lookup wait for it (issue 15, item 5).
+TEST(ObjectStore, PurgeAndBanTestsRunWithoutTheShardLock) {
+    ObjectStore store(1 << 20);
+    ObjectRef kept = make("kept", 8);
+    ObjectRef banned = make("banned", 8);
+    ASSERT_TRUE(store.insert(kept));
+    ASSERT_TRUE(store.insert(banned));
+    std::vector<std::thread> others; // joined at the end: a blocked one gets the lock then
+    const auto same_shard_goes_on = [&](const StoredObject& o) {
+        // The objects visited are the ones stored: never a freed or half-built one.
+        EXPECT_TRUE(o.key() == "kept" || o.key() == "banned" || o.key() == "late") << o.key();
+        auto done = std::make_shared<std::promise<bool>>();
+        std::future<bool> went_on = done->get_future();
+        others.emplace_back([&store, key = std::string(o.key()), hash = o.hash(), done] {
+            done->set_value(store.lookup({hash, hash, key}) && store.insert(make("late", 8)));
+        });
+        EXPECT_EQ(went_on.wait_for(std::chrono::seconds(2)), std::future_status::ready)
+            << "a lookup waited for the purge's test of " << o.key();
+        return o.key() == "banned";
+    };
+    EXPECT_EQ(store.remove_if(same_shard_goes_on), 1u);
+    EXPECT_FALSE(store.lookup(banned->store_key()));
+    EXPECT_TRUE(store.lookup(kept->store_key()));
+    EXPECT_EQ(store.mark_stale_if(same_shard_goes_on, core::Instant{}), 0u);
+    for (std::thread& t : others) {
+        t.join();
+    }
+}
+
+// Between the unlocked test and the removal, an object may have been replaced: the new one,
+// which the test never saw, stays.
+TEST(ObjectStore, AnObjectReplacedDuringAPurgeIsNotTakenWithTheOldOne) {
+    ObjectStore store(1 << 20);
+    ASSERT_TRUE(store.insert(make("k", 4, '1')));
+    const std::uint64_t hash = make("k", 1)->hash();
+    std::vector<std::thread> others;
+    const std::size_t removed = store.remove_if([&](const StoredObject& o) {
+        if (o.body()[0] == '1') { // replaced while being tested (from another thread, bounded)
+            auto done = std::make_shared<std::promise<bool>>();
+            std::future<bool> replaced = done->get_future();
+            others.emplace_back(
+                [&store, done] { done->set_value(store.insert(make("k", 4, '2'))); });
+            EXPECT_EQ(replaced.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+        }
+        return true;
+    });
+    for (std::thread& t : others) {
+        t.join();
+    }
+    EXPECT_EQ(removed, 0u);
+    ObjectRef now = store.lookup({hash, hash, "k"});
+    ASSERT_TRUE(now);
+    EXPECT_EQ(now->body()[0], '2');
 }
 
 } // namespace

@@ -70,6 +70,7 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_EQ(config.limits.client_body_buffer, 64U * 1024);
     EXPECT_EQ(config.limits.client_body_temp_dir, "/var/tmp");
     EXPECT_EQ(config.limits.client_idle_timeout, seconds(60));
+    EXPECT_EQ(config.limits.drain_timeout, seconds(10));
 
     EXPECT_TRUE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
@@ -168,6 +169,7 @@ TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_EQ(config.limits.client_request_timeout, seconds(60));
     EXPECT_EQ(config.limits.client_body_buffer, 64U * 1024);
     EXPECT_EQ(config.limits.client_body_temp_dir, "/var/tmp");
+    EXPECT_EQ(config.limits.drain_timeout, seconds(10));
     EXPECT_FALSE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
     EXPECT_EQ(config.log.access, AccessLogTarget::Stdout);
@@ -243,6 +245,12 @@ origins: { api: { servers: [ { address: "[2001:db8::1]:443" } ] } }
     EXPECT_EQ(config.origins[0].servers[0].address.text(), "[2001:db8::1]:443");
 }
 
+TEST(LoadLimits, DrainTimeoutTakesDurationsAndZero) {
+    EXPECT_EQ(load("limits:\n  drain_timeout: 300ms\n").limits.drain_timeout, milliseconds(300));
+    EXPECT_EQ(load("limits:\n  drain_timeout: 0s\n").limits.drain_timeout, milliseconds(0));
+    EXPECT_EQ(load("limits:\n  drain_timeout: 2m\n").limits.drain_timeout, minutes(2));
+}
+
 TEST(LoadAdmin, AddressAndToken) {
     const Config config = load("admin:\n  address: 0.0.0.0:9999\n  token_file: /t\n");
     EXPECT_TRUE(config.admin.present);
@@ -265,6 +273,20 @@ TEST(LoadLimits, RequestBodyKeys) {
     EXPECT_EQ(config.limits.client_body_buffer, 1024U);
     EXPECT_EQ(config.limits.client_body_temp_dir, "/srv/lacquer/bodies");
     EXPECT_EQ(config.limits.client_header_timeout, seconds(10)); // the others keep defaults
+}
+
+TEST(LoadAdmin, LoopbackNeedsNoTokenAnythingElseDoes) {
+    for (const char* address : {"127.0.0.1:9190", "127.0.0.2:0", "'[::1]:9190'",
+                                "'[::ffff:127.0.0.1]:9190'", "localhost:9190"}) {
+        EXPECT_EQ(load(std::string("admin:\n  address: ") + address + "\n").admin.token_file, "")
+            << address;
+    }
+    for (const char* address : {"0.0.0.0:9190", "10.0.0.5:9190", "'[::]:9190'"}) {
+        EXPECT_EQ(load(std::string("admin:\n  address: ") + address + "\n  token_file: /t\n")
+                      .admin.token_file,
+                  "/t")
+            << address;
+    }
 }
 
 TEST(LoadLog, AccessTargetsAndFormats) {

@@ -36,6 +36,40 @@ TEST(Serialize, UpstreamRequestDropsHopByHopAndAddsForwardingHeaders) {
     EXPECT_EQ(again.request().headers.find("X-Secret"), nullptr);
 }
 
+// The admin token is the admin port's: whatever header carries it, and wherever in its value,
+// the origin never sees it (issue 15, item 10). The rest of the request goes on unchanged.
+TEST(Serialize, AHeaderThatCarriesTheSecretIsNeverSentUpstream) {
+    HeadParser p(HeadKind::Request, {});
+    const std::string msg = "GET /x HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer s3cret-42\r\n"
+                            "Cookie: a=1; t=s3cret-42; b=2\r\nX-Forwarded-For: s3cret-42\r\n"
+                            "Via: 1.1 s3cret-42\r\nX-Forwarded-For: 10.0.0.1\r\n"
+                            "X-Note: S3CRET-42\r\nAccept: */*\r\n\r\n";
+    ASSERT_EQ(p.feed(msg.data(), msg.size()).status, HeadParser::Status::Complete);
+    ForwardedRequest fw = forwarded_x();
+    fw.secret = "s3cret-42";
+    std::string out;
+    write_upstream_request(out, p.request(), fw);
+    EXPECT_EQ(out, "GET /x HTTP/1.1\r\nHost: api\r\nX-Note: S3CRET-42\r\nAccept: */*\r\n"
+                   "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nVia: 1.1 lacquer\r\n\r\n");
+    EXPECT_EQ(out.find("s3cret-42"), std::string::npos);
+
+    // In Host too: the origin gets the authority the proxy routed under instead (lacquerd
+    // refuses a request whose authority carries the token: RequestFsm::step_recv).
+    HeadParser host(HeadKind::Request, {});
+    const std::string sneaky = "GET /x HTTP/1.1\r\nHost: s3cret-42.example\r\n\r\n";
+    ASSERT_EQ(host.feed(sneaky.data(), sneaky.size()).status, HeadParser::Status::Complete);
+    fw.host = "api";
+    out.clear();
+    write_upstream_request(out, host.request(), fw);
+    EXPECT_EQ(out, "GET /x HTTP/1.1\r\nHost: api\r\nX-Forwarded-For: 127.0.0.1\r\n"
+                   "Via: 1.1 lacquer\r\n\r\n");
+    // Without a secret nothing is dropped.
+    fw.secret = {};
+    out.clear();
+    write_upstream_request(out, p.request(), fw);
+    EXPECT_NE(out.find("Authorization: Bearer s3cret-42\r\n"), std::string::npos);
+}
+
 TEST(Serialize, EveryViaAndXForwardedForLineIsKeptInOrderUnlessConnectionNamesIt) {
     HeadParser request(HeadKind::Request, {});
     const std::string req = "GET /x HTTP/1.1\r\nHost: api\r\nVia: 1.1 a\r\n"
