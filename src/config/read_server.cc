@@ -153,10 +153,10 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
 
 Limits read_limits(const YamlValue& value) {
     const YamlMap map = YamlMap::with_keys(
-        value, {"max_header_bytes", "max_uri_bytes", "max_body_bytes", "max_connections",
-                "client_header_timeout", "client_body_timeout", "client_request_timeout",
-                "client_body_buffer", "client_body_temp_dir", "client_idle_timeout",
-                "drain_timeout"});
+        value,
+        {"max_header_bytes", "max_uri_bytes", "max_body_bytes", "max_connections",
+         "client_header_timeout", "client_body_timeout", "client_request_timeout",
+         "client_body_buffer", "client_body_temp_dir", "client_idle_timeout", "drain_timeout"});
     Limits limits;
     for (auto [key, field] : {std::pair{"max_header_bytes", &limits.max_header_bytes},
                               std::pair{"max_uri_bytes", &limits.max_uri_bytes},

@@ -2,8 +2,8 @@
 // worker's thread (each connection closes after its request in flight), then, past
 // limits.drain_timeout and after the thread has ended, cut: each request still in flight is
 // logged, then deleted with its fills before the pools they borrow from.
-#include "lacquer/proxy/cache_fill.h"
 #include "lacquer/net/worker.h"
+#include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/client_session.h"
 #include "lacquer/proxy/request_fsm.h"
 
