@@ -367,7 +367,15 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
         return {Status::Complete, consumed};
     }
     if (rc != HPE_OK) {
-        if (error_ == HeadError::None) {
+        // A fold before the point where llhttp stopped came first: it is the error, however
+        // the bytes were split into feeds (the fuzz target checks that the split never matters).
+        const char* pos = llhttp_get_error_pos(&llhttp_->parser);
+        const std::size_t seen = pos != nullptr && pos >= data && pos <= data + chunk
+                                     ? static_cast<std::size_t>(pos - data)
+                                     : chunk;
+        if (starts_a_folded_line(data, seen)) {
+            error_ = HeadError::Malformed;
+        } else if (error_ == HeadError::None) {
             error_ =
                 (rc == HPE_INVALID_VERSION) ? HeadError::VersionNotSupported : HeadError::Malformed;
         }

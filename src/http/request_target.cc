@@ -21,11 +21,22 @@ constexpr bool is_unreserved(char c) {
 
 // True when `path` would come out of normalisation unchanged: no escape, no merged slash, no
 // "." or ".." segment. Checked first so that the common path costs one scan and no write.
+bool is_upper_hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
 bool is_normal(std::string_view path, const PathRules& rules) {
     for (std::size_t i = 0; i < path.size(); ++i) {
         const char c = path[i];
         if (c == '%') {
-            return false;
+            // Normal already: upper-case hex of a byte that must stay encoded (%2F, %20).
+            if (path.size() - i < 3 || !is_upper_hex(path[i + 1]) || !is_upper_hex(path[i + 2]) ||
+                is_unreserved(
+                    static_cast<char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2])))) {
+                return false;
+            }
+            i += 2;
+            continue;
         }
         if (c != '/' || i + 1 == path.size()) {
             continue;
