@@ -1,11 +1,11 @@
 #include "lacquer/net/listener.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/core/errno_text.h"
 #include "lacquer/net/worker.h"
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,14 +16,14 @@ namespace lacquer::net {
 int open_listening_socket(const SocketAddress& address, std::string& error) {
     const int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        error = std::strerror(errno);
+        error = core::errno_text(errno);
         return -1;
     }
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
         bind(fd, address.get(), address.length) != 0 || listen(fd, 4096) != 0) {
-        error = std::strerror(errno);
+        error = core::errno_text(errno);
         close(fd);
         return -1;
     }
@@ -83,7 +83,7 @@ void Listener::on_error_cb(evconnlistener*, void* arg) {
         self->last_report_ = now;
         std::fprintf(stderr,
                      "accept: %s; accepting pauses %lld ms at a time (reported once a minute)\n",
-                     std::strerror(error), static_cast<long long>(kAcceptBackoff.count()));
+                     core::errno_text(error), static_cast<long long>(kAcceptBackoff.count()));
     }
 }
 
