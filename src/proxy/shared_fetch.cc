@@ -16,7 +16,7 @@ namespace lacquer::proxy {
 
 // Wakes a session on its own worker, for a coalesced wait (once) and for a stream's news
 // (each time it has more, at most one wake-up queued at a time). The session forgets it
-// (session_ = nullptr, on that same thread) when it stops, so a late wake finds nobody.
+// (forget_session(), on that same thread) when it stops, so a late wake finds nobody.
 class SessionWaiter final : public cache::FillWaiter,
                             public cache::StreamWatcher,
                             public std::enable_shared_from_this<SessionWaiter> {
@@ -49,6 +49,10 @@ public:
         });
     }
 
+    // On the session's worker, when the session stops: a wake-up still queued finds nobody.
+    void forget_session() { session_ = nullptr; }
+
+private:
     net::Worker& worker_;
     ClientSession* session_;   // on worker_'s thread only
     cache::FillResult result_; // written once, by wake(), before its task is posted
@@ -246,7 +250,7 @@ void ClientSession::pump_stream() {
 
 void ClientSession::stop_streaming() {
     if (stream_watcher_) {
-        stream_watcher_->session_ = nullptr;
+        stream_watcher_->forget_session();
         stream_->unwatch(stream_watcher_.get());
         stream_watcher_.reset();
     }
@@ -267,7 +271,7 @@ void ClientSession::stop_waiting() {
     if (!waiter_) {
         return;
     }
-    waiter_->session_ = nullptr;
+    waiter_->forget_session();
     const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
     ctx_.coalescer->leave(key, waiter_.get());
     waiter_.reset();

@@ -21,8 +21,8 @@ std::size_t purge_if(cache::ObjectStore& store,
 
 } // namespace
 
-admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::ObjectStore& store,
-                                       std::size_t max_uri_bytes) {
+admin::CacheControl make_cache_control(const CurrentRoutes& current_routes,
+                                       cache::ObjectStore& store, std::size_t max_uri_bytes) {
     admin::CacheControl c;
     c.purge_url = [current_routes, &store, max_uri_bytes](
                       std::string_view url, std::string_view host, bool soft) -> std::size_t {

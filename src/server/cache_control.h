@@ -16,7 +16,7 @@ using CurrentRoutes = std::function<std::shared_ptr<const proxy::RouteTable>()>;
 
 // Keys are built as the route a GET of the URL takes builds them, so a purge names objects the
 // way clients do. Runs on the admin thread; the store is thread-safe.
-admin::CacheControl make_cache_control(CurrentRoutes routes, cache::ObjectStore& store,
+admin::CacheControl make_cache_control(const CurrentRoutes& routes, cache::ObjectStore& store,
                                        std::size_t max_uri_bytes);
 
 } // namespace lacquer::server

@@ -58,7 +58,7 @@ TempDir::~TempDir() {
 }
 
 std::filesystem::path TempDir::write_file(std::string_view name, std::string_view text) const {
-    const std::filesystem::path target = path_ / std::string(name);
+    std::filesystem::path target = path_ / std::string(name); // returned: not const, so moved
     const std::filesystem::path staging = path_ / (std::string(name) + ".tmp");
     {
         std::ofstream out(staging, std::ios::binary | std::ios::trunc);
