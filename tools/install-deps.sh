@@ -16,7 +16,8 @@ case "$what" in
   # prometheus brings promtool (packaging/ checks) and the server that integration_prometheus
   # starts on its own port; its systemd service is not used.
   # systemd brings systemd-analyze (packaging_systemd_unit: verify, security); nothing is started.
-  test)  pkgs+=(clang clang-format libclang-rt-dev python3 procps prometheus systemd
+  # clang-tidy: tools/tidy.py (.clang-tidy); python3 also runs tools/check_includes.py.
+  test)  pkgs+=(clang clang-format clang-tidy libclang-rt-dev python3 procps prometheus systemd
                 "${package_pkgs[@]}") ;;
   # libFuzzer and the sanitizer runtimes come with clang (libclang-rt-dev); llvm brings
   # llvm-symbolizer for readable stack traces.

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: installs what is missing (Debian packages
 # only), builds, and runs every test. CI (.ci/run) runs exactly this.
-#   tools/test.sh            format check, release build + all tests, the ASan/UBSan build + all
-#                            tests, the TSan build + the concurrency tests, then a short run of
-#                            every libFuzzer target (tools/fuzz.sh)
+#   tools/test.sh            format check, release build + all tests (the include-graph check is
+#                            one of them), clang-tidy on the files changed since the last release
+#                            (tools/tidy.py), the ASan/UBSan build + all tests, the TSan build +
+#                            the concurrency tests, then a short run of every libFuzzer target
+#                            (tools/fuzz.sh)
 #   LACQUER_QUICK=1 tools/test.sh   release only (for a quick local run)
 #   LACQUER_FUZZ_SECONDS=N   seconds per fuzz target (default 30)
+#   LACQUER_TIDY_ARGS=--all  clang-tidy on the whole tree instead (slower: see tools/tidy.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh test
@@ -26,6 +29,12 @@ find src include tests perf \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) -no
 
 run_preset release
 if [ "${LACQUER_QUICK:-0}" != 1 ]; then
+  # On the files changed since the merge base with the last release tag (v*), or since HEAD~20
+  # while there is none, and on the sources that include a changed header. A whole-tree run
+  # takes about 4 minutes of 2 cores; tools/tidy.py runs one when .clang-tidy changes.
+  echo "== tidy: clang-tidy (.clang-tidy)"
+  # shellcheck disable=SC2086 # LACQUER_TIDY_ARGS is a list of options
+  tools/tidy.py --build build/release -j "$jobs" ${LACQUER_TIDY_ARGS:-}
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_preset asan-ubsan
   # TSan: lacquerd and the suites where threads meet (the store, the coalescer, posts between

@@ -101,6 +101,7 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
     // Freshness lifetime: override, s-maxage, max-age, Expires - Date, route ttl, heuristic.
     core::Millis lifetime{0};
     bool have_lifetime = false;
+    // NOLINTNEXTLINE(bugprone-branch-clone): policy.ttl comes first (override) or after Expires
     if (policy.override_ttl) {
         lifetime = policy.ttl;
         have_lifetime = true;

@@ -4,12 +4,12 @@
 #include "lacquer/config/load.h"
 
 #include "field_syntax.h"
+#include "lacquer/core/errno_text.h"
 #include "sections.h"
 #include "yaml_reader.h"
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 
 namespace lacquer::config {
@@ -30,7 +30,7 @@ std::string read_file(const std::string& path) {
     const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                                &std::fclose);
     if (!file) {
-        fail(std::strerror(errno));
+        fail(core::errno_text(errno));
     }
     std::string text;
     char buffer[64 * 1024];
@@ -42,7 +42,7 @@ std::string read_file(const std::string& path) {
         }
         if (got < sizeof buffer) {
             if (std::ferror(file.get()) != 0) {
-                fail(std::strerror(errno)); // e.g. EISDIR: fopen() accepts a directory
+                fail(core::errno_text(errno)); // e.g. EISDIR: fopen() accepts a directory
             }
             return text;
         }

@@ -102,8 +102,8 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
         const YamlMap map = YamlMap::with_keys(*value, {"address", "token_file", "purge_from"});
         admin.present = true;
         admin.mark = value->mark();
-        address = map.find("address");
-        if (address) {
+        if (std::optional<YamlValue> found = map.find("address")) {
+            address.emplace(std::move(*found)); // YamlValue cannot be assigned (yaml_reader.h)
             admin.address = read_address(*address, 0);
         }
         if (const std::optional<YamlValue> token = map.find("token_file")) {

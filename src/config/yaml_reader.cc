@@ -88,8 +88,8 @@ SourceMark to_source_mark(const YAML::Mark& mark, const std::string& file) {
     return SourceMark{file, std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1};
 }
 
-YamlValue::YamlValue(YAML::Node node, SourceMark mark, std::string path)
-    : node_(std::move(node)), mark_(std::move(mark)), path_(std::move(path)) {}
+YamlValue::YamlValue(const YAML::Node& node, SourceMark mark, std::string path)
+    : node_(node), mark_(std::move(mark)), path_(std::move(path)) {}
 
 void YamlValue::fail(const std::string& problem) const {
     throw ConfigError(mark_, path_.empty() ? problem : path_ + ": " + problem);

@@ -30,7 +30,13 @@ YAML::Node parse_one_document(std::string_view text, const std::string& file);
 
 class YamlValue {
 public:
-    YamlValue(YAML::Node node, SourceMark mark, std::string path);
+    YamlValue(const YAML::Node& node, SourceMark mark, std::string path);
+    YamlValue(const YamlValue&) = default;
+    YamlValue(YamlValue&&) = default;
+    // No assignment: YAML::Node's operator= writes through to the node it refers to instead of
+    // rebinding, so assigning a YamlValue would change the document being read.
+    YamlValue& operator=(const YamlValue&) = delete;
+    YamlValue& operator=(YamlValue&&) = delete;
 
     const SourceMark& mark() const { return mark_; }
     const std::string& path() const { return path_; }

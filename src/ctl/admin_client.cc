@@ -2,6 +2,7 @@
 // project's own HTTP parser, so framing is read exactly as lacquerd writes it.
 #include "ctl/admin_client.h"
 
+#include "lacquer/core/errno_text.h"
 #include "lacquer/http/head_parser.h"
 
 #include <cerrno>
@@ -77,7 +78,7 @@ int connect_to(const Endpoint& endpoint, Clock::time_point deadline,
         const int fd =
             ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
-            error = "cannot connect to " + endpoint.text() + ": " + std::strerror(errno);
+            error = "cannot connect to " + endpoint.text() + ": " + core::errno_text(errno);
             continue;
         }
         int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
@@ -96,7 +97,7 @@ int connect_to(const Endpoint& endpoint, Clock::time_point deadline,
             ::close(fd);
             error = "cannot connect to " + endpoint.text() + ": " +
                     (err == ETIMEDOUT ? "timed out after " + ms_text(timeout)
-                                      : std::string(std::strerror(err)));
+                                      : std::string(core::errno_text(err)));
         }
     }
     ::freeaddrinfo(found);
@@ -120,7 +121,7 @@ bool send_all(int fd, std::string_view bytes, Clock::time_point deadline, std::s
             error = "timed out sending the request";
             return false;
         }
-        error = std::string("cannot send the request: ") + std::strerror(errno);
+        error = std::string("cannot send the request: ") + core::errno_text(errno);
         return false;
     }
     return true;
@@ -156,7 +157,7 @@ std::optional<AdminAnswer> read_answer(int fd, std::string_view method, Clock::t
             return std::nullopt;
         }
         if (n < 0) {
-            error = std::string("cannot read the answer: ") + std::strerror(errno);
+            error = std::string("cannot read the answer: ") + core::errno_text(errno);
             return std::nullopt;
         }
         const auto size = static_cast<std::size_t>(n);

@@ -2,6 +2,7 @@
 #include "ctl/admin_target.h"
 
 #include "lacquer/config/load.h"
+#include "lacquer/core/errno_text.h"
 
 #include <cerrno>
 #include <cstring>
@@ -33,7 +34,7 @@ Endpoint reachable(const config::HostPort& address) {
 std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        error = "cannot read token file '" + path + "': " + std::strerror(errno);
+        error = "cannot read token file '" + path + "': " + core::errno_text(errno);
         return std::nullopt;
     }
     std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

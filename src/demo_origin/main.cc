@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     std::vector<std::thread> threads;
+    threads.reserve(workers.size());
     for (auto& worker : workers) {
         threads.emplace_back([&worker] { worker->run(); });
     }

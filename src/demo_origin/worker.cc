@@ -44,6 +44,7 @@ bool Worker::listen(const sockaddr* address, int length, std::string& error) {
         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT;
     listener_ = evconnlistener_new_bind(base_, &on_accept, this, kFlags, 1024, address, length);
     if (listener_ == nullptr) {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): listen() runs before any worker thread starts
         error = std::string("bind: ") + std::strerror(errno);
         return false;
     }

@@ -42,7 +42,7 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view input) {
                 }
                 size_ = size_ * 16 + static_cast<std::uint64_t>(v);
                 ++digits_;
-            } else if (digits_ == 0) {
+            } else if (digits_ == 0) { // NOLINT(bugprone-branch-clone): a size needs a digit first
                 return fail();
             } else if (c == ';') {
                 state_ = State::Extension;

@@ -143,7 +143,7 @@ std::size_t Connection::copy_input(char* dst, std::size_t n, std::size_t skip) c
     if (skip == 0) {
         copied = evbuffer_copyout(input_, dst, n);
     } else {
-        evbuffer_ptr at;
+        evbuffer_ptr at{};
         if (evbuffer_ptr_set(input_, &at, skip, EVBUFFER_PTR_SET) != 0) {
             return 0;
         }

@@ -1,11 +1,11 @@
 #include "lacquer/net/listener.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/core/errno_text.h"
 #include "lacquer/net/worker.h"
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,7 +19,7 @@ std::string bind_error(int error) {
     if (error == EADDRINUSE) {
         return std::string(kAddressInUse) + " (another process listens there)";
     }
-    return std::strerror(error);
+    return core::errno_text(error);
 }
 
 } // namespace
@@ -27,7 +27,7 @@ std::string bind_error(int error) {
 int open_listening_socket(const SocketAddress& address, std::string& error, bool shared) {
     const int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        error = std::strerror(errno);
+        error = core::errno_text(errno);
         return -1;
     }
     const int one = 1;
@@ -44,7 +44,7 @@ int open_listening_socket(const SocketAddress& address, std::string& error, bool
 int claim_address(SocketAddress& address, std::string& error) {
     const int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        error = std::strerror(errno);
+        error = core::errno_text(errno);
         return -1;
     }
     const int one = 1;
@@ -59,7 +59,7 @@ int claim_address(SocketAddress& address, std::string& error) {
     if (address.port() == 0) {
         address.length = sizeof address.storage;
         if (getsockname(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0) {
-            error = std::strerror(errno);
+            error = core::errno_text(errno);
             close(fd);
             return -1;
         }
@@ -120,7 +120,7 @@ void Listener::on_error_cb(evconnlistener*, void* arg) {
         self->last_report_ = now;
         std::fprintf(stderr,
                      "accept: %s; accepting pauses %lld ms at a time (reported once a minute)\n",
-                     std::strerror(error), static_cast<long long>(kAcceptBackoff.count()));
+                     core::errno_text(error), static_cast<long long>(kAcceptBackoff.count()));
     }
 }
 

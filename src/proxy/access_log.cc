@@ -1,6 +1,7 @@
 #include "lacquer/proxy/access_log.h"
 
 #include "lacquer/proxy/request_fsm.h"
+#include "lacquer/core/errno_text.h"
 
 #include <cerrno>
 #include <chrono>
@@ -23,7 +24,7 @@ int open_target(const config::LogConfig& config) {
         ::open(config.access_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
         throw std::runtime_error("cannot open access log '" + config.access_path +
-                                 "': " + std::strerror(errno));
+                                 "': " + core::errno_text(errno));
     }
     return fd;
 }

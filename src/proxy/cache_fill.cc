@@ -121,7 +121,7 @@ void CacheFill::end() {
     ctx_.worker.dispose(std::unique_ptr<net::Disposable>(this));
 }
 
-void CacheFill::tell_waiters(cache::FillResult result) {
+void CacheFill::tell_waiters(const cache::FillResult& result) {
     if (told_) {
         return;
     }

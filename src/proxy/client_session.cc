@@ -52,7 +52,7 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) 
     // A client that does not read what we send is dropped after the idle timeout.
     session->conn_->set_timeouts(core::Millis(0), context.config().limits.client_idle_timeout);
     session->timer_.arm(context.config().limits.client_idle_timeout);
-    session.release(); // owned by its connection's callbacks from now on; ends via dispose()
+    static_cast<void>(session.release()); // owned by its connection's callbacks; ends via dispose()
 }
 
 void ClientSession::link() {

@@ -54,7 +54,7 @@ std::string_view stored_date_line(std::uint32_t unix_seconds) {
     struct Last {
         std::uint32_t unix_seconds = 0;
         std::size_t size = 0;
-        char line[48];
+        char line[48] = {};
     };
     thread_local Last last;
     if (last.size == 0 || last.unix_seconds != unix_seconds) {

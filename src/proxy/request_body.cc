@@ -3,6 +3,7 @@
 // reads) and client_request_timeout (the whole request).
 #include "lacquer/proxy/request_body.h"
 
+#include "lacquer/core/errno_text.h"
 #include "lacquer/net/connection.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/worker_context.h"
@@ -218,7 +219,7 @@ void report_body_file_failure(WorkerContext& ctx, std::string_view dir, int erro
     std::fprintf(stderr,
                  "request body: no temporary file in limits.client_body_temp_dir (%.*s): %s; "
                  "bodies over client_body_buffer get 500 (reported once a minute)\n",
-                 static_cast<int>(dir.size()), dir.data(), std::strerror(error));
+                 static_cast<int>(dir.size()), dir.data(), core::errno_text(error));
 }
 
 } // namespace lacquer::proxy

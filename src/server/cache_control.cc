@@ -17,8 +17,9 @@ std::size_t purge_if(cache::ObjectStore& store, const core::Clock& clock,
 
 } // namespace
 
-admin::CacheControl make_cache_control(CurrentRoutes current_routes, cache::ObjectStore& store,
-                                       const core::Clock& clock, std::size_t max_uri_bytes) {
+admin::CacheControl make_cache_control(const CurrentRoutes& current_routes,
+                                       cache::ObjectStore& store, const core::Clock& clock,
+                                       std::size_t max_uri_bytes) {
     admin::CacheControl c;
     c.purge_url = [current_routes, &store, &clock, max_uri_bytes](
                       std::string_view url, std::string_view host, bool soft) -> std::size_t {

@@ -19,7 +19,7 @@ using CurrentRoutes = std::function<std::shared_ptr<const proxy::RouteTable>()>;
 // way clients do. Runs on the admin thread; the store is thread-safe. A soft purge marks objects
 // stale at `clock`'s now, the workers' clock (their ages are measured on it); `store` and `clock`
 // must outlive the result.
-admin::CacheControl make_cache_control(CurrentRoutes routes, cache::ObjectStore& store,
+admin::CacheControl make_cache_control(const CurrentRoutes& routes, cache::ObjectStore& store,
                                        const core::Clock& clock, std::size_t max_uri_bytes);
 
 } // namespace lacquer::server

@@ -73,7 +73,7 @@ TEST(CacheHit, SecondRequestIsServedFromMemoryByteForByte) {
 // Date (delivery writes them): a hit must still look like the miss, with the origin's Date, its
 // Via first and its own reason phrase when it is not the standard one.
 TEST(CacheHit, StatusLineDateAndViaAreTheMisssOnAHitAndA304) {
-    const std::string kDate = "Sun, 06 Nov 1994 08:49:37 GMT";
+    constexpr char kDate[] = "Sun, 06 Nov 1994 08:49:37 GMT";
     ScriptedOrigin origin;
     origin.on_get("/c/plain", [&](OriginExchange& x) {
         x.respond(200,

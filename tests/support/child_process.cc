@@ -3,6 +3,8 @@
 // (argv, paths) is prepared beforehand.
 #include "support/child_process.h"
 
+#include "lacquer/core/errno_text.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -37,7 +39,7 @@ bool current_test_failed() {
 TempDir::TempDir(std::string_view prefix) {
     std::string pattern = (temp_root() / (std::string(prefix) + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
-        ADD_FAILURE() << "mkdtemp " << pattern << ": " << std::strerror(errno);
+        ADD_FAILURE() << "mkdtemp " << pattern << ": " << core::errno_text(errno);
         return;
     }
     path_ = pattern;
@@ -56,7 +58,7 @@ TempDir::~TempDir() {
 }
 
 std::filesystem::path TempDir::write_file(std::string_view name, std::string_view text) const {
-    const std::filesystem::path target = path_ / std::string(name);
+    std::filesystem::path target = path_ / std::string(name); // returned: not const, so moved
     const std::filesystem::path staging = path_ / (std::string(name) + ".tmp");
     {
         std::ofstream out(staging, std::ios::binary | std::ios::trunc);
@@ -96,7 +98,7 @@ bool ChildProcess::start(const std::string& binary, const std::vector<std::strin
                          const std::filesystem::path& log_dir, std::string_view name,
                          std::string& error) {
     if (::access(binary.c_str(), X_OK) != 0) {
-        error = "cannot execute " + binary + ": " + std::strerror(errno);
+        error = "cannot execute " + binary + ": " + core::errno_text(errno);
         return false;
     }
     stdout_path_ = log_dir / (std::string(name) + ".stdout");
@@ -106,7 +108,7 @@ bool ChildProcess::start(const std::string& binary, const std::vector<std::strin
     int stop_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
         ::pipe2(stop_pipe, O_CLOEXEC) != 0) {
-        error = std::string("pipe2: ") + std::strerror(errno);
+        error = std::string("pipe2: ") + core::errno_text(errno);
         return false;
     }
     out_.pipe.reset(out_pipe[0]);
@@ -129,7 +131,7 @@ bool ChildProcess::start(const std::string& binary, const std::vector<std::strin
 
     const pid_t pid = ::fork();
     if (pid < 0) {
-        error = std::string("fork: ") + std::strerror(errno);
+        error = std::string("fork: ") + core::errno_text(errno);
         return false;
     }
     if (pid == 0) {

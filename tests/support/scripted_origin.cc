@@ -3,6 +3,7 @@
 // sleep_for) watch the origin's StopFlag, so all threads leave promptly and close their own fds.
 #include "support/scripted_origin.h"
 
+#include "lacquer/core/errno_text.h"
 #include "support/http_message_parser.h"
 
 #include <algorithm>
@@ -212,7 +213,7 @@ bool OriginExchange::wait_for_close(Millis timeout) {
 ScriptedOrigin::ScriptedOrigin() {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        ADD_FAILURE() << "ScriptedOrigin: pipe2: " << std::strerror(errno);
+        ADD_FAILURE() << "ScriptedOrigin: pipe2: " << core::errno_text(errno);
         return;
     }
     stop_read_.reset(pipe_fds[0]);

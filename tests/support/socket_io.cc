@@ -1,6 +1,8 @@
 // Loopback socket helpers built on poll(2), so every blocking step honours a deadline.
 #include "support/socket_io.h"
 
+#include "lacquer/core/errno_text.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -16,7 +18,7 @@ namespace lacquer::test {
 namespace {
 
 std::string errno_text(const char* what) {
-    return std::string(what) + ": " + std::strerror(errno);
+    return std::string(what) + ": " + core::errno_text(errno);
 }
 
 // Waits for `events` on fd; Ok when ready. Stop wins over readiness so shutdown is prompt.
@@ -123,7 +125,7 @@ UniqueFd connect_tcp(std::string_view host, std::uint16_t port, Millis timeout,
         socklen_t len = sizeof soerr;
         (void)::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &len);
         if (soerr != 0) {
-            error = "connect " + where + ": " + std::strerror(soerr);
+            error = "connect " + where + ": " + core::errno_text(soerr);
             return {};
         }
     }

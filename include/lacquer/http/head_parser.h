@@ -108,10 +108,11 @@ private:
     bool response_to_head_ = false;
     HeaderList* headers_ = nullptr;
     // One head per parser, of its kind (4 KiB each, mostly the header array): every connection
-    // has a request parser and an origin fetch's response parser.
+    // has a request parser and an origin fetch's response parser. (clang-tidy 14 takes the
+    // members of an anonymous union for public ones, hence the NOLINTs.)
     union {
-        RequestHead request_;   // kind_ == HeadKind::Request
-        ResponseHead response_; // kind_ == HeadKind::Response
+        RequestHead request_;   // NOLINT(readability-identifier-naming): kind_ == Request
+        ResponseHead response_; // NOLINT(readability-identifier-naming): kind_ == Response
     };
     struct Llhttp;
     std::unique_ptr<Llhttp> llhttp_;

@@ -69,7 +69,7 @@ private:
     void count_not_stored(cache::StoreVerdict why) const;
     bool vary_spec(const http::ResponseHead& response);
     cache::ObjectRef renewed(const http::ResponseHead& not_modified);
-    void tell_waiters(cache::FillResult result);
+    void tell_waiters(const cache::FillResult& result);
     void end();
     void unlink(); // from the worker's list of running fills (idempotent)
 
