@@ -57,6 +57,8 @@ private:
     enum class ClientBody : std::uint8_t { None, Raw, Chunked };
     // Response bytes queued for the client beyond which the origin side (or a stream) pauses.
     static constexpr std::size_t kClientHighMark = 512 * 1024;
+    // scratch_ capacity kept between requests (a hit's head lines fit).
+    static constexpr std::size_t kKeptScratch = 1024;
 
     ClientSession(WorkerContext& context);
     void link();
@@ -81,6 +83,8 @@ private:
     void send_request_body();
     void finish_response();
     void next_request();
+    // The connection goes idle: what only a request needs is given back (~2.5 KiB stay).
+    void release_request_buffers();
     void answer_and_close(int status);
     // Part of the answer is out and the rest will not come: what is queued still goes (the
     // head and the body so far), then FIN without a proper end of body, so the client sees a
@@ -146,7 +150,8 @@ private:
     cache::BuiltKey key_;
     http::ForwardedRequest forward_;
     // The variants' headers, their rewritten source headers, then the validators of a refresh.
-    std::array<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_{};
+    // (A spare block taken by the first request that sets one, given back when idle.)
+    core::SpareArray<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_;
     cache::ObjectRef stale_;    // an expired object that may still answer if the origin fails
     CacheFill* fill_ = nullptr; // the cache fill this request streams from
     std::shared_ptr<SessionWaiter> waiter_; // set while waiting for another's fill
