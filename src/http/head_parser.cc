@@ -418,16 +418,27 @@ bool HeadParser::starts_a_folded_line(const char* data, std::size_t length) {
     // A head line that starts with SP or HTAB is obs-fold (RFC 9112 §5.2), or whitespace
     // before the first field (§2.2): refused in every shape, including a value that only
     // begins on the continuation line ("Transfer-Encoding:" CRLF SP "chunked"), which gives
-    // llhttp's callbacks no gap to see.
-    for (std::size_t i = 0; i < length; ++i) {
-        const char c = data[i];
-        if (after_lf_ && (c == ' ' || c == '\t')) {
+    // llhttp's callbacks no gap to see. Only the byte after each LF matters: memchr finds them.
+    const char* const end = data + length;
+    const char* next = data; // the first byte of a line, when after_lf_ says one starts there
+    bool line_starts = after_lf_;
+    for (;;) {
+        if (next == end) {
+            after_lf_ = line_starts;
+            return false;
+        }
+        if (line_starts && (*next == ' ' || *next == '\t')) {
             fail(HeadError::Malformed);
             return true;
         }
-        after_lf_ = c == '\n';
+        const void* lf = std::memchr(next, '\n', static_cast<std::size_t>(end - next));
+        if (lf == nullptr) {
+            after_lf_ = false;
+            return false;
+        }
+        next = static_cast<const char*>(lf) + 1;
+        line_starts = true;
     }
-    return false;
 }
 
 bool HeadParser::finish_head() {
