@@ -6,21 +6,27 @@ usage: connmem.py PID PORT N KIND [ADMIN_PORT]
   KIND miss: every connection asks its own key, fetched from the origin and stored
 
 Phases, each measured as lacquerd's VmRSS (and RssAnon) from /proc/PID/status once its open
-sockets (/proc/PID/fd against /proc/net/tcp) say it has accepted or closed the connections and the RSS has stopped moving:
-  before   after a warm-up request, no client connection open
+sockets (/proc/PID/fd against /proc/net/tcp) say it has accepted or closed the connections
+and the RSS has stopped moving:
+  before   after the warm-up requests, no client connection open
   open     N connections accepted, nothing sent yet
   idle     each has sent one request and read the whole answer (keep-alive, idle now)
-  head     each has then sent the first 200 bytes of a second head (no blank line yet)
-  closed   all N closed by the client
+  head     each has then sent the first ~180 bytes of a second head (no blank line yet)
+  closed   all N closed by the client, and CLOSE_SETTLE (2.5) seconds passed
   again    the same N open/request/close once more (what a second wave leaves)
 Prints one line per phase: RSS, growth over `before`, and that growth per connection. Requests
 go out in windows of WINDOW (64) outstanding, so that misses stay inside the origin pool's
-connection cap. With ADMIN_PORT, the store's own growth (lacquer_store_bytes: the misses'
-objects stay stored) is shown beside the RSS after close. Every wait is bounded (60 s a phase); one thread, one epoll set."""
+connection cap. With ADMIN_PORT, the store's growth (lacquer_store_bytes: a miss's object
+stays stored) is shown, and the growth per connection less it (less_store). With
+MALLOC_INFO=1 (needs gdb), glibc's heap in use is shown too (malloc_info through gdb, the
+process stopped a moment at each phase). Every wait is bounded (60 s a phase); one thread,
+one epoll set."""
 import os
+import re
 import resource
 import selectors
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -28,6 +34,8 @@ import urllib.request
 pid, port, n, kind = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 admin = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 window = int(os.environ.get("WINDOW", "64"))
+# lacquerd gives memory back 1 s after a wave of connections closes (net/memory_trim.h).
+close_settle = float(os.environ.get("CLOSE_SETTLE", "2.5"))
 HOT = "/v3/connmem-hot?size=1024&cc=max-age%3D3600"
 HALF_HEAD = (b"GET /v3/connmem-hot?size=1024&cc=max-age%3D3600 HTTP/1.1\r\nHost: api.test\r\n"
              b"User-Agent: connmem\r\nAccept: */*\r\nX-Pad: " + b"p" * 80)
@@ -101,6 +109,29 @@ def store_kib():
     return 0
 
 
+def malloc_in_use_kib():
+    """glibc's heap in use (system bytes less free chunks, all arenas), through gdb's malloc_info;
+    None without MALLOC_INFO=1 or when gdb cannot attach."""
+    if os.environ.get("MALLOC_INFO") != "1":
+        return None
+    out = f"/tmp/connmem-malloc-{os.getpid()}.xml"
+    try:
+        subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                        "-ex", f'set $f = (void *) fopen("{out}", "w")',
+                        "-ex", "call (int) malloc_info(0, $f)", "-ex", "call (int) fclose($f)"],
+                       capture_output=True, timeout=60, check=False)
+        with open(out) as f:
+            xml = f.read()
+        os.unlink(out)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    tail = xml[xml.rfind("</heap>"):]  # the process-wide totals follow the last arena
+    def total(tag, kind):
+        m = re.search(rf'<{tag} type="{kind}" (?:count="\d+" )?size="(\d+)"', tail)
+        return int(m.group(1)) if m else 0
+    return (total("system", "current") - total("total", "fast") - total("total", "rest")) // 1024
+
+
 def response_end(data):
     """Length of the first whole response in `data` (Content-Length framed), or -1."""
     end = data.find(b"\r\n\r\n")
@@ -135,7 +166,8 @@ def request_all(socks, wave):
     while len(statuses) < len(socks):
         while next_i < len(socks) and len(pending) < window:
             s = socks[next_i]
-            req = f"GET {target(next_i, wave)} HTTP/1.1\r\nHost: api.test\r\nUser-Agent: connmem\r\n\r\n"
+            req = (f"GET {target(next_i, wave)} HTTP/1.1\r\nHost: api.test\r\n"
+                   "User-Agent: connmem\r\n\r\n")
             s.sendall(req.encode())
             pending[s] = [next_i, b""]
             sel.register(s, selectors.EVENT_READ)
@@ -164,16 +196,18 @@ def close_all(socks):
     for s in socks:
         s.close()
     wait_for(lambda: client_sockets() == 0, "the connections to close")
+    time.sleep(close_settle)
 
 
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 100)), hard))
     rows = []
+    store_kib()  # the admin thread's first answer allocates (its arena): before `before`
 
     def measure(phase):
         rss, anon = settled_rss()
-        rows.append((phase, rss, anon, store_kib()))
+        rows.append((phase, rss, anon, store_kib(), malloc_in_use_kib()))
 
     measure("before")
     socks = open_all()
@@ -192,12 +226,17 @@ def main():
     measure("again")
 
     rss0 = rows[0][1]
-    print(f"{'phase':<8} {'VmRSS_KiB':>10} {'RssAnon_KiB':>11} {'growth_KiB':>10} {'B/conn':>8}")
-    for phase, rss, anon, _ in rows:
+    store0 = rows[0][3]
+    print(f"{'phase':<8} {'VmRSS_KiB':>10} {'RssAnon_KiB':>11} {'growth_KiB':>10} {'store_KiB':>9} "
+          f"{'B/conn':>8} {'less_store':>10} {'malloc_used_KiB':>15}")
+    for phase, rss, anon, store, used in rows:
         growth = rss - rss0
-        per = growth * 1024 / n if phase in ("open", "idle", "head") else float("nan")
-        per_text = f"{per:8.0f}" if per == per else f"{'':>8}"
-        print(f"{phase:<8} {rss:10d} {anon:11d} {growth:10d} {per_text}")
+        per = f"{growth * 1024 / n:8.0f}" if phase in ("open", "idle", "head") else f"{'':>8}"
+        net = (f"{(growth - store + store0) * 1024 / n:10.0f}" if phase in ("open", "idle", "head")
+               else f"{'':>10}")
+        used_text = f"{used:15d}" if used is not None else f"{'-':>15}"
+        print(f"{phase:<8} {rss:10d} {anon:11d} {growth:10d} {store - store0:9d} {per} {net} "
+              f"{used_text}")
     closed, again = rows[4][1], rows[5][1]
     print(f"after close: {closed / rss0 * 100:.1f}% of before ({closed - rss0:+d} KiB); "
           f"after a second wave: {again / rss0 * 100:.1f}% ({again - rss0:+d} KiB)")

@@ -6,7 +6,7 @@
 # started head), and the RSS after the connections closed beside the RSS before they opened.
 # KINDS: `hit` (every request a hit on one stored object) and `miss` (each connection's own
 # key, fetched and stored: the origin side's buffers are used too). Each kind starts a fresh
-# lacquerd. With MALLOC_INFO=1 (needs gdb) glibc's malloc_info totals follow each run.
+# lacquerd. With MALLOC_INFO=1 (needs gdb) glibc's heap in use (malloc_info) is shown per step.
 #   perf/connmem.sh [BUILD_DIR]    (default build/release)
 # Env: CONNS (3000) KINDS ("hit miss") WINDOW (64 requests outstanding) MALLOC_INFO (0)
 set -euo pipefail
@@ -40,23 +40,6 @@ limits:
 YAML
 cache_routes 512 >> "$config"
 
-malloc_totals() { # pid -> glibc's malloc_info summed over the arenas, through gdb
-  local out="$tmp/malloc_info.xml"
-  rm -f "$out"
-  timeout 60 gdb -p "$1" -batch -nx \
-    -ex "set \$f = (void *) fopen(\"$out\", \"w\")" \
-    -ex 'call (int) malloc_info(0, $f)' -ex 'call (int) fclose($f)' > /dev/null 2>&1 || true
-  [ -s "$out" ] || { echo "malloc_info: gdb could not attach"; return 0; }
-  # The last <total>/<system> lines are the process-wide ones.
-  awk '/<heap nr=/ { heaps++ }
-    /<total type="fast"/ { match($0, /size="[0-9]+"/); fast = substr($0, RSTART + 6, RLENGTH - 7) }
-    /<total type="rest"/ { match($0, /size="[0-9]+"/); rest = substr($0, RSTART + 6, RLENGTH - 7) }
-    /<system type="current"/ { match($0, /size="[0-9]+"/); cur = substr($0, RSTART + 6, RLENGTH - 7) }
-    /<total type="mmap"/ { match($0, /size="[0-9]+"/); mm = substr($0, RSTART + 6, RLENGTH - 7) }
-    END { printf "malloc_info: %d arenas; heap %.0f KiB, of it free %.0f KiB (fastbins %.0f); mmapped %.0f KiB\n",
-          heaps, cur / 1024, (fast + rest) / 1024, fast / 1024, mm / 1024 }' "$out"
-}
-
 for kind in $kinds; do
   start_lacquerd "$config"
   # The first allocations of a request, a fill and a hit are made before `before`.
@@ -65,10 +48,8 @@ for kind in $kinds; do
   curl -sf -m 10 -o /dev/null "http://127.0.0.1:$lport/v3/connmem-warm?size=1024&cc=max-age%3D3600"
   aport=$(grep -m1 -o 'admin listening on [^ ]*' "$tmp/lacquer.out" | sed 's/.*://')
   echo "== $kind: $conns connections, lacquerd 1 worker"
-  WINDOW=${WINDOW:-64} python3 perf/connmem.py "$lpid" "$lport" "$conns" "$kind" "$aport"
-  if [ "${MALLOC_INFO:-0}" = 1 ]; then
-    malloc_totals "$lpid"
-  fi
+  MALLOC_INFO=${MALLOC_INFO:-0} WINDOW=${WINDOW:-64} \
+    python3 perf/connmem.py "$lpid" "$lport" "$conns" "$kind" "$aport"
   kill "$lpid" 2> /dev/null || echo "lacquerd had exited: $(tail -3 "$tmp/lacquer.out")"
   wait "$lpid" 2> /dev/null || true
 done
