@@ -199,10 +199,18 @@ KeyPolicy compile_key_policy(const config::CachePolicyConfig& cache, const Varia
 }
 
 KeyBuffer::KeyBuffer(std::size_t max_uri_bytes)
-    : key_capacity_(2 * max_uri_bytes + 1024), target_capacity_(max_uri_bytes + 1024),
-      storage_(core::make_block(key_capacity_ + target_capacity_)) {
+    : key_capacity_(2 * max_uri_bytes + 1024), target_capacity_(max_uri_bytes + 1024) {
     // ParamSlot offsets are 32-bit.
     LACQUER_ASSERT(target_capacity_ < std::numeric_limits<std::uint32_t>::max());
+}
+
+KeyBuffer::ParamSlot* KeyBuffer::take_storage() {
+    static_assert(alignof(ParamSlot) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    if (!storage_) {
+        storage_ = core::make_block(kParamBytes + key_capacity_ + target_capacity_);
+    }
+    // Slots are only read after build_key() wrote them.
+    return reinterpret_cast<ParamSlot*>(storage_.get());
 }
 
 KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const RequestView& request,
@@ -213,7 +221,8 @@ KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const Req
         return KeyOutcome::BadEncoding;
     }
 
-    Writer target(buffer.storage_.get() + buffer.key_capacity_, buffer.target_capacity_);
+    KeyBuffer::ParamSlot* const params = buffer.take_storage();
+    Writer target(buffer.target_area(), buffer.target_capacity_);
     if (!put_normalised(target, request.path.empty() ? "/" : request.path, true)) {
         return KeyOutcome::BadEncoding;
     }
@@ -262,7 +271,7 @@ KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const Req
             target.truncate(start);
             continue;
         }
-        buffer.params_[count++] = KeyBuffer::ParamSlot{
+        params[count++] = KeyBuffer::ParamSlot{
             static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(name_length),
             static_cast<std::uint32_t>(target.size() - start), order};
     }
@@ -288,13 +297,13 @@ KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const Req
     const auto name_of = [&target](const KeyBuffer::ParamSlot& slot) {
         return target.view(slot.offset, slot.name_length);
     };
-    std::sort(buffer.params_.begin(), buffer.params_.begin() + static_cast<std::ptrdiff_t>(count),
+    std::sort(params, params + count,
               [&name_of](const KeyBuffer::ParamSlot& a, const KeyBuffer::ParamSlot& b) {
                   const int compared = name_of(a).compare(name_of(b));
                   return compared != 0 ? compared < 0 : a.order < b.order;
               });
 
-    Writer key(buffer.storage_.get(), buffer.key_capacity_);
+    Writer key(buffer.key_area(), buffer.key_capacity_);
     if (method == "GET" || method == "HEAD") {
         key.put('G');
     } else {
@@ -322,7 +331,7 @@ KeyOutcome build_key(const KeyPolicy& policy, std::string_view method, const Req
         if (i > 0) {
             key.put('&');
         }
-        const KeyBuffer::ParamSlot& slot = buffer.params_[i];
+        const KeyBuffer::ParamSlot& slot = params[i];
         key.put(target.view(slot.offset, slot.length));
     }
     const std::size_t params_size = key.size() - params_start;

@@ -1,5 +1,7 @@
 #include "lacquer/http/head_parser.h"
 
+#include "lacquer/core/assert.h"
+#include "lacquer/core/spare_blocks.h"
 #include "lacquer/http/ascii.h"
 #include "lacquer/http/headers.h"
 
@@ -7,7 +9,9 @@
 #include <cstring>
 #include <llhttp.h>
 #include <memory>
+#include <new>
 #include <optional>
+#include <type_traits>
 
 namespace lacquer::http {
 
@@ -150,10 +154,19 @@ int head_error_status(HeadError error) {
     return kHeadErrors[static_cast<std::size_t>(error)].status;
 }
 
-struct HeadParser::Llhttp {
-    llhttp_t parser{};
-    llhttp_settings_t settings{};
+// The working memory of a parser reading a message: taken on the first byte, given back by
+// reset(). The head storage follows it in the same block.
+struct HeadParser::Work {
+    llhttp_t parser;
+    union {
+        RequestHead request;   // kind_ == HeadKind::Request
+        ResponseHead response; // kind_ == HeadKind::Response
+    };
+    Work() {} // NOLINT(modernize-use-equals-default): the head is constructed by take_work()
 };
+
+const RequestHead HeadParser::kNoRequest{};
+const ResponseHead HeadParser::kNoResponse{};
 
 // llhttp calls these with fragments; they only store and never decide beyond limits.
 struct HeadParser::Callbacks {
@@ -164,7 +177,7 @@ struct HeadParser::Callbacks {
         return self(p).error_ == HeadError::None ? 0 : -1;
     }
     static int on_method_complete(llhttp_t* p) {
-        self(p).request_.method = self(p).finish_element();
+        self(p).work_->request.method = self(p).finish_element();
         return 0;
     }
     static int on_url(llhttp_t* p, const char* at, std::size_t n) {
@@ -176,7 +189,7 @@ struct HeadParser::Callbacks {
         return s.error_ == HeadError::None ? 0 : -1;
     }
     static int on_url_complete(llhttp_t* p) {
-        self(p).request_.target = self(p).finish_element();
+        self(p).work_->request.target = self(p).finish_element();
         return 0;
     }
     static int on_status(llhttp_t* p, const char* at, std::size_t n) {
@@ -185,8 +198,8 @@ struct HeadParser::Callbacks {
     }
     static int on_status_complete(llhttp_t* p) {
         HeadParser& s = self(p);
-        s.response_.reason = s.finish_element();
-        if (!is_clean_value(s.response_.reason)) {
+        s.work_->response.reason = s.finish_element();
+        if (!is_clean_value(s.work_->response.reason)) {
             s.fail(HeadError::Malformed); // the reason phrase goes on to clients verbatim
             return -1;
         }
@@ -245,66 +258,77 @@ struct HeadParser::Callbacks {
     }
 };
 
-HeadParser::HeadParser(HeadKind kind, HeadLimits limits)
-    : kind_(kind), limits_(limits), storage_(core::make_block(limits.max_head_bytes)),
-      llhttp_(std::make_unique<Llhttp>()) {
-    llhttp_settings_t& st = llhttp_->settings;
-    llhttp_settings_init(&st);
-    st.on_method = &Callbacks::on_method;
-    st.on_method_complete = &Callbacks::on_method_complete;
-    st.on_url = &Callbacks::on_url;
-    st.on_url_complete = &Callbacks::on_url_complete;
-    st.on_status = &Callbacks::on_status;
-    st.on_status_complete = &Callbacks::on_status_complete;
-    st.on_header_field = &Callbacks::on_header_field;
-    st.on_header_field_complete = &Callbacks::on_header_field_complete;
-    st.on_header_value = &Callbacks::on_header_value;
-    st.on_header_value_complete = &Callbacks::on_header_value_complete;
-    st.on_headers_complete = &Callbacks::on_headers_complete;
-    llhttp_init(&llhttp_->parser, kind == HeadKind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &st);
-    llhttp_->parser.data = this;
-    if (kind == HeadKind::Request) {
-        std::construct_at(&request_);
-    } else {
-        std::construct_at(&response_);
-    }
+HeadParser::HeadParser(HeadKind kind, HeadLimits limits) : kind_(kind), limits_(limits) {
     reset();
 }
 
-HeadParser::~HeadParser() = default;
+HeadParser::~HeadParser() {
+    give_work();
+}
+
+void HeadParser::take_work() {
+    // One spare block: the Work, then the head storage.
+    static const llhttp_settings_t settings = [] {
+        llhttp_settings_t st;
+        llhttp_settings_init(&st);
+        st.on_method = &Callbacks::on_method;
+        st.on_method_complete = &Callbacks::on_method_complete;
+        st.on_url = &Callbacks::on_url;
+        st.on_url_complete = &Callbacks::on_url_complete;
+        st.on_status = &Callbacks::on_status;
+        st.on_status_complete = &Callbacks::on_status_complete;
+        st.on_header_field = &Callbacks::on_header_field;
+        st.on_header_field_complete = &Callbacks::on_header_field_complete;
+        st.on_header_value = &Callbacks::on_header_value;
+        st.on_header_value_complete = &Callbacks::on_header_value_complete;
+        st.on_headers_complete = &Callbacks::on_headers_complete;
+        return st;
+    }();
+    static_assert(alignof(Work) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    char* block = core::take_block(sizeof(Work) + limits_.max_head_bytes);
+    work_ = new (block) Work;
+    storage_ = block + sizeof(Work);
+    llhttp_init(&work_->parser, kind_ == HeadKind::Request ? HTTP_REQUEST : HTTP_RESPONSE,
+                &settings);
+    work_->parser.data = this;
+    if (kind_ == HeadKind::Request) {
+        request_ = std::construct_at(&work_->request);
+        headers_ = &request_->headers;
+    } else {
+        response_ = std::construct_at(&work_->response);
+        headers_ = &response_->headers;
+    }
+}
+
+void HeadParser::give_work() noexcept {
+    if (work_ == nullptr) {
+        return;
+    }
+    // Heads and llhttp_t are trivially destructible: the block goes back as it is.
+    static_assert(std::is_trivially_destructible_v<RequestHead> &&
+                  std::is_trivially_destructible_v<ResponseHead>);
+    core::give_block(reinterpret_cast<char*>(work_), sizeof(Work) + limits_.max_head_bytes);
+    work_ = nullptr;
+    storage_ = nullptr;
+    request_ = nullptr;
+    response_ = nullptr;
+    headers_ = nullptr;
+}
 
 void HeadParser::reset() {
-    llhttp_reset(&llhttp_->parser);
+    give_work();
     used_ = 0;
     element_start_ = 0;
     element_ = Element::None;
     pending_name_ = {};
     head_bytes_ = 0;
+    feed_base_ = nullptr;
     value_end_ = kValueNotStarted;
     message_begun_ = false;
     leading_cr_ = false;
     after_lf_ = false;
     error_ = HeadError::None;
     response_to_head_ = false;
-    // Field by field: the header arrays are large and need no clearing beyond their count.
-    if (kind_ == HeadKind::Request) {
-        request_.method = {};
-        request_.target = {};
-        request_.headers.count = 0;
-        request_.framing = {};
-        request_.keep_alive = true;
-        request_.expect_continue = false;
-        headers_ = &request_.headers;
-        return;
-    }
-    response_.status = 0;
-    response_.reason = {};
-    response_.headers.count = 0;
-    response_.framing = {};
-    response_.keep_alive = true;
-    response_.has_content_length = false;
-    response_.content_length = 0;
-    headers_ = &response_.headers;
 }
 
 void HeadParser::expect_response_to(std::string_view request_method) {
@@ -326,12 +350,12 @@ void HeadParser::append(Element element, const char* at, std::size_t length) {
         fail(element == Element::Url ? HeadError::UriTooLong : HeadError::HeadTooLarge);
         return;
     }
-    std::memcpy(storage_.get() + used_, at, length);
+    std::memcpy(storage_ + used_, at, length);
     used_ += length;
 }
 
 std::string_view HeadParser::finish_element() {
-    const std::string_view view(storage_.get() + element_start_, used_ - element_start_);
+    const std::string_view view(storage_ + element_start_, used_ - element_start_);
     element_ = Element::None;
     element_start_ = used_;
     return view;
@@ -340,6 +364,12 @@ std::string_view HeadParser::finish_element() {
 HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
     if (error_ != HeadError::None) {
         return {Status::Error, 0};
+    }
+    if (work_ == nullptr) {
+        if (length == 0) {
+            return {Status::NeedMore, 0};
+        }
+        take_work();
     }
     const std::size_t room = limits_.max_head_bytes - head_bytes_;
     // Feed no more than the head may still take; if the head does not end there, it is too large.
@@ -356,9 +386,9 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
         message_begun_ = c != '\r' && c != '\n';
     }
     feed_base_ = data;
-    const llhttp_errno_t rc = llhttp_execute(&llhttp_->parser, data, chunk);
+    const llhttp_errno_t rc = llhttp_execute(&work_->parser, data, chunk);
     if (rc == HPE_PAUSED) {
-        const char* pos = llhttp_get_error_pos(&llhttp_->parser);
+        const char* pos = llhttp_get_error_pos(&work_->parser);
         const auto consumed = static_cast<std::size_t>(pos - data);
         if (starts_a_folded_line(data, consumed)) {
             return {Status::Error, 0};
@@ -369,7 +399,7 @@ HeadParser::Fed HeadParser::feed(const char* data, std::size_t length) {
     if (rc != HPE_OK) {
         // A fold before the point where llhttp stopped came first: it is the error, however
         // the bytes were split into feeds (the fuzz target checks that the split never matters).
-        const char* pos = llhttp_get_error_pos(&llhttp_->parser);
+        const char* pos = llhttp_get_error_pos(&work_->parser);
         const std::size_t seen = pos != nullptr && pos >= data && pos <= data + chunk
                                      ? static_cast<std::size_t>(pos - data)
                                      : chunk;
@@ -396,16 +426,27 @@ bool HeadParser::starts_a_folded_line(const char* data, std::size_t length) {
     // A head line that starts with SP or HTAB is obs-fold (RFC 9112 §5.2), or whitespace
     // before the first field (§2.2): refused in every shape, including a value that only
     // begins on the continuation line ("Transfer-Encoding:" CRLF SP "chunked"), which gives
-    // llhttp's callbacks no gap to see.
-    for (std::size_t i = 0; i < length; ++i) {
-        const char c = data[i];
-        if (after_lf_ && (c == ' ' || c == '\t')) {
+    // llhttp's callbacks no gap to see. Only the byte after each LF matters: memchr finds them.
+    const char* const end = data + length;
+    const char* next = data; // the first byte of a line, when after_lf_ says one starts there
+    bool line_starts = after_lf_;
+    for (;;) {
+        if (next == end) {
+            after_lf_ = line_starts;
+            return false;
+        }
+        if (line_starts && (*next == ' ' || *next == '\t')) {
             fail(HeadError::Malformed);
             return true;
         }
-        after_lf_ = c == '\n';
+        const void* lf = std::memchr(next, '\n', static_cast<std::size_t>(end - next));
+        if (lf == nullptr) {
+            after_lf_ = false;
+            return false;
+        }
+        next = static_cast<const char*>(lf) + 1;
+        line_starts = true;
     }
-    return false;
 }
 
 bool HeadParser::finish_head() {
@@ -413,8 +454,8 @@ bool HeadParser::finish_head() {
 }
 
 bool HeadParser::finish_request() {
-    llhttp_t& p = llhttp_->parser;
-    RequestHead& r = request_;
+    llhttp_t& p = work_->parser;
+    RequestHead& r = work_->request;
     r.version_major = p.http_major;
     r.version_minor = p.http_minor;
     if (r.version_major != 1 || r.version_minor > 1) {
@@ -482,8 +523,8 @@ bool HeadParser::finish_request() {
 }
 
 bool HeadParser::finish_response() {
-    llhttp_t& p = llhttp_->parser;
-    ResponseHead& r = response_;
+    llhttp_t& p = work_->parser;
+    ResponseHead& r = work_->response;
     r.status = p.status_code;
     r.version_major = p.http_major;
     r.version_minor = p.http_minor;

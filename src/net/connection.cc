@@ -65,6 +65,7 @@ Connection::Connection(Worker& worker, int fd, ConnectionHandler* handler)
     output_ = evbuffer_new();
     LACQUER_ASSERT(read_event_ != nullptr && write_event_ != nullptr && flush_event_ != nullptr &&
                    input_ != nullptr && output_ != nullptr);
+    worker_.connection_opened();
 }
 
 std::unique_ptr<Connection> Connection::adopt(Worker& worker, int fd, const sockaddr* peer,
@@ -109,6 +110,7 @@ Connection::~Connection() {
     evbuffer_free(input_); // runs the release of bytes still borrowed
     evbuffer_free(output_);
     ::close(fd_);
+    worker_.connection_closed();
 }
 
 std::size_t Connection::input_size() const {

@@ -8,16 +8,19 @@
 namespace lacquer::net {
 
 Timer::Timer(Worker& worker, Callback callback, void* arg)
-    : event_(event_new(worker.base(), -1, 0, &Timer::on_fire, this)), callback_(callback),
-      arg_(arg) {
-    LACQUER_ASSERT(event_ != nullptr);
-}
+    : worker_(worker), callback_(callback), arg_(arg) {}
 
 Timer::~Timer() {
-    event_free(event_);
+    if (event_ != nullptr) {
+        event_free(event_);
+    }
 }
 
 void Timer::arm(core::Millis after) {
+    if (event_ == nullptr) {
+        event_ = event_new(worker_.base(), -1, 0, &Timer::on_fire, this);
+        LACQUER_ASSERT(event_ != nullptr);
+    }
     const timeval tv{static_cast<time_t>(after.count() / 1000),
                      static_cast<suseconds_t>((after.count() % 1000) * 1000)};
     event_base_update_cache_time(event_get_base(event_));
@@ -25,11 +28,13 @@ void Timer::arm(core::Millis after) {
 }
 
 void Timer::cancel() {
-    event_del(event_);
+    if (event_ != nullptr) {
+        event_del(event_);
+    }
 }
 
 bool Timer::armed() const {
-    return event_pending(event_, EV_TIMEOUT, nullptr) != 0;
+    return event_ != nullptr && event_pending(event_, EV_TIMEOUT, nullptr) != 0;
 }
 
 void Timer::on_fire(int, short, void* arg) {

@@ -28,12 +28,20 @@ Worker::Worker(unsigned index, const core::Clock& clock) : index_(index), clock_
     LACQUER_ASSERT(dispose_event_ != nullptr);
     local_post_event_ = event_new(base_, -1, 0, &Worker::on_local_post, this);
     LACQUER_ASSERT(local_post_event_ != nullptr);
+    trim_event_ = event_new(base_, -1, 0, &Worker::on_trim, this);
+    LACQUER_ASSERT(trim_event_ != nullptr);
+    quiet_event_ = event_new(base_, -1, EV_PERSIST, &Worker::on_quiet_check, this);
+    const timeval every{static_cast<time_t>(kQuietCheck.count() / 1000),
+                        static_cast<suseconds_t>((kQuietCheck.count() % 1000) * 1000)};
+    LACQUER_ASSERT(quiet_event_ != nullptr && event_add(quiet_event_, &every) == 0);
 }
 
 Worker::~Worker() {
     stop();
     join();
     destroy_disposed();
+    event_free(quiet_event_);
+    event_free(trim_event_);
     event_free(local_post_event_);
     event_free(dispose_event_);
     event_free(wakeup_event_);
@@ -61,6 +69,8 @@ void Worker::run() {
             break;
         }
         drain_queue();
+        ++turns_;
+        watch_memory();
     }
     destroy_disposed();
 }
@@ -138,6 +148,57 @@ void Worker::read_clock() const {
     now_ = clock_.now();
     unix_now_ = clock_.unix_seconds();
     turn_time_read_ = true;
+}
+
+void Worker::connection_opened() {
+    ++trim_watch_.connections;
+    if (trim_watch_.connections > trim_watch_.peak) {
+        trim_watch_.peak = trim_watch_.connections;
+    }
+}
+
+void Worker::connection_closed() {
+    if (trim_watch_.connections > 0) {
+        --trim_watch_.connections;
+    }
+}
+
+void Worker::watch_memory() {
+    if (trim_armed_) {
+        return;
+    }
+    trim_watch_.freed_bytes = cache_bytes_freed();
+    if (!wave_over(trim_watch_)) {
+        return;
+    }
+    trim_armed_ = true;
+    const timeval delay{static_cast<time_t>(kTrimDelay.count() / 1000),
+                        static_cast<suseconds_t>((kTrimDelay.count() % 1000) * 1000)};
+    event_add(trim_event_, &delay);
+}
+
+void Worker::on_trim(int, short, void* arg) {
+    static_cast<Worker*>(arg)->trim_memory();
+}
+
+void Worker::on_quiet_check(int, short, void* arg) {
+    auto* self = static_cast<Worker*>(arg);
+    const std::uint64_t turns = self->turns_ - self->turns_at_check_;
+    self->turns_at_check_ = self->turns_;
+    if (quiet_with_memory(turns, cache_bytes_kept(), cache_bytes_freed())) {
+        self->trim_memory();
+    }
+}
+
+void Worker::trim_memory() {
+    if (trim_armed_) {
+        event_del(trim_event_);
+        trim_armed_ = false;
+    }
+    give_memory_back();
+    trim_watch_.peak = trim_watch_.connections;
+    trim_watch_.freed_bytes = 0;
+    trims_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Worker::drain_queue() {

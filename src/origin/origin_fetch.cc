@@ -150,6 +150,16 @@ void OriginFetch::cancel() {
     }
 }
 
+void OriginFetch::release_buffers() {
+    if (active()) {
+        return;
+    }
+    parser_.reset();
+    if (head_.capacity() > kKeptHead) {
+        std::string().swap(head_);
+    }
+}
+
 bool OriginFetch::may_retry() const {
     return !retried_ && !body_follows_ && !response_started_ && upstream_ && upstream_->reused();
 }

@@ -1,7 +1,7 @@
 #include "lacquer/proxy/access_log.h"
 
-#include "lacquer/proxy/request_fsm.h"
 #include "lacquer/core/errno_text.h"
+#include "lacquer/proxy/request_fsm.h"
 
 #include <cerrno>
 #include <chrono>

@@ -202,6 +202,20 @@ void RequestFsm::last_on_connection() {
     keep_alive_ = false; // said in the answer when its head is still to be written
 }
 
+void RequestFsm::release_buffers() {
+    if (active_) {
+        return;
+    }
+    fetch_.release_buffers();
+    key_buffer_.release();
+    target_buffer_.reset();
+    target_capacity_ = 0;
+    variant_headers_.release();
+    if (scratch_.capacity() > kKeptScratch) {
+        std::string().swap(scratch_);
+    }
+}
+
 void RequestFsm::stop_everything() {
     wait_timer_.cancel();
     stop_waiting();

@@ -2,7 +2,8 @@
 // The cache key of a request and the request-target the origin receives, built together so that
 // the origin only ever sees what the key says (unkeyed params are stripped, never forwarded).
 // KeyPolicy is compiled per route at config load and is immutable; build_key() is pure, writes
-// into a caller-owned KeyBuffer and never allocates. One KeyBuffer per connection (or request).
+// into a caller-owned KeyBuffer and never allocates (the buffer's storage is a spare block,
+// core/spare_blocks.h). One KeyBuffer per connection (or request).
 
 #include "lacquer/cache/request_view.h"
 #include "lacquer/cache/variant_set.h"
@@ -88,15 +89,20 @@ KeyFields key_fields(std::string_view canonical);
 [[nodiscard]] KeyOutcome build_key(const KeyPolicy& policy, std::string_view method,
                                    const RequestView& request, KeyBuffer& buffer, BuiltKey& out);
 
-// Fixed storage for build_key(), allocated once and reused for every request of a connection.
+// Fixed storage for build_key(): a spare block taken by the first build_key() and kept, for every
+// request of a connection, until release() (an idle connection holds none).
 class KeyBuffer {
 public:
     // Room for a request-target of max_uri_bytes plus slack for escapes, and for a key holding
     // that target, the host and the variants. Anything longer is TooLarge, never a reallocation.
+    // Takes no memory yet.
     explicit KeyBuffer(std::size_t max_uri_bytes);
 
     std::size_t key_capacity() const { return key_capacity_; }
     std::size_t target_capacity() const { return target_capacity_; }
+    // Gives the storage back to the thread's spares: the keys built so far are gone.
+    void release() { storage_.reset(); }
+    bool holds_memory() const { return storage_ != nullptr; }
 
 private:
     friend KeyOutcome build_key(const KeyPolicy&, std::string_view, const RequestView&, KeyBuffer&,
@@ -110,10 +116,15 @@ private:
         std::uint32_t order = 0; // position in the query: ties keep it (stable sort)
     };
 
+    // Takes the storage if it is not held; returns the param slots.
+    ParamSlot* take_storage();
+    char* key_area() const { return storage_.get() + kParamBytes; }
+    char* target_area() const { return storage_.get() + kParamBytes + key_capacity_; }
+
+    static constexpr std::size_t kParamBytes = kMaxKeyParams * sizeof(ParamSlot);
     std::size_t key_capacity_;
     std::size_t target_capacity_;
-    core::Block storage_; // key area, then target area
-    std::array<ParamSlot, kMaxKeyParams> params_{};
+    core::Block storage_; // kMaxKeyParams param slots, the key area, then the target area
 };
 
 } // namespace lacquer::cache

@@ -2,15 +2,17 @@
 // Incremental parser for one HTTP/1.1 message head (llhttp underneath, strict mode). It stops
 // right after the head: bodies are framed by the caller (Framing, ChunkedDecoder), which lets
 // body bytes move between connections without passing through llhttp or being copied.
-// Owns a fixed head storage of `max_head_bytes`; never grows. Not thread-safe; one per connection.
+// Its working memory (a fixed head storage of `max_head_bytes`, which never grows, llhttp's state
+// and the parsed head with its header array: ~36 KiB with the default limits) is one spare block
+// (core/spare_blocks.h) taken when the first byte of a message is fed and given back by reset(),
+// so an idle parser (a keep-alive connection between requests) holds ~100 bytes.
+// Not thread-safe; one per connection.
 
 #include "lacquer/core/assert.h"
-#include "lacquer/core/spare_blocks.h"
 #include "lacquer/http/head.h"
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
 namespace lacquer::http {
@@ -62,28 +64,35 @@ public:
     // For responses: the request's method decides whether a body follows (HEAD: never).
     void expect_response_to(std::string_view request_method);
 
-    // Ready for the next message on the same connection.
+    // Ready for the next message on the same connection: the working memory goes back to the
+    // thread's spares until the next feed(), and the head read so far is gone.
     void reset();
 
     bool started() const { return head_bytes_ > 0; }
+    // The working memory is held (from the first byte fed until reset()).
+    bool holds_memory() const { return work_ != nullptr; }
     HeadError error() const { return error_; }
     // The head of the parser's kind: request() for HeadKind::Request, response() otherwise.
+    // Empty (no method, no headers) while nothing has been fed since reset().
     const RequestHead& request() const {
         LACQUER_ASSERT(kind_ == HeadKind::Request);
-        return request_;
+        return request_ != nullptr ? *request_ : kNoRequest;
     }
     const ResponseHead& response() const {
         LACQUER_ASSERT(kind_ == HeadKind::Response);
-        return response_;
+        return response_ != nullptr ? *response_ : kNoResponse;
     }
 
 private:
     struct Callbacks;
+    struct Work; // llhttp's state and the head; the head storage follows it in the same block
     enum class Element : std::uint8_t { None, Method, Url, Status, Field, Value };
 
     void append(Element element, const char* at, std::size_t length);
     std::string_view finish_element();
     void fail(HeadError error);
+    void take_work();
+    void give_work() noexcept;
     bool finish_head();
     bool starts_a_folded_line(const char* data, std::size_t length);
     bool finish_request();
@@ -91,7 +100,13 @@ private:
 
     HeadKind kind_;
     HeadLimits limits_;
-    core::Block storage_; // max_head_bytes
+    Work* work_ = nullptr;    // a spare block while a message is read (take_work())
+    char* storage_ = nullptr; // max_head_bytes, in work_'s block
+    // The head of the parser's kind in work_, else nullptr (the other kind's is always nullptr).
+    RequestHead* request_ = nullptr;
+    ResponseHead* response_ = nullptr;
+    static const RequestHead kNoRequest; // what a parser without a message shows
+    static const ResponseHead kNoResponse;
     std::size_t used_ = 0;
     std::size_t element_start_ = 0;
     Element element_ = Element::None;
@@ -107,15 +122,6 @@ private:
     HeadError error_ = HeadError::None;
     bool response_to_head_ = false;
     HeaderList* headers_ = nullptr;
-    // One head per parser, of its kind (4 KiB each, mostly the header array): every connection
-    // has a request parser and an origin fetch's response parser. (clang-tidy 14 takes the
-    // members of an anonymous union for public ones, hence the NOLINTs.)
-    union {
-        RequestHead request_;   // NOLINT(readability-identifier-naming): kind_ == Request
-        ResponseHead response_; // NOLINT(readability-identifier-naming): kind_ == Response
-    };
-    struct Llhttp;
-    std::unique_ptr<Llhttp> llhttp_;
 };
 
 } // namespace lacquer::http

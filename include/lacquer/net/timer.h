@@ -1,6 +1,8 @@
 #pragma once
 // A one-shot timer on a worker's loop; re-armed with arm(), cancelled with cancel() or by
-// destruction. The callback runs on the worker's thread.
+// destruction. The callback runs on the worker's thread. Its libevent event is made by the first
+// arm(): a timer that never runs (an origin fetch's, on a connection that only gets hits) costs
+// nothing beyond itself.
 // Timers measure real time (libevent's monotonic clock) whatever clock the worker was given:
 // they bound waits for I/O, which tests drive with real sockets. A ManualClock moves only
 // Worker::now() and what is decided from it (ages, TTLs, stale windows, hit-for-miss, purge
@@ -30,7 +32,8 @@ public:
 
 private:
     static void on_fire(int fd, short what, void* arg);
-    event* event_;
+    Worker& worker_;
+    event* event_ = nullptr;
     Callback callback_;
     void* arg_;
 };

@@ -5,9 +5,11 @@
 // only the post that finds the queue empty writes it; a post from the loop's own thread
 // writes nothing and runs after the current callback).
 // Time: the worker reads its injected clock once per loop turn (now(), below); net::Timer
-// measures real time whatever the clock (net/timer.h).
+// measures real time whatever the clock (net/timer.h). It gives memory back to the system when
+// a wave of connections or requests is over (memory_trim.h).
 
 #include "lacquer/core/clock.h"
+#include "lacquer/net/memory_trim.h"
 
 #include <atomic>
 #include <functional>
@@ -89,12 +91,22 @@ public:
     }
     const core::Clock& clock() const { return clock_; }
 
+    // net/ internal (Connection): a connection on this worker opened / closed.
+    void connection_opened();
+    void connection_closed();
+    // Times this worker gave memory back (memory_trim.h), for tests.
+    std::uint64_t memory_trims() const { return trims_.load(std::memory_order_relaxed); }
+
 private:
     static void on_wakeup(int fd, short what, void* arg);
     static void on_dispose(int fd, short what, void* arg);
     static void on_local_post(int fd, short what, void* arg);
+    static void on_trim(int fd, short what, void* arg);
+    static void on_quiet_check(int fd, short what, void* arg);
+    void trim_memory();
     void drain_queue();
     void read_clock() const;
+    void watch_memory(); // after each loop turn: arms the trim once a wave is over
 
     unsigned index_;
     const core::Clock& clock_;
@@ -107,6 +119,13 @@ private:
     event* wakeup_event_ = nullptr;
     event* dispose_event_ = nullptr;
     event* local_post_event_ = nullptr; // made active by post() on the loop's thread
+    event* trim_event_ = nullptr;       // gives memory back kTrimDelay after a wave
+    event* quiet_event_ = nullptr;      // every kQuietCheck: gone quiet? (memory_trim.h)
+    bool trim_armed_ = false;
+    std::uint64_t turns_ = 0; // loop turns, for quiet_event_
+    std::uint64_t turns_at_check_ = 0;
+    TrimWatch trim_watch_;
+    std::atomic<std::uint64_t> trims_{0};
     std::atomic<std::thread::id> loop_thread_{};
     std::vector<std::unique_ptr<Disposable>> graveyard_;
     std::mutex queue_mutex_;

@@ -82,6 +82,10 @@ public:
     void cancel();
 
     bool active() const { return state_ != State::Idle && state_ != State::Done; }
+    // Between exchanges (the client's connection is idle): the response parser's memory goes
+    // back to the thread's spares and a large request copy is freed, so an idle fetch holds a
+    // few hundred bytes; response() is empty after. Nothing happens while an exchange runs.
+    void release_buffers();
     const http::ResponseHead& response() const { return parser_.response(); }
     std::string_view server_name() const;
 
@@ -109,7 +113,8 @@ private:
     http::ChunkedDecoder chunked_;
     net::Timer timer_;
     std::unique_ptr<UpstreamConnection> upstream_;
-    std::string head_; // kept for a retry; capacity reused across requests
+    std::string head_; // kept for a retry; capacity reused across requests (up to kKeptHead)
+    static constexpr std::size_t kKeptHead = 1024;
     std::uint64_t hash_ = 0;
     std::size_t server_ = static_cast<std::size_t>(-1);
     std::uint64_t body_left_ = 0;

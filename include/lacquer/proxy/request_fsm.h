@@ -110,6 +110,11 @@ public:
     // (stderr and the access log, status 503) and cancelled. session_shutdown.cc.
     void cut_at_shutdown();
 
+    // Between requests: what only a request needs goes back to the thread's spares (the key
+    // buffer, the target buffer, the variants' headers, the pass fetch's parser, a large
+    // scratch head). Not while active().
+    void release_buffers();
+
     bool active() const { return active_; }
     bool response_started() const { return response_started_; }
     const StepHistory& history() const { return history_; }
@@ -197,6 +202,7 @@ private:
     net::Timer wait_timer_;
     origin::OriginFetch fetch_; // a pass, or nothing (cache fetches are CacheFills)
     std::string scratch_;       // heads written here; capacity reused from request to request
+    static constexpr std::size_t kKeptScratch = 1024; // scratch_ kept between requests
     // The request's one reading of its target and authority.
     http::RequestTarget target_;
     core::Block target_buffer_; // a normalised target, when the path needed rewriting
@@ -208,7 +214,8 @@ private:
     cache::BuiltKey key_;
     http::ForwardedRequest forward_;
     // The variants' headers, their rewritten source headers, then the validators of a refresh.
-    std::array<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_{};
+    // (A spare block taken by the first request that sets one, given back when idle.)
+    core::SpareArray<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_;
     cache::ObjectRef stale_;  // an expired object that may still answer if the origin fails
     cache::ObjectRef object_; // what Deliver answers from
     CacheStatusField delivery_;

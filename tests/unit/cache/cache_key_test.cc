@@ -339,5 +339,28 @@ TEST_F(CacheKeyTest, WarmBufferBuildsWithoutAllocating) {
     EXPECT_GT(g_allocations.load(), probe);
 }
 
+TEST_F(CacheKeyTest, AReleasedBufferHoldsNothingAndTakesItsSpareBlockAgain) {
+    const KeyPolicy policy =
+        compile_key_policy(policy_config(kListing, U::Strip, {"locale", "currency"}), variants_);
+    const RequestView request{"example.com", "/v3/listings", "offset=20&limit=10", nullptr};
+    KeyBuffer buffer(8 * 1024);
+    EXPECT_FALSE(buffer.holds_memory()); // a connection between requests
+    ASSERT_EQ(build_key(policy, "GET", request, buffer, key_), KeyOutcome::Ok);
+    EXPECT_TRUE(buffer.holds_memory());
+    const std::string first(key_.canonical);
+    buffer.release();
+    EXPECT_FALSE(buffer.holds_memory());
+
+    const std::size_t before = g_allocations.load();
+    for (int i = 0; i < 100; ++i) {
+        ASSERT_EQ(build_key(policy, "GET", request, buffer, key_), KeyOutcome::Ok);
+        ASSERT_EQ(key_.canonical, first);
+        buffer.release(); // back to this thread's spares, taken again by the next build
+    }
+    if (core::kKeepsBlocks) {
+        EXPECT_EQ(g_allocations.load() - before, 0U);
+    }
+}
+
 } // namespace
 } // namespace lacquer::cache

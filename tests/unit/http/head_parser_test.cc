@@ -63,6 +63,48 @@ TEST(HeadParser, ParsesPipelinedRequestsAfterReset) {
     EXPECT_EQ(p.request().target, "/2");
 }
 
+TEST(HeadParser, HoldsItsWorkingMemoryOnlyWhileAMessageIsRead) {
+    HeadParser p(HeadKind::Request, {});
+    EXPECT_FALSE(p.holds_memory()); // an idle keep-alive connection's parser
+    EXPECT_TRUE(p.request().method.empty());
+    EXPECT_EQ(p.request().headers.count, 0u);
+    auto r = parse_request(p, "GET /a HTTP/1.1\r\nHost: x\r\nX-One: 1\r\nX-Tw");
+    ASSERT_EQ(r.status, HeadParser::Status::NeedMore);
+    EXPECT_TRUE(p.holds_memory());
+    r = parse_request(p, "o: 2\r\n\r\n");
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.request().headers.count, 3u);
+    EXPECT_EQ(p.request().headers.find("X-Two")->value, "2");
+    p.reset();
+    EXPECT_FALSE(p.holds_memory());
+    EXPECT_TRUE(p.request().target.empty());
+    EXPECT_EQ(p.request().headers.count, 0u);
+    // The next message takes a block again (this thread's spare, most likely the same one) and
+    // sees nothing of the last.
+    r = parse_request(p, "POST /b HTTP/1.1\r\nHost: y\r\nContent-Length: 2\r\n\r\n");
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.request().method, "POST");
+    EXPECT_EQ(p.request().target, "/b");
+    EXPECT_EQ(p.request().headers.count, 2u);
+    EXPECT_EQ(p.request().headers.find("X-Two"), nullptr);
+    EXPECT_EQ(p.request().framing.length, 2u);
+}
+
+TEST(HeadParser, AResponseToHeadIsKnownBeforeItsFirstByte) {
+    HeadParser p(HeadKind::Response, {});
+    EXPECT_EQ(p.response().status, 0);
+    p.expect_response_to("HEAD"); // said while the parser holds no memory yet
+    const std::string msg = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+    const auto fed = p.feed(msg.data(), msg.size());
+    ASSERT_EQ(fed.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.response().status, 200);
+    EXPECT_EQ(p.response().framing.kind, Framing::Kind::None); // no body after HEAD
+    EXPECT_EQ(p.response().content_length, 5u);
+    p.reset();
+    EXPECT_FALSE(p.holds_memory());
+    EXPECT_EQ(p.response().status, 0);
+}
+
 struct BadCase {
     const char* name;
     std::string bytes;

@@ -4,8 +4,11 @@
 #include "lacquer/net/worker.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <gtest/gtest.h>
 #include <string>
+#include <unistd.h>
+#include <vector>
 
 namespace lacquer::net {
 namespace {
@@ -53,6 +56,59 @@ TEST(EventMemory, LargeAndGrowingBuffersKeepTheirBytes) {
     ASSERT_EQ(evbuffer_remove(buffer, back.data(), back.size()), static_cast<int>(back.size()));
     EXPECT_EQ(back, expected);
     evbuffer_free(buffer);
+}
+
+TEST(EventMemory, ACacheIsBoundedAndReleasedWhole) {
+    Worker worker(0);
+    release_event_memory();
+    // Buffers grown past a few chains, all freed at once: the 16 KiB class keeps 64 blocks,
+    // the rest are freed (and counted as such).
+    std::vector<evbuffer*> buffers;
+    const std::string data(16000, 'y');
+    for (int i = 0; i < 100; ++i) {
+        buffers.push_back(evbuffer_new());
+        ASSERT_EQ(evbuffer_add(buffers.back(), data.data(), data.size()), 0);
+    }
+    for (evbuffer* b : buffers) {
+        evbuffer_free(b);
+    }
+    if (!kCaching) {
+        EXPECT_EQ(kept_event_memory(), 0u);
+        return;
+    }
+    EXPECT_GT(kept_event_memory(), 64u * 16 * 1024);
+    EXPECT_LE(kept_event_memory(), 8u * 1024 * 1024);
+    EXPECT_GT(event_memory_freed(), 0u);
+    const std::size_t kept = kept_event_memory();
+    EXPECT_EQ(release_event_memory(), kept);
+    EXPECT_EQ(kept_event_memory(), 0u);
+    EXPECT_EQ(event_memory_freed(), 0u);
+}
+
+TEST(EventMemory, PerFdRecordsOfManyFdsAllWork) {
+    // Events on fds never seen before make libevent allocate its small per-fd records (slabs);
+    // they are reused when the fd numbers come back.
+    Worker worker(0);
+    for (int round = 0; round < 3; ++round) {
+        std::vector<int> fds;
+        std::vector<event*> events;
+        for (int i = 0; i < 200; ++i) {
+            int pair[2];
+            ASSERT_EQ(::pipe(pair), 0);
+            fds.push_back(pair[0]);
+            fds.push_back(pair[1]);
+            events.push_back(event_new(
+                worker.base(), pair[0], EV_READ, [](int, short, void*) {}, nullptr));
+            ASSERT_NE(events.back(), nullptr);
+            ASSERT_EQ(event_add(events.back(), nullptr), 0);
+        }
+        for (event* e : events) {
+            event_free(e);
+        }
+        for (int fd : fds) {
+            ::close(fd);
+        }
+    }
 }
 
 } // namespace

@@ -205,5 +205,28 @@ TEST(TimerArm, LateInALongBatchTheDelayCountsFromTheCall) {
     EXPECT_GE(fired.at - armed, 190ms);
 }
 
+// A timer makes its libevent event on its first arm: one that is never armed, or cancelled
+// before, is harmless; one armed later still fires.
+TEST(Timer, NeverArmedIsHarmlessAndALateArmFires) {
+    Worker worker(0);
+    std::atomic<int> fired{0};
+    auto fire = [](void* arg) { static_cast<std::atomic<int>*>(arg)->fetch_add(1); };
+    {
+        Timer unused(worker, fire, &fired);
+        EXPECT_FALSE(unused.armed());
+        unused.cancel();
+    }
+    Timer timer(worker, fire, &fired);
+    EXPECT_FALSE(timer.armed());
+    worker.start([&] {
+        timer.arm(core::Millis(10));
+        EXPECT_TRUE(timer.armed());
+    });
+    EXPECT_TRUE(wait_for([&] { return fired.load() == 1; }));
+    worker.stop();
+    worker.join();
+    EXPECT_FALSE(timer.armed());
+}
+
 } // namespace
 } // namespace lacquer::net
