@@ -11,8 +11,8 @@ std::int64_t SystemClock::unix_seconds() const {
 }
 
 const Clock& system_clock() {
-    static const SystemClock clock;
-    return clock;
+    static const SystemClock kClock;
+    return kClock;
 }
 
 void ManualClock::advance(Duration by) {

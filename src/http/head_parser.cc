@@ -157,7 +157,7 @@ int head_error_status(HeadError error) {
 // The working memory of a parser reading a message: taken on the first byte, given back by
 // reset(). The head storage follows it in the same block.
 struct HeadParser::Work {
-    llhttp_t parser;
+    llhttp_t parser{};
     union {
         RequestHead request;   // kind_ == HeadKind::Request
         ResponseHead response; // kind_ == HeadKind::Response
@@ -268,7 +268,7 @@ HeadParser::~HeadParser() {
 
 void HeadParser::take_work() {
     // One spare block: the Work, then the head storage.
-    static const llhttp_settings_t settings = [] {
+    static const llhttp_settings_t kSettings = [] {
         llhttp_settings_t st;
         llhttp_settings_init(&st);
         st.on_method = &Callbacks::on_method;
@@ -289,7 +289,7 @@ void HeadParser::take_work() {
     work_ = new (block) Work;
     storage_ = block + sizeof(Work);
     llhttp_init(&work_->parser, kind_ == HeadKind::Request ? HTTP_REQUEST : HTTP_RESPONSE,
-                &settings);
+                &kSettings);
     work_->parser.data = this;
     if (kind_ == HeadKind::Request) {
         request_ = std::construct_at(&work_->request);

@@ -25,8 +25,6 @@ namespace {
 // stack): libevent then makes chains that its per-thread block caches keep (event_memory.h),
 // where one 64 KiB write would take a fresh malloc every time.
 constexpr std::size_t kSendPiece = 16 * 1024;
-// Request-body bytes queued upstream beyond which sending waits for fetch_upstream_drained.
-constexpr std::size_t kUpstreamHighMark = 256 * 1024;
 // The smallest memory block a body takes.
 constexpr std::size_t kMinBlock = 4 * 1024;
 

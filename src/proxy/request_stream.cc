@@ -53,7 +53,7 @@ void RequestFsm::stop_waiting() {
     if (!waiter_) {
         return;
     }
-    waiter_->request_ = nullptr;
+    waiter_->forget_request();
     const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
     ctx_.coalescer->leave(key, waiter_.get());
     waiter_.reset();
@@ -142,7 +142,7 @@ void RequestFsm::pump_stream() {
 
 void RequestFsm::stop_streaming() {
     if (stream_watcher_) {
-        stream_watcher_->request_ = nullptr;
+        stream_watcher_->forget_request();
         stream_->unwatch(stream_watcher_.get());
         stream_watcher_.reset();
     }

@@ -44,6 +44,10 @@ public:
         });
     }
 
+    // On the request's thread: it stopped waiting or streaming; a late wake finds nobody.
+    void forget_request() { request_ = nullptr; }
+
+private:
     net::Worker& worker_;
     RequestFsm* request_;      // on worker_'s thread only
     cache::FillResult result_; // written once, by wake(), before its task is posted

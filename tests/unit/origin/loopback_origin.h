@@ -4,6 +4,7 @@
 // under test (the same thread: no locks, no sleeps for synchronisation). Every wait is bounded
 // and says what it waited for when it gives up.
 
+#include "lacquer/core/errno_text.h"
 #include "lacquer/net/address.h"
 #include "lacquer/net/worker.h"
 
@@ -169,7 +170,7 @@ public:
                 ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the far end never took the bytes";
                 continue;
             }
-            ASSERT_GT(n, 0) << std::strerror(errno);
+            ASSERT_GT(n, 0) << core::errno_text(errno);
             sent += static_cast<std::size_t>(n);
         }
     }

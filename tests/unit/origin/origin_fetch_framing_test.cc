@@ -36,9 +36,10 @@ TEST(FetchFaults, EveryFaultHasItsNameAndStatusFromTheOneList) {
         {FetchFault::BadResponse, "BadResponse", 502},
         {FetchFault::Closed, "Closed", 502},
     };
-#define LACQUER_AS_ONE(name, status) +1
-    constexpr std::size_t kListed = 0 LACQUER_FETCH_FAULTS(LACQUER_AS_ONE);
+#define LACQUER_AS_ONE(name, status) 1,
+    constexpr int kOnePerFault[] = {LACQUER_FETCH_FAULTS(LACQUER_AS_ONE)};
 #undef LACQUER_AS_ONE
+    constexpr std::size_t kListed = std::size(kOnePerFault);
     static_assert(std::size(kExpected) == kListed, "a new FetchFault needs its expected status");
     for (std::size_t i = 0; i < std::size(kExpected); ++i) {
         const Expected& e = kExpected[i];
