@@ -17,7 +17,7 @@ namespace lacquer::cache {
 
 namespace {
 
-using detail::hex_value;
+using detail::escaped_byte;
 using detail::is_unreserved;
 
 constexpr std::string_view kHexDigits = "0123456789ABCDEF";
@@ -100,15 +100,11 @@ bool put_normalised(Writer& out, std::string_view text, bool in_path) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (c == '%') {
-            if (text.size() - i < 3) {
+            const int byte = escaped_byte(text, i);
+            if (byte < 0) {
                 return false;
             }
-            const int high = hex_value(text[i + 1]);
-            const int low = hex_value(text[i + 2]);
-            if (high < 0 || low < 0) {
-                return false;
-            }
-            const auto decoded = static_cast<char>(high * 16 + low);
+            const auto decoded = static_cast<char>(byte);
             if (is_unreserved(decoded)) {
                 out.put(decoded);
             } else {

@@ -16,11 +16,8 @@ namespace lacquer::cache::detail {
 using http::ascii_lower;
 using http::hex_value;
 
-// RFC 3986 unreserved: ALPHA DIGIT - . _ ~
-constexpr bool is_unreserved(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
+using http::escaped_byte;
+using http::is_unreserved;
 
 constexpr bool is_ows(char c) {
     return c == ' ' || c == '\t';

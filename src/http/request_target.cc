@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::string_view kHexDigits = "0123456789ABCDEF";
 
-// RFC 3986 unreserved: ALPHA DIGIT - . _ ~
-constexpr bool is_unreserved(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
 // True when `path` would come out of normalisation unchanged: no escape, no merged slash, no
 // "." or ".." segment. Checked first so that the common path costs one scan and no write.
 bool is_upper_hex(char c) {
@@ -60,20 +54,16 @@ bool decode_into(std::string_view path, const PathRules& rules, char* out, std::
     for (std::size_t i = 0; i < path.size(); ++i) {
         char c = path[i];
         if (c == '%') {
-            if (path.size() - i < 3) {
+            const int byte = escaped_byte(path, i);
+            if (byte < 0) {
                 return false;
             }
-            const int high = hex_value(path[i + 1]);
-            const int low = hex_value(path[i + 2]);
-            if (high < 0 || low < 0) {
-                return false;
-            }
-            const auto decoded = static_cast<char>(high * 16 + low);
+            const auto decoded = static_cast<char>(byte);
             i += 2;
             if (!is_unreserved(decoded)) {
                 out[n++] = '%';
-                out[n++] = kHexDigits[static_cast<std::size_t>(high)];
-                out[n++] = kHexDigits[static_cast<std::size_t>(low)];
+                out[n++] = kHexDigits[static_cast<std::size_t>(byte >> 4)];
+                out[n++] = kHexDigits[static_cast<std::size_t>(byte & 0xF)];
                 continue;
             }
             c = decoded;
