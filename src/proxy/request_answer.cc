@@ -6,7 +6,6 @@
 #include "object_delivery.h"
 
 #include <chrono>
-#include <ctime>
 
 namespace lacquer::proxy {
 

@@ -153,19 +153,7 @@ ConcurrentGets LacquerProcess::get_concurrently(std::string_view target, int n,
 
 bool LacquerProcess::wait_for_metric(std::string_view name, double at_least, Millis timeout,
                                      std::string_view label_filter) const {
-    if (admin_port_ == 0) {
-        ADD_FAILURE() << "wait_for_metric(" << name << "): lacquerd reported no admin listener "
-                      << "(use TestConfig().admin())";
-        return false;
-    }
-    std::optional<double> last;
-    const bool reached =
-        test::wait_for_metric(admin_port_, name, at_least, timeout, label_filter, &last);
-    if (!reached) {
-        ADD_FAILURE() << "waited " << timeout.count() << " ms for " << name << " >= " << at_least
-                      << "; last value " << (last ? std::to_string(*last) : std::string("absent"));
-    }
-    return reached;
+    return expect_metric(admin_port_, name, at_least, timeout, label_filter);
 }
 
 LacquerProcess::CheckResult LacquerProcess::run_check_config(std::string_view yaml, Millis timeout,

@@ -5,6 +5,7 @@
 #include "support/http_client.h"
 
 #include <cstdlib>
+#include <gtest/gtest.h>
 #include <string>
 
 namespace lacquer::test {
@@ -78,6 +79,22 @@ bool wait_for_metric(std::uint16_t port, std::string_view name, double at_least,
         }
         (void)detail::interruptible_sleep(std::min(kScrapeInterval, deadline.remaining()));
     }
+}
+
+bool expect_metric(std::uint16_t admin_port, std::string_view name, double at_least, Millis timeout,
+                   std::string_view label_filter) {
+    if (admin_port == 0) {
+        ADD_FAILURE() << "wait_for_metric(" << name << "): no admin listener "
+                      << "(use TestConfig().admin())";
+        return false;
+    }
+    std::optional<double> last;
+    const bool reached = wait_for_metric(admin_port, name, at_least, timeout, label_filter, &last);
+    if (!reached) {
+        ADD_FAILURE() << "waited " << timeout.count() << " ms for " << name << " >= " << at_least
+                      << "; last value " << (last ? std::to_string(*last) : std::string("absent"));
+    }
+    return reached;
 }
 
 } // namespace lacquer::test

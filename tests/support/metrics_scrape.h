@@ -25,4 +25,9 @@ std::optional<double> scrape_metric(std::uint16_t port, std::string_view name,
                                    Millis timeout, std::string_view label_filter = {},
                                    std::optional<double>* last_seen = nullptr);
 
+// wait_for_metric() on the admin listener at `admin_port` that reports a test failure, naming
+// the metric and its last value, when the deadline passes (or when there is no admin port).
+[[nodiscard]] bool expect_metric(std::uint16_t admin_port, std::string_view name, double at_least,
+                                 Millis timeout, std::string_view label_filter);
+
 } // namespace lacquer::test
