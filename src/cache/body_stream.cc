@@ -1,5 +1,7 @@
 #include "lacquer/cache/body_stream.h"
 
+#include "lacquer/core/spare_strings.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -18,8 +20,9 @@ BodyStream* BodyStream::create(const Fields& fields) {
 }
 
 BodyStream::BodyStream(const Fields& fields)
-    : head_(fields.head), vary_(fields.vary), status_(fields.status),
-      length_known_(fields.length_known), length_(fields.length) {
+    : status_(fields.status), length_known_(fields.length_known), length_(fields.length) {
+    core::assign_string(head_, fields.head);
+    core::assign_string(vary_, fields.vary);
     // A known length is one block; readers find the first block without a lock, so it exists
     // before the stream is shared.
     next_capacity_ = kFirstBlock;
@@ -36,6 +39,8 @@ BodyStream::BodyStream(const Fields& fields)
 }
 
 BodyStream::~BodyStream() {
+    core::give_string(head_);
+    core::give_string(vary_);
     for (Block* b = first_; b != nullptr;) {
         Block* next = b->next;
         if (b != &storage_block_) {

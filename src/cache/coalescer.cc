@@ -1,6 +1,7 @@
 #include "lacquer/cache/coalescer.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace lacquer::cache {
 
@@ -17,7 +18,13 @@ void Coalescer::sweep(Shard& s, core::Instant now) {
         const Entry& e = it->second;
         if (!e.fetching && e.waiters.empty() && e.hit_for_miss_until <= now &&
             e.refresh_after <= now) {
-            it = s.entries.erase(it);
+            if (s.spare.size() < kSpareNodes) {
+                const auto next = std::next(it);
+                s.spare.push_back(s.entries.extract(it));
+                it = next;
+            } else {
+                it = s.entries.erase(it);
+            }
         } else {
             ++it;
         }
@@ -26,8 +33,23 @@ void Coalescer::sweep(Shard& s, core::Instant now) {
 
 Coalescer::Entry& Coalescer::entry(Shard& s, std::string_view key) {
     const auto it = s.entries.find(key);
-    return it != s.entries.end() ? it->second
-                                 : s.entries.try_emplace(std::string(key)).first->second;
+    if (it != s.entries.end()) {
+        return it->second;
+    }
+    if (s.spare.empty()) {
+        return s.entries.try_emplace(std::string(key)).first->second;
+    }
+    Entries::node_type node = std::move(s.spare.back());
+    s.spare.pop_back();
+    node.key().assign(key);
+    Entry& e = node.mapped();
+    e.fetching = false;
+    e.waiters.clear();
+    e.stream = StreamRef();
+    e.hit_for_miss_until = core::Instant{};
+    e.refresh_after = core::Instant{};
+    e.refresh_failures = 0;
+    return s.entries.insert(std::move(node)).position->second;
 }
 
 Coalescer::Join Coalescer::join(const StoreKey& key, std::shared_ptr<FillWaiter> waiter,

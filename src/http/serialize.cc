@@ -230,6 +230,19 @@ bool forwards_header(const ForwardedRequest& forwarded, std::string_view name) {
     return !is_client_routing_header(name);
 }
 
+std::size_t upstream_request_size(const RequestHead& request, const ForwardedRequest& forwarded) {
+    // The request line, the client's lines, the proxy's, and the lists it extends.
+    std::size_t size = request.method.size() + forwarded.method.size() + forwarded.target.size() +
+                       forwarded.host.size() + 2 * forwarded.client_addr.size() + 256;
+    for (const Header& h : request.headers) {
+        size += h.name.size() + 2 + h.value.size() + 2;
+    }
+    for (const Header& h : forwarded.set_headers) {
+        size += h.name.size() + 2 + h.value.size() + 2;
+    }
+    return size;
+}
+
 void write_upstream_request(std::string& out, const RequestHead& request,
                             const ForwardedRequest& forwarded) {
     out.append(forwarded.method.empty() ? request.method : forwarded.method);
@@ -300,6 +313,14 @@ void write_stored_lines(std::string& out, const ResponseHead& response) {
             append_header(out, h.name, h.value);
         }
     }
+}
+
+std::size_t stored_lines_size(const ResponseHead& response) {
+    std::size_t size = 9 + 3 + 1 + response.reason.size() + 2;
+    for (const Header& h : response.headers) {
+        size += h.name.size() + 2 + h.value.size() + 2;
+    }
+    return size;
 }
 
 std::string_view stored_status_line(std::string_view head) {

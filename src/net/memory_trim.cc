@@ -1,6 +1,7 @@
 #include "lacquer/net/memory_trim.h"
 
 #include "lacquer/core/spare_blocks.h"
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/net/event_memory.h"
 
 #if defined(__GLIBC__)
@@ -20,7 +21,8 @@ bool quiet_with_memory(std::uint64_t turns, std::size_t cached, std::size_t free
 }
 
 std::size_t give_memory_back() {
-    const std::size_t kept = core::release_spare_blocks() + release_event_memory();
+    const std::size_t kept =
+        core::release_spare_blocks() + core::release_spare_strings() + release_event_memory();
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
@@ -28,7 +30,7 @@ std::size_t give_memory_back() {
 }
 
 std::size_t cache_bytes_kept() {
-    return core::kept_block_bytes() + kept_event_memory();
+    return core::kept_block_bytes() + core::kept_string_bytes() + kept_event_memory();
 }
 
 std::size_t cache_bytes_freed() {

@@ -136,12 +136,14 @@ void Worker::destroy_disposed() {
 
 void Worker::on_dispose(int, short, void* arg) {
     auto* self = static_cast<Worker*>(arg);
-    // Destructors may dispose more things; they land in a fresh graveyard and a new activation.
-    std::vector<std::unique_ptr<Disposable>> dead;
+    // Destructors may dispose more things; they land in the emptied graveyard and a new
+    // activation. Both vectors keep their capacity: a dispose allocates nothing.
+    std::vector<std::unique_ptr<Disposable>>& dead = self->dying_;
     dead.swap(self->graveyard_);
     for (std::unique_ptr<Disposable>& thing : dead) {
         thing.reset(); // in the order they were disposed
     }
+    dead.clear();
 }
 
 void Worker::read_clock() const {

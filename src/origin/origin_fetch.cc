@@ -1,6 +1,7 @@
 #include "lacquer/origin/origin_fetch.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/net/worker.h"
 
 #include <algorithm>
@@ -35,6 +36,7 @@ OriginFetch::OriginFetch(net::Worker& worker, FetchObserver& observer, http::Hea
 
 OriginFetch::~OriginFetch() {
     cancel();
+    core::give_string(head_);
 }
 
 std::string_view OriginFetch::server_name() const {
@@ -48,7 +50,7 @@ void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_vie
                         bool body_follows, std::uint64_t hash) {
     LACQUER_ASSERT(!active());
     pool_ = &pool;
-    head_.assign(head);
+    core::assign_string(head_, head);
     head_only_ = method == "HEAD";
     hash_ = hash;
     body_follows_ = body_follows;
@@ -156,7 +158,7 @@ void OriginFetch::release_buffers() {
     }
     parser_.reset();
     if (head_.capacity() > kKeptHead) {
-        std::string().swap(head_);
+        core::give_string(head_);
     }
 }
 

@@ -3,6 +3,7 @@
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/http/headers.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/proxy/proxy_metrics.h"
@@ -67,14 +68,17 @@ CacheFill* CacheFill::create(WorkerContext& ctx, Params params) {
 }
 
 CacheFill::CacheFill(WorkerContext& ctx, Params params)
-    : ctx_(ctx), gen_(*params.generation), route_(*params.route), key_(params.key->canonical),
-      url_(params.key->url), request_(params.request),
+    : ctx_(ctx), gen_(*params.generation), route_(*params.route),
       request_parser_(http::HeadKind::Request, ctx.head_limits()),
       fetch_(ctx.worker, *this,
              http::HeadLimits{ctx.head_limits().max_head_bytes, ctx.head_limits().max_head_bytes}),
       revalidating_(std::move(params.revalidating)), client_(params.client), fwd_(params.fwd),
       leads_(params.leads), refresh_(params.refresh) {
     ++gen_.users; // released in the destructor
+    // Buffers given back by earlier fills (core/spare_strings.h): a miss allocates none.
+    core::assign_string(key_, params.key->canonical);
+    core::assign_string(url_, params.key->url);
+    core::assign_string(request_, params.request);
     built_ = *params.key;
     built_.canonical = key_;
     built_.url = url_;
@@ -94,6 +98,9 @@ CacheFill::~CacheFill() {
     fetch_.cancel();
     ctx_.release(gen_);
     unlink();
+    for (std::string* s : {&key_, &url_, &request_, &vary_}) {
+        core::give_string(*s);
+    }
 }
 
 void CacheFill::unlink() {

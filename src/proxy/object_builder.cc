@@ -1,5 +1,6 @@
 #include "lacquer/proxy/object_builder.h"
 
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/connection.h"
 
@@ -7,20 +8,26 @@
 
 namespace lacquer::proxy {
 
+ObjectBuilder::~ObjectBuilder() {
+    for (std::string* s : {&key_, &vary_, &tags_, &head_, &etag_, &last_modified_}) {
+        core::give_string(*s);
+    }
+}
+
 void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
                           const http::ResponseHead& response, const cache::FreshnessWindow& window,
                           core::Instant now, std::uint64_t max_body) {
-    key_.assign(key.canonical);
+    core::assign_string(key_, key.canonical);
     hash_ = key.hash;
     url_hash_ = key.url_hash;
-    vary_.assign(vary);
-    tags_.assign(tags);
-    head_.clear();
+    core::assign_string(vary_, vary);
+    core::assign_string(tags_, tags);
+    core::clear_for(head_, http::stored_lines_size(response));
     http::write_stored_lines(head_, response);
     const http::Header* etag = response.headers.find("ETag");
     const http::Header* lm = response.headers.find("Last-Modified");
-    etag_.assign(etag != nullptr ? etag->value : std::string_view());
-    last_modified_.assign(lm != nullptr ? lm->value : std::string_view());
+    core::assign_string(etag_, etag != nullptr ? etag->value : std::string_view());
+    core::assign_string(last_modified_, lm != nullptr ? lm->value : std::string_view());
     status_ = response.status;
     stored_at_ = now;
     initial_age_ = cache::origin_age(response.headers);

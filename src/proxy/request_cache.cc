@@ -1,6 +1,7 @@
 // RequestFsm, the cache side of its steps: the target and authority read once, the key, the
 // variants' headers, invalidation and PURGE (one purge target), fills and refreshes.
 #include "lacquer/cache/object_store.h"
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/http/headers.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/cache_fill.h"
@@ -148,7 +149,7 @@ void RequestFsm::start_refresh(const cache::ObjectRef& object) {
     forward_.method = "GET";
     forward_.representation_only = route_->cache->representation_only;
     forward_.shared_fetch = true;
-    scratch_.clear();
+    core::clear_for(scratch_, http::upstream_request_size(client_.head(), forward_));
     http::write_upstream_request(scratch_, client_.head(), forward_);
     CacheFill::Params params;
     params.generation = gen_;

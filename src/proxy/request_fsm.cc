@@ -8,6 +8,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/core/assert.h"
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/proxy_metrics.h"
@@ -212,7 +213,7 @@ void RequestFsm::release_buffers() {
     target_capacity_ = 0;
     variant_headers_.release();
     if (scratch_.capacity() > kKeptScratch) {
-        std::string().swap(scratch_);
+        core::give_string(scratch_); // to the thread's pool: the next long head takes it
     }
 }
 
@@ -365,10 +366,12 @@ Next RequestFsm::step_fetch() {
     cache_status_ = CacheStatus::Miss;
     origin_start_ = request_start_;
     forward();
-    auto waiter = std::make_shared<RequestWaiter>(ctx_.worker, this);
+    std::shared_ptr<RequestWaiter> waiter = RequestWaiter::make(ctx_.worker, this);
     const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
     switch (ctx_.coalescer->join(key, waiter, ctx_.worker.now())) {
     case cache::Coalescer::Join::Lead:
+        waiter->forget_request();
+        RequestWaiter::recycle(waiter); // for the next request that waits
         start_fill(true);
         return go(Step::Relay);
     case cache::Coalescer::Join::Wait: {
@@ -386,6 +389,8 @@ Next RequestFsm::step_fetch() {
         return go(Step::Wait);
     }
     case cache::Coalescer::Join::HitForMiss:
+        waiter->forget_request();
+        RequestWaiter::recycle(waiter);
         cache_status_ = CacheStatus::HitForMiss;
         count(ctx_, &ProxyMetrics::hit_for_miss);
         start_fill(false);
@@ -503,7 +508,7 @@ Next RequestFsm::step_stream() {
         count(ctx_, &ProxyMetrics::fetches_avoided);
         cache_status_ = CacheStatus::Coalesced;
         write_stream_head();
-        stream_watcher_ = std::make_shared<RequestWaiter>(ctx_.worker, this);
+        stream_watcher_ = RequestWaiter::make(ctx_.worker, this);
         stream_->watch(stream_watcher_); // before reading: no news between the two is lost
         pump_stream();                   // may set stream_done_ or stream_failed_
     }

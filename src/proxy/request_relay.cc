@@ -1,5 +1,6 @@
 // RequestFsm, the origin side: the upstream request, the events of a fetch (a pass, or the
 // cache fill this request relays), and the origin's answer on its way to the client.
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/cache_fill.h"
@@ -19,11 +20,11 @@ void RequestFsm::forward() {
     const http::RequestHead& req = client_.head();
     const std::uint64_t body =
         req.framing.kind != http::Framing::Kind::None ? client_.body().size() : 0;
-    scratch_.clear();
     // A body read whole goes on with its length, whatever its framing was (as nginx does).
     forward_.body = req.framing.kind != http::Framing::Kind::None
                         ? http::Framing{http::Framing::Kind::Length, body}
                         : http::Framing{};
+    core::clear_for(scratch_, http::upstream_request_size(req, forward_));
     http::write_upstream_request(scratch_, req, forward_);
 }
 

@@ -56,7 +56,7 @@ void RequestFsm::stop_waiting() {
     waiter_->forget_request();
     const cache::StoreKey key{key_.hash, key_.url_hash, key_.canonical};
     ctx_.coalescer->leave(key, waiter_.get());
-    waiter_.reset();
+    RequestWaiter::recycle(waiter_);
 }
 
 void RequestFsm::write_stream_head() {
@@ -144,7 +144,7 @@ void RequestFsm::stop_streaming() {
     if (stream_watcher_) {
         stream_watcher_->forget_request();
         stream_->unwatch(stream_watcher_.get());
-        stream_watcher_.reset();
+        RequestWaiter::recycle(stream_watcher_);
     }
     stream_ = cache::StreamRef();
 }

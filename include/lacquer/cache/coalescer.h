@@ -99,10 +99,15 @@ private:
             return std::hash<std::string_view>{}(key);
         }
     };
+    using Entries = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
+    // Entries swept, kept for the next keys (their node, key buffer and waiter list reused): a
+    // miss allocates no entry in steady state. Bounded per shard.
+    static constexpr std::size_t kSpareNodes = 8;
     struct Shard {
         mutable std::mutex mutex;
         // By full key; guarded by mutex.
-        std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
+        Entries entries;
+        std::vector<Entries::node_type> spare; // guarded by mutex
     };
     // The entry of `key`, created when missing (lock held).
     static Entry& entry(Shard& s, std::string_view key);

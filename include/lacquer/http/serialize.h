@@ -62,6 +62,8 @@ bool forwards_header(const ForwardedRequest& forwarded, std::string_view name);
 // The request head sent to an origin: hop-by-hop headers and Expect dropped, Via and
 // X-Forwarded-For added, framing rewritten; always HTTP/1.1 with keep-alive. Host always goes
 // on (a client's Connection header cannot remove it), with forwarded.host as its value when set.
+// At least the bytes write_upstream_request appends (reserve that much first).
+std::size_t upstream_request_size(const RequestHead& request, const ForwardedRequest& forwarded);
 void write_upstream_request(std::string& out, const RequestHead& request,
                             const ForwardedRequest& forwarded);
 
@@ -86,6 +88,8 @@ void write_response_end(std::string& out, const ClientResponseFraming& framing);
 // only when its reason phrase is not the standard one. Delivery writes the rest: the status
 // line (stored_status_line, else write_status_line), kOwnVia, Age and the framing.
 void write_stored_lines(std::string& out, const ResponseHead& response);
+// At least the bytes write_stored_lines appends for `response` (reserve that much first).
+std::size_t stored_lines_size(const ResponseHead& response);
 // The status line a stored head starts with (a header line never starts with "HTTP/"), or
 // empty: the standard one goes first.
 std::string_view stored_status_line(std::string_view head);

@@ -128,6 +128,7 @@ private:
     std::atomic<std::uint64_t> trims_{0};
     std::atomic<std::thread::id> loop_thread_{};
     std::vector<std::unique_ptr<Disposable>> graveyard_;
+    std::vector<std::unique_ptr<Disposable>> dying_; // on_dispose's, kept for its capacity
     std::mutex queue_mutex_;
     std::vector<std::function<void()>> queue_; // guarded by queue_mutex_
     std::vector<std::function<void()>> running_;

@@ -23,6 +23,11 @@ namespace lacquer::proxy {
 
 class ObjectBuilder {
 public:
+    ObjectBuilder() = default;
+    ObjectBuilder(const ObjectBuilder&) = delete;
+    ObjectBuilder& operator=(const ObjectBuilder&) = delete;
+    ~ObjectBuilder(); // gives its strings' buffers back (core/spare_strings.h)
+
     // Starts an object for `key` (with `vary` as its secondary key, vary.h) from `response`,
     // fresh for `window`. Bodies over `max_body` bytes are abandoned (verdict TooLarge).
     void begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
