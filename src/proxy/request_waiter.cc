@@ -1,16 +1,20 @@
 #include "request_waiter.h"
 
-#include "lacquer/core/spare_blocks.h"
-
 #include <vector>
 
 namespace lacquer::proxy {
 
 namespace {
 
-// About the coalesced requests a worker has at once; sanitizer builds keep none (every waiter
-// checked on its own).
+// About the coalesced requests a worker has at once.
 constexpr std::size_t kKeptWaiters = 256;
+// ASan builds keep none (every waiter checked on its own); TSan builds do, so that the hand-over
+// between threads that recycling relies on is checked.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRecycles = false;
+#else
+constexpr bool kRecycles = true;
+#endif
 
 thread_local std::vector<std::shared_ptr<RequestWaiter>> t_spare_waiters;
 
@@ -31,8 +35,7 @@ std::shared_ptr<RequestWaiter> RequestWaiter::make(net::Worker& worker, RequestF
 void RequestWaiter::recycle(std::shared_ptr<RequestWaiter>& waiter) {
     // use_count() == 1: only this thread holds it, and only a holder could hand out another
     // reference (wake and more are called by the coalescer and the stream, which hold one).
-    if (core::kKeepsBlocks && waiter && waiter.use_count() == 1 &&
-        t_spare_waiters.size() < kKeptWaiters) {
+    if (kRecycles && waiter && waiter.use_count() == 1 && t_spare_waiters.size() < kKeptWaiters) {
         waiter->request_ = nullptr;
         waiter->result_ = cache::FillResult();
         if (t_spare_waiters.capacity() == 0) {
