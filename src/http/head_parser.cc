@@ -268,6 +268,14 @@ HeadParser::~HeadParser() {
 
 void HeadParser::take_work() {
     // One spare block: the Work, then the head storage.
+    static_assert(alignof(Work) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    char* block = core::take_block(sizeof(Work) + limits_.max_head_bytes);
+    work_ = new (block) Work;
+    storage_ = block + sizeof(Work);
+    init_work();
+}
+
+void HeadParser::init_work() {
     static const llhttp_settings_t kSettings = [] {
         llhttp_settings_t st;
         llhttp_settings_init(&st);
@@ -284,10 +292,6 @@ void HeadParser::take_work() {
         st.on_headers_complete = &Callbacks::on_headers_complete;
         return st;
     }();
-    static_assert(alignof(Work) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-    char* block = core::take_block(sizeof(Work) + limits_.max_head_bytes);
-    work_ = new (block) Work;
-    storage_ = block + sizeof(Work);
     llhttp_init(&work_->parser, kind_ == HeadKind::Request ? HTTP_REQUEST : HTTP_RESPONSE,
                 &kSettings);
     work_->parser.data = this;
@@ -317,6 +321,17 @@ void HeadParser::give_work() noexcept {
 
 void HeadParser::reset() {
     give_work();
+    reset_state();
+}
+
+void HeadParser::restart() {
+    if (work_ != nullptr) {
+        init_work();
+    }
+    reset_state();
+}
+
+void HeadParser::reset_state() {
     used_ = 0;
     element_start_ = 0;
     element_ = Element::None;

@@ -67,6 +67,9 @@ public:
     // Ready for the next message on the same connection: the working memory goes back to the
     // thread's spares until the next feed(), and the head read so far is gone.
     void reset();
+    // The same, but the working memory stays for the next message (a connection that is busy:
+    // its next request is already here or soon will be). reset() gives it back later.
+    void restart();
 
     bool started() const { return head_bytes_ > 0; }
     // The working memory is held (from the first byte fed until reset()).
@@ -92,7 +95,9 @@ private:
     std::string_view finish_element();
     void fail(HeadError error);
     void take_work();
+    void init_work(); // a fresh head and llhttp state in the held working memory
     void give_work() noexcept;
+    void reset_state();
     bool finish_head();
     bool starts_a_folded_line(const char* data, std::size_t length);
     bool finish_request();

@@ -77,7 +77,8 @@ private:
     void process_input();
     void take_body(); // the body bytes that have arrived
     void next_request();
-    // The connection goes idle: what only a request needs is given back (~2.5 KiB stay).
+    // The connection has been idle kBuffersKeptIdle: what only a request needs is given back
+    // (~2.5 KiB stay).
     void release_request_buffers();
 
     // An answer of the connection's own (a bad head, a deadline), then close.
@@ -100,6 +101,7 @@ private:
     bool last_request_ = false;     // shutting down: close after the request in flight
     bool in_process_ = false;
     bool counted_ = false;
+    bool buffers_kept_ = false; // between requests: released when the timer first fires
     ClientSession* prev_ = nullptr;
     ClientSession* next_ = nullptr;
     bool linked_ = false;

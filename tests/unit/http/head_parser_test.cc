@@ -90,6 +90,35 @@ TEST(HeadParser, HoldsItsWorkingMemoryOnlyWhileAMessageIsRead) {
     EXPECT_EQ(p.request().framing.length, 2u);
 }
 
+TEST(HeadParser, RestartKeepsTheMemoryButNothingOfTheLastMessage) {
+    HeadParser p(HeadKind::Request, {});
+    auto r = parse_request(p, "GET /a HTTP/1.1\r\nHost: x\r\nX-One: 1\r\nX-Two: 2\r\n\r\n");
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    p.restart(); // a busy keep-alive connection between two requests
+    EXPECT_TRUE(p.holds_memory());
+    EXPECT_FALSE(p.started());
+    EXPECT_TRUE(p.request().target.empty());
+    EXPECT_EQ(p.request().headers.count, 0u);
+    r = parse_request(p, "HEAD /b HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.request().method, "HEAD");
+    EXPECT_EQ(p.request().target, "/b");
+    EXPECT_EQ(p.request().version_minor, 0);
+    EXPECT_FALSE(p.request().keep_alive);
+    EXPECT_EQ(p.request().headers.count, 1u);
+    EXPECT_EQ(p.request().headers.find("X-Two"), nullptr);
+    // An error does not survive a restart either.
+    p.restart();
+    r = parse_request(p, "BAD\x01 / HTTP/1.1\r\n\r\n");
+    ASSERT_EQ(r.status, HeadParser::Status::Error);
+    p.restart();
+    r = parse_request(p, "GET /c HTTP/1.1\r\nHost: z\r\n\r\n");
+    ASSERT_EQ(r.status, HeadParser::Status::Complete);
+    EXPECT_EQ(p.request().target, "/c");
+    p.reset(); // idle a while: the memory goes back
+    EXPECT_FALSE(p.holds_memory());
+}
+
 TEST(HeadParser, AResponseToHeadIsKnownBeforeItsFirstByte) {
     HeadParser p(HeadKind::Response, {});
     EXPECT_EQ(p.response().status, 0);
