@@ -13,6 +13,9 @@
 #   pass-1k            requests/s of /pass/*, which every server sends to the origin uncached
 #   storm              perf/storm.py: STORM_CLIENTS clients at once on one cold key, 200 ms origin;
 #                      also sent to the origin directly (origin-direct), the waiters' baseline
+# PIN=0 is the shared-cores mode (a box that also runs other work): nothing is pinned and every
+# server runs WORKERS workers (default: one per CPU, as lacquerd's `workers: auto`, nginx's
+# `worker_processes auto` and Varnish's default thread pools do), wrk on the same cores.
 # Each wrk run follows a WARMUP run on the same URL(s). CPU per request: utime + stime of the
 # server's process tree (/proc/PID/stat) across the measured run, divided by wrk's requests.
 # Origin requests are those the demo origin received during the measured run.
@@ -22,6 +25,7 @@
 # Env: DURATION (4s) WARMUP (1s) REPEATS (3) CONNS ("16 64 256") SERVERS ("lacquerd nginx
 #      varnish") PIN (1) REFERENCE (1: the nginx-return200 rows) KEYS (10000) OBJECTS (100000)
 #      STORM_CLIENTS (200) PASS_CONNS (64) RAW (a file to keep the raw TSV in)
+#      WORKERS (1 with PIN=1, the number of CPUs with PIN=0)
 # A full run: 2 sizes x 2 URL sets x 3 conns x 4 servers x 3 repeats x ~6 s (wrk, warm-up, the
 # reads around them) = ~15 minutes, plus fills, pass, storm and memory: about 17-18 minutes.
 set -euo pipefail
@@ -33,6 +37,7 @@ repeats=${REPEATS:-3}
 read -r -a conn_list <<< "${CONNS:-16 64 256}"
 read -r -a caches <<< "${SERVERS:-lacquerd nginx varnish}"
 pin=${PIN:-1}
+if [ "$pin" = 1 ]; then workers=${WORKERS:-1}; else workers=${WORKERS:-$(nproc)}; fi
 reference=${REFERENCE:-1}
 keys=${KEYS:-10000}
 objects=${OBJECTS:-100000}
@@ -136,7 +141,7 @@ start_origin 1
 port_of[origin-direct]=$oport
 for kind in "${hit_servers[@]}"; do
   echo "[${SECONDS}s] starting $kind" >&2
-  start_server "$kind" 1
+  start_server "$kind" "$workers"
   port_of[$kind]=$sport pid_of[$kind]=$spid
 done
 
@@ -212,7 +217,7 @@ echo "cpus: $(nproc), load average: $load_before (before), $(cut -d' ' -f1-3 /pr
   "fd limit $(ulimit -n), run time ${SECONDS}s"
 pinning="no pinning"
 if [ "$pin" = 1 ]; then pinning="servers on CPU 0, clients on CPU 1"; fi
-echo "$pinning, 1 worker each," \
+echo "$pinning, $workers worker(s) each," \
   "cache ${storage_mb} MiB each; wrk -t1 -d$duration after a $warmup warm-up; $repeats repeats," \
   "median [min-max] over them; ratios: lacquerd / that server"
 echo "nginx-return200: return 200 from memory, 1 KiB body, 16 KiB for ?size=16384 (map \$arg_size)"
