@@ -111,6 +111,29 @@ TEST(AccessLog, OneJsonLinePerRequestWithItsCacheStatus) {
                                                 "Done:[0-9.]+"));
 }
 
+// Issue 20 item 6: UTF-8 in a JSON line is written as it is, so a JSON parser reads back the
+// same characters (it was \u00c3\u00bc for "ü", two Latin-1 characters); a byte that is no
+// part of well-formed UTF-8 becomes \udcXX (read back as that byte by surrogateescape); control
+// bytes and quotes stay escaped, so a line can never be split or forged.
+TEST(AccessLog, JsonKeepsUtf8CharactersAndMarksBytesThatAreNotUtf8) {
+    ScriptedOrigin origin;
+    origin.on_any([](OriginExchange& x) { x.respond(200, {{"Cache-Control", "no-store"}}, "ok"); });
+    TempDir dir;
+    const auto file = dir.path() / "access.log";
+    LacquerProcess proxy(config_with_log(origin, file, "json"));
+    ASSERT_TRUE(proxy.started());
+    // "Müller-Bot ☃ 😀", then a lone continuation byte, an overlong '/', an encoded surrogate,
+    // a truncated sequence, and a quote.
+    const std::string agent = "M\xc3\xbcller-Bot \xe2\x98\x83 \xf0\x9f\x98\x80 \x80 \xc0\xaf "
+                              "\xed\xa0\x80 \xe2\x98 \"q";
+    ASSERT_EQ(proxy.get("/c/utf8", {{"User-Agent", agent}}).status, 200);
+    const std::vector<std::string> lines = wait_for_lines(file, 1);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_THAT(lines[0], HasSubstr("\"user_agent\":\"M\xc3\xbcller-Bot \xe2\x98\x83 "
+                                    "\xf0\x9f\x98\x80 \\udc80 \\udcc0\\udcaf "
+                                    "\\udced\\udca0\\udc80 \\udce2\\udc98 \\u0022q\""));
+}
+
 TEST(AccessLog, CombinedFormatAndReopenOnSigusr1) {
     ScriptedOrigin origin;
     origin.on_any([](OriginExchange& x) {
