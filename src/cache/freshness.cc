@@ -47,8 +47,16 @@ std::int64_t origin_age(const http::HeaderList& headers) {
     if (age == nullptr) {
         return 0;
     }
+    // RFC 9111 §5.1: a list-based Age uses its first member, the others are discarded.
+    std::string_view first = age->value.substr(0, age->value.find(','));
+    while (!first.empty() && (first.back() == ' ' || first.back() == '\t')) {
+        first.remove_suffix(1);
+    }
+    if (first.empty()) {
+        return 0;
+    }
     std::int64_t n = 0;
-    for (char c : age->value) {
+    for (char c : first) {
         if (c < '0' || c > '9') {
             return 0;
         }
@@ -57,13 +65,25 @@ std::int64_t origin_age(const http::HeaderList& headers) {
     return n;
 }
 
+std::int64_t corrected_initial_age(const http::HeaderList& headers, std::int64_t response_unix,
+                                   core::Millis response_delay) {
+    const http::Header* date_h = headers.find("Date");
+    const auto date = date_h != nullptr ? http::parse_http_date(date_h->value) : std::nullopt;
+    const std::int64_t apparent_age =
+        date ? std::max<std::int64_t>(0, response_unix - *date) : std::int64_t{0};
+    const std::int64_t delay =
+        std::chrono::duration_cast<Seconds>(std::max(response_delay, core::Millis(0))).count();
+    const std::int64_t corrected_age_value = origin_age(headers) + delay;
+    return std::min<std::int64_t>(std::max(apparent_age, corrected_age_value), 2147483648LL);
+}
+
 std::string_view store_verdict_name(StoreVerdict verdict) {
     return kVerdictNames[static_cast<std::size_t>(verdict)];
 }
 
 StoreDecision decide_storage(const http::RequestHead& request, std::string_view fetch_method,
                              const http::ResponseHead& response, const FreshnessPolicy& policy,
-                             std::int64_t now_unix) {
+                             std::int64_t now_unix, core::Millis response_delay) {
     StoreDecision d;
     auto refuse = [&](StoreVerdict v) {
         d.verdict = v;
@@ -73,7 +93,13 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
         return refuse(StoreVerdict::Method); // HEAD answers carry no body to keep
     }
     const http::CacheControl req_cc = http::parse_cache_control(request.headers);
-    const http::CacheControl cc = http::parse_cache_control(response.headers);
+    // RFC 9213 §2.2: a valid targeted field (CDN-Cache-Control, ...) replaces Cache-Control
+    // and Expires for this cache.
+    const std::optional<http::CacheControl> targeted =
+        http::parse_targeted_cache_control(response.headers, policy.targeted_fields);
+    const http::CacheControl cc =
+        targeted ? *targeted : http::parse_cache_control(response.headers);
+    const http::Header* expires = targeted ? nullptr : response.headers.find("Expires");
     if (cc.no_store || req_cc.no_store) {
         return refuse(StoreVerdict::NoStore);
     }
@@ -83,8 +109,11 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
     if (response.headers.find("Set-Cookie") != nullptr) {
         return refuse(StoreVerdict::SetCookie); // never share one client's cookie with another
     }
-    if (request.headers.find("Authorization") != nullptr && !cc.is_public && !cc.s_maxage) {
-        return refuse(StoreVerdict::Authorization); // RFC 9111 §3.5
+    // RFC 9111 §3.5: an answer to a request with credentials is shared only when it says so.
+    d.window.reusable_with_authorization =
+        cc.is_public || cc.s_maxage.has_value() || cc.must_revalidate_itself;
+    if (request.headers.find("Authorization") != nullptr && !d.window.reusable_with_authorization) {
+        return refuse(StoreVerdict::Authorization);
     }
     for (const http::Header& h : response.headers) {
         if (http::iequals(h.name, "Vary") && http::has_token(h.value, "*")) {
@@ -92,8 +121,11 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
         }
     }
     const int status = response.status;
-    const bool explicit_freshness = cc.s_maxage || cc.max_age || response.headers.find("Expires");
-    if (status < 200 || status == 206 || status == 304 || status >= 500 ||
+    const bool explicit_freshness = cc.s_maxage || cc.max_age || expires != nullptr;
+    // RFC 9111 §3: any final status with explicit freshness may be stored; a 5xx only with it
+    // (never by override_ttl or a heuristic), and never when the route refuses 5xx.
+    if (status < 200 || status == 206 || status == 304 ||
+        (status >= 500 && (!explicit_freshness || policy.refuse_5xx)) ||
         (!cacheable_by_default(status) && !explicit_freshness && !policy.override_ttl)) {
         return refuse(StoreVerdict::Status);
     }
@@ -111,7 +143,7 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
     } else if (cc.max_age) {
         lifetime = seconds(*cc.max_age);
         have_lifetime = true;
-    } else if (const http::Header* expires = response.headers.find("Expires")) {
+    } else if (expires != nullptr) {
         const auto exp = http::parse_http_date(expires->value);
         const http::Header* date_h = response.headers.find("Date");
         const auto date = date_h != nullptr ? http::parse_http_date(date_h->value) : std::nullopt;
@@ -138,8 +170,9 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
     if (!have_lifetime) {
         return refuse(StoreVerdict::NoFreshness);
     }
+    d.initial_age = corrected_initial_age(response.headers, now_unix, response_delay);
     if (!policy.override_ttl) {
-        lifetime -= seconds(origin_age(response.headers)); // time it already spent in caches
+        lifetime -= seconds(d.initial_age); // RFC 9111 §4.2.3: its age when it came
     }
     if (lifetime.count() < 0) {
         lifetime = core::Millis(0);
@@ -149,12 +182,20 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
     w.ttl = lifetime;
     w.stale = policy.stale;
     w.stale_if_error = policy.stale_if_error;
-    // The origin may shorten the stale windows, never lengthen them.
+    // The origin's windows (RFC 5861) may shorten the route's, never lengthen them; where the
+    // route has none (the default route) they may open one up to the hard bound.
     if (cc.stale_while_revalidate) {
-        w.stale = std::min(w.stale, seconds(*cc.stale_while_revalidate));
+        w.stale = std::min(std::max(policy.stale, policy.origin_stale_bound),
+                           seconds(*cc.stale_while_revalidate));
     }
     if (cc.stale_if_error) {
-        w.stale_if_error = std::min(w.stale_if_error, seconds(*cc.stale_if_error));
+        w.stale_if_error =
+            std::min(std::max(policy.stale_if_error, policy.origin_stale_if_error_bound),
+                     seconds(*cc.stale_if_error));
+    }
+    if (status >= 500) {
+        // A stored error is never served stale, whatever window was opened (issue 19 item 4).
+        w.stale = w.stale_if_error = core::Millis(0);
     }
     if (cc.must_revalidate) {
         w.stale = w.stale_if_error = core::Millis(0);

@@ -98,7 +98,8 @@ StoredObject* StoredObject::create(const Fields& f) {
     o->url_hash_ = static_cast<std::uint32_t>(f.url_hash);
     o->date_ = date.size != 0 ? date.unix_seconds : f.date;
     o->status_ = static_cast<std::uint16_t>(f.status) |
-                 (f.window.must_revalidate ? kMustRevalidate : std::uint16_t{0});
+                 (f.window.must_revalidate ? kMustRevalidate : std::uint16_t{0}) |
+                 (f.window.reusable_with_authorization ? kWithAuthorization : std::uint16_t{0});
     o->stored_at_ = f.stored_at;
     o->initial_age_ = static_cast<std::uint32_t>(f.initial_age);
     o->ttl_ = f.window.ttl;

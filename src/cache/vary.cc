@@ -1,8 +1,80 @@
 #include "lacquer/cache/vary.h"
 
+#include "lacquer/http/headers.h"
+
 namespace lacquer::cache {
 
 namespace {
+
+// The members of a list-valued field (RFC 9110 §5.6.1), across all its lines (§5.3), each
+// without the whitespace around it; empty members are skipped. Allocates nothing.
+class Members {
+public:
+    Members(const http::HeaderList& headers, std::string_view name)
+        : headers_(&headers), name_(name) {}
+    explicit Members(std::string_view value) : rest_(value), pending_(true) {}
+
+    bool next(std::string_view& member) {
+        for (;;) {
+            if (!pending_ && !next_line()) {
+                return false;
+            }
+            const std::size_t comma = rest_.find(',');
+            std::string_view m = rest_.substr(0, comma);
+            if (comma == std::string_view::npos) {
+                pending_ = false;
+            } else {
+                rest_.remove_prefix(comma + 1);
+            }
+            while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) {
+                m.remove_prefix(1);
+            }
+            while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) {
+                m.remove_suffix(1);
+            }
+            if (!m.empty()) {
+                member = m;
+                return true;
+            }
+        }
+    }
+
+private:
+    bool next_line() {
+        while (headers_ != nullptr && line_ < headers_->count) {
+            const http::Header& h = headers_->items[line_++];
+            if (http::iequals(h.name, name_)) {
+                rest_ = h.value;
+                pending_ = true;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    const http::HeaderList* headers_ = nullptr;
+    std::string_view name_;
+    std::size_t line_ = 0;
+    std::string_view rest_;
+    bool pending_ = false;
+};
+
+// RFC 9111 §4.1: the values match once whitespace around list members is normalised and the
+// field's lines are combined.
+bool same_members(Members a, Members b) {
+    std::string_view ma;
+    std::string_view mb;
+    for (;;) {
+        const bool more_a = a.next(ma);
+        const bool more_b = b.next(mb);
+        if (!more_a || !more_b) {
+            return more_a == more_b;
+        }
+        if (ma != mb) {
+            return false;
+        }
+    }
+}
 
 struct VaryEntry {
     std::string_view name;
@@ -30,9 +102,14 @@ bool next_entry(std::string_view& spec, VaryEntry& entry) {
 void append_vary_entry(std::string& spec, std::string_view name, const http::HeaderList& request) {
     spec.append(name);
     spec.push_back('\n');
-    if (const http::Header* h = request.find(name)) {
-        spec.push_back('=');
-        spec.append(h->value);
+    if (request.find(name) != nullptr) {
+        spec.push_back('='); // the normalised members of all its lines, comma separated
+        Members members(request, name);
+        std::string_view member;
+        for (bool first = true; members.next(member); first = false) {
+            spec.append(first ? "" : ", ");
+            spec.append(member);
+        }
     } else {
         spec.push_back('!');
     }
@@ -48,7 +125,7 @@ bool vary_matches(std::string_view spec, const http::HeaderList* request) {
                 return false;
             }
         } else if (entry.value.empty() || entry.value.front() != '=' ||
-                   entry.value.substr(1) != h->value) {
+                   !same_members(Members(entry.value.substr(1)), Members(*request, entry.name))) {
             return false;
         }
     }

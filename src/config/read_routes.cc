@@ -52,7 +52,8 @@ CachePolicyConfig read_cache(const YamlValue& value, const Config& config,
     const YamlMap map =
         YamlMap::with_keys(value, {"key_params", "unknown_params", "variants", "forward_headers",
                                    "ttl", "override_ttl", "stale", "stale_if_error", "hit_for_miss",
-                                   "wait_timeout", "tags_header"});
+                                   "wait_timeout", "tags_header", "refuse_5xx",
+                                   "targeted_cache_control", "remove_targeted_cache_control"});
     cache.mark = value.mark();
     if (const std::optional<YamlValue> params = map.find("key_params")) {
         cache.all_params = params->is_scalar() && params->node().Scalar() == "all";
@@ -94,8 +95,16 @@ CachePolicyConfig read_cache(const YamlValue& value, const Config& config,
             wait->fail("expected a duration above zero, got " + quoted(wait->node().Scalar()));
         }
     }
-    if (const std::optional<YamlValue> override_ttl = map.find("override_ttl")) {
-        cache.override_ttl = override_ttl->as_bool();
+    for (auto [key, field] :
+         {std::pair{"override_ttl", &cache.override_ttl},
+          std::pair{"refuse_5xx", &cache.refuse_5xx},
+          std::pair{"remove_targeted_cache_control", &cache.remove_targeted_cache_control}}) {
+        if (const std::optional<YamlValue> flag = map.find(key)) {
+            *field = flag->as_bool();
+        }
+    }
+    if (const std::optional<YamlValue> targeted = map.find("targeted_cache_control")) {
+        cache.targeted_cache_control = targeted->as_string_set(check_header_name, true);
     }
     if (const std::optional<YamlValue> tags = map.find("tags_header")) {
         cache.tags_header = tags->as_string();
@@ -234,6 +243,10 @@ DefaultRouteConfig read_default_route(const std::optional<YamlValue>& value,
     route.cache.all_params = true; // CONFIG.md: every query param in the key, sorted
     // CONFIG.md: freshness from the origin's headers only, unless the config sets a ttl.
     route.cache.ttl = Duration(0);
+    // CONFIG.md: the default route follows the origin: no stale window of its own, only the
+    // origin's stale-while-revalidate / stale-if-error (RFC 5861) open one, under the hard bound.
+    route.cache.stale = Duration(0);
+    route.cache.stale_if_error = Duration(0);
     route.mark = fallback;
     route.cache.mark = fallback;
     if (!value) {

@@ -65,7 +65,9 @@ CacheControl parse_cache_control(const HeaderList& headers) {
                 cc.is_private = true;
             } else if (iequals(name, "public")) {
                 cc.is_public = true;
-            } else if (iequals(name, "must-revalidate") || iequals(name, "proxy-revalidate")) {
+            } else if (iequals(name, "must-revalidate")) {
+                cc.must_revalidate = cc.must_revalidate_itself = true;
+            } else if (iequals(name, "proxy-revalidate")) {
                 cc.must_revalidate = true;
             } else if (iequals(name, "max-age")) {
                 set_once(cc.max_age, value);
@@ -102,15 +104,28 @@ bool parse_int(std::string_view s, int& out) {
     return true;
 }
 
+// Month and day names are case-sensitive (%s"Jan", %s"Sun" in RFC 9110 §5.6.7).
 int month_index(std::string_view m) {
     for (std::size_t i = 0; i < kMonths.size(); ++i) {
-        if (iequals(kMonths[i], m)) {
+        if (kMonths[i] == m) {
             return static_cast<int>(i);
         }
     }
     return -1;
 }
 
+bool is_day_name(std::string_view d) {
+    return std::find(kDays.begin(), kDays.end(), d) != kDays.end();
+}
+
+// day-name-l of the obsolete RFC 850 form.
+bool is_long_day_name(std::string_view d) {
+    static constexpr std::array<std::string_view, 7> kLong{
+        "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+    return std::find(kLong.begin(), kLong.end(), d) != kLong.end();
+}
+
+// time-of-day = hour ":" minute ":" second, two digits each (second 60: a leap second).
 bool parse_clock(std::string_view t, int& h, int& m, int& s) {
     return t.size() == 8 && t[2] == ':' && t[5] == ':' && parse_int(t.substr(0, 2), h) &&
            parse_int(t.substr(3, 2), m) && parse_int(t.substr(6, 2), s) && h < 24 && m < 60 &&
@@ -134,62 +149,94 @@ std::optional<std::int64_t> to_unix(int year, int month0, int day, int h, int m,
     return days_from_civil(year, month0 + 1, day) * 86400 + h * 3600 + m * 60 + s;
 }
 
-// Splits on single spaces into at most `n` parts.
+// Splits on single spaces into exactly N parts; false on any other shape (two spaces in a
+// row, a leading or trailing space, more or fewer parts).
 template <std::size_t N>
-std::size_t split(std::string_view v, std::array<std::string_view, N>& parts) {
-    std::size_t count = 0;
-    while (!v.empty() && count < N) {
-        while (!v.empty() && v.front() == ' ') {
-            v.remove_prefix(1);
+bool split_exact(std::string_view v, std::array<std::string_view, N>& parts) {
+    for (std::size_t i = 0; i < N; ++i) {
+        const std::size_t sp = i + 1 < N ? v.find(' ') : v.size();
+        if (sp == std::string_view::npos || sp == 0) {
+            return false;
         }
-        if (v.empty()) {
-            break;
+        parts[i] = v.substr(0, sp);
+        v = v.substr(std::min(v.size(), sp + 1));
+        if (i + 1 == N && parts[i].find(' ') != std::string_view::npos) {
+            return false;
         }
-        const auto sp = v.find(' ');
-        parts[count++] = v.substr(0, sp);
-        v = sp == std::string_view::npos ? std::string_view() : v.substr(sp);
     }
-    return v.empty() ? count : N + 1;
+    return true;
+}
+
+bool all_digits(std::string_view s, std::size_t n) {
+    return s.size() == n &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+std::optional<std::int64_t> parse_imf_fixdate(std::string_view text) {
+    std::array<std::string_view, 6> p{};
+    int day = 0, year = 0, h = 0, m = 0, s = 0;
+    if (!split_exact(text, p) || p[0].size() != 4 || p[0][3] != ',' ||
+        !is_day_name(p[0].substr(0, 3)) || !all_digits(p[1], 2) || !all_digits(p[3], 4) ||
+        p[5] != "GMT" || !parse_int(p[1], day) || !parse_int(p[3], year) ||
+        !parse_clock(p[4], h, m, s)) {
+        return std::nullopt;
+    }
+    return to_unix(year, month_index(p[2]), day, h, m, s);
+}
+
+// obsolete RFC 850 form: Sunday, 06-Nov-94 08:49:37 GMT
+std::optional<std::int64_t> parse_rfc850_date(std::string_view text) {
+    std::array<std::string_view, 4> p{};
+    int day = 0, year = 0, h = 0, m = 0, s = 0;
+    if (!split_exact(text, p) || p[0].empty() || p[0].back() != ',' ||
+        !is_long_day_name(p[0].substr(0, p[0].size() - 1)) || p[3] != "GMT") {
+        return std::nullopt;
+    }
+    const std::string_view d = p[1];
+    if (d.size() != 9 || d[2] != '-' || d[6] != '-' || !all_digits(d.substr(0, 2), 2) ||
+        !all_digits(d.substr(7, 2), 2) || !parse_int(d.substr(0, 2), day) ||
+        !parse_int(d.substr(7, 2), year) || !parse_clock(p[2], h, m, s)) {
+        return std::nullopt;
+    }
+    // Two-digit years: RFC 9110 §5.6.7 reads one more than 50 years ahead as the past
+    // century; without a date to compare with, 70..99 are 19xx (the epoch's convention).
+    year += year < 70 ? 2000 : 1900;
+    return to_unix(year, month_index(d.substr(3, 3)), day, h, m, s);
+}
+
+// obsolete asctime form: Sun Nov  6 08:49:37 1994 (a one-digit day after two spaces)
+std::optional<std::int64_t> parse_asctime_date(std::string_view text) {
+    if (text.size() != 24 || text[3] != ' ' || text[7] != ' ' || text[10] != ' ' ||
+        text[19] != ' ') {
+        return std::nullopt;
+    }
+    const std::string_view day_text = text.substr(8, 2);
+    int day = 0, year = 0, h = 0, m = 0, s = 0;
+    const bool two_digits = all_digits(day_text, 2);
+    const bool space_digit = day_text[0] == ' ' && all_digits(day_text.substr(1), 1);
+    if (!is_day_name(text.substr(0, 3)) || !(two_digits || space_digit) ||
+        !parse_int(two_digits ? day_text : day_text.substr(1), day) ||
+        !parse_clock(text.substr(11, 8), h, m, s) || !all_digits(text.substr(20, 4), 4) ||
+        !parse_int(text.substr(20, 4), year)) {
+        return std::nullopt;
+    }
+    return to_unix(year, month_index(text.substr(4, 3)), day, h, m, s);
 }
 
 } // namespace
 
+// RFC 9110 §5.6.7, by the letter: exactly one of the three forms, single spaces (but the
+// asctime day's own padding), names and "GMT" case-sensitive; anything else is invalid.
 std::optional<std::int64_t> parse_http_date(std::string_view text) {
-    if (text.size() > 64) {
-        return std::nullopt;
+    if (text.size() == 29) {
+        return parse_imf_fixdate(text);
     }
-    std::array<std::string_view, 6> p{};
-    const std::size_t n = split(text, p);
-    int day = 0, year = 0, h = 0, m = 0, s = 0;
-    if (n == 6 && p[0].size() == 4 && p[0].back() == ',') {
-        // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-        if (p[5] != "GMT" || !parse_int(p[1], day) || !parse_int(p[3], year) ||
-            !parse_clock(p[4], h, m, s)) {
-            return std::nullopt;
-        }
-        return to_unix(year, month_index(p[2]), day, h, m, s);
+    if (text.size() == 24) {
+        return parse_asctime_date(text);
     }
-    if (n == 4 && p[0].back() == ',' && p[3] == "GMT") {
-        // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-        const std::string_view d = p[1];
-        if (d.size() != 9 || d[2] != '-' || d[6] != '-' || !parse_int(d.substr(0, 2), day) ||
-            !parse_int(d.substr(7, 2), year) || !parse_clock(p[2], h, m, s)) {
-            return std::nullopt;
-        }
-        year += year < 70 ? 2000 : 1900;
-        return to_unix(year, month_index(d.substr(3, 3)), day, h, m, s);
-    }
-    if (n == 5) {
-        // asctime: Sun Nov  6 08:49:37 1994
-        bool known_day = false;
-        for (std::string_view k : kDays) {
-            known_day = known_day || k == p[0];
-        }
-        if (!known_day || !parse_int(p[2], day) || !parse_clock(p[3], h, m, s) ||
-            !parse_int(p[4], year)) {
-            return std::nullopt;
-        }
-        return to_unix(year, month_index(p[1]), day, h, m, s);
+    if (text.size() >= 30 && text.size() <= 33) {
+        return parse_rfc850_date(text);
     }
     return std::nullopt;
 }

@@ -162,12 +162,13 @@ bool icontains(std::string_view text, std::string_view part) {
     return false;
 }
 
-bool is_named(const std::vector<std::string>* names, std::string_view name) {
-    if (names == nullptr) {
-        return false;
-    }
-    return std::any_of(names->begin(), names->end(),
+bool is_listed(std::span<const std::string> names, std::string_view name) {
+    return std::any_of(names.begin(), names.end(),
                        [name](const std::string& n) { return iequals(n, name); });
+}
+
+bool is_named(const std::vector<std::string>* names, std::string_view name) {
+    return names != nullptr && is_listed(*names, name);
 }
 
 } // namespace
@@ -285,21 +286,24 @@ void write_upstream_request(std::string& out, const RequestHead& request,
     out.append("\r\n");
 }
 
-void write_response_lines(std::string& out, const ResponseHead& response) {
+void write_response_lines(std::string& out, const ResponseHead& response,
+                          std::span<const std::string> dropped) {
     out.append("HTTP/1.1 "); // our version, whatever the client speaks (RFC 9110 §6.2)
     append_number(out, static_cast<std::uint64_t>(response.status));
     out.push_back(' ');
     out.append(response.reason.empty() ? reason_phrase(response.status) : response.reason);
     out.append("\r\n");
     for (const Header& h : response.headers) {
-        if (!is_connection_specific(response.headers, h.name) && !iequals(h.name, "Via")) {
+        if (!is_connection_specific(response.headers, h.name) && !iequals(h.name, "Via") &&
+            !is_listed(dropped, h.name)) {
             append_header(out, h.name, h.value);
         }
     }
     append_list_line(out, response.headers, "Via", "1.1 lacquer");
 }
 
-void write_stored_lines(std::string& out, const ResponseHead& response) {
+void write_stored_lines(std::string& out, const ResponseHead& response,
+                        std::span<const std::string> dropped) {
     const std::string_view standard = reason_phrase(response.status);
     if (!response.reason.empty() && response.reason != standard) {
         out.append("HTTP/1.1 ");
@@ -309,7 +313,8 @@ void write_stored_lines(std::string& out, const ResponseHead& response) {
         out.append("\r\n");
     }
     for (const Header& h : response.headers) {
-        if (!is_connection_specific(response.headers, h.name) && !iequals(h.name, "Age")) {
+        if (!is_connection_specific(response.headers, h.name) && !iequals(h.name, "Age") &&
+            !is_listed(dropped, h.name)) {
             append_header(out, h.name, h.value);
         }
     }
@@ -361,7 +366,8 @@ void write_client_response(std::string& out, const ResponseHead& response,
 }
 
 void write_text_response(std::string& out, int status, std::string_view content_type,
-                         std::string_view body, bool close, bool head_only) {
+                         std::string_view body, bool close, bool head_only,
+                         std::string_view date_line) {
     out.append("HTTP/1.1 ");
     append_number(out, static_cast<std::uint64_t>(status));
     out.push_back(' ');
@@ -371,6 +377,7 @@ void write_text_response(std::string& out, int status, std::string_view content_
     out.append("\r\nContent-Length: ");
     append_number(out, body.size());
     out.append("\r\nCache-Control: no-store\r\nVia: 1.1 lacquer\r\n");
+    out.append(date_line);
     if (close) {
         out.append("Connection: close\r\n");
     }
@@ -380,7 +387,8 @@ void write_text_response(std::string& out, int status, std::string_view content_
     }
 }
 
-void write_synthetic_response(std::string& out, int status, bool close, bool head_only) {
+void write_synthetic_response(std::string& out, int status, bool close, bool head_only,
+                              std::string_view date_line) {
     // Body: "<status> <reason>\n", built without allocating.
     const std::string_view reason = reason_phrase(status);
     char body[80];
@@ -392,7 +400,7 @@ void write_synthetic_response(std::string& out, int status, bool close, bool hea
     n += take;
     body[n++] = '\n';
     write_text_response(out, status, "text/plain; charset=utf-8", std::string_view(body, n), close,
-                        head_only);
+                        head_only, date_line);
 }
 
 void write_chunk_header(std::string& out, std::uint64_t size) {

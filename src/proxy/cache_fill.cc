@@ -88,6 +88,7 @@ CacheFill::CacheFill(WorkerContext& ctx, Params params)
 }
 
 void CacheFill::begin() {
+    sent_at_ = ctx_.worker.now(); // request_time of RFC 9111 §4.2.3
     fetch_.start(gen_.pool(route_.pool), request_, "GET", false, built_.hash);
 }
 
@@ -241,8 +242,9 @@ void CacheFill::count_not_stored(cache::StoreVerdict why) const {
 void CacheFill::decide(const http::ResponseHead& response) {
     const RouteCache& rc = *route_.cache;
     const std::int64_t now_unix = ctx_.worker.unix_now();
-    cache::StoreDecision decision =
-        cache::decide_storage(request_parser_.request(), "GET", response, rc.freshness, now_unix);
+    cache::StoreDecision decision = cache::decide_storage(
+        request_parser_.request(), "GET", response, rc.freshness, now_unix,
+        std::chrono::duration_cast<core::Millis>(ctx_.worker.now() - sent_at_));
     if (decision.storable() && !vary_spec(response)) {
         decision.verdict = cache::StoreVerdict::Vary;
     }
@@ -250,7 +252,8 @@ void CacheFill::decide(const http::ResponseHead& response) {
         const http::Header* tags =
             rc.tags_header.empty() ? nullptr : response.headers.find(rc.tags_header);
         builder_.begin(built_, vary_, tags != nullptr ? tags->value : std::string_view(), response,
-                       decision.window, ctx_.worker.now(), gen_.config().storage.max_object_size);
+                       rc.removed_fields, decision, ctx_.worker.now(), now_unix,
+                       gen_.config().storage.max_object_size);
         decision.verdict = builder_.verdict();
     }
     if (!decision.storable()) {

@@ -6,6 +6,7 @@
 #include "lacquer/http/serialize.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/proxy_metrics.h"
+#include "object_delivery.h"
 
 #include <algorithm>
 #include <unistd.h>
@@ -323,7 +324,8 @@ void ClientSession::answer_and_close(int status) {
         request_.log_refused(status); // refused before it started: still one log line
     }
     scratch_answer_.clear();
-    http::write_synthetic_response(scratch_answer_, status, true);
+    http::write_synthetic_response(scratch_answer_, status, true, false,
+                                   date_line_now(ctx_.worker.unix_now()));
     conn_->write(scratch_answer_);
     state_ = State::Closing;
     timer_.arm(ctx_.config().limits.client_idle_timeout);

@@ -15,23 +15,28 @@ ObjectBuilder::~ObjectBuilder() {
 }
 
 void ObjectBuilder::begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
-                          const http::ResponseHead& response, const cache::FreshnessWindow& window,
-                          core::Instant now, std::uint64_t max_body) {
+                          const http::ResponseHead& response, std::span<const std::string> dropped,
+                          const cache::StoreDecision& decision, core::Instant now,
+                          std::int64_t now_unix, std::uint64_t max_body) {
     core::assign_string(key_, key.canonical);
     hash_ = key.hash;
     url_hash_ = key.url_hash;
     core::assign_string(vary_, vary);
     core::assign_string(tags_, tags);
     core::clear_for(head_, http::stored_lines_size(response));
-    http::write_stored_lines(head_, response);
+    http::write_stored_lines(head_, response, dropped);
     const http::Header* etag = response.headers.find("ETag");
     const http::Header* lm = response.headers.find("Last-Modified");
     core::assign_string(etag_, etag != nullptr ? etag->value : std::string_view());
     core::assign_string(last_modified_, lm != nullptr ? lm->value : std::string_view());
     status_ = response.status;
     stored_at_ = now;
-    initial_age_ = cache::origin_age(response.headers);
-    window_ = window;
+    initial_age_ = decision.initial_age;
+    window_ = decision.window;
+    // RFC 9110 §6.6.1: a response without Date gets the time it was received.
+    const bool dated = response.headers.find("Date") != nullptr;
+    date_ =
+        !dated && now_unix > 0 && now_unix <= 0xffffffff ? static_cast<std::uint32_t>(now_unix) : 0;
     using Object = cache::StoredObject;
     max_body_ = std::min(max_body, Object::kMaxBodySize);
     active_ = true;
@@ -71,6 +76,7 @@ cache::StoredObject::Fields ObjectBuilder::fields(std::size_t body_size) const {
     f.status = status_;
     f.stored_at = stored_at_;
     f.initial_age = initial_age_;
+    f.date = date_;
     f.window = window_;
     f.etag = etag_;
     f.last_modified = last_modified_;

@@ -69,6 +69,26 @@ std::string_view stored_date_line(std::uint32_t unix_seconds) {
     return {last.line, last.size};
 }
 
+std::string_view date_line_now(std::int64_t unix_now) {
+    return unix_now > 0 && unix_now <= 0xffffffff
+               ? stored_date_line(static_cast<std::uint32_t>(unix_now))
+               : std::string_view();
+}
+
+bool has_date_line(std::string_view lines) {
+    for (std::size_t at = 0; at < lines.size();) {
+        const std::size_t end = lines.find("\r\n", at);
+        if (http::iequals(lines.substr(at, 5), "Date:")) {
+            return true;
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        at = end + 2;
+    }
+    return false;
+}
+
 bool is_not_modified(const http::RequestHead& request, const cache::StoredObject& object) {
     if (object.status() != 200) {
         return false;

@@ -33,6 +33,11 @@ bool is_not_modified(const http::RequestHead& request, const cache::StoredObject
 // line made is kept per thread (objects stored in the same second share it): valid until the
 // thread's next call.
 std::string_view stored_date_line(std::uint32_t unix_seconds);
+// The same for the worker's current time: the Date of an answer that has none of its own
+// (RFC 9110 §6.6.1), formatted at most once per second per thread.
+std::string_view date_line_now(std::int64_t unix_now);
+// True when the stored or origin head `lines` (CRLF-separated) has a Date line.
+bool has_date_line(std::string_view lines);
 
 // The lines a hit writes fresh, after the stored head: Via, Age, Cache-Status, the framing,
 // Connection and the blank line, into `scratch` (replaced). Returns the status the answer

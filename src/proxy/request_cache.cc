@@ -8,6 +8,7 @@
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/purge_target.h"
 #include "lacquer/proxy/request_fsm.h"
+#include "object_delivery.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -82,11 +83,14 @@ void RequestFsm::set_variant_headers(const RouteCache& rc, const cache::BuiltKey
     forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), count);
 }
 
-bool RequestFsm::forwards_credentials() const {
-    const http::HeaderList& headers = client_.head().headers;
-    return (headers.find("Authorization") != nullptr &&
-            http::forwards_header(forward_, "Authorization")) ||
-           (headers.find("Cookie") != nullptr && http::forwards_header(forward_, "Cookie"));
+bool RequestFsm::forwards_credential(std::string_view name) const {
+    return client_.head().headers.find(name) != nullptr && http::forwards_header(forward_, name);
+}
+
+Next RequestFsm::pass_with_credentials() {
+    forward_.representation_only = false;
+    forward_.shared_fetch = false;
+    return go(Step::Pass); // an answer for one user is never stored for all
 }
 
 void RequestFsm::prepare_invalidation() {
@@ -112,7 +116,8 @@ Next RequestFsm::answer_purge() {
     cache_status_ = CacheStatus::Synth;
     scratch_.clear();
     http::write_text_response(scratch_, 200, "application/json",
-                              std::string_view(body, static_cast<std::size_t>(n)), !keep_alive_);
+                              std::string_view(body, static_cast<std::size_t>(n)), !keep_alive_,
+                              false, date_line_now(ctx_.worker.unix_now()));
     client_.write(scratch_);
     response_started_ = true;
     log_status_ = 200;

@@ -323,15 +323,19 @@ Next RequestFsm::step_lookup() {
     // named route without forward_headers never sends them, so its answer can be shared.
     forward_.representation_only = rc.representation_only;
     forward_.shared_fetch = true;
-    if (forwards_credentials()) {
-        forward_.representation_only = false;
-        forward_.shared_fetch = false;
-        return go(Step::Pass); // an answer for one user is never stored for all
+    if (forwards_credential("Cookie")) {
+        return pass_with_credentials(); // the origin answers for this client's cookies
     }
+    // RFC 9111 §3.5: with Authorization, only a stored answer marked public, s-maxage or
+    // must-revalidate may be reused; anything else goes to the origin, and is not stored.
+    const bool authorization = forwards_credential("Authorization");
     const core::Instant now = ctx_.worker.now();
     if (cache::ObjectRef object = ctx_.store->lookup({key_.hash, key_.url_hash, key_.canonical},
                                                      &client_.head().headers)) {
         const core::Millis resident = object->age_at(now); // a soft purge ages it
+        if (authorization && !object->window().reusable_with_authorization) {
+            return pass_with_credentials();
+        }
         switch (cache::classify(object->window(), resident, cache::OriginHealth::Up)) {
         case cache::Usability::Fresh:
             object_ = std::move(object);
@@ -356,6 +360,11 @@ Next RequestFsm::step_lookup() {
         status_field_.fwd = "stale";
     } else {
         status_field_.fwd = "uri-miss";
+    }
+    if (authorization) {
+        stale_ = cache::ObjectRef();
+        status_field_.fwd = "bypass";
+        return pass_with_credentials();
     }
     cache_fetch_ = true;
     forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
@@ -574,7 +583,8 @@ Next RequestFsm::step_synth() {
     }
     scratch_.clear();
     http::write_synthetic_response(scratch_, synth_status_, !keep_alive_,
-                                   head_request_ && !synth_close_);
+                                   head_request_ && !synth_close_,
+                                   date_line_now(ctx_.worker.unix_now()));
     client_.write(scratch_);
     response_started_ = true;
     log_status_ = synth_status_;

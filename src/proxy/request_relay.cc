@@ -90,7 +90,13 @@ void RequestFsm::write_origin_head(const http::ResponseHead& resp) {
     framing.close = !keep_alive_;
     framing.http10_client = http10_;
     scratch_.clear();
-    http::write_response_lines(scratch_, resp);
+    http::write_response_lines(scratch_, resp,
+                               route_ != nullptr && route_->cache != nullptr
+                                   ? std::span<const std::string>(route_->cache->removed_fields)
+                                   : std::span<const std::string>());
+    if (resp.headers.find("Date") == nullptr) {
+        scratch_.append(date_line_now(ctx_.worker.unix_now())); // RFC 9110 §6.6.1
+    }
     append_cache_status(scratch_, status_field_);
     http::write_response_end(scratch_, framing);
     client_.write(scratch_);

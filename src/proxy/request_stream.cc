@@ -6,6 +6,7 @@
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/request_fsm.h"
+#include "object_delivery.h"
 #include "request_waiter.h"
 
 namespace lacquer::proxy {
@@ -90,6 +91,9 @@ void RequestFsm::write_stream_head() {
         scratch_.clear();
     }
     scratch_.append(head);
+    if (!has_date_line(head)) {
+        scratch_.append(date_line_now(ctx_.worker.unix_now())); // RFC 9110 §6.6.1
+    }
     scratch_.append(http::kOwnVia);
     scratch_.append("Age: 0\r\n");
     append_cache_status(scratch_, collapsed_status());

@@ -49,6 +49,18 @@ std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& polic
     rc->freshness.heuristic = default_route;
     rc->freshness.stale = policy.stale;
     rc->freshness.stale_if_error = policy.stale_if_error;
+    // A window of 0 on the default route is the origin's to open (RFC 5861), up to the bound.
+    if (default_route && policy.stale.count() == 0) {
+        rc->freshness.origin_stale_bound = cache::kOriginStaleBound;
+    }
+    if (default_route && policy.stale_if_error.count() == 0) {
+        rc->freshness.origin_stale_if_error_bound = cache::kOriginStaleBound;
+    }
+    rc->freshness.refuse_5xx = policy.refuse_5xx;
+    rc->freshness.targeted_fields = policy.targeted_cache_control;
+    if (policy.remove_targeted_cache_control) {
+        rc->removed_fields = policy.targeted_cache_control;
+    }
     rc->forward_all_headers = !policy.forward_headers_set;
     rc->forward_headers = policy.forward_headers;
     rc->representation_only = !default_route && !policy.forward_headers_set;

@@ -73,19 +73,21 @@ TEST(CacheHit, SecondRequestIsServedFromMemoryByteForByte) {
 // Date (delivery writes them): a hit must still look like the miss, with the origin's Date, its
 // Via first and its own reason phrase when it is not the standard one.
 TEST(CacheHit, StatusLineDateAndViaAreTheMisssOnAHitAndA304) {
+    // An old Date makes an old response (RFC 9111 §4.2.3 apparent_age): the longest max-age
+    // (2^31 s, about 68 years) keeps this 1994 one fresh.
     constexpr char kDate[] = "Sun, 06 Nov 1994 08:49:37 GMT";
     ScriptedOrigin origin;
     origin.on_get("/c/plain", [&](OriginExchange& x) {
         x.respond(200,
                   {{"Date", kDate},
-                   {"Cache-Control", "max-age=600"},
+                   {"Cache-Control", "max-age=2147483648"},
                    {"Via", "1.1 edge"},
                    {"ETag", "\"p\""}},
                   "plain");
     });
     origin.on_get("/c/custom", [](OriginExchange& x) {
         x.send_raw("HTTP/1.1 200 All Good\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-                   "Cache-Control: max-age=600\r\nContent-Length: 6\r\n\r\ncustom");
+                   "Cache-Control: max-age=2147483648\r\nContent-Length: 6\r\n\r\ncustom");
     });
     LacquerProcess proxy(caching_config(origin, kRoutes));
     ASSERT_TRUE(proxy.started());
@@ -308,7 +310,9 @@ INSTANTIATE_TEST_SUITE_P(
                         "set_cookie"},
         UncacheableCase{
             "VaryStar", 200, {{"Cache-Control", "max-age=600"}, {"Vary", "*"}}, "vary_star"},
-        UncacheableCase{"Status500", 500, {{"Cache-Control", "max-age=600"}}, "status"}),
+        // RFC 9111 §3: a 5xx without explicit freshness is not stored.
+        UncacheableCase{
+            "Status500", 500, {{"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}, "status"}),
     [](const ::testing::TestParamInfo<UncacheableCase>& param) { return param.param.name; });
 
 TEST(CacheNotStoredBody, LargerThanMaxObjectSizeIsStreamedButNotStored) {

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace lacquer::cache {
 
@@ -21,7 +23,19 @@ struct FreshnessPolicy {
     bool heuristic = false;    // allow RFC 9111 §4.2.2 heuristics (default route)
     core::Millis stale{std::chrono::minutes(10)};
     core::Millis stale_if_error{std::chrono::minutes(15)};
+    // How long a window the origin's stale-while-revalidate / stale-if-error (RFC 5861) may
+    // open where the policy has none of its own (0 here: the origin can only shorten the
+    // route's windows). The default route, whose windows are 0, sets kOriginStaleBound.
+    core::Millis origin_stale_bound{0};
+    core::Millis origin_stale_if_error_bound{0};
+    // Refuse to store any 5xx, even with explicit freshness (RFC 9111 §3 would allow it).
+    bool refuse_5xx = false;
+    // RFC 9213 targeted fields, in order: the first valid one replaces Cache-Control/Expires.
+    std::vector<std::string> targeted_fields{"CDN-Cache-Control"};
 };
+
+// The hard bound on a window the origin alone opens (the default route's).
+inline constexpr core::Millis kOriginStaleBound{std::chrono::minutes(15)};
 
 #define LACQUER_NOT_STORED_REASONS(X)                                                              \
     X(Stored, "stored")                                                                            \
@@ -50,6 +64,9 @@ struct FreshnessWindow {
     core::Millis stale{0};          // then served while refreshing, up to ttl + stale
     core::Millis stale_if_error{0}; // or, when the origin fails, up to ttl + stale_if_error
     bool must_revalidate = false;   // no-cache: every use needs the origin's word
+    // RFC 9111 §3.5: the response was public, s-maxage or must-revalidate, so a request with
+    // Authorization may reuse it.
+    bool reusable_with_authorization = false;
 
     core::Millis hard_bound() const {
         return ttl + (stale > stale_if_error ? stale : stale_if_error);
@@ -59,18 +76,27 @@ struct FreshnessWindow {
 struct StoreDecision {
     StoreVerdict verdict = StoreVerdict::Stored;
     FreshnessWindow window;
+    std::int64_t initial_age = 0; // corrected_initial_age() of the response, seconds
     bool storable() const { return verdict == StoreVerdict::Stored; }
 };
 
 // May this response be stored, and for how long? `fetch_method` is the method the origin was
 // asked with (a HEAD miss is fetched as GET so that the answer can be stored); the request's
-// headers count (no-store, Authorization). `now_unix` reads the origin's Date/Expires.
+// headers count (no-store, Authorization). `now_unix` is when the response came (it reads the
+// origin's Date/Expires), `response_delay` how long after the request went out (§4.2.3).
 StoreDecision decide_storage(const http::RequestHead& request, std::string_view fetch_method,
                              const http::ResponseHead& response, const FreshnessPolicy& policy,
-                             std::int64_t now_unix);
+                             std::int64_t now_unix, core::Millis response_delay = core::Millis(0));
 
-// The origin's Age header in seconds (0 when absent or invalid), capped at 2^31.
+// The origin's Age header in seconds (0 when absent or invalid), capped at 2^31; of a list
+// value, its first member (RFC 9111 §5.1).
 std::int64_t origin_age(const http::HeaderList& headers);
+
+// RFC 9111 §4.2.3: the age of a response when it arrived, in seconds:
+//   max(apparent_age, age_value + response_delay), apparent_age = max(0, response_time - Date).
+// `response_unix` is the response_time; a Date that is absent or invalid counts as no age.
+std::int64_t corrected_initial_age(const http::HeaderList& headers, std::int64_t response_unix,
+                                   core::Millis response_delay);
 
 enum class Usability : std::uint8_t { Fresh, StaleRefresh, StaleIfError, Unusable };
 enum class OriginHealth : std::uint8_t { Up, Down };

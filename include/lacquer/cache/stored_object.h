@@ -98,7 +98,7 @@ public:
     std::int64_t initial_age() const { return initial_age_; }
     FreshnessWindow window() const {
         return {ttl_, core::Millis(stale_ms_), core::Millis(stale_if_error_ms_),
-                (status_ & kMustRevalidate) != 0};
+                (status_ & kMustRevalidate) != 0, (status_ & kWithAuthorization) != 0};
     }
     // Soft purge: from `at` the object counts as expired (served inside `stale` while one
     // request refreshes it, never past its hard bound). The earliest mark wins.
@@ -125,8 +125,9 @@ private:
                tags_size_;
     }
 
-    static constexpr std::uint16_t kStatusBits = 0x3ff;      // 0..999
-    static constexpr std::uint16_t kMustRevalidate = 0x8000; // in status_
+    static constexpr std::uint16_t kStatusBits = 0x3ff;         // 0..999
+    static constexpr std::uint16_t kMustRevalidate = 0x8000;    // in status_
+    static constexpr std::uint16_t kWithAuthorization = 0x4000; // in status_ (RFC 9111 §3.5)
 
     // Every stored object carries these (104 bytes with the links above and `referenced`),
     // widest first, no padding, nothing that can be derived (the body's offset, the charge).
@@ -147,7 +148,7 @@ private:
     std::uint16_t vary_size_ = 0;
     std::uint16_t tags_size_ = 0;
     std::uint16_t etag_size_ = 0;
-    std::uint16_t status_ = 0; // kStatusBits, | kMustRevalidate
+    std::uint16_t status_ = 0; // kStatusBits, | kMustRevalidate | kWithAuthorization
     std::uint8_t lm_size_ = 0;
 
 public:

@@ -153,6 +153,12 @@ struct CachePolicyConfig {
     // before fetching alone; zero: the origin's connect + first_byte timeouts + 1 s.
     Duration wait_timeout{0};
     std::string tags_header;
+    // RFC 9111 §3: a 5xx with explicit freshness may be stored; true refuses every 5xx.
+    bool refuse_5xx = false;
+    // RFC 9213 targeted cache-control fields, in order of precedence: the first one present
+    // and valid outranks Cache-Control and Expires for this cache.
+    std::vector<std::string> targeted_cache_control{"CDN-Cache-Control"};
+    bool remove_targeted_cache_control = false; // drop those fields from the response
     SourceMark mark;
 };
 

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace lacquer::http {
@@ -15,7 +17,8 @@ struct CacheControl {
     bool no_cache = false;
     bool is_private = false;
     bool is_public = false;
-    bool must_revalidate = false; // must-revalidate or proxy-revalidate
+    bool must_revalidate = false;        // must-revalidate or proxy-revalidate
+    bool must_revalidate_itself = false; // must-revalidate (RFC 9111 §3.5 names only this one)
     // Seconds; an invalid value counts as 0 (RFC 9111 §1.2.2: treat as stale).
     std::optional<std::int64_t> max_age;
     std::optional<std::int64_t> s_maxage;
@@ -25,6 +28,13 @@ struct CacheControl {
 
 // All Cache-Control fields of `headers`, combined; the first occurrence of a directive wins.
 CacheControl parse_cache_control(const HeaderList& headers);
+
+// RFC 9213 §2.2: the first of the targeted `fields` (in that order) that `headers` carry with a
+// valid, non-empty RFC 8941 Dictionary value (all its lines joined), read as cache directives
+// (§2.1); nullopt when there is none. When there is one, it replaces Cache-Control and Expires
+// for this cache's freshness and storage decisions.
+std::optional<CacheControl> parse_targeted_cache_control(const HeaderList& headers,
+                                                         std::span<const std::string> fields);
 
 // IMF-fixdate, RFC 850 and asctime forms; seconds since the epoch, or nullopt.
 std::optional<std::int64_t> parse_http_date(std::string_view text);

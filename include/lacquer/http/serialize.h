@@ -80,14 +80,17 @@ void write_client_response(std::string& out, const ResponseHead& response,
 // The two halves of write_client_response, for heads the proxy keeps or extends:
 // the status line and end-to-end headers plus Via (each line ending in CRLF), then the framing,
 // Connection and the blank line.
-void write_response_lines(std::string& out, const ResponseHead& response);
+// Fields named in `dropped` are left out (a route's consumed RFC 9213 targeted fields).
+void write_response_lines(std::string& out, const ResponseHead& response,
+                          std::span<const std::string> dropped = {});
 void write_response_end(std::string& out, const ClientResponseFraming& framing);
 
 // The head a cache keeps (StoredObject::head), smaller than what the client first got: the
 // end-to-end headers without Age, the origin's own Via lines as they came, and the status line
 // only when its reason phrase is not the standard one. Delivery writes the rest: the status
 // line (stored_status_line, else write_status_line), kOwnVia, Age and the framing.
-void write_stored_lines(std::string& out, const ResponseHead& response);
+void write_stored_lines(std::string& out, const ResponseHead& response,
+                        std::span<const std::string> dropped = {});
 // At least the bytes write_stored_lines appends for `response` (reserve that much first).
 std::size_t stored_lines_size(const ResponseHead& response);
 // The status line a stored head starts with (a header line never starts with "HTTP/"), or
@@ -99,10 +102,13 @@ std::string_view write_status_line(std::span<char, kStatusLineMax> buf, int stat
 inline constexpr std::string_view kOwnVia = "Via: 1.1 lacquer\r\n";
 
 // A complete short answer made by the proxy itself (errors, 100 Continue excluded).
-void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false);
+// `date_line` ("Date: ...\r\n", RFC 9110 §6.6.1) goes into its head when not empty.
+void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false,
+                              std::string_view date_line = {});
 // A complete answer with `body` (not cacheable), e.g. the JSON of a PURGE.
 void write_text_response(std::string& out, int status, std::string_view content_type,
-                         std::string_view body, bool close, bool head_only = false);
+                         std::string_view body, bool close, bool head_only = false,
+                         std::string_view date_line = {});
 
 // Chunk framing around data the caller moves itself.
 void write_chunk_header(std::string& out, std::uint64_t size);

@@ -85,6 +85,7 @@ private:
     ObjectBuilder builder_;
     std::string vary_;
     cache::ObjectRef revalidating_;
+    core::Instant sent_at_{}; // when the request went to the origin
     origin::FetchObserver* client_;
     CacheStatusField status_;
     std::string_view fwd_;

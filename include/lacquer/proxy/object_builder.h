@@ -12,6 +12,7 @@
 #include "lacquer/http/head.h"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,10 +30,13 @@ public:
     ~ObjectBuilder(); // gives its strings' buffers back (core/spare_strings.h)
 
     // Starts an object for `key` (with `vary` as its secondary key, vary.h) from `response`,
-    // fresh for `window`. Bodies over `max_body` bytes are abandoned (verdict TooLarge).
+    // fresh for `decision`'s window, aged its initial age, received at `now` (`now_unix`: the
+    // Date it gets when the origin sent none, RFC 9110 §6.6.1). Bodies over `max_body` bytes
+    // are abandoned (verdict TooLarge). Fields named in `dropped` are not stored.
     void begin(const cache::BuiltKey& key, std::string_view vary, std::string_view tags,
-               const http::ResponseHead& response, const cache::FreshnessWindow& window,
-               core::Instant now, std::uint64_t max_body);
+               const http::ResponseHead& response, std::span<const std::string> dropped,
+               const cache::StoreDecision& decision, core::Instant now, std::int64_t now_unix,
+               std::uint64_t max_body);
     bool active() const { return active_; }
     // The body as it arrives (while active).
     const cache::StreamRef& stream() const { return stream_; }
@@ -63,6 +67,7 @@ private:
     int status_ = 0;
     core::Instant stored_at_{};
     std::int64_t initial_age_ = 0;
+    std::uint32_t date_ = 0; // the Date it was given, when the origin sent none
     cache::FreshnessWindow window_;
     bool active_ = false;
     cache::StoreVerdict verdict_ = cache::StoreVerdict::Stored;

@@ -159,7 +159,9 @@ private:
     // The key of the request; an outcome other than Ok is answered by the caller.
     cache::KeyOutcome build_key(const RouteCache& rc);
     void set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key);
-    bool forwards_credentials() const;
+    // True when the request carries `name` (Cookie, Authorization) and a fetch would send it.
+    bool forwards_credential(std::string_view name) const;
+    Next pass_with_credentials(); // to the origin as sent, never stored
     void prepare_invalidation();
     Next answer_purge(); // PURGE on the client port (admin.purge_from)
     void start_fill(bool leads);

@@ -43,6 +43,9 @@ struct RouteCache {
     core::Millis hit_for_miss{0};
     core::Millis wait_timeout{0}; // zero: derived from the origin's timeouts
     std::string tags_header;
+    // RFC 9213 targeted fields taken out of the responses (remove_targeted_cache_control);
+    // empty: they go on to the client as the origin sent them.
+    std::vector<std::string> removed_fields;
 
     // True when a client header of this name reaches the origin on a cache fetch: not a
     // variant's forward header (the proxy sets those), not a conditional or range header, and

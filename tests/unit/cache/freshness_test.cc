@@ -72,7 +72,7 @@ TEST(Freshness, WhatIsNeverStored) {
         {"Authorization: Bearer x\r\n", "Cache-Control: max-age=60\r\n", 200,
          StoreVerdict::Authorization},
         {"", "Cache-Control: max-age=60\r\nVary: *\r\n", 200, StoreVerdict::VaryStar},
-        {"", "Cache-Control: max-age=60\r\n", 500, StoreVerdict::Status},
+        {"", "", 500, StoreVerdict::Status}, // RFC 9111 §3: a 5xx needs explicit freshness
         {"", "Cache-Control: max-age=60\r\n", 206, StoreVerdict::Status},
         {"", "", 302, StoreVerdict::Status}, // not cacheable by default, no explicit freshness
         {"", "", 200, StoreVerdict::NoFreshness},

@@ -95,7 +95,8 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownCacheKey", with_base("routes:\n  - cache: { max_age: 1m }\n"),
          "t.yaml:8:14: unknown key `routes[0].cache.max_age` (known keys: key_params, "
          "unknown_params, variants, forward_headers, ttl, override_ttl, stale, stale_if_error, "
-         "hit_for_miss, wait_timeout, tags_header)"},
+         "hit_for_miss, wait_timeout, tags_header, refuse_5xx, targeted_cache_control, "
+         "remove_targeted_cache_control)"},
         {"ZeroWaitTimeout", with_base("routes:\n  - cache: { wait_timeout: 0s }\n"),
          "t.yaml:8:28: routes[0].cache.wait_timeout: expected a duration above zero, got \"0s\""},
         {"MatchInDefaultRoute", with_base("default_route:\n  match: {}\n"),

@@ -191,9 +191,13 @@ TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_TRUE(fallback.cache.all_params);
     EXPECT_FALSE(fallback.cache.forward_headers_set);
     EXPECT_TRUE(fallback.cache.variants.empty());
-    EXPECT_EQ(fallback.cache.stale, minutes(10));
-    EXPECT_EQ(fallback.cache.stale_if_error, minutes(15));
+    // Issue 19 item 1: the default route follows the origin (RFC 5861 windows only).
+    EXPECT_EQ(fallback.cache.stale, minutes(0));
+    EXPECT_EQ(fallback.cache.stale_if_error, minutes(0));
     EXPECT_EQ(fallback.cache.unknown_params, UnknownParams::Strip);
+    EXPECT_EQ(fallback.cache.targeted_cache_control, std::vector<std::string>{"CDN-Cache-Control"});
+    EXPECT_FALSE(fallback.cache.remove_targeted_cache_control);
+    EXPECT_FALSE(fallback.cache.refuse_5xx);
 }
 
 TEST(LoadMarks, AreOneBasedAndPointAtTheNodes) {
