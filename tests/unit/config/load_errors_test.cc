@@ -209,6 +209,10 @@ std::vector<ErrorCase> error_cases() {
         {"DurationOverflow", with_base("    first_byte_timeout: 99999999999999999999h\n"),
          "t.yaml:7:25: origins.api.first_byte_timeout: expected a duration such as 250ms, 30s, "
          "10m or 1h, got \"99999999999999999999h\""},
+        {"TargetedFieldNotAName",
+         with_base("routes:\n  - cache:\n      targeted_cache_control: [\"CDN Cache\"]\n"),
+         "t.yaml:9:32: routes[0].cache.targeted_cache_control[0]: expected an HTTP field name, "
+         "got \"CDN Cache\""},
         {"StaleIfErrorNegative", with_base("routes:\n  - cache:\n      stale_if_error: -1s\n"),
          "t.yaml:9:23: routes[0].cache.stale_if_error: expected a duration such as 250ms, 30s, "
          "10m or 1h, got \"-1s\""},

@@ -457,5 +457,26 @@ TEST(LoadFile, DirectoryIsAConfigError) {
     }
 }
 
+// Issue 19 items 3 and 4: RFC 9213 targeted fields and refuse_5xx, on a route and on the
+// default route.
+TEST(LoadRoutes, TargetedCacheControlAndRefuse5xx) {
+    const Config config = load(R"(routes:
+  - cache:
+      targeted_cache_control: [Lacquer-Cache-Control, CDN-Cache-Control]
+      remove_targeted_cache_control: true
+      refuse_5xx: true
+default_route:
+  cache: { targeted_cache_control: [] }
+)");
+    ASSERT_TRUE(config.routes[0].cache);
+    const CachePolicyConfig& cache = *config.routes[0].cache;
+    EXPECT_EQ(cache.targeted_cache_control,
+              (std::vector<std::string>{"Lacquer-Cache-Control", "CDN-Cache-Control"}));
+    EXPECT_TRUE(cache.remove_targeted_cache_control);
+    EXPECT_TRUE(cache.refuse_5xx);
+    EXPECT_TRUE(config.default_route.cache.targeted_cache_control.empty());
+    EXPECT_EQ(config.default_route.cache.stale, minutes(0)); // still the default route's own
+}
+
 } // namespace
 } // namespace lacquer::config
