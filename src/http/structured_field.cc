@@ -43,6 +43,11 @@ public:
             ++at_;
         }
     }
+    template <typename Pred> void skip_while(Pred pred) {
+        while (!empty() && pred(peek())) {
+            ++at_;
+        }
+    }
     bool eat(char c) {
         if (empty() || in_[at_] != c) {
             return false;
@@ -57,10 +62,9 @@ public:
         if (!is_lcalpha(peek()) && peek() != '*') {
             return false;
         }
-        while (!empty() && (is_lcalpha(peek()) || is_digit(peek()) || peek() == '_' ||
-                            peek() == '-' || peek() == '.' || peek() == '*')) {
-            ++at_;
-        }
+        skip_while([](char c) {
+            return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.' || c == '*';
+        });
         key = in_.substr(start, at_ - start);
         return true;
     }
@@ -109,10 +113,8 @@ public:
         for (;;) {
             skip_sp();
             if (eat(')')) {
-                m.type = ItemType::InnerList;
-                m.integer = 0;
-                m.text = in_.substr(start, at_ - start);
-                return parse_parameters();
+                return text_item(m, ItemType::InnerList, in_.substr(start, at_ - start)) &&
+                       parse_parameters();
             }
             DictMember item;
             if (!parse_bare_item(item) || !parse_parameters()) {
@@ -133,6 +135,13 @@ public:
     }
 
 private:
+    static bool text_item(DictMember& m, ItemType type, std::string_view text) {
+        m.type = type;
+        m.integer = 0;
+        m.text = text;
+        return true;
+    }
+
     // §4.2.4: Integer (at most 15 digits) or Decimal (at most 12 + 3 digits).
     bool parse_number(DictMember& m) {
         const bool negative = eat('-');
@@ -187,10 +196,7 @@ private:
                 }
                 ++at_;
             } else if (c == '"') {
-                m.type = ItemType::String;
-                m.integer = 0;
-                m.text = in_.substr(start, at_ - 1 - start);
-                return true;
+                return text_item(m, ItemType::String, in_.substr(start, at_ - 1 - start));
             } else if (c < 0x20 || c > 0x7e) {
                 return false;
             }
@@ -201,30 +207,17 @@ private:
     // §4.2.6: Token.
     bool parse_token(DictMember& m) {
         const std::size_t start = at_++;
-        while (!empty() && (is_tchar(peek()) || peek() == ':' || peek() == '/')) {
-            ++at_;
-        }
-        m.type = ItemType::Token;
-        m.integer = 0;
-        m.text = in_.substr(start, at_ - start);
-        return true;
+        skip_while([](char c) { return is_tchar(c) || c == ':' || c == '/'; });
+        return text_item(m, ItemType::Token, in_.substr(start, at_ - start));
     }
 
     // §4.2.7: Byte Sequence.
     bool parse_bytes(DictMember& m) {
         eat(':');
         const std::size_t start = at_;
-        while (!empty() && is_base64(peek())) {
-            ++at_;
-        }
+        skip_while(is_base64);
         const std::size_t end = at_;
-        if (!eat(':')) {
-            return false;
-        }
-        m.type = ItemType::ByteSequence;
-        m.integer = 0;
-        m.text = in_.substr(start, end - start);
-        return true;
+        return eat(':') && text_item(m, ItemType::ByteSequence, in_.substr(start, end - start));
     }
 
     // §4.2.8: Boolean.

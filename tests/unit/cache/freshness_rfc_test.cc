@@ -1,5 +1,6 @@
 // Storage and freshness decisions by the letter (issue 19), on a manual clock: the response
 // comes at clock.unix_seconds(), ages are the clock's steps. Each test names its section.
+#include "exchange.h"
 #include "lacquer/cache/freshness.h"
 #include "lacquer/core/clock.h"
 #include "lacquer/http/cache_control.h"
@@ -13,26 +14,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A request and its response, parsed; the parsers own the bytes.
-struct Exchange {
-    http::HeadParser req{http::HeadKind::Request, {}};
-    http::HeadParser resp{http::HeadKind::Response, {}};
-    std::string req_bytes, resp_bytes;
-
-    Exchange(const std::string& request_headers, const std::string& response_headers,
-             int status = 200) {
-        req_bytes = "GET /x HTTP/1.1\r\nHost: h\r\n" + request_headers + "\r\n";
-        resp_bytes = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n" +
-                     response_headers + "\r\n";
-        EXPECT_EQ(req.feed(req_bytes.data(), req_bytes.size()).status,
-                  http::HeadParser::Status::Complete);
-        EXPECT_EQ(resp.feed(resp_bytes.data(), resp_bytes.size()).status,
-                  http::HeadParser::Status::Complete);
-    }
+// The decisions as the response comes at the clock's time.
+struct Exchange : test::Exchange {
+    using test::Exchange::Exchange;
     StoreDecision decide(const core::ManualClock& clock, const FreshnessPolicy& policy = {},
                          core::Millis delay = 0ms) const {
-        return decide_storage(req.request(), "GET", resp.response(), policy, clock.unix_seconds(),
-                              delay);
+        return test::Exchange::decide(policy, clock.unix_seconds(), delay);
     }
 };
 

@@ -1,3 +1,4 @@
+#include "exchange.h"
 #include "lacquer/cache/freshness.h"
 #include "lacquer/http/cache_control.h"
 #include "lacquer/http/head_parser.h"
@@ -14,28 +15,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::int64_t kNow = 1'700'000'000; // Tue, 14 Nov 2023 22:13:20 GMT
-
-// Parses heads for a test; the parsers own the bytes the heads point into.
-struct Exchange {
-    http::HeadParser req{http::HeadKind::Request, {}};
-    http::HeadParser resp{http::HeadKind::Response, {}};
-    std::string req_bytes, resp_bytes;
-
-    Exchange(std::string request_headers, std::string response_headers, int status = 200,
-             std::string method = "GET") {
-        req_bytes = method + " /x HTTP/1.1\r\nHost: h\r\n" + request_headers + "\r\n";
-        resp_bytes = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n" +
-                     response_headers + "\r\n";
-        EXPECT_EQ(req.feed(req_bytes.data(), req_bytes.size()).status,
-                  http::HeadParser::Status::Complete);
-        EXPECT_EQ(resp.feed(resp_bytes.data(), resp_bytes.size()).status,
-                  http::HeadParser::Status::Complete);
-    }
-    StoreDecision decide(const FreshnessPolicy& policy = {}) const {
-        return decide_storage(req.request(), req.request().method, resp.response(), policy, kNow);
-    }
-};
+using test::Exchange;
+using test::kNow;
 
 TEST(Freshness, LifetimeComesFromSMaxAgeThenMaxAgeThenExpiresThenRouteTtl) {
     FreshnessPolicy route;
