@@ -73,12 +73,12 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
          "t.yaml:7:5: unknown key `origins.api.timeout` (known keys: servers, balance, tls, "
          "connect_timeout, first_byte_timeout, between_bytes_timeout, "
-         "max_connections_per_server, health)"},
+         "max_connections_per_server, health, outlier_detection, slow_start)"},
         {"UnknownServerKey", with_base("        wieght: 2\n"),
          "t.yaml:7:9: unknown key `origins.api.servers[0].wieght` (known keys: address, weight)"},
         {"UnknownHealthKey", with_base("    health:\n      every: 2s\n"),
          "t.yaml:8:7: unknown key `origins.api.health.every` (known keys: path, interval, "
-         "timeout, unhealthy_after, healthy_after)"},
+         "timeout, unhealthy_after, healthy_after, expect_status)"},
         {"UnknownOriginTlsKey", with_base("    tls: { verfy: true }\n"),
          "t.yaml:7:12: unknown key `origins.api.tls.verfy` (known keys: verify, ca_file, "
          "server_name)"},
