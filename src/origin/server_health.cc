@@ -59,8 +59,13 @@ bool ServerHealth::record_probe(bool ok, std::uint32_t unhealthy_after, std::uin
     probe_streak_.store(0, std::memory_order_relaxed);
     probe_up_.store(ok, std::memory_order_relaxed);
     if (ok) {
+        // Back from down: the probe has seen it fail and recover, which also ends a passive
+        // ejection (a server probed healthy all along keeps its ejection: its probe path may
+        // answer while its requests fail).
         recovered_at_.store(ticks(now), std::memory_order_relaxed);
         consecutive_failures_.store(0, std::memory_order_relaxed);
+        ejected_until_.store(0, std::memory_order_relaxed);
+        ejection_streak_.store(0, std::memory_order_relaxed);
     }
     return true;
 }

@@ -56,7 +56,8 @@ public:
     void set_mode(AdminMode mode, core::Instant now);
     AdminMode mode() const { return static_cast<AdminMode>(mode_.load(std::memory_order_relaxed)); }
 
-    // Probe loop only: one probe result; true when the probe state changed.
+    // Probe loop only: one probe result; true when the probe state changed. Coming back up
+    // also ends a passive ejection.
     bool record_probe(bool ok, std::uint32_t unhealthy_after, std::uint32_t healthy_after,
                       core::Instant now);
     bool probe_up() const { return probe_up_.load(std::memory_order_relaxed); }

@@ -128,6 +128,22 @@ TEST(ServerHealth, ProbesNeedUnhealthyAfterFailuresAndHealthyAfterSuccessesInARo
     EXPECT_EQ(s.probes_failed.load(), 5u);
 }
 
+TEST(ServerHealth, AProbeThatSawTheServerGoAndComeBackEndsAPassiveEjection) {
+    Pool p(3);
+    ServerHealth& s = p.health.server(0);
+    p.fail(0, 5);
+    ASSERT_EQ(p.state(0), ServerState::Ejected);
+    s.record_probe(true, 2, 2, p.now); // up all along: the ejection stays
+    s.record_probe(true, 2, 2, p.now);
+    EXPECT_EQ(p.state(0), ServerState::Ejected);
+    s.record_probe(false, 2, 2, p.now);
+    s.record_probe(false, 2, 2, p.now);
+    EXPECT_EQ(p.state(0), ServerState::ProbedDown);
+    s.record_probe(true, 2, 2, p.now);
+    s.record_probe(true, 2, 2, p.now);
+    EXPECT_EQ(p.state(0), ServerState::Healthy);
+}
+
 TEST(ServerHealth, OperatorModesWinOverHealth) {
     Pool p(2);
     p.health.server(0).set_mode(AdminMode::Draining, p.now);
