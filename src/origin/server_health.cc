@@ -156,9 +156,20 @@ bool PoolHealth::weights(std::span<const std::uint32_t> configured, core::Instan
     return any;
 }
 
-bool PoolHealth::any_healthy(core::Instant now) const {
-    return std::any_of(servers_.begin(), servers_.end(),
-                       [now](const auto& s) { return s->state(now) == ServerState::Healthy; });
+bool PoolHealth::usable(std::size_t i, core::Instant now) const {
+    const ServerHealth& s = *servers_[i];
+    const std::uint32_t failing = outlier_.enabled ? outlier_.consecutive_failures : 0;
+    return s.state(now) == ServerState::Healthy &&
+           (failing == 0 || s.consecutive_failures_.load(std::memory_order_relaxed) < failing);
+}
+
+bool PoolHealth::any_usable(core::Instant now) const {
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+        if (usable(i, now)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::shared_ptr<ServerHealth> HealthBook::server(std::string_view pool, std::string_view server) {

@@ -33,12 +33,12 @@ std::string snake(std::string_view camel) {
 void declare_server_health(metrics::Registry& r, const origin::OriginPoolSpec& pool, std::size_t i,
                            const metrics::Labels& labels) {
     std::shared_ptr<origin::ServerHealth> health = pool.health->shared(i);
-    const core::Clock* clock = &pool.health->clock();
+    std::shared_ptr<origin::PoolHealth> pool_health = pool.health;
     r.gauge("lacquer_origin_server_up",
-            "1 when the server takes new requests; 0 when it is ejected, probed down, draining "
-            "or disabled.",
-            labels, [health, clock] {
-                return health->state(clock->now()) == origin::ServerState::Healthy ? 1.0 : 0.0;
+            "1 when the server takes new requests; 0 when it is ejected, probed down, draining, "
+            "disabled, or failing (consecutive_failures in a row).",
+            labels, [pool_health, i] {
+                return pool_health->usable(i, pool_health->clock().now()) ? 1.0 : 0.0;
             });
     r.gauge("lacquer_origin_in_flight", "Exchanges in flight with the server, all workers.", labels,
             [health] { return static_cast<double>(health->in_flight.load()); });
@@ -47,7 +47,7 @@ void declare_server_health(metrics::Registry& r, const origin::OriginPoolSpec& p
                  [health] { return static_cast<double>(health->ejections.load()); });
     for (const bool ok : {true, false}) {
         metrics::Labels with_result = labels;
-        with_result.emplace_back("result", ok ? "ok" : "failed");
+        with_result.emplace_back("result", ok ? "success" : "failure");
         r.counter_fn("lacquer_origin_probes_total", "Active health probes, by result.", with_result,
                      [health, ok] {
                          return static_cast<double>(ok ? health->probes_ok.load()

@@ -138,7 +138,7 @@ void wire_origin_control(admin::AdminState& state, Server::Impl* impl) {
         const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
         const core::Instant now = impl->clock.now();
         const auto healthy = [&](std::size_t pool) {
-            return g->pool_specs[pool].health->any_healthy(now);
+            return g->pool_specs[pool].health->any_usable(now);
         };
         for (const proxy::Route& route : g->routes->routes()) {
             if (healthy(route.pool)) {

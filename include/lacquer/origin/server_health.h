@@ -120,8 +120,12 @@ public:
     // and stale-if-error still works). Returns false when no server may be used at all.
     bool weights(std::span<const std::uint32_t> configured, core::Instant now,
                  std::span<std::uint32_t> out) const;
-    // At least one server is healthy now.
-    bool any_healthy(core::Instant now) const;
+    // Server i is healthy and its last exchanges are not failing: fewer than
+    // consecutive_failures in a row (a server that max_ejected_percent keeps in rotation while
+    // it fails, such as the only one of a pool, is not usable). lacquer_origin_server_up and
+    // /readyz say this.
+    bool usable(std::size_t i, core::Instant now) const;
+    bool any_usable(core::Instant now) const;
 
 private:
     bool may_eject(std::size_t i, core::Instant now) const;

@@ -3,6 +3,7 @@
 #include "lacquer/origin/server_health.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <vector>
 
 namespace lacquer::origin {
@@ -35,7 +36,7 @@ struct Pool {
 TEST(ServerHealth, ServersStartHealthy) {
     Pool p(2);
     EXPECT_EQ(p.state(0), ServerState::Healthy);
-    EXPECT_TRUE(p.health.any_healthy(p.now));
+    EXPECT_TRUE(p.health.any_usable(p.now));
 }
 
 TEST(ServerHealth, ConsecutiveFailuresEjectForTheBaseTimeThenTheServerIsBack) {
@@ -96,11 +97,22 @@ TEST(ServerHealth, AtMostMaxEjectedPercentOfThePoolIsEjected) {
         ejected += p.state(i) == ServerState::Ejected ? 1 : 0;
     }
     EXPECT_EQ(ejected, 2);
-    EXPECT_TRUE(p.health.any_healthy(p.now));
+    // The other two still get traffic (a pool-wide outage still reaches the origin), though
+    // none is usable for /readyz: they keep failing.
+    std::vector<std::uint32_t> w(4);
+    ASSERT_TRUE(p.health.weights(std::vector<std::uint32_t>(4, 1), p.now, w));
+    EXPECT_EQ(std::count(w.begin(), w.end(), 0u), 2);
+    EXPECT_FALSE(p.health.any_usable(p.now));
 
-    Pool single(1); // one server of one is 100%: never ejected
-    single.fail(0, 50);
+    Pool single(1); // one server of one is 100%: never ejected, but not usable (/readyz)
+    single.fail(0, 4);
+    EXPECT_TRUE(single.health.usable(0, single.now));
+    single.fail(0, 46);
     EXPECT_EQ(single.state(0), ServerState::Healthy);
+    EXPECT_FALSE(single.health.usable(0, single.now));
+    EXPECT_FALSE(single.health.any_usable(single.now));
+    single.health.record_response(0, 200, single.now);
+    EXPECT_TRUE(single.health.any_usable(single.now));
 }
 
 TEST(ServerHealth, DisabledDetectionNeverEjects) {
@@ -169,7 +181,7 @@ TEST(ServerHealth, WeightsSkipUnusableServersAndPanicOnlyOverEnabledOnes) {
         p.health.server(1).record_probe(false, 3, 2, p.now);
         p.health.server(2).record_probe(false, 3, 2, p.now);
     }
-    EXPECT_FALSE(p.health.any_healthy(p.now));
+    EXPECT_FALSE(p.health.any_usable(p.now));
     ASSERT_TRUE(p.health.weights(configured, p.now, w));
     EXPECT_EQ(w, (std::vector<std::uint32_t>{0, 200, 100}));
     p.health.server(1).set_mode(AdminMode::Disabled, p.now);
