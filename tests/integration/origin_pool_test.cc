@@ -204,6 +204,34 @@ TEST(OriginPool, AKilledServerIsProbedDownGetsNoTrafficAndIsBackWithinTheProbeWi
                 ms(*down), failed_while_ejecting, load.ok() + load.failed(), ms(readmitted));
 }
 
+TEST(OriginPool, WithoutTrafficTheProbeAloneTakesADeadServerOutAndBringsItBack) {
+    ScriptedOrigin a;
+    auto b = std::make_unique<ScriptedOrigin>();
+    serve_ok(a, "a");
+    serve_ok(*b, "b");
+    const std::string b_address = b->address();
+    const std::uint16_t b_port = b->port();
+    LacquerProcess proxy(
+        pool_yaml({a.address(), b_address},
+                  {"health: { path: /healthz, interval: 200ms, timeout: 100ms, unhealthy_after: 2, "
+                   "healthy_after: 2 }"}));
+    ASSERT_TRUE(proxy.started());
+    ASSERT_TRUE(b->wait_for_count("/healthz", 1, 5s));
+    b->stop();
+    // unhealthy_after probes: at most 2 x (interval + 10% jitter), plus the scrape.
+    const auto down = wait_server_up(proxy, b_address, 0, 5s);
+    ASSERT_TRUE(down.has_value());
+    EXPECT_LT(ms(*down), 2 * 220 + 300);
+    ScriptedOrigin b_again(b_port);
+    serve_ok(b_again, "b again");
+    const auto up = wait_server_up(proxy, b_address, 1, 5s);
+    ASSERT_TRUE(up.has_value());
+    EXPECT_LT(ms(*up), 2 * 220 + 300);
+    std::printf("[ figures  ] probe alone (interval 200ms, 2 in a row): out after %lld ms, back "
+                "after %lld ms\n",
+                ms(*down), ms(*up));
+}
+
 TEST(OriginPool, AServerAnsweringFiveHundredThreeIsEjectedByPassiveDetectionAlone) {
     ScriptedOrigin a;
     ScriptedOrigin b;
