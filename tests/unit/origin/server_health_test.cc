@@ -2,8 +2,8 @@
 // hysteresis, operator modes, slow start and panic weights.
 #include "lacquer/origin/server_health.h"
 
-#include <gtest/gtest.h>
 #include <algorithm>
+#include <gtest/gtest.h>
 #include <vector>
 
 namespace lacquer::origin {
