@@ -43,8 +43,11 @@ CONTRACT = {
     "lacquer_requests_total": _ROUTE,
     "lacquer_origin_requests_total": {"origin", "server"},
     "lacquer_origin_responses_total": {"origin", "server", "status_class"},
-    "lacquer_origin_errors_total": {"origin", "kind"},
+    "lacquer_origin_errors_total": {"origin", "server", "kind"},
     "lacquer_origin_server_up": {"origin", "server"},
+    "lacquer_origin_in_flight": {"origin", "server"},
+    "lacquer_origin_ejections_total": {"origin", "server"},
+    "lacquer_origin_probes_total": {"origin", "server", "result"},
     "lacquer_coalesced_waits_total": set(),
     "lacquer_origin_fetches_avoided_total": set(),
     "lacquer_coalesce_wait_timeouts_total": set(),
@@ -65,7 +68,7 @@ CONTRACT = {
 }
 HISTOGRAMS = {
     "lacquer_request_duration_seconds": _ROUTE,
-    "lacquer_origin_fetch_duration_seconds": {"origin"},
+    "lacquer_origin_fetch_duration_seconds": {"origin", "server"},
 }
 for _name, _labels in HISTOGRAMS.items():
     CONTRACT[_name + "_bucket"] = _labels | {"le"}

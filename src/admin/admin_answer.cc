@@ -68,6 +68,37 @@ AdminAnswer text(int status, std::string body) {
     return a;
 }
 
+// GET /origins[?format=json]; POST /origin/drain|disable|enable?pool=P&server=S.
+AdminAnswer answer_origins(const http::RequestHead& request, std::string_view path,
+                           std::string_view query, const OriginControl& origins) {
+    if (!origins.list || !origins.set_mode) {
+        return text(404, "404 Not Found: no origin control here\n");
+    }
+    if (path == "/origins") {
+        if (!request.is_get() && !request.is_head()) {
+            return text(405, "405 Method Not Allowed\n");
+        }
+        const bool json = query_param(query, "format").value_or("text") == "json";
+        AdminAnswer a;
+        if (json) {
+            a.content_type = "application/json";
+        }
+        a.body = origins.list(json);
+        return a;
+    }
+    if (request.method != "POST") {
+        return text(405, "405 Method Not Allowed: /origin/... is POST\n");
+    }
+    const auto pool = query_param(query, "pool");
+    const auto server = query_param(query, "server");
+    if (!pool || !server || pool->empty() || server->empty()) {
+        return text(400, "400 Bad Request: pool=P&server=HOST:PORT are required\n");
+    }
+    std::string message;
+    const int status = origins.set_mode(*pool, *server, path.substr(8), message);
+    return text(status, (status == 200 ? "" : std::to_string(status) + " ") + message + "\n");
+}
+
 } // namespace
 
 AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
@@ -90,21 +121,26 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
         } else if (state.ready == nullptr || !state.ready->load()) {
             return text(503, "not ready: starting or stopping\n");
         } else if (state.origin_up && !state.origin_up()) {
-            return text(503, "not ready: no origin server accepts connections\n");
+            return text(503, "not ready: no pool that a route uses has a usable origin server\n");
         } else {
             a.body = "ready\n";
         }
         return a;
     }
+    const bool origin_api = path == "/origins" || path.starts_with("/origin/");
     const bool cache_api = path.starts_with("/purge/") || path == "/ban" || path == "/stats";
-    if (!cache_api) {
-        return text(404, "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats\n");
+    if (!cache_api && !origin_api) {
+        return text(404, "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, "
+                         "/origins, /origin/...\n");
     }
     if (!state.token.empty()) {
         const http::Header* auth = request.headers.find("Authorization");
         if (auth == nullptr || !bearer_matches(auth->value, state.token)) {
             return text(401, "401 Unauthorized: Authorization: Bearer <admin token>\n");
         }
+    }
+    if (origin_api) {
+        return answer_origins(request, path, query, state.origins);
     }
     if (path == "/stats") {
         if (!read) {

@@ -75,8 +75,8 @@ OriginTls read_tls(const YamlValue& value) {
 }
 
 HealthProbeConfig read_health(const YamlValue& value) {
-    const YamlMap map = YamlMap::with_keys(
-        value, {"path", "interval", "timeout", "unhealthy_after", "healthy_after"});
+    const YamlMap map = YamlMap::with_keys(value, {"path", "interval", "timeout", "unhealthy_after",
+                                                   "healthy_after", "expect_status"});
     HealthProbeConfig health;
     health.mark = value.mark();
     if (const std::optional<YamlValue> path = map.find("path")) {
@@ -107,13 +107,65 @@ HealthProbeConfig read_health(const YamlValue& value) {
             *field = static_cast<std::uint32_t>(count->as_uint(1, kMaxProbeCount));
         }
     }
+    if (const std::optional<YamlValue> status = map.find("expect_status")) {
+        health.expect_status = static_cast<int>(status->as_uint(100, 599));
+    }
     return health;
+}
+
+// `outlier_detection: false`, or a map of the passive-ejection settings.
+OutlierDetectionConfig read_outlier_detection(const YamlValue& value) {
+    OutlierDetectionConfig outlier;
+    if (!value.is_map()) {
+        const std::optional<bool> enabled = value.bool_value();
+        if (!enabled) {
+            value.fail("expected true, false or a map with consecutive_failures, "
+                       "base_ejection_time, max_ejection_time and max_ejected_percent, got " +
+                       value.describe());
+        }
+        outlier.enabled = *enabled;
+        return outlier;
+    }
+    const YamlMap map = YamlMap::with_keys(value, {"consecutive_failures", "base_ejection_time",
+                                                   "max_ejection_time", "max_ejected_percent"});
+    if (const std::optional<YamlValue> n = map.find("consecutive_failures")) {
+        outlier.consecutive_failures = static_cast<std::uint32_t>(n->as_uint(1, kMaxProbeCount));
+    }
+    const std::optional<YamlValue> base = map.find("base_ejection_time");
+    const std::optional<YamlValue> max = map.find("max_ejection_time");
+    if (base) {
+        outlier.base_ejection_time = base->as_duration(Duration(1));
+    }
+    if (max) {
+        outlier.max_ejection_time = max->as_duration(Duration(1));
+    }
+    if (outlier.max_ejection_time < outlier.base_ejection_time) {
+        (max ? *max : *base)
+            .fail("max_ejection_time must not be below base_ejection_time (" +
+                  format_duration(outlier.max_ejection_time) + " < " +
+                  format_duration(outlier.base_ejection_time) + ")");
+    }
+    if (const std::optional<YamlValue> percent = map.find("max_ejected_percent")) {
+        outlier.max_ejected_percent = static_cast<std::uint32_t>(percent->as_uint(0, 100));
+    }
+    return outlier;
+}
+
+// The pool keys of server health: passive ejection and slow start.
+void read_server_health(const YamlMap& map, OriginPoolConfig& pool) {
+    if (const std::optional<YamlValue> outlier = map.find("outlier_detection")) {
+        pool.outlier_detection = read_outlier_detection(*outlier);
+    }
+    if (const std::optional<YamlValue> slow_start = map.find("slow_start")) {
+        pool.slow_start = slow_start->as_duration();
+    }
 }
 
 OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
     const YamlMap map = YamlMap::with_keys(
         entry.value, {"servers", "balance", "tls", "connect_timeout", "first_byte_timeout",
-                      "between_bytes_timeout", "max_connections_per_server", "health"});
+                      "between_bytes_timeout", "max_connections_per_server", "health",
+                      "outlier_detection", "slow_start"});
     OriginPoolConfig pool;
     pool.name = entry.key;
     pool.mark = entry.key_mark;
@@ -144,6 +196,7 @@ OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
     if (const std::optional<YamlValue> health = map.find("health")) {
         pool.health = read_health(*health);
     }
+    read_server_health(map, pool);
     return pool;
 }
 

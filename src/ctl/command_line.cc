@@ -52,7 +52,7 @@ struct Words {
 // The command and its argument from the words left once the options are taken.
 std::string choose_command(const Words& w, Invocation& inv) {
     if (w.positional.empty()) {
-        return "no command: status, stats, purge or ban (see --help)";
+        return "no command: status, stats, purge, ban, origins or origin (see --help)";
     }
     const std::string_view name = w.positional[0];
     const std::size_t operands = w.positional.size() - 1;
@@ -63,6 +63,23 @@ std::string choose_command(const Words& w, Invocation& inv) {
             return std::string(name) + " takes no argument";
         }
         return {};
+    }
+    if (name == "origins") {
+        inv.command = Command::Origins;
+        return operands > 0 || purge_options ? "origins takes no argument" : "";
+    }
+    if (name == "origin") {
+        inv.command = Command::OriginSet;
+        if (operands != 3 || purge_options) {
+            return "origin takes drain|disable|enable POOL SERVER";
+        }
+        inv.argument = std::string(w.positional[1]);
+        inv.pool = std::string(w.positional[2]);
+        inv.server = std::string(w.positional[3]);
+        const bool known =
+            inv.argument == "drain" || inv.argument == "disable" || inv.argument == "enable";
+        return known ? ""
+                     : "origin: the action is drain, disable or enable, got '" + inv.argument + "'";
     }
     if (name == "ban") {
         inv.command = Command::Ban;
@@ -202,6 +219,12 @@ std::string usage_text() {
            "  purge ... --soft        (URL, --prefix, --tag) mark stale instead: served inside\n"
            "                          `stale` while one request refreshes each object\n"
            "  ban REGEX               every object whose path?params matches REGEX\n"
+           "  origins                 every origin server: state (healthy, ejected, probed_down,\n"
+           "                          draining, disabled), in flight, open connections, recent\n"
+           "                          error ratio, ejections, last probe\n"
+           "  origin drain POOL SERVER    no new requests to SERVER; those in flight finish\n"
+           "  origin disable POOL SERVER  no requests to SERVER\n"
+           "  origin enable POOL SERVER   SERVER takes requests again (slow start if set)\n"
            "\n"
            "options:\n"
            "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"

@@ -22,11 +22,23 @@ enum class ExitStatus : int {
     Unreachable = 3, // cannot connect, timed out, or no valid HTTP answer
 };
 
-enum class Command : std::uint8_t { Status, Stats, PurgeUrl, PurgePrefix, PurgeTag, PurgeAll, Ban };
+enum class Command : std::uint8_t {
+    Status,
+    Stats,
+    PurgeUrl,
+    PurgePrefix,
+    PurgeTag,
+    PurgeAll,
+    Ban,
+    Origins,   // every origin server: state, in flight, connections, errors, last probe
+    OriginSet, // origin drain|disable|enable POOL SERVER
+};
 
 struct Invocation {
     Command command = Command::Status;
-    std::string argument;   // the URL path (with its query), prefix, tag or regex
+    std::string argument;   // the URL path (with its query), prefix, tag or regex; origin: action
+    std::string pool;       // origin: the pool
+    std::string server;     // origin: the server, HOST:PORT as configured
     std::string host;       // purge URL: only that host's copies; empty: every host
     std::string admin;      // --admin HOST:PORT; empty: admin.address of the config
     std::string token_file; // --token-file; empty: admin.token_file of the config

@@ -1,5 +1,5 @@
-// status, stats, purge and ban over the admin API (CONFIG.md "Admin API"). One connection per
-// request, each bounded by --timeout. Exit statuses: see ExitStatus.
+// status, stats, purge, ban and the origin servers over the admin API (CONFIG.md "Admin API"). One
+// connection per request, each bounded by --timeout. Exit statuses: see ExitStatus.
 #include "ctl/commands.h"
 
 #include "ctl/admin_client.h"
@@ -59,6 +59,31 @@ public:
             return unexpected(path, *answer);
         }
         out_ << (inv_.json ? std::string(trimmed(answer->body)) + "\n" : count_text(verb, *count));
+        return ExitStatus::Ok;
+    }
+
+    // `origins`: the admin listener's own table (or its JSON), printed as it is.
+    ExitStatus origins() {
+        ExitStatus failure = ExitStatus::Ok;
+        const std::optional<AdminAnswer> answer =
+            ask_ok("GET", inv_.json ? "/origins?format=json" : "/origins", failure);
+        if (!answer) {
+            return failure;
+        }
+        out_ << trimmed(answer->body) << "\n";
+        return ExitStatus::Ok;
+    }
+
+    // `origin drain|disable|enable POOL SERVER`: prints lacquerd's one-line answer.
+    ExitStatus set_origin(const std::string& path) {
+        ExitStatus failure = ExitStatus::Ok;
+        const std::optional<AdminAnswer> answer = ask_ok("POST", path, failure);
+        if (!answer) {
+            return failure;
+        }
+        out_ << (inv_.json ? "{\"message\": \"" + std::string(trimmed(answer->body)) + "\"}"
+                           : std::string(trimmed(answer->body)))
+             << "\n";
         return ExitStatus::Ok;
     }
 
@@ -207,6 +232,11 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
         return call.purge("/purge/all", "purged");
     case Command::Ban:
         return call.purge("/ban?regex=" + arg, "banned");
+    case Command::Origins:
+        return call.origins();
+    case Command::OriginSet:
+        return call.set_origin("/origin/" + arg + "?pool=" + query_value(inv.pool) +
+                               "&server=" + query_value(inv.server));
     }
     return ExitStatus::Usage;
 }

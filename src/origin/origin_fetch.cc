@@ -72,13 +72,6 @@ void OriginFetch::count(std::uint32_t slot) const {
     }
 }
 
-void OriginFetch::mark_server(bool up) const {
-    const OriginCounters* c = pool_->counters();
-    if (c != nullptr && server_ < pool_->spec().servers.size()) {
-        c->server_up[server_].store(up ? 1 : 0, std::memory_order_relaxed);
-    }
-}
-
 void OriginFetch::connect(bool fresh_only) {
     AcquireError error = AcquireError::None;
     upstream_ = pool_->acquire(hash_, this, fresh_only, error);
@@ -219,6 +212,7 @@ void OriginFetch::read_head() {
             c != nullptr && status >= 100 && status < 600) {
             count(c->responses[server_][static_cast<std::size_t>(status / 100 - 1)]);
         }
+        pool_->record_response(server_, status); // passive health: a 5xx counts as a failure
         timer_.arm(pool_->spec().between_bytes_timeout);
         observer_.fetch_head(*this);
         if (state_ == State::ReadingBody) {
@@ -308,7 +302,6 @@ void OriginFetch::on_drained(net::Connection&) {
 void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
     switch (event) {
     case net::ConnEvent::Connected:
-        mark_server(true);
         if (state_ == State::Connecting) {
             state_ = State::Waiting;
             arm_waiting_timer();
@@ -372,7 +365,7 @@ void OriginFetch::finish() {
         r.keep_alive && !eof_ && request_sent_ && r.framing.kind != http::Framing::Kind::UntilClose;
     pool_->release(std::move(upstream_), reusable);
     if (pool_->counters() != nullptr && pool_->shard() != nullptr) {
-        pool_->shard()->observe(pool_->counters()->duration, worker_.now() - started_at_);
+        pool_->shard()->observe(pool_->counters()->duration[server_], worker_.now() - started_at_);
     }
     observer_.fetch_done(*this);
 }
@@ -384,12 +377,16 @@ void OriginFetch::fail(FetchFault fault) {
     if (upstream_) {
         pool_->release(std::move(upstream_), false);
     }
-    if (fault == FetchFault::ConnectFailed || fault == FetchFault::ConnectTimeout) {
-        mark_server(false);
+    const bool has_server = server_ < pool_->spec().servers.size(); // none when all were busy
+    if (has_server && !head_delivered) {
+        pool_->record_failure(server_); // passive health
     }
     if (const OriginCounters* c = pool_->counters(); c != nullptr && pool_->shard() != nullptr) {
-        count(c->errors[static_cast<std::size_t>(fault)]);
-        pool_->shard()->observe(c->duration, worker_.now() - started_at_);
+        const std::size_t row = has_server ? server_ : pool_->spec().servers.size();
+        count(c->errors[row][static_cast<std::size_t>(fault)]);
+        if (has_server) {
+            pool_->shard()->observe(c->duration[server_], worker_.now() - started_at_);
+        }
     }
     observer_.fetch_failed(*this, fault, head_delivered);
 }

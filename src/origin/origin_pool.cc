@@ -5,11 +5,55 @@
 #include "lacquer/net/worker.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace lacquer::origin {
 
-std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config) {
+namespace {
+// The shared parts of a spec: its servers' health and, for consistent_hash, the table.
+std::vector<std::string> names_of(const OriginPoolSpec& spec) {
+    std::vector<std::string> names;
+    for (const OriginServerSpec& server : spec.servers) {
+        names.push_back(server.name);
+    }
+    return names;
+}
+
+std::vector<std::uint32_t> weights_of(const OriginPoolSpec& spec) {
+    std::vector<std::uint32_t> weights;
+    for (const OriginServerSpec& server : spec.servers) {
+        weights.push_back(server.weight);
+    }
+    return weights;
+}
+
+// For a spec built by hand (tests): fresh health, default ejection settings.
+std::shared_ptr<PoolHealth> standalone_health(const OriginPoolSpec& spec) {
+    std::vector<std::shared_ptr<ServerHealth>> servers;
+    for (std::size_t i = 0; i < spec.servers.size(); ++i) {
+        servers.push_back(std::make_shared<ServerHealth>());
+    }
+    return std::make_shared<PoolHealth>(spec.name, config::OutlierDetectionConfig{},
+                                        core::Duration(0), std::move(servers),
+                                        core::system_clock());
+}
+
+void attach_health(OriginPoolSpec& spec, const config::OriginPoolConfig& pool, HealthBook* book) {
+    std::vector<std::shared_ptr<ServerHealth>> servers;
+    for (const OriginServerSpec& server : spec.servers) {
+        servers.push_back(book != nullptr ? book->server(spec.name, server.name)
+                                          : std::make_shared<ServerHealth>());
+    }
+    spec.health = std::make_shared<PoolHealth>(
+        spec.name, pool.outlier_detection, pool.slow_start, std::move(servers),
+        book != nullptr ? book->clock() : core::system_clock());
+    if (spec.balance == config::Balance::ConsistentHash) {
+        spec.maglev = std::make_shared<const MaglevTable>(names_of(spec), weights_of(spec));
+    }
+    spec.probe = pool.health;
+}
+} // namespace
+
+std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, HealthBook* book) {
     std::vector<OriginPoolSpec> specs;
     specs.reserve(config.origins.size());
     for (const config::OriginPoolConfig& pool : config.origins) {
@@ -29,6 +73,7 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config) {
             }
             spec.servers.push_back({*address, server.address.text(), server.weight});
         }
+        attach_health(spec, pool, book);
         specs.push_back(std::move(spec));
     }
     return specs;
@@ -41,6 +86,7 @@ UpstreamConnection::UpstreamConnection(OriginPool& pool, std::size_t server,
 UpstreamConnection::~UpstreamConnection() {
     if (pool_ != nullptr) { // an idle one, closed with its pool
         --pool_->servers_[server_].open;
+        pool_->health_->server(server_).open_connections.fetch_sub(1, std::memory_order_relaxed);
     }
 }
 
@@ -58,13 +104,19 @@ void UpstreamConnection::on_event(net::Connection&, net::ConnEvent) {
 }
 
 OriginPool::OriginPool(net::Worker& worker, const OriginPoolSpec& spec, unsigned worker_count)
-    : worker_(worker), spec_(spec), servers_(spec.servers.size()) {
+    : worker_(worker), spec_(spec), servers_(spec.servers.size()),
+      health_(spec.health ? spec.health : standalone_health(spec)),
+      maglev_(spec.maglev || spec.balance != config::Balance::ConsistentHash
+                  ? spec.maglev
+                  : std::make_shared<const MaglevTable>(names_of(spec), weights_of(spec))),
+      balancer_(spec.balance, spec.servers.size(), maglev_.get()), weights_(spec.servers.size()),
+      active_(spec.servers.size()) {
     // The cap is process-wide; each worker holds its share, at least one connection.
     const unsigned workers = std::max(1u, worker_count);
     cap_per_server_ =
         std::max<std::size_t>(1, (spec.max_connections_per_server + workers - 1) / workers);
     for (const OriginServerSpec& s : spec.servers) {
-        total_weight_ += s.weight;
+        configured_.push_back(s.weight);
     }
 }
 
@@ -83,54 +135,23 @@ std::size_t OriginPool::idle_count() const {
 }
 
 std::size_t OriginPool::pick(std::uint64_t hash) {
-    const std::size_t n = servers_.size();
-    switch (spec_.balance) {
-    case config::Balance::RoundRobin: {
-        // Smooth weighted round robin (as nginx): evenly interleaved, weights respected.
-        std::size_t best = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            servers_[i].current_weight += spec_.servers[i].weight;
-            if (servers_[i].current_weight > servers_[best].current_weight) {
-                best = i;
-            }
-        }
-        servers_[best].current_weight -= total_weight_;
-        return best;
+    // Healthy servers only (or, when none is, every enabled one: see PoolHealth::weights).
+    if (!health_->weights(configured_, worker_.now(), weights_)) {
+        return servers_.size();
     }
-    case config::Balance::LeastConnections: {
-        std::size_t best = 0;
-        for (std::size_t i = 1; i < n; ++i) {
-            // active_i / weight_i < active_best / weight_best, without division
-            if (servers_[i].active * spec_.servers[best].weight <
-                servers_[best].active * spec_.servers[i].weight) {
-                best = i;
-            }
-        }
-        return best;
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+        active_[i] = servers_[i].active;
     }
-    case config::Balance::ConsistentHash: {
-        // Weighted rendezvous hashing: a key keeps its server while the set is unchanged, and
-        // only the keys of a removed server move.
-        std::size_t best = 0;
-        double best_score = -1.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            std::uint64_t h = hash ^ (0x9e3779b97f4a7c15ULL * (i + 1));
-            h ^= h >> 33;
-            h *= 0xff51afd7ed558ccdULL;
-            h ^= h >> 33;
-            h *= 0xc4ceb9fe1a85ec53ULL;
-            h ^= h >> 33;
-            const double u = (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
-            const double score = spec_.servers[i].weight / -std::log(u);
-            if (score > best_score) {
-                best_score = score;
-                best = i;
-            }
-        }
-        return best;
-    }
-    }
-    return 0;
+    return balancer_.pick(hash, weights_, active_);
+}
+
+// Ejections are logged once, by the prober's sweep (health_probe.h), not by each worker.
+void OriginPool::record_response(std::size_t server, int status) {
+    (void)health_->record_response(server, status, worker_.now());
+}
+
+void OriginPool::record_failure(std::size_t server) {
+    (void)health_->record_failure(server, worker_.now());
 }
 
 std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
@@ -139,10 +160,18 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
     error = AcquireError::None;
     const std::size_t n = servers_.size();
     const std::size_t first = pick(hash);
-    // The chosen server first; if it is at its cap, the others in order.
+    if (first == n) {
+        error = AcquireError::AllBusy; // every server is draining or disabled
+        return nullptr;
+    }
+    // The chosen server first; if it is at its cap, the other usable ones in order.
     for (std::size_t k = 0; k < n; ++k) {
         const std::size_t i = (first + k) % n;
+        if (weights_[i] == 0) {
+            continue;
+        }
         ServerState& s = servers_[i];
+        ServerHealth& health = health_->server(i);
         if (!fresh_only && !s.idle.empty()) {
             std::unique_ptr<UpstreamConnection> conn = std::move(s.idle.back());
             s.idle.pop_back();
@@ -151,6 +180,7 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
             conn->conn_->set_handler(handler);
             conn->conn_->set_timeouts(core::Millis(0), core::Millis(0));
             ++s.active;
+            health.in_flight.fetch_add(1, std::memory_order_relaxed);
             return conn;
         }
         if (s.open >= cap_per_server_) {
@@ -165,6 +195,8 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
         }
         ++s.open;
         ++s.active;
+        health.open_connections.fetch_add(1, std::memory_order_relaxed);
+        health.in_flight.fetch_add(1, std::memory_order_relaxed);
         return std::make_unique<UpstreamConnection>(*this, i, std::move(raw));
     }
     error = AcquireError::AllBusy;
@@ -175,6 +207,7 @@ void OriginPool::release(std::unique_ptr<UpstreamConnection> conn, bool reusable
     ServerState& s = servers_[conn->server_];
     LACQUER_ASSERT(s.active > 0);
     --s.active;
+    health_->server(conn->server_).in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (!reusable || conn->conn_->input_size() != 0) {
         // Leftover bytes after a complete response: the origin framed badly; never reuse.
         retire(std::move(conn));
@@ -201,6 +234,7 @@ void OriginPool::forget_idle(UpstreamConnection& conn) {
 
 void OriginPool::retire(std::unique_ptr<UpstreamConnection> conn) {
     --servers_[conn->server_].open;
+    health_->server(conn->server_).open_connections.fetch_sub(1, std::memory_order_relaxed);
     conn->pool_ = nullptr;
     // Destroyed after the current callback; by then this pool may be gone (its generation
     // ended in the same callback), which the connection no longer minds.

@@ -29,6 +29,33 @@ std::string snake(std::string_view camel) {
     return lower(out);
 }
 
+// The gauges and counters of one server's shared health (origin/server_health.h).
+void declare_server_health(metrics::Registry& r, const origin::OriginPoolSpec& pool, std::size_t i,
+                           const metrics::Labels& labels) {
+    std::shared_ptr<origin::ServerHealth> health = pool.health->shared(i);
+    std::shared_ptr<origin::PoolHealth> pool_health = pool.health;
+    r.gauge("lacquer_origin_server_up",
+            "1 when the server takes new requests; 0 when it is ejected, probed down, draining, "
+            "disabled, or failing (consecutive_failures in a row).",
+            labels, [pool_health, i] {
+                return pool_health->usable(i, pool_health->clock().now()) ? 1.0 : 0.0;
+            });
+    r.gauge("lacquer_origin_in_flight", "Exchanges in flight with the server, all workers.", labels,
+            [health] { return static_cast<double>(health->in_flight.load()); });
+    r.counter_fn("lacquer_origin_ejections_total",
+                 "Times the server was ejected by passive health (outlier detection).", labels,
+                 [health] { return static_cast<double>(health->ejections.load()); });
+    for (const bool ok : {true, false}) {
+        metrics::Labels with_result = labels;
+        with_result.emplace_back("result", ok ? "success" : "failure");
+        r.counter_fn("lacquer_origin_probes_total", "Active health probes, by result.", with_result,
+                     [health, ok] {
+                         return static_cast<double>(ok ? health->probes_ok.load()
+                                                       : health->probes_failed.load());
+                     });
+    }
+}
+
 } // namespace
 
 std::unique_ptr<ProxyMetrics>
@@ -70,7 +97,6 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
 
     for (const origin::OriginPoolSpec& pool : pools) {
         auto c = std::make_unique<origin::OriginCounters>();
-        c->server_up = std::make_unique<std::atomic<std::uint8_t>[]>(pool.servers.size());
         for (std::size_t i = 0; i < pool.servers.size(); ++i) {
             const std::string& server = pool.servers[i].name;
             const metrics::Labels labels{{"origin", pool.name}, {"server", server}};
@@ -85,24 +111,29 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
                               "Responses from origin servers, by status class.", with_class);
             }
             c->responses.push_back(classes);
-            c->server_up[i].store(1, std::memory_order_relaxed);
-            std::atomic<std::uint8_t>* up = &c->server_up[i];
-            r.gauge("lacquer_origin_server_up",
-                    "0 after a failed connect to the server, 1 after a good one.", labels,
-                    [up] { return static_cast<double>(up->load(std::memory_order_relaxed)); });
+            c->duration.push_back(r.histogram("lacquer_origin_fetch_duration_seconds",
+                                              "Origin exchanges from start to the end of the body.",
+                                              labels));
+            declare_server_health(r, pool, i, labels);
         }
-        for (std::size_t f = 0; f <= static_cast<std::size_t>(origin::FetchFault::Closed); ++f) {
-            const auto fault = static_cast<origin::FetchFault>(f);
-            c->errors.push_back(
-                fault == origin::FetchFault::None
-                    ? 0
-                    : r.counter("lacquer_origin_errors_total", "Failed origin exchanges, by kind.",
-                                {{"origin", pool.name},
-                                 {"kind", snake(origin::fetch_fault_name(fault))}}));
+        for (std::size_t i = 0; i <= pool.servers.size(); ++i) {
+            const std::string server = i < pool.servers.size() ? pool.servers[i].name : "-";
+            std::vector<std::uint32_t> faults;
+            for (std::size_t f = 0; f <= static_cast<std::size_t>(origin::FetchFault::Closed);
+                 ++f) {
+                const auto fault = static_cast<origin::FetchFault>(f);
+                faults.push_back(
+                    fault == origin::FetchFault::None
+                        ? 0
+                        : r.counter("lacquer_origin_errors_total",
+                                    "Failed origin exchanges, by server and kind (server \"-\": "
+                                    "none could be used).",
+                                    {{"origin", pool.name},
+                                     {"server", server},
+                                     {"kind", snake(origin::fetch_fault_name(fault))}}));
+            }
+            c->errors.push_back(std::move(faults));
         }
-        c->duration = r.histogram("lacquer_origin_fetch_duration_seconds",
-                                  "Origin exchanges from start to the end of the body.",
-                                  {{"origin", pool.name}});
         m->origins.push_back(std::move(c));
     }
 

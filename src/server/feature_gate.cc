@@ -20,9 +20,6 @@ void check_supported(const config::Config& config) {
         if (o.tls.enabled) {
             refuse(o.tls_mark, "TLS to origins");
         }
-        if (o.health) {
-            refuse(o.health->mark, "an active health probe");
-        }
     }
 }
 

@@ -8,7 +8,9 @@
 #include "lacquer/config/reload.h"
 #include "lacquer/net/listener.h"
 #include "lacquer/net/worker.h"
+#include "lacquer/origin/health_probe.h"
 #include "lacquer/origin/origin_pool.h"
+#include "lacquer/origin/pool_report.h"
 #include "lacquer/proxy/client_session.h"
 #include "lacquer/proxy/generation.h"
 #include "lacquer/proxy/proxy_metrics.h"
@@ -98,6 +100,12 @@ struct Server::Impl {
     std::atomic<std::uint64_t> reloads_ok{0};
     std::atomic<std::uint64_t> reloads_failed{0};
     std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
+    // Origin server health, shared by every worker and kept across reloads; the probe loop
+    // probes and watches it (origin/health_probe.h) from one place, beside the workers.
+    std::unique_ptr<origin::HealthBook> health_book;
+    std::unique_ptr<metrics::Shard> probe_shard;
+    std::unique_ptr<net::Worker> probe_loop;
+    std::unique_ptr<origin::HealthProber> prober;
     std::atomic<bool> ready{false};
     std::unique_ptr<admin::AdminServer> admin;
     std::string admin_token; // admin.token_file's content; the workers never forward it
@@ -117,6 +125,47 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
 
 } // namespace
 
+namespace {
+
+std::shared_ptr<const proxy::Generation> running_generation(const Server::Impl& s) {
+    std::lock_guard<std::mutex> lock(s.generation_mutex);
+    return s.generation;
+}
+
+// /readyz, /origins and /origin/*: on the running generation's pools, from the admin thread.
+void wire_origin_control(admin::AdminState& state, Server::Impl* impl) {
+    state.origin_up = [impl] {
+        const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
+        const core::Instant now = impl->clock.now();
+        const auto healthy = [&](std::size_t pool) {
+            return g->pool_specs[pool].health->any_usable(now);
+        };
+        for (const proxy::Route& route : g->routes->routes()) {
+            if (healthy(route.pool)) {
+                return true;
+            }
+        }
+        return !g->routes->default_route().reject && healthy(g->routes->default_route().pool);
+    };
+    state.origins.list = [impl](bool json) {
+        const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
+        return json ? origin::origins_json(g->pool_specs, impl->clock.now())
+                    : origin::origins_text(g->pool_specs, impl->clock.now());
+    };
+    state.origins.set_mode = [impl](std::string_view pool, std::string_view server,
+                                    std::string_view action, std::string& message) {
+        const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
+        const int status = origin::set_server_mode(g->pool_specs, pool, server, action,
+                                                   impl->clock.now(), message);
+        if (status == 200) {
+            std::cerr << ("lacquerd: admin: " + message + "\n") << std::flush;
+        }
+        return status;
+    };
+}
+
+} // namespace
+
 Server::Server(config::Config config, std::string config_path, const core::Clock& clock)
     : impl_(std::make_unique<Impl>(clock)) {
     Impl& s = *impl_;
@@ -131,6 +180,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     s.sources.ready = &s.ready;
     s.sources.workers = s.workers;
     s.sources.version = LACQUER_VERSION_STRING;
+    s.health_book = std::make_unique<origin::HealthBook>(clock);
     s.generation = build_generation(s, std::move(config), 1);
     const config::Config& c = s.generation->config;
     for (const char* result : {"success", "failure"}) {
@@ -142,6 +192,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     for (unsigned w = 0; w < s.workers; ++w) {
         s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
     }
+    s.probe_shard = std::make_unique<metrics::Shard>(s.registry.capacity());
     if (c.admin.present) {
         std::string error;
         auto address = net::resolve(c.admin.address.host, c.admin.address.port, error);
@@ -164,21 +215,8 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
             *s.store, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
         s.admin_token = read_admin_token(c.admin);
         state.token = s.admin_token;
-        state.origin_up = [impl] { // passive health: the last connect to each server
-            std::shared_ptr<const proxy::Generation> g;
-            {
-                std::lock_guard<std::mutex> lock(impl->generation_mutex);
-                g = impl->generation;
-            }
-            for (std::size_t p = 0; p < g->pool_specs.size(); ++p) {
-                for (std::size_t i = 0; i < g->pool_specs[p].servers.size(); ++i) {
-                    if (g->metrics->origins[p]->server_up[i].load(std::memory_order_relaxed) != 0) {
-                        return true;
-                    }
-                }
-            }
-            return false;
-        };
+        state.shards.push_back(s.probe_shard.get());
+        wire_origin_control(state, impl);
         s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));
     }
     s.access_log = proxy::AccessLog::open(c.log, s.workers);
@@ -230,6 +268,11 @@ void Server::start(std::ostream& out) {
     for (WorkerSlot& slot : s.slots) {
         slot.worker->start(nullptr);
     }
+    s.probe_loop = std::make_unique<net::Worker>(s.workers, s.clock);
+    s.prober = std::make_unique<origin::HealthProber>(*s.probe_loop, s.registry, *s.probe_shard,
+                                                      std::cerr);
+    s.prober->watch(s.generation->pool_specs);
+    s.probe_loop->start(nullptr);
     if (s.admin) {
         s.admin->start();
     }
@@ -283,7 +326,7 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
     auto g = std::make_shared<proxy::Generation>();
     g->number = number;
     g->config = std::move(config);
-    g->pool_specs = origin::build_pool_specs(g->config);
+    g->pool_specs = origin::build_pool_specs(g->config, s.health_book.get());
     g->routes = std::make_unique<proxy::RouteTable>(g->config);
     s.metrics.push_back(
         proxy::declare_proxy_metrics(s.registry, *g->routes, g->pool_specs, s.sources));
@@ -419,6 +462,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
                 switched->fetch_add(1);
             });
     }
+    s.probe_loop->post([prober = s.prober.get(), next] { prober->watch(next->pool_specs); });
     const auto deadline = std::chrono::steady_clock::now() + kSwitchTime;
     while (switched->load() < s.workers && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -477,9 +521,13 @@ void Server::stop() {
     for (WorkerSlot& slot : s.slots) {
         slot.worker->stop();
     }
+    s.probe_loop->stop();
     for (WorkerSlot& slot : s.slots) {
         slot.worker->join();
     }
+    s.probe_loop->join();
+    s.prober.reset(); // its probes' connections are disposed into the loop, destroyed next
+    s.probe_loop->destroy_disposed();
     // The threads are gone; end what they left, each thing before what it refers to:
     // 1. listeners; sessions (the requests still in flight are logged as cut) and cache fills,
     //    of every worker (a fill's end posts to its waiters' workers, which must still exist);

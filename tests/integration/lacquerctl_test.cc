@@ -124,6 +124,39 @@ TEST_F(LacquerCtl, StatusShowsLiveReadyWorkersAndTheOriginServer) {
     EXPECT_EQ(run.stderr_text, "");
 }
 
+TEST_F(LacquerCtl, OriginsListsEveryServerAndOriginDrainsAndEnablesOne) {
+    const std::string server = origin_.address();
+    const ProgramRun list = ctl({"origins"});
+    EXPECT_EQ(list.exit_code, 0) << list.stderr_text;
+    EXPECT_THAT(list.stdout_text, StartsWith("POOL "));
+    EXPECT_THAT(list.stdout_text, HasSubstr("LAST_PROBE"));
+    EXPECT_THAT(list.stdout_text, HasSubstr("api          " + server));
+    EXPECT_THAT(list.stdout_text, HasSubstr(" healthy "));
+
+    const ProgramRun drain = ctl({"origin", "drain", "api", server});
+    EXPECT_EQ(drain.exit_code, 0) << drain.stderr_text;
+    EXPECT_EQ(drain.stdout_text, "origin api server " + server + " is now draining\n");
+    const ProgramRun json = ctl({"origins", "--json"});
+    EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
+    EXPECT_THAT(json.stdout_text,
+                HasSubstr("\"server\": \"" + server + "\", \"state\": \"draining\""));
+    // The only server drained: nothing takes requests, so lacquerd is not ready.
+    EXPECT_EQ(ctl({"status"}).exit_code, 1);
+
+    const ProgramRun enable = ctl({"origin", "enable", "api", server});
+    EXPECT_EQ(enable.exit_code, 0) << enable.stderr_text;
+    EXPECT_THAT(enable.stdout_text, HasSubstr("is now healthy"));
+    EXPECT_EQ(ctl({"status"}).exit_code, 0);
+
+    const ProgramRun unknown = ctl({"origin", "disable", "api", "10.9.9.9:1"});
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_THAT(unknown.stderr_text, HasSubstr("has no server '10.9.9.9:1'"));
+    // Without the token: refused like the other admin actions.
+    const ProgramRun no_token =
+        lacquerctl({"--admin", admin_address(), "origin", "drain", "api", server});
+    EXPECT_EQ(no_token.exit_code, 1);
+}
+
 TEST_F(LacquerCtl, StatsPrintsTheFiguresLacquerdCounted) {
     store("/c/stats-a"); // miss, hit
     ASSERT_EQ(cache_status("/c/stats-a"), kHit);

@@ -210,7 +210,7 @@ bool OriginExchange::wait_for_close(Millis timeout) {
 
 // ---- ScriptedOrigin ----
 
-ScriptedOrigin::ScriptedOrigin() {
+ScriptedOrigin::ScriptedOrigin(std::uint16_t port) : port_(port) {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         ADD_FAILURE() << "ScriptedOrigin: pipe2: " << core::errno_text(errno);

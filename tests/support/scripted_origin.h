@@ -99,8 +99,10 @@ using OriginHandler = std::function<void(OriginExchange&)>;
 
 class ScriptedOrigin {
 public:
-    // Binds 127.0.0.1:0 and starts accepting. A bind failure is reported as a test failure.
-    ScriptedOrigin();
+    // Binds 127.0.0.1:0 (or `port`: a server brought back where a stopped one listened) and
+    // starts accepting. A bind failure is reported as a test failure.
+    ScriptedOrigin() : ScriptedOrigin(0) {}
+    explicit ScriptedOrigin(std::uint16_t port);
     ~ScriptedOrigin();
     ScriptedOrigin(const ScriptedOrigin&) = delete;
     ScriptedOrigin& operator=(const ScriptedOrigin&) = delete;

@@ -84,9 +84,9 @@ UniqueFd listen_loopback(std::uint16_t& port, std::string& error) {
     }
     const int one = 1;
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const sockaddr_in addr = loopback_address(0);
+    const sockaddr_in addr = loopback_address(port);
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-        error = errno_text("bind 127.0.0.1:0");
+        error = errno_text(("bind 127.0.0.1:" + std::to_string(port)).c_str());
         return {};
     }
     if (::listen(fd.get(), 512) != 0) {

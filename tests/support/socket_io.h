@@ -31,8 +31,8 @@ private:
     int fd_ = -1;
 };
 
-// A listening socket on 127.0.0.1:0; `port` receives the bound port. Invalid fd + `error` on
-// failure.
+// A listening socket on 127.0.0.1:`port` (0: any; SO_REUSEADDR, so a test can bring a stopped
+// server back on its port); `port` receives the bound port. Invalid fd + `error` on failure.
 UniqueFd listen_loopback(std::uint16_t& port, std::string& error);
 
 // Connects to host:port within `timeout`.

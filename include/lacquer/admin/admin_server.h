@@ -35,12 +35,24 @@ struct CacheControl {
     std::function<std::string()> stats_json;
 };
 
+// The origin pools as the operator sees and steers them (origin/pool_report.h), implemented by
+// the server on the running generation.
+struct OriginControl {
+    std::function<std::string(bool json)> list; // every server: state, in flight, errors, probe
+    // `action`: drain | disable | enable. Returns the HTTP status and a one-line `message`.
+    std::function<int(std::string_view pool, std::string_view server, std::string_view action,
+                      std::string& message)>
+        set_mode;
+};
+
 struct AdminState {
     const metrics::Registry* registry = nullptr;
     std::vector<const metrics::Shard*> shards; // one per worker
     const std::atomic<bool>* ready = nullptr;  // listeners up and workers running
-    std::function<bool()> origin_up;           // at least one origin server accepts connections
+    // Some pool that a route uses has a server that takes requests (healthy, not drained).
+    std::function<bool()> origin_up;
     CacheControl cache;
+    OriginControl origins;
     std::string token; // admin.token_file's content; empty: no token asked
 };
 

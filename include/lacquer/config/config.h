@@ -108,7 +108,20 @@ struct HealthProbeConfig {
     Duration timeout = std::chrono::seconds(1);
     std::uint32_t unhealthy_after = 3;
     std::uint32_t healthy_after = 2;
+    int expect_status = 200; // the status a good probe answers
     SourceMark mark;
+};
+
+// Passive health (outlier detection): a server whose exchanges fail `consecutive_failures` times
+// in a row (connect error, reset, timeout, 5xx) is ejected for `base_ejection_time`, doubled each
+// time it is ejected again without a success in between, up to `max_ejection_time`; at most
+// `max_ejected_percent` of a pool's servers are ejected at once.
+struct OutlierDetectionConfig {
+    bool enabled = true;
+    std::uint32_t consecutive_failures = 5;
+    Duration base_ejection_time = std::chrono::seconds(10);
+    Duration max_ejection_time = std::chrono::seconds(300);
+    std::uint32_t max_ejected_percent = 50;
 };
 
 struct OriginPoolConfig {
@@ -123,6 +136,8 @@ struct OriginPoolConfig {
     Duration between_bytes_timeout = std::chrono::seconds(10);
     std::uint32_t max_connections_per_server = 256;
     std::optional<HealthProbeConfig> health;
+    OutlierDetectionConfig outlier_detection;
+    Duration slow_start{0}; // a recovered server's weight ramps from 10% to 100% over this
     SourceMark mark;
 };
 

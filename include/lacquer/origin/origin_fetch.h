@@ -104,7 +104,6 @@ private:
     void fail(FetchFault fault);
     bool may_retry() const;
     void count(std::uint32_t slot) const;
-    void mark_server(bool up) const;
 
     net::Worker& worker_;
     OriginPool* pool_ = nullptr; // the pool of the current exchange

@@ -1,17 +1,21 @@
 #pragma once
 // A named pool of origin servers as one worker sees it: balancing, the per-server connection cap
 // and the keep-alive connections that worker holds. Each worker has its own OriginPool built
-// from the same immutable OriginPoolSpec, so nothing here is shared between threads.
+// from the same immutable OriginPoolSpec; the only state shared between threads is the servers'
+// health (server_health.h), which every worker reads and reports exchanges into.
 
 #include "lacquer/config/config.h"
 #include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
 #include "lacquer/net/connection.h"
+#include "lacquer/origin/balancer.h"
+#include "lacquer/origin/server_health.h"
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,10 +41,15 @@ struct OriginPoolSpec {
     core::Millis between_bytes_timeout{10000};
     core::Millis idle_timeout{30000}; // keep-alive connections unused this long are closed
     std::uint32_t max_connections_per_server = 256; // process-wide
+    std::shared_ptr<PoolHealth> health;             // shared by every worker, never null
+    std::shared_ptr<const MaglevTable> maglev;      // consistent_hash only
+    std::optional<config::HealthProbeConfig> probe; // the active probe, when configured
 };
 
 // Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
-std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config);
+// Each server's health comes from `book` (kept across reloads), or is new without one.
+std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config,
+                                             HealthBook* book = nullptr);
 
 class OriginPool;
 
@@ -78,10 +87,9 @@ enum class AcquireError : std::uint8_t { None, AllBusy, ConnectFailed };
 struct OriginCounters {
     std::vector<std::uint32_t> requests;                 // per server
     std::vector<std::array<std::uint32_t, 5>> responses; // per server: 1xx .. 5xx
-    std::vector<std::uint32_t> errors;                   // per FetchFault
-    metrics::HistogramSlots duration;
-    // Per server, shared by all workers: 0 after a failed connect, 1 after a good one.
-    std::unique_ptr<std::atomic<std::uint8_t>[]> server_up;
+    // [server][FetchFault]; the last row counts faults with no server (all busy).
+    std::vector<std::vector<std::uint32_t>> errors;
+    std::vector<metrics::HistogramSlots> duration; // per server
 };
 
 class OriginPool {
@@ -92,6 +100,7 @@ public:
     OriginPool& operator=(const OriginPool&) = delete;
 
     const OriginPoolSpec& spec() const { return spec_; }
+    PoolHealth& health() const { return *health_; }
     net::Worker& worker() const { return worker_; }
 
     // A connection to the next server by the balancing policy: an idle keep-alive one when
@@ -113,6 +122,11 @@ public:
     // The server of the last acquire() that failed with ConnectFailed.
     std::size_t failed_server() const { return failed_server_; }
 
+    // The outcome of one exchange with `server` (a head with `status`, or a failure before
+    // any head), for passive ejection.
+    void record_response(std::size_t server, int status);
+    void record_failure(std::size_t server);
+
     std::size_t idle_count() const;
     std::size_t open_count(std::size_t server) const { return servers_[server].open; }
 
@@ -121,10 +135,9 @@ private:
     struct ServerState {
         std::size_t open = 0; // leased + idle
         std::size_t active = 0;
-        std::int64_t current_weight = 0; // smooth weighted round robin
         std::vector<std::unique_ptr<UpstreamConnection>> idle;
     };
-    std::size_t pick(std::uint64_t hash);
+    std::size_t pick(std::uint64_t hash);       // servers_.size(): none may be used
     void forget_idle(UpstreamConnection& conn); // the idle connection ended by itself
     // Closes `conn` after the current callback: it leaves the server's count now and forgets
     // this pool, so that nothing disposed refers to a pool (which may go before it).
@@ -134,7 +147,12 @@ private:
     const OriginPoolSpec& spec_;
     std::size_t cap_per_server_;
     std::vector<ServerState> servers_;
-    std::int64_t total_weight_ = 0;
+    std::shared_ptr<PoolHealth> health_;        // spec_.health, or its own for a bare spec
+    std::shared_ptr<const MaglevTable> maglev_; // likewise
+    Balancer balancer_;
+    std::vector<std::uint32_t> configured_; // weights from the config
+    std::vector<std::uint32_t> weights_;    // scratch: this pick's weights (0: skip)
+    std::vector<std::size_t> active_;       // scratch: this pick's exchanges in flight
     std::size_t failed_server_ = 0;
     const OriginCounters* counters_ = nullptr;
     metrics::Shard* shard_ = nullptr;

@@ -129,7 +129,8 @@ void PrintTo(const RouteCase& c, std::ostream* os) {
 const std::string kNotAllowed = "405 Method Not Allowed\n";
 const std::string kPostOnly = "405 Method Not Allowed: purge and ban are POST\n";
 const std::string kUnknown =
-    "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats\n";
+    "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, /origins, "
+    "/origin/...\n";
 
 const RouteCase kRoutes[] = {
     // Reads.
@@ -349,7 +350,7 @@ TEST_F(AdminAnswerTest, ReadyzSaysWhyItIsNotReady) {
     origin_up_ = false;
     a = ask("GET", "/readyz");
     EXPECT_EQ(a.status, 503);
-    EXPECT_EQ(a.body, "not ready: no origin server accepts connections\n");
+    EXPECT_EQ(a.body, "not ready: no pool that a route uses has a usable origin server\n");
 
     origin_up_ = true;
     EXPECT_EQ(ask("GET", "/readyz").status, 200);

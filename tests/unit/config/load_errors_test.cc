@@ -73,12 +73,12 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
          "t.yaml:7:5: unknown key `origins.api.timeout` (known keys: servers, balance, tls, "
          "connect_timeout, first_byte_timeout, between_bytes_timeout, "
-         "max_connections_per_server, health)"},
+         "max_connections_per_server, health, outlier_detection, slow_start)"},
         {"UnknownServerKey", with_base("        wieght: 2\n"),
          "t.yaml:7:9: unknown key `origins.api.servers[0].wieght` (known keys: address, weight)"},
         {"UnknownHealthKey", with_base("    health:\n      every: 2s\n"),
          "t.yaml:8:7: unknown key `origins.api.health.every` (known keys: path, interval, "
-         "timeout, unhealthy_after, healthy_after)"},
+         "timeout, unhealthy_after, healthy_after, expect_status)"},
         {"UnknownOriginTlsKey", with_base("    tls: { verfy: true }\n"),
          "t.yaml:7:12: unknown key `origins.api.tls.verfy` (known keys: verify, ca_file, "
          "server_name)"},
@@ -297,6 +297,22 @@ std::vector<ErrorCase> error_cases() {
          "'_', '-' or '.')"},
         {"BadServerName", with_base("    tls: { server_name: 'a b' }\n"),
          "t.yaml:7:25: origins.api.tls.server_name: expected a host name, got \"a b\""},
+        {"HealthExpectStatusOutOfRange", with_base("    health: { expect_status: 99 }\n"),
+         "t.yaml:7:30: origins.api.health.expect_status: ", true},
+        {"OutlierDetectionNotAMap", with_base("    outlier_detection: often\n"),
+         "t.yaml:7:24: origins.api.outlier_detection: expected true, false or a map with "
+         "consecutive_failures, base_ejection_time, max_ejection_time and max_ejected_percent, "
+         "got ",
+         true},
+        {"OutlierMaxBelowBase",
+         with_base("    outlier_detection: { base_ejection_time: 1m, max_ejection_time: 10s }\n"),
+         "t.yaml:7:69: origins.api.outlier_detection.max_ejection_time: max_ejection_time must "
+         "not be below base_ejection_time (10s < 1m)"},
+        {"OutlierPercentAbove100",
+         with_base("    outlier_detection: { max_ejected_percent: 101 }\n"),
+         "t.yaml:7:47: origins.api.outlier_detection.max_ejected_percent: ", true},
+        {"SlowStartNotADuration", with_base("    slow_start: soon\n"),
+         "t.yaml:7:17: origins.api.slow_start: ", true},
         {"HealthPathWithoutSlash", with_base("    health: { path: healthz }\n"),
          "t.yaml:7:21: origins.api.health.path: expected a path starting with '/' and without "
          "spaces, got \"healthz\""},

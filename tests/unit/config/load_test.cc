@@ -179,6 +179,12 @@ TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_EQ(api.balance, Balance::RoundRobin);
     EXPECT_FALSE(api.tls.enabled);
     EXPECT_FALSE(api.health);
+    EXPECT_TRUE(api.outlier_detection.enabled); // passive ejection is on by default
+    EXPECT_EQ(api.outlier_detection.consecutive_failures, 5U);
+    EXPECT_EQ(api.outlier_detection.base_ejection_time, seconds(10));
+    EXPECT_EQ(api.outlier_detection.max_ejection_time, seconds(300));
+    EXPECT_EQ(api.outlier_detection.max_ejected_percent, 50U);
+    EXPECT_EQ(api.slow_start, seconds(0));
     EXPECT_EQ(api.max_connections_per_server, 256U);
     EXPECT_TRUE(config.variants.empty());
     EXPECT_TRUE(config.routes.empty());
@@ -299,6 +305,35 @@ TEST(LoadLog, AccessTargetsAndFormats) {
     EXPECT_EQ(file.log.access, AccessLogTarget::File);
     EXPECT_EQ(file.log.access_path, "/var/log/lacquer/access.log");
     EXPECT_EQ(file.log.format, AccessLogFormat::Json);
+}
+
+TEST(LoadOrigins, ServerHealthKeys) {
+    const Config config = load_config_string(R"(listen: [ { address: 127.0.0.1:8080 } ]
+origins:
+  api:
+    servers: [ { address: a.internal:80 } ]
+    health: { path: /ping, interval: 500ms, timeout: 200ms, expect_status: 204 }
+    outlier_detection:
+      consecutive_failures: 3
+      base_ejection_time: 2s
+      max_ejection_time: 1m
+      max_ejected_percent: 34
+    slow_start: 30s
+  web:
+    servers: [ { address: b.internal:80 } ]
+    outlier_detection: false
+)",
+                                             "t.yaml");
+    const OriginPoolConfig& api = config.origins.at(0);
+    ASSERT_TRUE(api.health);
+    EXPECT_EQ(api.health->expect_status, 204);
+    EXPECT_EQ(api.health->interval, milliseconds(500));
+    EXPECT_EQ(api.outlier_detection.consecutive_failures, 3U);
+    EXPECT_EQ(api.outlier_detection.base_ejection_time, seconds(2));
+    EXPECT_EQ(api.outlier_detection.max_ejection_time, seconds(60));
+    EXPECT_EQ(api.outlier_detection.max_ejected_percent, 34U);
+    EXPECT_EQ(api.slow_start, seconds(30));
+    EXPECT_FALSE(config.origins.at(1).outlier_detection.enabled);
 }
 
 TEST(LoadOrigins, KeepFileOrderTlsFormsAndBalance) {

@@ -80,6 +80,19 @@ TEST(CtlCommandLine, HelpAndVersionWinOverEverythingElse) {
     EXPECT_NE(usage_text().find("exit status"), std::string::npos);
 }
 
+TEST(CtlCommandLine, OriginCommandsNameTheActionPoolAndServer) {
+    const ParsedCommandLine list = parse({"origins", "--json"});
+    ASSERT_TRUE(list.invocation.has_value()) << list.error;
+    EXPECT_EQ(list.invocation->command, Command::Origins);
+    EXPECT_TRUE(list.invocation->json);
+    const ParsedCommandLine drain = parse({"origin", "drain", "api", "10.0.0.1:80"});
+    ASSERT_TRUE(drain.invocation.has_value()) << drain.error;
+    EXPECT_EQ(drain.invocation->command, Command::OriginSet);
+    EXPECT_EQ(drain.invocation->argument, "drain");
+    EXPECT_EQ(drain.invocation->pool, "api");
+    EXPECT_EQ(drain.invocation->server, "10.0.0.1:80");
+}
+
 TEST(CtlCommandLine, UsageErrorsSayWhatIsWrong) {
     const std::vector<std::pair<std::vector<std::string_view>, std::string>> cases = {
         {{}, "no command"},
@@ -100,6 +113,9 @@ TEST(CtlCommandLine, UsageErrorsSayWhatIsWrong) {
         {{"--token-file=", "status"}, "--token-file needs a non-empty value"},
         {{"--verbose", "status"}, "unknown option '--verbose'"},
         {{"purge", "--all", "--soft"}, "--soft goes with purge URL, --prefix or --tag"},
+        {{"origins", "api"}, "origins takes no argument"},
+        {{"origin", "drain", "api"}, "origin takes drain|disable|enable POOL SERVER"},
+        {{"origin", "pause", "api", "10.0.0.1:80"}, "the action is drain, disable or enable"},
     };
     for (const auto& [args, message] : cases) {
         const ParsedCommandLine parsed = parse(args);

@@ -129,14 +129,17 @@ protected:
     }
 
     std::uint64_t errors(FetchFault fault) const {
-        return shard_.get(counters_.errors[static_cast<std::size_t>(fault)]);
+        // The server's row plus the "none could be used" row.
+        return shard_.get(counters_.errors[0][static_cast<std::size_t>(fault)]) +
+               shard_.get(counters_.errors[1][static_cast<std::size_t>(fault)]);
     }
     std::uint64_t durations_observed() const {
         // A histogram's slots: buckets, +Inf, the sum, then the count.
-        return shard_.get(counters_.duration.first +
+        return shard_.get(counters_.duration[0].first +
                           static_cast<std::uint32_t>(metrics::kLatencyBuckets.size()) + 2);
     }
-    std::uint8_t server_up() const { return counters_.server_up[0].load(); }
+    // Failed exchanges the server's shared health has seen (passive ejection counts them).
+    std::uint64_t failures() { return pool().health().server(0).failures.load(); }
 
     net::Worker worker_{0};
     LoopbackOrigin origin_;
@@ -156,13 +159,15 @@ private:
             classes[c] = registry_.counter("responses", "h", {{"class", std::to_string(c + 1)}});
         }
         counters_.responses.push_back(classes);
+        for (const char* server : {"0", "-"}) { // the server's row, then "none could be used"
+            std::vector<std::uint32_t> faults;
 #define LACQUER_AS_SLOT(name, status)                                                              \
-    counters_.errors.push_back(registry_.counter("errors", "h", {{"kind", #name}}));
-        LACQUER_FETCH_FAULTS(LACQUER_AS_SLOT)
+    faults.push_back(registry_.counter("errors", "h", {{"server", server}, {"kind", #name}}));
+            LACQUER_FETCH_FAULTS(LACQUER_AS_SLOT)
 #undef LACQUER_AS_SLOT
-        counters_.duration = registry_.histogram("duration", "h");
-        counters_.server_up = std::make_unique<std::atomic<std::uint8_t>[]>(1);
-        counters_.server_up[0] = 2; // neither up (1) nor down (0) until a connect says so
+            counters_.errors.push_back(std::move(faults));
+        }
+        counters_.duration.push_back(registry_.histogram("duration", "h"));
     }
 };
 

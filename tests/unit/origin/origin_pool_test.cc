@@ -117,13 +117,14 @@ TEST_F(OriginPoolTest, RoundRobinWithEqualWeightsAlternates) {
 
 TEST_F(OriginPoolTest, LeastConnectionsPicksTheLeastLoadedServerForItsWeight) {
     make_pool(config::Balance::LeastConnections, {2, 1});
-    // Active/weight: (0/2, 0/1) tie -> 0; (1/2, 0/1) -> 1; (1/2, 1/1) -> 0; (2/2, 1/1) tie -> 0.
+    // Active/weight: (0/2, 0/1) tie -> 0; (1/2, 0/1) -> 1; (1/2, 1/1) -> 0; (2/2, 1/1) tie: ties
+    // take turns (else sequential traffic would all go to the first server) -> 1.
     std::vector<int> order;
     for (int i = 0; i < 4; ++i) {
         order.push_back(lease());
     }
-    EXPECT_THAT(order, ElementsAre(0, 1, 0, 0));
-    // Now 3/2 against 1/1: server 1 is next. Server 0 gives two back: 1/2 < 1/1, so it is 0.
+    EXPECT_THAT(order, ElementsAre(0, 1, 0, 1));
+    // Now 2/2 against 2/1. Each gives one back: 1/2 < 1/1, so it is 0.
     give_back(3, false);
     give_back(2, false);
     EXPECT_EQ(lease(), 0);
