@@ -6,6 +6,7 @@
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/request_fsm.h"
+#include "range_answer.h"
 #include "request_waiter.h"
 
 namespace lacquer::proxy {
@@ -60,8 +61,10 @@ void RequestFsm::stop_waiting() {
 }
 
 void RequestFsm::write_stream_head() {
-    // A HEAD or a conditional request is answered from the complete object (it may be a 304).
-    stream_body_ = !head_request_ && !is_conditional(client_.head());
+    // A HEAD, a conditional or a range request is answered from the complete object (it may be
+    // a 304 or a 206).
+    stream_body_ =
+        !head_request_ && !is_conditional(client_.head()) && !asks_for_range(client_.head());
     if (!stream_body_) {
         return;
     }
@@ -138,6 +141,32 @@ void RequestFsm::pump_stream() {
     }
     stream_done_ = true;
     resume();
+}
+
+Next RequestFsm::step_assemble() {
+    // This request leads the fill; it waits, like a waiter of a HEAD, for the complete object.
+    if (!stream_started_) {
+        stream_started_ = true;
+        stream_body_ = false;
+        stream_watcher_ = std::make_shared<RequestWaiter>(ctx_.worker, this);
+        stream_->watch(stream_watcher_); // before reading: no news between the two is lost
+        pump_stream();
+    }
+    if (stream_failed_) {
+        stop_streaming(); // nothing was sent yet: a clean error, or the stale object
+        if (take_stale_for_error(502)) {
+            return go(Step::Deliver);
+        }
+        cache_status_ = CacheStatus::Error;
+        return synth(502);
+    }
+    if (!stream_done_) {
+        return Next::Park;
+    }
+    object_ = stream_->object();
+    stop_streaming();
+    delivery_ = status_field_; // fwd=uri-miss; stored, as the fill said
+    return go(Step::Deliver);
 }
 
 void RequestFsm::stop_streaming() {

@@ -1,0 +1,101 @@
+// A stored response freshened by a 304 (not_modified.h).
+#include "not_modified.h"
+
+#include "lacquer/http/headers.h"
+#include "lacquer/http/serialize.h"
+#include "object_delivery.h"
+
+#include <cstring>
+
+namespace lacquer::proxy {
+
+std::string merge_not_modified(std::string_view stored, const http::HeaderList& fresh) {
+    auto carried = [&fresh](std::string_view name) {
+        return !http::is_connection_specific(fresh, name) && !http::iequals(name, "Age") &&
+               !http::iequals(name, "Via") && !http::iequals(name, "Content-Length") &&
+               !http::iequals(name, "Transfer-Encoding");
+    };
+    auto replaced = [&](std::string_view name) {
+        for (const http::Header& h : fresh) {
+            if (http::iequals(h.name, name) && carried(h.name)) {
+                return true;
+            }
+        }
+        return false;
+    };
+    std::string out(http::stored_status_line(stored)); // empty: the standard one
+    for (std::size_t at = out.size(), end = 0; at < stored.size(); at = end + 2) {
+        end = stored.find("\r\n", at);
+        if (end == std::string_view::npos) {
+            break; // a stored head always ends its lines; nothing half is kept
+        }
+        const std::string_view line = stored.substr(at, end - at);
+        if (!replaced(line.substr(0, line.find(':')))) {
+            out.append(line);
+            out.append("\r\n");
+        }
+    }
+    for (const http::Header& h : fresh) {
+        if (carried(h.name)) {
+            out.append(h.name);
+            out.append(": ");
+            out.append(h.value);
+            out.append("\r\n");
+        }
+    }
+    return out;
+}
+
+Freshened freshen(const cache::StoredObject& old, const http::ResponseHead& not_modified,
+                  const http::RequestHead& request, const cache::FreshnessPolicy& policy,
+                  core::Instant now, std::int64_t now_unix, http::HeadLimits limits) {
+    const std::string head = merge_not_modified(old.head(), not_modified.headers);
+    // The merged response as a message, so that freshness reads all of its fields: the 304's
+    // Cache-Control and Expires with the stored Date, or the stored ones it did not resend.
+    std::string message;
+    if (http::stored_status_line(head).empty()) {
+        char line[http::kStatusLineMax];
+        message.append(http::write_status_line(line, old.status()));
+    }
+    const bool own_date = not_modified.headers.find("Date") != nullptr;
+    if (!own_date && old.date() != 0) {
+        message.append(stored_date_line(old.date()));
+    }
+    message.append(head);
+    message.append("\r\n");
+    http::HeadParser parser(http::HeadKind::Response, limits);
+    parser.expect_response_to("GET");
+    const http::HeadParser::Fed fed = parser.feed(message.data(), message.size());
+
+    Freshened out;
+    cache::StoreDecision decision;
+    decision.verdict = cache::StoreVerdict::Status;
+    if (fed.status == http::HeadParser::Status::Complete) {
+        decision = cache::decide_storage(request, "GET", parser.response(), policy, now_unix);
+    }
+    out.storable = decision.storable();
+    const http::Header* etag = not_modified.headers.find("ETag");
+    const http::Header* last_modified = not_modified.headers.find("Last-Modified");
+    cache::StoredObject::Fields f;
+    f.key = old.key();
+    f.hash = old.hash();
+    f.url_hash = old.url_hash();
+    f.head = head;
+    f.date = own_date ? 0 : old.date(); // the 304's own Date is a line of `head`
+    f.body_size = old.body_size();
+    f.status = old.status();
+    f.stored_at = now;
+    f.initial_age = cache::origin_age(not_modified.headers);
+    f.window = decision.window; // not storable: zero, it answers the requests at hand only
+    f.etag = etag != nullptr ? etag->value : old.etag();
+    f.last_modified = last_modified != nullptr ? last_modified->value : old.last_modified();
+    f.vary = old.vary();
+    f.tags = old.tags();
+    out.object = cache::ObjectRef(cache::StoredObject::create(f));
+    if (old.body_size() > 0) {
+        std::memcpy(out.object->body_for_fill(), old.body(), old.body_size());
+    }
+    return out;
+}
+
+} // namespace lacquer::proxy
