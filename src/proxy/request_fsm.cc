@@ -14,7 +14,6 @@
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/request_body.h"
 #include "object_delivery.h"
-#include "range_answer.h"
 #include "request_waiter.h"
 
 #include <chrono>
@@ -487,14 +486,8 @@ Next RequestFsm::step_relay() {
         }
         if (fill_ != nullptr) {
             status_field_ = fill_->cache_status();
-            if (resp.status == 200 && fill_->storing_known_length() &&
-                asks_for_range(client_.head())) {
-                // RFC 9111 §3.4: the whole object is stored; the range is answered from it.
-                stream_ = fill_->stream();
-                fill_->detach_client();
-                fill_ = nullptr;
-                origin_head_ = nullptr;
-                return go(Step::Assemble);
+            if (leave_fill_for_range(resp)) {
+                return go(Step::Assemble); // RFC 9111 §3.4: the range comes from the object
             }
         }
         if (invalidate_ && resp.status < 400) {

@@ -4,6 +4,7 @@
 #include "lacquer/cache/vary.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/worker.h"
+#include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/request_fsm.h"
 #include "range_answer.h"
@@ -141,6 +142,19 @@ void RequestFsm::pump_stream() {
     }
     stream_done_ = true;
     resume();
+}
+
+bool RequestFsm::leave_fill_for_range(const http::ResponseHead& response) {
+    if (response.status != 200 || !fill_->storing_known_length() ||
+        !asks_for_range(client_.head())) {
+        return false;
+    }
+    // The fill stores the whole object on its own; this request answers from it when complete.
+    stream_ = fill_->stream();
+    fill_->detach_client();
+    fill_ = nullptr;
+    origin_head_ = nullptr;
+    return true;
 }
 
 Next RequestFsm::step_assemble() {

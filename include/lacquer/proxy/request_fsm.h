@@ -192,6 +192,9 @@ private:
     void write_stream_head();
     void pump_stream();
     void stop_streaming();
+    // A range request that leads a fill storing a whole 200 of known length stops relaying it
+    // and waits for the stored object (Assemble) instead. False: relay as usual.
+    bool leave_fill_for_range(const http::ResponseHead& response);
     void stop_waiting();
 
     // ---- answers ----
