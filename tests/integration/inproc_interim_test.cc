@@ -3,6 +3,7 @@
 // is never accepted for a proxied request (we never ask for an upgrade). For a cacheable fetch
 // the 1xx go only to the client whose request caused the fetch: waiters get none.
 #include "cache_test_support.h"
+#include "support/gate.h"
 #include "support/http_client.h"
 #include "support/in_process_lacquer.h"
 #include "support/scripted_origin.h"
@@ -58,6 +59,37 @@ TEST(InterimResponses, Rfc9110Section15_2EarlyHintsReachAnHttp11ClientBeforeTheA
     EXPECT_EQ(hit.header("Cache-Status"), kHit);
     EXPECT_FALSE(hit.has_header("Link"));
     EXPECT_EQ(origin.count("/c/hinted"), 1u);
+}
+
+TEST(InterimResponses, Rfc9110Section15_2OnlyTheClientThatCausedTheFetchGetsThem) {
+    Gate release;
+    ScriptedOrigin origin;
+    origin.on_get("/c/shared", [&release](OriginExchange& x) {
+        x.send_raw(kEarlyHints);
+        (void)release.wait_for(10s);
+        x.respond(200, {{"Cache-Control", "max-age=600"}}, "shared body");
+    });
+    InProcessLacquer proxy(caching_config(origin, kRoutes).admin());
+    ASSERT_TRUE(proxy.started());
+    HttpClient leader;
+    ASSERT_TRUE(leader.connect(proxy.port()));
+    // The Host ConcurrentGets sends: the host is part of the key.
+    const std::string host = "127.0.0.1:" + std::to_string(proxy.port());
+    ASSERT_TRUE(leader.send_raw(build_request("GET", "/c/shared", {}, {}, host)));
+    ASSERT_TRUE(leader.received_contains("103 Early Hints", 5s));
+    ConcurrentGets waiters(proxy.port(), "/c/shared", 3);
+    ASSERT_TRUE(proxy.wait_for_metric("lacquer_coalesced_waits_total", 3, 10s));
+    release.open();
+    EXPECT_EQ(leader.read_response().status, 103);
+    const Response answer = leader.read_response();
+    EXPECT_EQ(answer.status, 200) << answer.summary();
+    EXPECT_EQ(answer.body, "shared body");
+    for (const Response& r : waiters.collect(10s)) {
+        EXPECT_EQ(r.status, 200) << r.summary(); // a 103 first would be read as the answer
+        EXPECT_EQ(r.body, "shared body");
+        EXPECT_FALSE(r.has_header("Link"));
+    }
+    EXPECT_EQ(origin.count("/c/shared"), 1u);
 }
 
 TEST(InterimResponses, Rfc9110Section15_2NoInterimResponseForAnHttp10Client) {
