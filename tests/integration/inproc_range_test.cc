@@ -3,6 +3,7 @@
 // between the range and the whole answer, an unsatisfiable range is 416, and a range request
 // that misses fetches (and stores) the whole object without forwarding Range.
 #include "cache_test_support.h"
+#include "support/gate.h"
 #include "support/http_client.h"
 #include "support/in_process_lacquer.h"
 #include "support/scripted_origin.h"
@@ -138,6 +139,27 @@ TEST(RangeMiss, Rfc9111Section3_4ARangeMissFetchesTheWholeObjectStoresItAndAnswe
     EXPECT_EQ(whole.body, kDigits) << whole.summary();
     EXPECT_EQ(whole.header("Cache-Status"), kHit);
     EXPECT_EQ(origin.total_requests(), 1u);
+}
+
+TEST(RangeMiss, Rfc9111Section3_4TheLeaderAndTheRequestsWaitingOnItEachGetTheirRange) {
+    Gate release;
+    ScriptedOrigin origin;
+    const OriginHandler answer = digits();
+    origin.on_get("/c/hot", [&release, answer](OriginExchange& x) {
+        (void)release.wait_for(10s);
+        answer(x);
+    });
+    InProcessLacquer proxy(caching_config(origin, kRoutes).admin());
+    ASSERT_TRUE(proxy.started());
+    ConcurrentGets gets(proxy.port(), "/c/hot", 4, {{"Range", "bytes=3-4"}});
+    ASSERT_TRUE(proxy.wait_for_metric("lacquer_coalesced_waits_total", 3, 10s));
+    release.open();
+    for (const Response& r : gets.collect(10s)) {
+        EXPECT_EQ(r.status, 206) << r.summary();
+        EXPECT_EQ(r.body, "34");
+        EXPECT_EQ(r.header("Content-Range"), "bytes 3-4/10");
+    }
+    EXPECT_EQ(origin.count("/c/hot"), 1u);
 }
 
 TEST(RangeMiss, Rfc9111Section3_4AnUnknownLengthMissIsAnsweredWholeAndStored) {
