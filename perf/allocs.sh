@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Heap allocations per request on each path of the real lacquerd (1 worker): a hit, a range hit
 # (206), a miss that fetches and stores, a coalesced miss (a waiter on another client's fetch)
-# and a pass. lacquerd
-# runs with perf/alloc_count.c preloaded; the count is read (SIGUSR2) before and after each load
-# and divided by the requests served. Connection set-up allocates (a session, its buffers): each
-# line says how many new connections its load opened, so a per-request allocation shows as a
-# figure of 1 or more while set-up alone gives a small fraction.
+# and a pass. lacquerd runs with perf/alloc_count.c preloaded; the count is read (SIGUSR2) before
+# and after each load and divided by the requests served. Connection set-up allocates (a session,
+# its buffers): each line says how many new connections its load opened, so a per-request
+# allocation shows as a figure of 1 or more while set-up alone gives a small fraction.
 #   perf/allocs.sh [BUILD_DIR]    (default build/release; run tools/install-deps.sh perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
