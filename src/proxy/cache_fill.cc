@@ -200,6 +200,17 @@ void CacheFill::fetch_body(origin::OriginFetch& fetch, net::Connection& from, st
 
 void CacheFill::fetch_done(origin::OriginFetch& fetch) {
     cache::ObjectRef stored;
+    if (revalidating_ && !not_modified_matches(fetch.response().headers, *revalidating_)) {
+        // A 304 for another representation than the stored one (RFC 9111 §4.3.4) updates
+        // nothing: the whole answer is asked for instead, as a miss would be.
+        revalidating_ = cache::ObjectRef();
+        head_seen_ = false;
+        request_ = without_validators(request_);
+        request_parser_.reset();
+        [[maybe_unused]] const auto parsed = request_parser_.feed(request_.data(), request_.size());
+        begin(); // the exchange that just ended is over: its connection is back in the pool
+        return;
+    }
     if (revalidating_) {
         stored = renew(fetch.response());
     } else if (builder_.active()) {

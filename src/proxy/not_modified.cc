@@ -46,6 +46,40 @@ std::string merge_not_modified(std::string_view stored, const http::HeaderList& 
     return out;
 }
 
+namespace {
+
+std::string_view opaque_tag(std::string_view tag) {
+    return tag.starts_with("W/") ? tag.substr(2) : tag;
+}
+
+} // namespace
+
+bool not_modified_matches(const http::HeaderList& fresh, const cache::StoredObject& stored) {
+    if (const http::Header* etag = fresh.find("ETag")) {
+        return !stored.etag().empty() && opaque_tag(etag->value) == opaque_tag(stored.etag());
+    }
+    if (const http::Header* modified = fresh.find("Last-Modified")) {
+        return !stored.last_modified().empty() && modified->value == stored.last_modified();
+    }
+    return true;
+}
+
+std::string without_validators(std::string_view request) {
+    std::string out;
+    out.reserve(request.size());
+    for (std::size_t at = 0; at < request.size();) {
+        std::size_t end = request.find("\r\n", at);
+        end = end == std::string_view::npos ? request.size() : end + 2;
+        const std::string_view line = request.substr(at, end - at);
+        const std::string_view name = line.substr(0, line.find(':'));
+        if (!http::iequals(name, "If-None-Match") && !http::iequals(name, "If-Modified-Since")) {
+            out.append(line);
+        }
+        at = end;
+    }
+    return out;
+}
+
 Freshened freshen(const cache::StoredObject& old, const http::ResponseHead& not_modified,
                   const http::RequestHead& request, const cache::FreshnessPolicy& policy,
                   core::Instant now, std::int64_t now_unix, http::HeadLimits limits) {

@@ -21,6 +21,16 @@ namespace lacquer::proxy {
 // its own), and hop-by-hop fields or those the 304's Connection names (§3.1).
 std::string merge_not_modified(std::string_view stored_head, const http::HeaderList& fresh);
 
+// RFC 9111 §4.3.4: may the 304 `fresh` update `stored`? Its validators must name the stored
+// response: an ETag equal to the stored one (weak comparison), a Last-Modified equal to the
+// stored one. A 304 without validators updates the response that was asked about (the one
+// stored response of the key, as most caches do). False: another representation (the cache
+// must not update with it; CacheFill asks again, unconditionally).
+bool not_modified_matches(const http::HeaderList& fresh, const cache::StoredObject& stored);
+
+// `request` (a serialised head) without its If-None-Match and If-Modified-Since lines.
+std::string without_validators(std::string_view request);
+
 struct Freshened {
     cache::ObjectRef object; // the stored response as the 304 updates it: same status and body
     // The updated response may be stored (else it answers only the requests that revalidated).

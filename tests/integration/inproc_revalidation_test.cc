@@ -147,6 +147,35 @@ TEST(Revalidation, Rfc9111Section4_3_3AFullAnswerReplacesTheObject) {
     EXPECT_EQ(hit.header("Cache-Status"), kHit);
 }
 
+TEST(Revalidation, Rfc9111Section4_3_4A304ForAnotherRepresentationUpdatesNothing) {
+    ScriptedOrigin origin;
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    origin.on_get("/r/other", [calls](OriginExchange& x) {
+        if (++*calls == 1) {
+            x.respond(200, {{"Cache-Control", "max-age=60"}, {"ETag", "\"v1\""}}, "body v1");
+        } else if (x.request().has_header("If-None-Match")) {
+            x.respond(304, {{"Cache-Control", "max-age=60"}, {"ETag", "\"v2\""}});
+        } else {
+            x.respond(200, {{"Cache-Control", "max-age=60"}, {"ETag", "\"v2\""}}, "body v2");
+        }
+    });
+    InProcessLacquer proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+    EXPECT_EQ(proxy.get("/r/other").body, "body v1");
+    proxy.advance(61s);
+    // The 304 names "v2": the stored "body v1" is not relabelled; the whole answer is fetched.
+    const Response answer = proxy.get("/r/other");
+    EXPECT_EQ(answer.body, "body v2") << answer.summary();
+    EXPECT_EQ(answer.header("ETag"), "\"v2\"");
+    ASSERT_EQ(origin.total_requests(), 3u);
+    EXPECT_EQ(origin.requests()[1].header("If-None-Match"), "\"v1\"");
+    EXPECT_FALSE(origin.requests()[2].has_header("If-None-Match"));
+    EXPECT_FALSE(origin.requests()[2].has_header("If-Modified-Since"));
+    const Response hit = proxy.get("/r/other");
+    EXPECT_EQ(hit.body, "body v2") << hit.summary();
+    EXPECT_EQ(hit.header("Cache-Status"), kHit);
+}
+
 TEST(Revalidation, Rfc9111Section5_2_2_4NoCacheIsRevalidatedBeforeEveryUseEvenFresh) {
     ScriptedOrigin origin;
     origin.on_get("/l/nocache",

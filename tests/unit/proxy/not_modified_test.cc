@@ -94,6 +94,22 @@ TEST(MergeNotModified, AStoredStatusLineWithItsOwnReasonStaysFirst) {
     EXPECT_EQ(merged, "HTTP/1.1 200 Fine\r\nX-A: 2\r\n");
 }
 
+TEST(NotModifiedMatches, Rfc9111Section4_3_4OnlyA304ForTheStoredRepresentationUpdatesIt) {
+    const cache::ObjectRef old = stored(core::Instant{}, "X: 1\r\n"); // ETag "v1"
+    EXPECT_TRUE(not_modified_matches(headers({{"ETag", "\"v1\""}}), *old));
+    EXPECT_TRUE(not_modified_matches(headers({{"ETag", "W/\"v1\""}}), *old)); // weak comparison
+    EXPECT_FALSE(not_modified_matches(headers({{"ETag", "\"v2\""}}), *old));
+    EXPECT_FALSE(not_modified_matches(headers({{"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}),
+                                      *old)); // the stored response has no Last-Modified
+    EXPECT_TRUE(not_modified_matches(headers({{"Cache-Control", "max-age=5"}}), *old));
+}
+
+TEST(WithoutValidators, TheConditionalLinesGoAndTheRestStays) {
+    EXPECT_EQ(without_validators("GET /p HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"v1\"\r\n"
+                                 "if-modified-since: x\r\nAccept: */*\r\n\r\n"),
+              "GET /p HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n");
+}
+
 TEST_F(Freshen, Rfc9111Section4_3_4The304sFreshnessIsTheObjectsNowAndTheBodyIsKept) {
     const cache::ObjectRef old = stored(t0_, "Cache-Control: max-age=60\r\nX-Version: 1\r\n");
     const core::Instant now = t0_ + 61s;
