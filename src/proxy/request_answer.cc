@@ -26,8 +26,8 @@ void RequestFsm::deliver(const cache::StoredObject& object, CacheStatusField fie
     cache_status_ = field.collapsed                         ? CacheStatus::Coalesced
                     : field.fwd.empty()                     ? CacheStatus::Hit
                     : !field.hit && field.fwd_status == 304 ? CacheStatus::Revalidated
-                    : field.fwd == "uri-miss"               ? CacheStatus::Miss // a range miss
-                                                            : CacheStatus::Stale;
+                    : !field.hit ? CacheStatus::Miss // forwarded: a range or conditional miss
+                                 : CacheStatus::Stale;
     body_bytes_ = deliver_object(client_, object, how, scratch_);
     response_started_ = true;
     log_status_ = how.not_modified                                   ? 304

@@ -486,7 +486,7 @@ Next RequestFsm::step_relay() {
         }
         if (fill_ != nullptr) {
             status_field_ = fill_->cache_status();
-            if (leave_fill_for_range(resp)) {
+            if (leave_fill_for_object(resp)) {
                 return go(Step::Assemble); // RFC 9111 §3.4: the range comes from the object
             }
         }

@@ -144,9 +144,10 @@ void RequestFsm::pump_stream() {
     resume();
 }
 
-bool RequestFsm::leave_fill_for_range(const http::ResponseHead& response) {
+bool RequestFsm::leave_fill_for_object(const http::ResponseHead& response) {
+    const http::RequestHead& request = client_.head();
     if (response.status != 200 || !fill_->storing_known_length() ||
-        !asks_for_range(client_.head())) {
+        !(asks_for_range(request) || is_conditional(request))) {
         return false;
     }
     // The fill stores the whole object on its own; this request answers from it when complete.

@@ -213,6 +213,24 @@ TEST(Revalidation, Rfc9110Section13_2_2AClientsConditionalGets304FromTheFreshene
     EXPECT_EQ(origin.total_requests(), 2u);
 }
 
+TEST(Revalidation, Rfc9110Section13_2_2AConditionalMissIsAnswered304FromTheStoredObject) {
+    ScriptedOrigin origin;
+    origin.on_get("/r/miss", versioned({{"Cache-Control", "max-age=60"}, {"ETag", "\"v1\""}},
+                                       {{"Cache-Control", "max-age=60"}}));
+    InProcessLacquer proxy(caching_config(origin, kRoutes));
+    ASSERT_TRUE(proxy.started());
+    const Response miss = proxy.get("/r/miss", {{"If-None-Match", "\"v1\""}});
+    EXPECT_EQ(miss.status, 304) << miss.summary();
+    EXPECT_EQ(miss.header("Cache-Status"), kStored);
+    ASSERT_EQ(origin.total_requests(), 1u);
+    EXPECT_FALSE(origin.requests().back().has_header("If-None-Match")) << "a shared fetch";
+    const Response other = proxy.get("/r/miss", {{"If-None-Match", "\"v0\""}});
+    EXPECT_EQ(other.status, 200) << other.summary();
+    EXPECT_EQ(other.body, "body v1");
+    EXPECT_EQ(other.header("Cache-Status"), kHit);
+    EXPECT_EQ(origin.total_requests(), 1u);
+}
+
 // Each directive forbids serving the object stale, even inside the route's stale windows and
 // when the origin fails: the client gets the origin's error, not the stored answer.
 TEST(Revalidation, Rfc9111Section5_2_2MustRevalidateNoCacheSMaxageAreNeverServedStale) {

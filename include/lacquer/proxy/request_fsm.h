@@ -45,7 +45,7 @@ class RequestWaiter; // request_waiter.h
     X(Pass)       /* forward without the cache */                                                  \
     X(Relay)      /* the origin's answer goes to the client as it arrives (parks) */               \
     X(Stream)     /* the leader's body goes to the client as it arrives (parks) */                 \
-    X(Assemble)   /* a range miss: the whole object is stored, then the range answered (parks) */  \
+    X(Assemble)   /* range/conditional miss: answered from the stored object once whole (parks) */ \
     X(OriginFailed) /* the origin failed: stale-if-error, an error, or a cut answer */             \
     X(Deliver)      /* answer from a stored object */                                              \
     X(Synth)        /* an answer made by the proxy itself */                                       \
@@ -192,9 +192,10 @@ private:
     void write_stream_head();
     void pump_stream();
     void stop_streaming();
-    // A range request that leads a fill storing a whole 200 of known length stops relaying it
-    // and waits for the stored object (Assemble) instead. False: relay as usual.
-    bool leave_fill_for_range(const http::ResponseHead& response);
+    // A range or conditional request that leads a fill storing a whole 200 of known length
+    // stops relaying it and waits for the stored object (Assemble), which answers it with its
+    // range (206), a 304 or the 200. False: relay as usual.
+    bool leave_fill_for_object(const http::ResponseHead& response);
     void stop_waiting();
 
     // ---- answers ----
