@@ -25,9 +25,9 @@ bool is_conditional(const http::RequestHead& request) {
 
 } // namespace
 
-CacheStatusField RequestFsm::collapsed_status() {
+CacheStatusField RequestFsm::collapsed_status() const {
     CacheStatusField field;
-    field.fwd = "uri-miss";
+    field.fwd = status_field_.fwd;
     field.collapsed = true;
     return field;
 }

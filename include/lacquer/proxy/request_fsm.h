@@ -200,7 +200,9 @@ private:
 
     // ---- answers ----
     void deliver(const cache::StoredObject& object, CacheStatusField field);
-    static CacheStatusField collapsed_status();
+    // A waiter's Cache-Status: collapsed, and fwd as its lookup found the key (uri-miss, or
+    // stale: an expired object that the leader revalidates or refetches).
+    CacheStatusField collapsed_status() const;
     void log(int status);
 
     WorkerContext& ctx_;
