@@ -163,7 +163,7 @@ Next RequestFsm::step_assemble() {
     if (!stream_started_) {
         stream_started_ = true;
         stream_body_ = false;
-        stream_watcher_ = std::make_shared<RequestWaiter>(ctx_.worker, this);
+        stream_watcher_ = RequestWaiter::make(ctx_.worker, this);
         stream_->watch(stream_watcher_); // before reading: no news between the two is lost
         pump_stream();
     }
