@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Heap allocations per request on each path of the real lacquerd (1 worker): a hit, a miss that
-# fetches and stores, a coalesced miss (a waiter on another client's fetch) and a pass. lacquerd
-# runs with perf/alloc_count.c preloaded; the count is read (SIGUSR2) before and after each load
-# and divided by the requests served. Connection set-up allocates (a session, its buffers): each
-# line says how many new connections its load opened, so a per-request allocation shows as a
-# figure of 1 or more while set-up alone gives a small fraction.
+# Heap allocations per request on each path of the real lacquerd (1 worker): a hit, a range hit
+# (206), a miss that fetches and stores, a coalesced miss (a waiter on another client's fetch)
+# and a pass. lacquerd runs with perf/alloc_count.c preloaded; the count is read (SIGUSR2) before
+# and after each load and divided by the requests served. Connection set-up allocates (a session,
+# its buffers): each line says how many new connections its load opened, so a per-request
+# allocation shows as a figure of 1 or more while set-up alone gives a small fraction.
 #   perf/allocs.sh [BUILD_DIR]    (default build/release; run tools/install-deps.sh perf)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +42,12 @@ a0=$(allocations)
 read -r _ _ _ n < <(run_wrk "http://127.0.0.1:$lport$hot")
 a1=$(allocations)
 report hit $((a1 - a0)) "$n" "$conns"
+
+# Range hits: 100 bytes of the same object (206, the part sent by reference from the object).
+a0=$(allocations)
+read -r _ _ _ n < <(run_wrk "http://127.0.0.1:$lport$hot" 1 -H "Range: bytes=100-199")
+a1=$(allocations)
+report range-hit $((a1 - a0)) "$n" "$conns"
 
 # Misses: every request a key never asked for (perf/urls.lua over more keys than a run reaches);
 # each one is fetched from the origin and stored.

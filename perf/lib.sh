@@ -90,8 +90,8 @@ memory_kb() { # pid -> "VmRSS Pss" summed over its tree, in KiB
   echo "$rss $pss"
 }
 
-run_wrk() { # url [threads] -> "rps p50 p99 requests"
-  wrk -t"${2:-1}" -c"$conns" -d"$duration" --latency "$1" > "$tmp/wrk.out" 2>&1
+run_wrk() { # url [threads [more wrk arguments...]] -> "rps p50 p99 requests"
+  wrk -t"${2:-1}" -c"$conns" -d"$duration" --latency "${@:3}" "$1" > "$tmp/wrk.out" 2>&1
   local rps p50 p99 n
   rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk.out")
   p50=$(awk '$1=="50%" {print $2}' "$tmp/wrk.out")

@@ -77,8 +77,8 @@ for _name, _labels in HISTOGRAMS.items():
 TARGET_LABELS = {"job", "instance"}
 # Labels whose values are a closed set: a literal matcher outside it can never match.
 LABEL_VALUES = {
-    "cache_status": {"hit", "miss", "stale", "coalesced", "pass", "hit_for_miss", "synth",
-                     "error"},
+    "cache_status": {"hit", "miss", "stale", "revalidated", "coalesced", "pass", "hit_for_miss",
+                     "synth", "error"},
     "status_class": {"1xx", "2xx", "3xx", "4xx", "5xx"},
     "kind": {"all_busy", "connect_failed", "connect_timeout", "first_byte_timeout",
              "between_bytes_timeout", "bad_response", "closed"},

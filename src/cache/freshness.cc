@@ -197,13 +197,15 @@ StoreDecision decide_storage(const http::RequestHead& request, std::string_view 
         // A stored error is never served stale, whatever window was opened (issue 19 item 4).
         w.stale = w.stale_if_error = core::Millis(0);
     }
-    if (cc.must_revalidate) {
+    // Never served stale, not even when the origin fails: must-revalidate and proxy-revalidate
+    // (RFC 9111 §5.2.2.2, §5.2.2.8), s-maxage, which implies proxy-revalidate (§5.2.2.10), and
+    // no-cache, revalidated before every use (§5.2.2.4).
+    if (cc.must_revalidate || cc.s_maxage || cc.no_cache) {
         w.stale = w.stale_if_error = core::Millis(0);
     }
     if (cc.no_cache) {
         w.ttl = core::Millis(0); // stored, but every use is revalidated first
         w.must_revalidate = true;
-        w.stale = core::Millis(0);
     }
     if (w.hard_bound().count() <= 0 && !w.must_revalidate) {
         return refuse(StoreVerdict::NoFreshness); // expired on arrival, no stale use allowed

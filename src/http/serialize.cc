@@ -69,6 +69,10 @@ std::string_view reason_phrase(int status) {
         return "Continue";
     case 101:
         return "Switching Protocols";
+    case 102:
+        return "Processing";
+    case 103:
+        return "Early Hints";
     case 200:
         return "OK";
     case 201:
@@ -119,6 +123,8 @@ std::string_view reason_phrase(int status) {
         return "URI Too Long";
     case 415:
         return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
     case 417:
         return "Expectation Failed";
     case 429:

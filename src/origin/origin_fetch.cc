@@ -202,6 +202,10 @@ void OriginFetch::read_head() {
                 fail(FetchFault::BadResponse); // we never ask for an upgrade
                 return;
             }
+            observer_.fetch_interim(*this);
+            if (state_ != State::ReadingHead) {
+                return; // the observer ended the exchange
+            }
             parser_.reset(); // interim response: the final one follows
             parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
             continue;

@@ -7,9 +7,9 @@
 #include "lacquer/http/headers.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/proxy/proxy_metrics.h"
+#include "not_modified.h"
 
 #include <array>
-#include <cstring>
 
 namespace lacquer::proxy {
 
@@ -201,14 +201,28 @@ void CacheFill::fetch_body(origin::OriginFetch& fetch, net::Connection& from, st
 
 void CacheFill::fetch_done(origin::OriginFetch& fetch) {
     cache::ObjectRef stored;
+    if (revalidating_ && !not_modified_matches(fetch.response().headers, *revalidating_)) {
+        // A 304 for another representation than the stored one (RFC 9111 §4.3.4) updates
+        // nothing: the whole answer is asked for instead, as a miss would be.
+        revalidating_ = cache::ObjectRef();
+        head_seen_ = false;
+        request_ = without_validators(request_);
+        request_parser_.reset();
+        [[maybe_unused]] const auto parsed = request_parser_.feed(request_.data(), request_.size());
+        begin(); // the exchange that just ended is over: its connection is back in the pool
+        return;
+    }
     if (revalidating_) {
-        stored = renewed(fetch.response());
+        stored = renew(fetch.response());
     } else if (builder_.active()) {
         stored = builder_.finish();
     }
     if (stored) {
         ctx_.store->insert(stored); // complete: now every worker may serve it
         tell_waiters({cache::FillOutcome::Stored, stored, 0, {}});
+    } else if (renewed_) {
+        // A 304 the origin does not let us keep still answers the requests waiting for it.
+        tell_waiters({cache::FillOutcome::Stored, renewed_, 0, {}});
     } else {
         tell_waiters({cache::FillOutcome::Uncacheable, {}, 0, {}});
     }
@@ -285,80 +299,19 @@ bool CacheFill::vary_spec(const http::ResponseHead& response) {
     return vary_.size() <= kMaxVarySpec;
 }
 
-namespace {
-
-// The stored head updated with a 304's header fields (RFC 9111 §3.2): each field the 304 sends
-// replaces the stored ones of that name; framing, connection and per-hop fields stay as stored.
-std::string merged_head(std::string_view stored, const http::HeaderList& fresh) {
-    auto carried = [&fresh](std::string_view name) {
-        return !http::is_connection_specific(fresh, name) && !http::iequals(name, "Age") &&
-               !http::iequals(name, "Via") && !http::iequals(name, "Content-Length");
-    };
-    auto replaced = [&](std::string_view name) {
-        for (const http::Header& h : fresh) {
-            if (http::iequals(h.name, name) && carried(h.name)) {
-                return true;
-            }
-        }
-        return false;
-    };
-    std::string out(http::stored_status_line(stored)); // empty: the standard one
-    for (std::size_t at = out.size(), end = 0; at < stored.size(); at = end + 2) {
-        end = stored.find("\r\n", at);
-        const std::string_view line = stored.substr(at, end - at);
-        if (!replaced(line.substr(0, line.find(':')))) {
-            out.append(line);
-            out.append("\r\n");
-        }
-    }
-    for (const http::Header& h : fresh) {
-        if (carried(h.name)) {
-            out.append(h.name);
-            out.append(": ");
-            out.append(h.value);
-            out.append("\r\n");
-        }
-    }
-    return out;
-}
-
-} // namespace
-
-cache::ObjectRef CacheFill::renewed(const http::ResponseHead& not_modified) {
+cache::ObjectRef CacheFill::renew(const http::ResponseHead& not_modified) {
     // The 304's freshness information applies to the stored answer (RFC 9111 §4.3.4).
     const cache::StoredObject& old = *revalidating_;
-    http::ResponseHead as_stored = not_modified;
-    as_stored.status = old.status();
-    const std::int64_t now_unix = ctx_.worker.unix_now();
-    const cache::StoreDecision decision = cache::decide_storage(
-        request_parser_.request(), "GET", as_stored, route_.cache->freshness, now_unix);
-    if (!decision.storable()) {
+    Freshened freshened =
+        freshen(old, not_modified, request_parser_.request(), route_.cache->freshness,
+                ctx_.worker.now(), ctx_.worker.unix_now(), ctx_.head_limits());
+    status_.stored = freshened.storable;
+    renewed_ = std::move(freshened.object); // the answer of the request that revalidated
+    if (!freshened.storable) {
         ctx_.store->remove(old.store_key()); // the origin no longer allows keeping it
         return {};
     }
-    const std::string head = merged_head(old.head(), not_modified.headers);
-    const http::Header* etag = not_modified.headers.find("ETag");
-    const http::Header* last_modified = not_modified.headers.find("Last-Modified");
-    cache::StoredObject::Fields f;
-    f.key = old.key();
-    f.hash = old.hash();
-    f.url_hash = old.url_hash();
-    f.head = head;
-    f.date = old.date(); // unless the 304 sent a Date of its own (then in `head`)
-    f.body_size = old.body_size();
-    f.status = old.status();
-    f.stored_at = ctx_.worker.now();
-    f.initial_age = cache::origin_age(not_modified.headers);
-    f.window = decision.window;
-    f.etag = etag != nullptr ? etag->value : old.etag();
-    f.last_modified = last_modified != nullptr ? last_modified->value : old.last_modified();
-    f.vary = old.vary();
-    f.tags = old.tags();
-    cache::ObjectRef fresh(cache::StoredObject::create(f));
-    if (old.body_size() > 0) {
-        std::memcpy(fresh->body_for_fill(), old.body(), old.body_size());
-    }
-    return fresh;
+    return renewed_;
 }
 
 } // namespace lacquer::proxy

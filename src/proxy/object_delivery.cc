@@ -39,13 +39,47 @@ bool etag_listed(std::string_view list, std::string_view etag) {
     return found;
 }
 
-void append_number_line(std::string& out, std::string_view name, std::uint64_t n) {
+void append_number(std::string& out, std::uint64_t n) {
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, r.ptr);
+}
+
+void append_number_line(std::string& out, std::string_view name, std::uint64_t n) {
     out.append(name);
     out.append(": ");
-    out.append(buf, r.ptr);
+    append_number(out, n);
     out.append("\r\n");
+}
+
+// RFC 9110 §14.4: "bytes first-last/length", or "bytes */length" for a 416.
+void append_content_range(std::string& out, const http::RangePlan& range, std::uint64_t length) {
+    out.append("Content-Range: bytes ");
+    if (range.kind == http::RangeKind::Single) {
+        append_number(out, range.first);
+        out.push_back('-');
+        append_number(out, range.last);
+    } else {
+        out.push_back('*');
+    }
+    out.push_back('/');
+    append_number(out, length);
+    out.append("\r\n");
+}
+
+int answer_status(const cache::StoredObject& object, const ObjectDelivery& how) {
+    if (how.not_modified) {
+        return 304;
+    }
+    switch (how.range.kind) {
+    case http::RangeKind::Whole:
+        break;
+    case http::RangeKind::Single:
+        return 206;
+    case http::RangeKind::Unsatisfiable:
+        return 416;
+    }
+    return object.status();
 }
 
 } // namespace
@@ -116,8 +150,11 @@ int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
     http::ClientResponseFraming framing;
     framing.close = how.close;
     framing.http10_client = how.http10_client;
-    const int status = how.not_modified ? 304 : object.status();
-    if (status != 204 && status != 304) {
+    const int status = answer_status(object, how);
+    if (status == 206 || status == 416) {
+        append_content_range(scratch, how.range, object.body_size());
+        framing.body = {http::Framing::Kind::Length, status == 206 ? how.range.size() : 0};
+    } else if (status != 204 && status != 304) {
         framing.body = {http::Framing::Kind::Length, object.body_size()};
     }
     http::write_response_end(scratch, framing);
@@ -131,9 +168,12 @@ std::uint64_t deliver_object(ClientSide& client, const cache::StoredObject& obje
     const std::string_view own_status_line = http::stored_status_line(head);
     char status_line[http::kStatusLineMax];
     const int status = write_hit_lines(scratch, object, how);
-    const bool with_body = !how.head_only && status != 204 && status != 304;
-    const std::string_view body =
+    const bool with_body = !how.head_only && status != 204 && status != 304 && status != 416;
+    std::string_view body =
         with_body ? std::string_view(object.body(), object.body_size()) : std::string_view();
+    if (with_body && status == 206) {
+        body = body.substr(how.range.first, how.range.size()); // still the object's bytes
+    }
 
     // Parts in wire order; `stored` ones live in the object and are queued by reference.
     struct Part {
@@ -142,12 +182,14 @@ std::uint64_t deliver_object(ClientSide& client, const cache::StoredObject& obje
     };
     // The status line: a 304's, the one stored with the head, or the standard one; then the
     // Date kept as a time, the stored lines, the per-request lines and the body.
-    const std::string_view lines = head.substr(own_status_line.size());
-    const bool own_line = !how.not_modified && !own_status_line.empty();
+    // A 416 describes no stored representation: none of its lines go with it.
+    const std::string_view lines =
+        status == 416 ? std::string_view() : head.substr(own_status_line.size());
+    const bool own_line = status == object.status() && !own_status_line.empty();
     const Part parts[] = {
-        {how.not_modified          ? kNotModified
-         : own_status_line.empty() ? http::write_status_line(status_line, status)
-                                   : own_status_line,
+        {how.not_modified ? kNotModified
+         : own_line       ? own_status_line
+                          : http::write_status_line(status_line, status),
          own_line},
         {object.date() != 0 ? stored_date_line(object.date()) : std::string_view(), false},
         {lines, true},

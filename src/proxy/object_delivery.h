@@ -3,9 +3,11 @@
 // borrowed write holds a reference on the object until libevent is done with the bytes); only
 // the lines a stored head leaves out (the standard status line, the Date kept as a time, Via)
 // and the per-request lines (Age, Cache-Status, framing, Connection) are written fresh.
-// Conditional requests (If-None-Match, If-Modified-Since) are answered 304 from the object.
+// Conditional requests (If-None-Match, If-Modified-Since) are answered 304 from the object, range
+// requests 206 with a part of its body (also by reference) or 416 (range_answer.h decides).
 
 #include "lacquer/cache/stored_object.h"
+#include "lacquer/http/byte_range.h"
 #include "lacquer/http/head.h"
 #include "lacquer/proxy/cache_status.h"
 #include "lacquer/proxy/client_side.h"
@@ -20,6 +22,7 @@ struct ObjectDelivery {
     std::int64_t age = 0;      // seconds, for the Age header
     bool head_only = false;    // HEAD: the head with the body's Content-Length, no body
     bool not_modified = false; // 304 instead of the stored status
+    http::RangePlan range;     // Single: 206 and that part; Unsatisfiable: 416; not with a 304
     bool close = false;        // Connection: close
     bool http10_client = false;
     CacheStatusField cache_status;
@@ -40,8 +43,8 @@ std::string_view date_line_now(std::int64_t unix_now);
 bool has_date_line(std::string_view lines);
 
 // The lines a hit writes fresh, after the stored head: Via, Age, Cache-Status, the framing,
-// Connection and the blank line, into `scratch` (replaced). Returns the status the answer
-// carries (304, or the object's own).
+// Connection and the blank line, into `scratch` (replaced); a 206 or 416 adds its Content-Range.
+// Returns the status the answer carries (304, 206, 416, or the object's own).
 int write_hit_lines(std::string& scratch, const cache::StoredObject& object,
                     const ObjectDelivery& how);
 

@@ -4,6 +4,7 @@
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/request_fsm.h"
 #include "object_delivery.h"
+#include "range_answer.h"
 
 #include <chrono>
 
@@ -16,15 +17,23 @@ void RequestFsm::deliver(const cache::StoredObject& object, CacheStatusField fie
               std::chrono::duration_cast<std::chrono::seconds>(now - object.stored_at()).count();
     how.head_only = head_request_;
     how.not_modified = is_not_modified(client_.head(), object);
+    if (!how.not_modified) {
+        how.range = plan_range_answer(client_.head(), object); // RFC 9110 §14
+    }
     how.close = !keep_alive_;
     how.http10_client = http10_;
     how.cache_status = field;
-    cache_status_ = field.collapsed     ? CacheStatus::Coalesced
-                    : field.fwd.empty() ? CacheStatus::Hit
-                                        : CacheStatus::Stale;
+    cache_status_ = field.collapsed                         ? CacheStatus::Coalesced
+                    : field.fwd.empty()                     ? CacheStatus::Hit
+                    : !field.hit && field.fwd_status == 304 ? CacheStatus::Revalidated
+                    : !field.hit ? CacheStatus::Miss // forwarded: a range or conditional miss
+                                 : CacheStatus::Stale;
     body_bytes_ = deliver_object(client_, object, how, scratch_);
     response_started_ = true;
-    log_status_ = how.not_modified ? 304 : object.status();
+    log_status_ = how.not_modified                                   ? 304
+                  : how.range.kind == http::RangeKind::Single        ? 206
+                  : how.range.kind == http::RangeKind::Unsatisfiable ? 416
+                                                                     : object.status();
 }
 
 void RequestFsm::log(int status) {

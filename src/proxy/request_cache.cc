@@ -132,9 +132,26 @@ void RequestFsm::start_fill(bool leads) {
     params.request = scratch_;
     params.client = this;
     params.leads = leads;
-    params.fwd = status_field_.fwd; // uri-miss, or stale for an expired object
+    params.fwd = status_field_.fwd;    // uri-miss, or stale for an expired object
+    params.revalidating = revalidate_; // set by Revalidate: the request is conditional
     fill_ = CacheFill::create(ctx_, std::move(params));
     fill_->begin(); // may fail at once: fetch_failed() then clears fill_
+}
+
+void RequestFsm::add_validators(const cache::StoredObject& object) {
+    // RFC 9111 §4.3.1: the stored entity tag in If-None-Match, the stored Last-Modified in
+    // If-Modified-Since (an origin that knows ETags decides on If-None-Match, RFC 9110 §13.2.2).
+    // The headers the object's Vary names go with their stored values: the lookup matched
+    // them to this request's, which the fetch forwards (CacheFill::vary_spec records only
+    // headers the origin receives).
+    std::size_t n = forward_.set_headers.size();
+    if (!object.etag().empty()) {
+        variant_headers_[n++] = http::Header{"If-None-Match", object.etag()};
+    }
+    if (!object.last_modified().empty()) {
+        variant_headers_[n++] = http::Header{"If-Modified-Since", object.last_modified()};
+    }
+    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
 }
 
 void RequestFsm::start_refresh(const cache::ObjectRef& object) {
@@ -144,13 +161,7 @@ void RequestFsm::start_refresh(const cache::ObjectRef& object) {
     }
     count(ctx_, &ProxyMetrics::background_refreshes);
     // The refresh asks "has it changed?" with the stored validators.
-    std::size_t n = forward_.set_headers.size();
-    if (!object->etag().empty()) {
-        variant_headers_[n++] = http::Header{"If-None-Match", object->etag()};
-    } else if (!object->last_modified().empty()) {
-        variant_headers_[n++] = http::Header{"If-Modified-Since", object->last_modified()};
-    }
-    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), n);
+    add_validators(*object);
     forward_.method = "GET";
     forward_.representation_only = route_->cache->representation_only;
     forward_.shared_fetch = true;

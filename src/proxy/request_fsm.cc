@@ -80,7 +80,8 @@ void RequestFsm::start() {
     response_started_ = close_delimited_ = cut_ = false;
     client_body_ = ClientBody::None;
     cache_fetch_ = invalidate_ = false;
-    stale_ = object_ = cache::ObjectRef();
+    stale_ = object_ = revalidate_ = cache::ObjectRef();
+    interim_sent_ = 0;
     fill_result_in_ = wait_timed_out_ = false;
     stream_started_ = stream_done_ = stream_failed_ = false;
     body_asked_ = body_in_ = false;
@@ -137,6 +138,8 @@ Next RequestFsm::dispatch() {
         return step_read_body();
     case Step::Lookup:
         return step_lookup();
+    case Step::Revalidate:
+        return step_revalidate();
     case Step::Fetch:
         return step_fetch();
     case Step::Wait:
@@ -147,6 +150,8 @@ Next RequestFsm::dispatch() {
         return step_relay();
     case Step::Stream:
         return step_stream();
+    case Step::Assemble:
+        return step_assemble();
     case Step::OriginFailed:
         return step_origin_failed();
     case Step::Deliver:
@@ -353,6 +358,9 @@ Next RequestFsm::step_lookup() {
         case cache::Usability::Unusable:
             break;
         }
+        if (!object->etag().empty() || !object->last_modified().empty()) {
+            revalidate_ = object; // RFC 9111 §4.3.1: ask whether it changed
+        }
         if (cache::classify(object->window(), resident, cache::OriginHealth::Down) ==
             cache::Usability::StaleIfError) {
             stale_ = std::move(object); // answers instead of an origin failure
@@ -368,7 +376,7 @@ Next RequestFsm::step_lookup() {
     }
     cache_fetch_ = true;
     forward_.method = "GET"; // a HEAD miss fetches the whole object, so that it can be stored
-    return go(Step::Fetch);
+    return go(revalidate_ ? Step::Revalidate : Step::Fetch);
 }
 
 Next RequestFsm::step_fetch() {
@@ -487,6 +495,9 @@ Next RequestFsm::step_relay() {
         }
         if (fill_ != nullptr) {
             status_field_ = fill_->cache_status();
+            if (leave_fill_for_object(resp)) {
+                return go(Step::Assemble); // RFC 9111 §3.4: the range comes from the object
+            }
         }
         if (invalidate_ && resp.status < 400) {
             ctx_.store->remove_url(key_.url_hash, key_.url);
@@ -496,6 +507,10 @@ Next RequestFsm::step_relay() {
     }
     if (!relay_done_) {
         return Next::Park;
+    }
+    if (!response_started_ && object_) {
+        delivery_ = status_field_; // a 304 freshened the stored object (RFC 9111 §4.3.4)
+        return go(Step::Deliver);
     }
     if (client_body_ == ClientBody::Chunked) {
         client_.write(http::kLastChunk);

@@ -105,6 +105,21 @@ void RequestFsm::write_origin_head(const http::ResponseHead& resp) {
 
 // ---- fetch events: store what came, resume the step (the body moves here, as it arrives) ----
 
+void RequestFsm::fetch_interim(origin::OriginFetch& fetch) {
+    // RFC 9110 §15.2: a proxy forwards the origin's 1xx (103 Early Hints, 100, 102) before the
+    // final answer, but never to an HTTP/1.0 client. A few per request: an origin that keeps
+    // sending them cannot fill the client's buffer (its first-byte timeout bounds the time).
+    constexpr int kMaxInterim = 8;
+    if (http10_ || response_started_ || interim_sent_ >= kMaxInterim) {
+        return;
+    }
+    ++interim_sent_;
+    scratch_.clear();
+    http::write_response_lines(scratch_, fetch.response());
+    scratch_.append("\r\n");
+    client_.write(scratch_);
+}
+
 void RequestFsm::fetch_head(origin::OriginFetch& fetch) {
     origin_head_ = &fetch.response();
     resume();
@@ -135,6 +150,10 @@ void RequestFsm::fetch_body(origin::OriginFetch& fetch, net::Connection& from, s
 
 void RequestFsm::fetch_done(origin::OriginFetch&) {
     origin_end_ = ctx_.worker.now();
+    if (fill_ != nullptr && fill_->renewed()) {
+        object_ = fill_->renewed(); // a 304: Relay answers from the freshened object
+        status_field_ = fill_->cache_status();
+    }
     fill_ = nullptr; // a fill ends after its last callback
     relay_done_ = true;
     resume();

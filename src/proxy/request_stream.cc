@@ -4,9 +4,11 @@
 #include "lacquer/cache/vary.h"
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/worker.h"
+#include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/proxy_metrics.h"
 #include "lacquer/proxy/request_fsm.h"
 #include "object_delivery.h"
+#include "range_answer.h"
 #include "request_waiter.h"
 
 namespace lacquer::proxy {
@@ -24,9 +26,9 @@ bool is_conditional(const http::RequestHead& request) {
 
 } // namespace
 
-CacheStatusField RequestFsm::collapsed_status() {
+CacheStatusField RequestFsm::collapsed_status() const {
     CacheStatusField field;
-    field.fwd = "uri-miss";
+    field.fwd = status_field_.fwd;
     field.collapsed = true;
     return field;
 }
@@ -61,8 +63,10 @@ void RequestFsm::stop_waiting() {
 }
 
 void RequestFsm::write_stream_head() {
-    // A HEAD or a conditional request is answered from the complete object (it may be a 304).
-    stream_body_ = !head_request_ && !is_conditional(client_.head());
+    // A HEAD, a conditional or a range request is answered from the complete object (it may be
+    // a 304 or a 206).
+    stream_body_ =
+        !head_request_ && !is_conditional(client_.head()) && !asks_for_range(client_.head());
     if (!stream_body_) {
         return;
     }
@@ -142,6 +146,46 @@ void RequestFsm::pump_stream() {
     }
     stream_done_ = true;
     resume();
+}
+
+bool RequestFsm::leave_fill_for_object(const http::ResponseHead& response) {
+    const http::RequestHead& request = client_.head();
+    if (response.status != 200 || !fill_->storing_known_length() ||
+        !(asks_for_range(request) || is_conditional(request))) {
+        return false;
+    }
+    // The fill stores the whole object on its own; this request answers from it when complete.
+    stream_ = fill_->stream();
+    fill_->detach_client();
+    fill_ = nullptr;
+    origin_head_ = nullptr;
+    return true;
+}
+
+Next RequestFsm::step_assemble() {
+    // This request leads the fill; it waits, like a waiter of a HEAD, for the complete object.
+    if (!stream_started_) {
+        stream_started_ = true;
+        stream_body_ = false;
+        stream_watcher_ = RequestWaiter::make(ctx_.worker, this);
+        stream_->watch(stream_watcher_); // before reading: no news between the two is lost
+        pump_stream();
+    }
+    if (stream_failed_) {
+        stop_streaming(); // nothing was sent yet: a clean error, or the stale object
+        if (take_stale_for_error(502)) {
+            return go(Step::Deliver);
+        }
+        cache_status_ = CacheStatus::Error;
+        return synth(502);
+    }
+    if (!stream_done_) {
+        return Next::Park;
+    }
+    object_ = stream_->object();
+    stop_streaming();
+    delivery_ = status_field_; // fwd=uri-miss; stored, as the fill said
+    return go(Step::Deliver);
 }
 
 void RequestFsm::stop_streaming() {

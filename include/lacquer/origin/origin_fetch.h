@@ -43,8 +43,11 @@ class OriginFetch;
 
 class FetchObserver {
 public:
-    // The response head arrived (1xx interim responses are skipped). fetch.response() stays
-    // valid until the fetch ends.
+    // An interim response (RFC 9110 §15.2: 100, 102, 103, ...; never 101, which fails the
+    // fetch) came before the final one: fetch.response() is its head during this call only.
+    // The observer may pass it on; by default it is dropped.
+    virtual void fetch_interim(OriginFetch& /*fetch*/) {}
+    // The final response head arrived. fetch.response() stays valid until the fetch ends.
     virtual void fetch_head(OriginFetch& fetch) = 0;
     // `n` body bytes stand at the front of `from`'s input: the observer takes all of them
     // (move_input_to or drain).

@@ -3,8 +3,9 @@
 // client that caused it: the client (if any) receives the response as it streams, and when the
 // client goes away the fill goes on alone as long as its answer will be stored. When it ends it
 // tells the Coalescer (if it leads the key), which wakes the requests waiting for it.
-// A background refresh is a fill without a client that revalidates a stored object; a 304
-// renews that object's freshness without a body.
+// A fill may revalidate a stored object (conditional request): a background refresh (no
+// client), or a foreground one (an expired object that may not be served stale); a 304 renews
+// that object's freshness without a body, and the renewed object answers the client and waiters.
 // Thread: its worker's only. Owns itself; ends through Worker::dispose().
 
 #include "lacquer/cache/cache_key.h"
@@ -46,6 +47,15 @@ public:
     origin::OriginFetch& fetch() { return fetch_; }
     // The Cache-Status of the answer as far as known when the head arrived.
     const CacheStatusField& cache_status() const { return status_; }
+    // After a 304 to a revalidation (RFC 9111 §4.3.4): the stored response it freshened, which
+    // answers the client (also when the 304 did not let it be stored). Valid in fetch_done().
+    const cache::ObjectRef& renewed() const { return renewed_; }
+    // The whole answer is being stored and its length is known (Content-Length): a range
+    // request can wait for the stored object instead of relaying the origin's 200.
+    bool storing_known_length() const {
+        return builder_.active() && builder_.stream() && builder_.stream()->length_known();
+    }
+    const cache::StreamRef& stream() const { return builder_.stream(); } // while storing
 
     ~CacheFill() override;
     CacheFill* next_fill() const { return next_; }
@@ -58,6 +68,13 @@ public:
 private:
     CacheFill(WorkerContext& ctx, Params params);
 
+    // A 1xx goes only to the client whose request caused the fetch (if it is still there),
+    // never to the requests waiting on the key, and is never stored (RFC 9110 §15.2).
+    void fetch_interim(origin::OriginFetch& fetch) override {
+        if (client_ != nullptr) {
+            client_->fetch_interim(fetch);
+        }
+    }
     void fetch_head(origin::OriginFetch& fetch) override;
     void fetch_body(origin::OriginFetch& fetch, net::Connection& from, std::size_t n) override;
     void fetch_done(origin::OriginFetch& fetch) override;
@@ -68,7 +85,7 @@ private:
     void decide(const http::ResponseHead& response);
     void count_not_stored(cache::StoreVerdict why) const;
     bool vary_spec(const http::ResponseHead& response);
-    cache::ObjectRef renewed(const http::ResponseHead& not_modified);
+    cache::ObjectRef renew(const http::ResponseHead& not_modified); // the 304 case of fetch_done
     void tell_waiters(const cache::FillResult& result);
     void end();
     void unlink(); // from the worker's list of running fills (idempotent)
@@ -86,6 +103,7 @@ private:
     std::string vary_;
     cache::ObjectRef revalidating_;
     core::Instant sent_at_{}; // when the request went to the origin
+    cache::ObjectRef renewed_;
     origin::FetchObserver* client_;
     CacheStatusField status_;
     std::string_view fwd_;

@@ -13,6 +13,7 @@ namespace lacquer::proxy {
     X(Hit, "hit")                                                                                  \
     X(Miss, "miss")                                                                                \
     X(Stale, "stale")                                                                              \
+    X(Revalidated, "revalidated") /* an expired object the origin confirmed with a 304 */          \
     X(Coalesced, "coalesced")                                                                      \
     X(Pass, "pass")                                                                                \
     X(HitForMiss, "hit_for_miss")                                                                  \

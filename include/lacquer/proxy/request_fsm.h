@@ -35,15 +35,17 @@ class RequestWaiter; // request_waiter.h
 
 // The steps, in the order a request usually meets them.
 #define LACQUER_REQUEST_STEPS(X)                                                                   \
-    X(Recv)         /* read the target and its authority; refuse what cannot be served */          \
-    X(Route)        /* choose the route: purge, reject, cache or pass */                           \
-    X(ReadBody)     /* the body is read whole before the origin is asked (parks) */                \
-    X(Lookup)       /* build the key and look it up: hit, stale, or a fetch */                     \
-    X(Fetch)        /* lead the key's fill, wait for another's, or fetch alone */                  \
-    X(Wait)         /* parked on another request's fill of the key */                              \
-    X(Pass)         /* forward without the cache */                                                \
-    X(Relay)        /* the origin's answer goes to the client as it arrives (parks) */             \
-    X(Stream)       /* the leader's body goes to the client as it arrives (parks) */               \
+    X(Recv)       /* read the target and its authority; refuse what cannot be served */            \
+    X(Route)      /* choose the route: purge, reject, cache or pass */                             \
+    X(ReadBody)   /* the body is read whole before the origin is asked (parks) */                  \
+    X(Lookup)     /* build the key and look it up: hit, stale, or a fetch */                       \
+    X(Revalidate) /* expired, not servable stale, has validators: a conditional fetch */           \
+    X(Fetch)      /* lead the key's fill, wait for another's, or fetch alone */                    \
+    X(Wait)       /* parked on another request's fill of the key */                                \
+    X(Pass)       /* forward without the cache */                                                  \
+    X(Relay)      /* the origin's answer goes to the client as it arrives (parks) */               \
+    X(Stream)     /* the leader's body goes to the client as it arrives (parks) */                 \
+    X(Assemble)   /* range/conditional miss: answered from the stored object once whole (parks) */ \
     X(OriginFailed) /* the origin failed: stale-if-error, an error, or a cut answer */             \
     X(Deliver)      /* answer from a stored object */                                              \
     X(Synth)        /* an answer made by the proxy itself */                                       \
@@ -134,11 +136,13 @@ private:
     Next step_route();
     Next step_read_body();
     Next step_lookup();
+    Next step_revalidate();
     Next step_fetch();
     Next step_wait();
     Next step_pass();
     Next step_relay();
     Next step_stream();
+    Next step_assemble();
     Next step_origin_failed();
     Next step_deliver();
     Next step_synth();
@@ -166,6 +170,9 @@ private:
     Next answer_purge(); // PURGE on the client port (admin.purge_from)
     void start_fill(bool leads);
     void start_refresh(const cache::ObjectRef& object);
+    // The conditional headers of a revalidation of `object` (RFC 9111 §4.3.1), after the
+    // variants' headers in forward_.set_headers.
+    void add_validators(const cache::StoredObject& object);
 
     // ---- the origin side (request_relay.cc) ----
     void forward(); // serialise the upstream request into scratch_
@@ -178,6 +185,7 @@ private:
     void fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
                       bool head_delivered) override;
     void fetch_upstream_drained(origin::OriginFetch& fetch) override;
+    void fetch_interim(origin::OriginFetch& fetch) override;
 
     // ---- another request's fill (request_stream.cc) ----
     void join_fill();
@@ -186,11 +194,17 @@ private:
     void write_stream_head();
     void pump_stream();
     void stop_streaming();
+    // A range or conditional request that leads a fill storing a whole 200 of known length
+    // stops relaying it and waits for the stored object (Assemble), which answers it with its
+    // range (206), a 304 or the 200. False: relay as usual.
+    bool leave_fill_for_object(const http::ResponseHead& response);
     void stop_waiting();
 
     // ---- answers ----
     void deliver(const cache::StoredObject& object, CacheStatusField field);
-    static CacheStatusField collapsed_status();
+    // A waiter's Cache-Status: collapsed, and fwd as its lookup found the key (uri-miss, or
+    // stale: an expired object that the leader revalidates or refetches).
+    CacheStatusField collapsed_status() const;
     void log(int status);
 
     WorkerContext& ctx_;
@@ -218,8 +232,10 @@ private:
     // The variants' headers, their rewritten source headers, then the validators of a refresh.
     // (A spare block taken by the first request that sets one, given back when idle.)
     core::SpareArray<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_;
-    cache::ObjectRef stale_;  // an expired object that may still answer if the origin fails
-    cache::ObjectRef object_; // what Deliver answers from
+    cache::ObjectRef stale_;      // an expired object that may still answer if the origin fails
+    cache::ObjectRef object_;     // what Deliver answers from
+    cache::ObjectRef revalidate_; // the expired object a conditional fetch asks about
+    int interim_sent_ = 0;        // 1xx responses passed to the client (RFC 9110 §15.2)
     CacheStatusField delivery_;
     int synth_status_ = 0;
     bool synth_close_ = false;
