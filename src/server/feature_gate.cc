@@ -1,6 +1,7 @@
 #include "lacquer/config/load.h"
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/server/server.h"
+#include "tls_setup.h"
 
 namespace lacquer::server {
 
@@ -11,11 +12,6 @@ namespace {
 } // namespace
 
 void check_supported(const config::Config& config) {
-    for (const config::ListenerConfig& l : config.listen) {
-        if (l.tls) {
-            refuse(l.mark, "TLS on a listener");
-        }
-    }
     for (const config::OriginPoolConfig& o : config.origins) {
         if (o.tls.enabled) {
             refuse(o.tls_mark, "TLS to origins");
@@ -28,6 +24,7 @@ void check_supported(const config::Config& config) {
 
 void check_config(const config::Config& config) {
     check_supported(config);
+    build_listener_tls(config, nullptr);    // the certificates and keys must load and match
     const proxy::RouteTable routes(config); // compiled as a start or a reload compiles them
 }
 

@@ -50,8 +50,8 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_EQ(config.listen[1].address.host, "0.0.0.0");
     EXPECT_EQ(config.listen[1].address.port, 8443);
     ASSERT_TRUE(config.listen[1].tls);
-    EXPECT_EQ(config.listen[1].tls->certificate, "/etc/lacquer/tls/server.pem");
-    EXPECT_EQ(config.listen[1].tls->private_key, "/etc/lacquer/tls/server.key");
+    EXPECT_EQ(config.listen[1].tls->certificates.at(0).certificate, "/etc/lacquer/tls/server.pem");
+    EXPECT_EQ(config.listen[1].tls->certificates.at(0).private_key, "/etc/lacquer/tls/server.key");
     expect_mark(config.listen[0].mark, path, 7, 5);
 
     EXPECT_TRUE(config.admin.present);
