@@ -62,8 +62,7 @@ IoStatus TlsTransport::status_of(int rc) {
             return IoStatus::WantRead;
         }
         if (ERR_peek_error() == 0 && (errno == 0 || errno == ECONNRESET)) {
-            error_ = "connection closed by the peer";
-            return IoStatus::Eof;
+            return IoStatus::Eof; // a close or a reset: no TLS error to report
         }
         error_ = std::strerror(errno);
         ERR_clear_error();

@@ -91,7 +91,7 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
                     "0 after a failed connect to the server, 1 after a good one.", labels,
                     [up] { return static_cast<double>(up->load(std::memory_order_relaxed)); });
         }
-        for (std::size_t f = 0; f <= static_cast<std::size_t>(origin::FetchFault::Closed); ++f) {
+        for (std::size_t f = 0; f < origin::kFetchFaultCount; ++f) {
             const auto fault = static_cast<origin::FetchFault>(f);
             c->errors.push_back(
                 fault == origin::FetchFault::None

@@ -13,9 +13,6 @@ namespace {
 
 void check_supported(const config::Config& config) {
     for (const config::OriginPoolConfig& o : config.origins) {
-        if (o.tls.enabled) {
-            refuse(o.tls_mark, "TLS to origins");
-        }
         if (o.health) {
             refuse(o.health->mark, "an active health probe");
         }

@@ -119,7 +119,7 @@ TEST_F(TlsListenerTest, SessionsResumeWithTicketsAndWithTheCache) {
     ASSERT_TRUE(lacquer.started());
     const std::string sess = (dir_->path() / "session.pem").string();
     const std::string port = std::to_string(lacquer.port());
-    for (const std::string flags : {"-tls1_3", "-tls1_2", "-tls1_2 -no_ticket"}) {
+    for (const std::string flags : {"-tls1_3", "-tls1_2", "-tls1_2 -no_ticket"}) { // NOLINT
         // The first connection reads an answer, so that TLS 1.3 tickets have arrived.
         const CommandResult first =
             run_command("openssl s_client -quiet -connect 127.0.0.1:" + port + " -CAfile " +
