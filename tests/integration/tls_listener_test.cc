@@ -209,5 +209,19 @@ TEST_F(TlsListenerTest, ASlowHandshakeIsClosedAtTheHeaderDeadlineAndGarbageIsDro
     EXPECT_EQ(client.get("/v3/fine"), "HTTP/1.1 200 OK\nhello /v3/fine");
 }
 
+TEST_F(TlsListenerTest, APROXYHeaderComesBeforeTheHandshake) {
+    LacquerProcess lacquer(
+        yaml(certs_->localhost, "    proxy_protocol: true\n    proxy_from: [127.0.0.1/32]\n"));
+    ASSERT_TRUE(lacquer.started());
+    TlsClient client(lacquer.port(), "localhost", certs_->ca,
+                     "PROXY TCP4 203.0.113.9 127.0.0.1 5555 443\r\n");
+    ASSERT_TRUE(client.connected()) << client.error();
+    EXPECT_EQ(client.get("/v3/proxied"), "HTTP/1.1 200 OK\nhello /v3/proxied");
+    ASSERT_TRUE(lacquer.wait_for_stdout("203.0.113.9 - - [", 5s)) << lacquer.stdout_text();
+    EXPECT_THAT(lacquer.stdout_text(), HasSubstr("tls=TLSv1.3 sni=localhost"));
+    TlsClient without(lacquer.port(), "localhost", certs_->ca); // no header: refused
+    EXPECT_FALSE(without.connected());
+}
+
 } // namespace
 } // namespace lacquer::test

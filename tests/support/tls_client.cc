@@ -32,7 +32,8 @@ struct TlsClient::Impl {
     }
 };
 
-TlsClient::TlsClient(std::uint16_t port, const std::string& server_name, const std::string& ca_file)
+TlsClient::TlsClient(std::uint16_t port, const std::string& server_name, const std::string& ca_file,
+                     const std::string& preamble)
     : impl_(std::make_unique<Impl>()) {
     impl_->ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(impl_->ctx, SSL_VERIFY_PEER, nullptr);
@@ -47,6 +48,11 @@ TlsClient::TlsClient(std::uint16_t port, const std::string& server_name, const s
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(impl_->fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         error_ = "connect failed";
+        return;
+    }
+    if (!preamble.empty() && ::send(impl_->fd, preamble.data(), preamble.size(), MSG_NOSIGNAL) !=
+                                 static_cast<ssize_t>(preamble.size())) {
+        error_ = "sending the preamble failed";
         return;
     }
     impl_->ssl = SSL_new(impl_->ctx);

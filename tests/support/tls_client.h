@@ -13,8 +13,10 @@ namespace lacquer::test {
 class TlsClient {
 public:
     // Connects to 127.0.0.1:`port` with SNI `server_name` ("" = none), verifying against
-    // `ca_file` and the name. connected() says whether the handshake went through.
-    TlsClient(std::uint16_t port, const std::string& server_name, const std::string& ca_file);
+    // `ca_file` and the name; `preamble` (a PROXY header) is sent before the handshake.
+    // connected() says whether the handshake went through.
+    TlsClient(std::uint16_t port, const std::string& server_name, const std::string& ca_file,
+              const std::string& preamble = "");
     ~TlsClient();
     TlsClient(const TlsClient&) = delete;
     TlsClient& operator=(const TlsClient&) = delete;
