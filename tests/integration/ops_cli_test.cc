@@ -53,9 +53,8 @@ TEST(OpsCli, UnknownKeyIsAnError) {
 
 TEST(OpsCli, FeaturesThisBuildCannotRunAreRefusedNotIgnored) {
     auto result = LacquerProcess::run_check_config(
-        "listen:\n  - address: 127.0.0.1:0\n    tls:\n      certificate: /c.pem\n"
-        "      private_key: /k.pem\norigins:\n  api:\n    servers:\n"
-        "      - address: 127.0.0.1:9000\n");
+        "listen:\n  - address: 127.0.0.1:0\norigins:\n  api:\n    servers:\n"
+        "      - address: 127.0.0.1:9000\n    health: { path: /healthz }\n");
     EXPECT_EQ(result.exit_code, 2);
     EXPECT_NE(result.stderr_text.find("not supported"), std::string::npos) << result.stderr_text;
 }
