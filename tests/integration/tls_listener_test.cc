@@ -33,10 +33,15 @@ UniqueFd connect_loopback(std::uint16_t port) {
 
 class TlsListenerTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { certs_ = new TestCerts(make_test_certs(dir_->path().string())); }
-    static void TearDownTestSuite() {
+    static void SetUpTestSuite() {
+        dir_ = new TempDir("lacquer-tls-certs");
+        certs_ = new TestCerts(make_test_certs(dir_->path().string()));
+    }
+    static void TearDownTestSuite() { // the keys go with the directory
         delete certs_;
         certs_ = nullptr;
+        delete dir_;
+        dir_ = nullptr;
     }
     void SetUp() override {
         origin_.on_any([](OriginExchange& ex) {
@@ -67,7 +72,7 @@ protected:
     ScriptedOrigin origin_;
 };
 
-TempDir* TlsListenerTest::dir_ = new TempDir("lacquer-tls-certs");
+TempDir* TlsListenerTest::dir_ = nullptr;
 TestCerts* TlsListenerTest::certs_ = nullptr;
 
 TEST_F(TlsListenerTest, Tls10And11AreRefusedAnd12And13AreServed) {

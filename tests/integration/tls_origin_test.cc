@@ -23,10 +23,15 @@ using ::testing::HasSubstr;
 
 class TlsOriginTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { certs_ = new TestCerts(make_test_certs(dir_->path().string())); }
-    static void TearDownTestSuite() {
+    static void SetUpTestSuite() {
+        dir_ = new TempDir("lacquer-tls-origin-certs");
+        certs_ = new TestCerts(make_test_certs(dir_->path().string()));
+    }
+    static void TearDownTestSuite() { // the keys go with the directory
         delete certs_;
         certs_ = nullptr;
+        delete dir_;
+        dir_ = nullptr;
     }
     void SetUp() override {
         origin_.on_any([](OriginExchange& ex) {
@@ -55,7 +60,7 @@ protected:
     ScriptedOrigin origin_;
 };
 
-TempDir* TlsOriginTest::dir_ = new TempDir("lacquer-tls-origin-certs");
+TempDir* TlsOriginTest::dir_ = nullptr;
 TestCerts* TlsOriginTest::certs_ = nullptr;
 
 TEST_F(TlsOriginTest, ASelfSignedOriginFailsVerificationWithA502AndItsReason) {
