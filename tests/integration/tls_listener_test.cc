@@ -99,7 +99,7 @@ TEST_F(TlsListenerTest, Tls10And11AreRefusedAnd12And13AreServed) {
         lacquer.wait_for_metric("lacquer_tls_handshakes_total", 2, 5s, "result=\"failed\""));
 }
 
-TEST_F(TlsListenerTest, SniPicksTheCertificateAndAlpnIsAnswered) {
+TEST_F(TlsListenerTest, SniPicksTheCertificateAlpnIsAnsweredRenegotiationRefused) {
     LacquerProcess lacquer(yaml(certs_->localhost));
     ASSERT_TRUE(lacquer.started());
     const std::pair<const char*, const char*> cases[] = {
@@ -117,6 +117,13 @@ TEST_F(TlsListenerTest, SniPicksTheCertificateAndAlpnIsAnswered) {
     EXPECT_EQ(client.get("/v3/sni"), "HTTP/1.1 200 OK\nhello /v3/sni");
     EXPECT_THAT(s_client(lacquer.port(), "-alpn h2,http/1.1"),
                 HasSubstr("ALPN protocol: http/1.1"));
+    // A TLS 1.2 client asking to renegotiate (s_client's "R") is refused.
+    const CommandResult renegotiate =
+        run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(lacquer.port()) +
+                        " -tls1_2 -CAfile " + certs_->ca,
+                    "R\n");
+    EXPECT_THAT(renegotiate.output, HasSubstr("RENEGOTIATING"));
+    EXPECT_THAT(renegotiate.output, HasSubstr("no renegotiation")) << renegotiate.output;
 }
 
 TEST_F(TlsListenerTest, SessionsResumeWithTicketsAndWithTheCache) {
