@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstring>
 #include <gmock/gmock.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -135,16 +137,23 @@ TEST_F(ProxyProtocolTest, AHeaderFromAPeerOutsideTheRangesIsRefused) {
     EXPECT_THAT(exchange_tcp(lacquer.port(), kRequest), HasSubstr("xff=127.0.0.1"));
 }
 
-TEST_F(ProxyProtocolTest, AUnixSocketListenerServesWithItsMode) {
+TEST_F(ProxyProtocolTest, AUnixSocketListenerServesWithItsModeAndOwner) {
     TempDir dir("lacquer-unix");
     const std::string path = (dir.path() / "http.sock").string();
+    const passwd* me = ::getpwuid(::getuid()); // chown to oneself needs no privilege
+    ASSERT_NE(me, nullptr);
+    const group* my_group = ::getgrgid(::getgid());
+    ASSERT_NE(my_group, nullptr);
     LacquerProcess lacquer(yaml("  - address: unix:" + path + "\n    mode: \"0600\"\n" +
+                                "    owner: " + me->pw_name + ":" + my_group->gr_name + "\n" +
                                 "  - address: 127.0.0.1:0\n"));
     ASSERT_TRUE(lacquer.started());
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_TRUE(S_ISSOCK(st.st_mode));
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(st.st_uid, ::getuid());
+    EXPECT_EQ(st.st_gid, ::getgid());
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
