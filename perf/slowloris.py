@@ -3,7 +3,8 @@
 per second (a slowloris). A connection the server closes (408 after its header timeout) is
 reopened at once, so N stay open. Runs for SECONDS, then prints one line:
   slow: N target, M open at the end, R reopened (server closed them), B bytes sent, S 408s seen
-usage: slowloris.py PORT N SECONDS"""
+MODE tls drips the start of a TLS ClientHello instead (a half-open handshake).
+usage: slowloris.py PORT N SECONDS [http|tls]"""
 import errno
 import resource
 import selectors
@@ -12,10 +13,13 @@ import sys
 import time
 
 HEAD = b"GET /slow HTTP/1.1\r\nHost: api.test\r\nUser-Agent: slowloris\r\nX-Pad: " + b"a" * 200
+# A handshake record announcing a 512-byte ClientHello, then its first bytes.
+HELLO = b"\x16\x03\x01\x02\x04\x01\x00\x02\x00\x03\x03" + b"\x11" * 200
 
 
 def main():
     port, n, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    head = HELLO if len(sys.argv) > 4 and sys.argv[4] == "tls" else HEAD
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 100)), hard))
     sel = selectors.DefaultSelector()
@@ -61,7 +65,7 @@ def main():
             for s in list(conns):
                 sent = conns[s]
                 try:
-                    if s.send(HEAD[sent % len(HEAD):sent % len(HEAD) + 1]) == 1:
+                    if s.send(head[sent % len(head):sent % len(head) + 1]) == 1:
                         conns[s] = sent + 1
                         stats["bytes"] += 1
                 except OSError:

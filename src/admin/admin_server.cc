@@ -137,7 +137,7 @@ void AdminServer::start() {
     impl_->fd = -1; // the listener owns it
     net::Worker& worker = impl_->worker;
     impl_->listener = std::make_unique<net::Listener>(
-        worker, fd, [this, &worker](int client, const sockaddr* peer) {
+        worker, fd, [this, &worker](int client, const sockaddr* peer, std::size_t) {
             AdminSession::start(worker, *this, impl_->sessions, client, peer);
         });
     impl_->worker.start(nullptr);

@@ -43,18 +43,36 @@ std::vector<OriginServerConfig> read_servers(const YamlValue& value) {
     return servers;
 }
 
+// mTLS: `certificate` and `private_key` go together.
+void read_client_certificate(const YamlMap& map, OriginTls& tls) {
+    const std::optional<YamlValue> certificate = map.find("certificate");
+    const std::optional<YamlValue> key = map.find("private_key");
+    if (certificate.has_value() != key.has_value()) {
+        (certificate ? *certificate : *key).fail("certificate and private_key go together");
+    }
+    if (certificate) {
+        tls.certificate = certificate->as_string();
+        tls.private_key = key->as_string();
+        if (tls.certificate.empty() || tls.private_key.empty()) {
+            (tls.certificate.empty() ? *certificate : *key).fail("expected a file path, got \"\"");
+        }
+    }
+}
+
 OriginTls read_tls(const YamlValue& value) {
     OriginTls tls;
     if (!value.is_map()) {
         const std::optional<bool> enabled = value.bool_value();
         if (!enabled) {
-            value.fail("expected true, false or a map with verify, ca_file and server_name, got " +
+            value.fail("expected true, false or a map with verify, ca_file, server_name, "
+                       "certificate and private_key, got " +
                        value.describe());
         }
         tls.enabled = *enabled;
         return tls;
     }
-    const YamlMap map = YamlMap::with_keys(value, {"verify", "ca_file", "server_name"});
+    const YamlMap map = YamlMap::with_keys(
+        value, {"verify", "ca_file", "server_name", "certificate", "private_key"});
     tls.enabled = true;
     if (const std::optional<YamlValue> verify = map.find("verify")) {
         tls.verify = verify->as_bool();
@@ -71,6 +89,7 @@ OriginTls read_tls(const YamlValue& value) {
             server_name->fail("expected a host name, got " + quoted(tls.server_name));
         }
     }
+    read_client_certificate(map, tls);
     return tls;
 }
 

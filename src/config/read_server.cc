@@ -59,32 +59,52 @@ std::vector<ListenerConfig> read_listen(const YamlValue& value) {
     const std::vector<YamlValue> items =
         value.is_null() ? std::vector<YamlValue>{} : value.as_list();
     for (const YamlValue& item : items) {
-        const YamlMap map = YamlMap::with_keys(item, {"address", "tls"});
+        const YamlMap map = YamlMap::with_keys(
+            item, {"address", "tls", "proxy_protocol", "proxy_from", "mode", "owner"});
         ListenerConfig listener;
         listener.mark = item.mark();
         const YamlValue address = map.require("address");
-        listener.address = read_address(address, 0);
-        std::vector<std::size_t>& same_port = by_port[listener.address.port];
-        for (std::size_t i : same_port) {
-            if (conflicts(listener.address, listen[i].address)) {
-                address.fail(listener.address.text() + " conflicts with listen[" +
-                             std::to_string(i) + "] (" + listen[i].address.text() + ", " +
-                             positional(listen[i].mark) + ")");
+        const std::string text = address.as_string();
+        if (text.rfind("unix:", 0) == 0) {
+            listener.unix_path = text.substr(5);
+            // sun_path holds 108 bytes with its NUL.
+            if (listener.unix_path.empty() || listener.unix_path.front() != '/' ||
+                listener.unix_path.size() > 107) {
+                address.fail("expected unix:/absolute/path (at most 107 bytes), got " +
+                             quoted(text));
             }
-        }
-        same_port.push_back(listen.size());
-        if (const std::optional<YamlValue> tls = map.find("tls")) {
-            const YamlMap tls_map = YamlMap::with_keys(*tls, {"certificate", "private_key"});
-            TlsFiles files;
-            for (auto [key, field] : {std::pair{"certificate", &files.certificate},
-                                      std::pair{"private_key", &files.private_key}}) {
-                const YamlValue path = tls_map.require(key);
-                *field = path.as_string();
-                if (field->empty()) {
-                    path.fail("expected a file path, got \"\"");
+            for (std::size_t i = 0; i < listen.size(); ++i) {
+                if (listen[i].unix_path == listener.unix_path) {
+                    address.fail(text + " conflicts with listen[" + std::to_string(i) + "] (" +
+                                 positional(listen[i].mark) + ")");
                 }
             }
-            listener.tls = std::move(files);
+        } else {
+            listener.address = read_address(address, 0);
+            std::vector<std::size_t>& same_port = by_port[listener.address.port];
+            for (std::size_t i : same_port) {
+                if (conflicts(listener.address, listen[i].address)) {
+                    address.fail(listener.address.text() + " conflicts with listen[" +
+                                 std::to_string(i) + "] (" + listen[i].address.text() + ", " +
+                                 positional(listen[i].mark) + ")");
+                }
+            }
+            same_port.push_back(listen.size());
+        }
+        read_unix_socket_keys(map, listener);
+        if (const std::optional<YamlValue> tls = map.find("tls")) {
+            listener.tls = read_listener_tls(*tls);
+        }
+        if (const std::optional<YamlValue> proxy = map.find("proxy_protocol")) {
+            listener.proxy_protocol = proxy->as_bool();
+        }
+        if (const std::optional<YamlValue> from = map.find("proxy_from")) {
+            if (!listener.proxy_protocol) {
+                from->fail("proxy_from needs proxy_protocol: true");
+            }
+            listener.proxy_from = read_address_ranges(*from);
+        } else if (listener.proxy_protocol) {
+            map.require("proxy_from"); // who may send the header must be said
         }
         listen.push_back(std::move(listener));
     }
@@ -113,18 +133,7 @@ AdminConfig read_admin(const std::optional<YamlValue>& value,
             }
         }
         if (const std::optional<YamlValue> from = map.find("purge_from")) {
-            if (!from->is_list()) {
-                from->fail("expected a list of address ranges, got " + from->describe());
-            }
-            for (const YamlValue& item : from->as_list()) {
-                const std::string text = item.as_string();
-                std::optional<AddressRange> range = parse_address_range(text);
-                if (!range) {
-                    item.fail("expected an address or a CIDR range (10.0.0.0/8, ::1/128), got " +
-                              quoted(text));
-                }
-                admin.purge_from.push_back(std::move(*range));
-            }
+            admin.purge_from = read_address_ranges(*from);
         }
     }
     // Safe by default: the admin API purges and bans, and a scrape shows the traffic. Beyond

@@ -14,6 +14,11 @@ namespace lacquer::config::detail {
 
 unsigned read_workers(const YamlValue& value);
 std::vector<ListenerConfig> read_listen(const YamlValue& value);
+// Parts of a listen entry (read_listen_tls.cc).
+ListenerTls read_listener_tls(const YamlValue& value);
+std::vector<AddressRange> read_address_ranges(const YamlValue& value);
+// `mode` and `owner`: only on a unix: listener.
+void read_unix_socket_keys(const YamlMap& map, ListenerConfig& listener);
 // `value` is empty when the section is absent; the (default) address must not collide with a
 // listener either way.
 AdminConfig read_admin(const std::optional<YamlValue>& value,

@@ -1,13 +1,20 @@
 #include "lacquer/net/address.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cstddef>
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <string_view>
+#include <sys/un.h>
 
 namespace lacquer::net {
 
 std::uint16_t SocketAddress::port() const {
+    if (storage.ss_family == AF_UNIX) {
+        return 0;
+    }
     if (storage.ss_family == AF_INET6) {
         return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
     }
@@ -15,6 +22,13 @@ std::uint16_t SocketAddress::port() const {
 }
 
 std::size_t format_host(const sockaddr* addr, char* out, std::size_t capacity) {
+    if (addr->sa_family == AF_UNIX) { // a client of a Unix socket listener, as nginx writes it
+        constexpr std::string_view kUnix = "unix:";
+        const std::size_t n = std::min(kUnix.size(), capacity - 1);
+        std::memcpy(out, kUnix.data(), n);
+        out[n] = '\0';
+        return n;
+    }
     const void* src =
         addr->sa_family == AF_INET6
             ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr)
@@ -32,10 +46,25 @@ std::string SocketAddress::host_text() const {
 }
 
 std::string SocketAddress::text() const {
+    if (storage.ss_family == AF_UNIX) {
+        return std::string("unix:") + reinterpret_cast<const sockaddr_un*>(&storage)->sun_path;
+    }
     if (storage.ss_family == AF_INET6) {
         return "[" + host_text() + "]:" + std::to_string(port());
     }
     return host_text() + ":" + std::to_string(port());
+}
+
+std::optional<SocketAddress> unix_address(const std::string& path) {
+    SocketAddress out;
+    auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
+    if (path.empty() || path.size() >= sizeof un->sun_path) {
+        return std::nullopt;
+    }
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, path.data(), path.size());
+    out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    return out;
 }
 
 std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port,

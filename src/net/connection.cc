@@ -1,6 +1,7 @@
 #include "lacquer/net/connection.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/net/tls_context.h"
 #include "lacquer/net/worker.h"
 
 #include <algorithm>
@@ -47,14 +48,10 @@ void watch(event* ev, core::Millis ms) {
     event_add(ev, &any);
     event_remove_timer(ev);
 }
-
-bool would_block(int error) {
-    return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
-}
 } // namespace
 
 Connection::Connection(Worker& worker, int fd, ConnectionHandler* handler)
-    : worker_(worker), fd_(fd), handler_(handler) {
+    : worker_(worker), fd_(fd), handler_(handler), transport_(&plain_transport()) {
     read_event_ =
         event_new(worker.base(), fd, EV_READ | EV_PERSIST, &Connection::on_read_event, this);
     write_event_ =
@@ -69,11 +66,19 @@ Connection::Connection(Worker& worker, int fd, ConnectionHandler* handler)
 }
 
 std::unique_ptr<Connection> Connection::adopt(Worker& worker, int fd, const sockaddr* peer,
-                                              ConnectionHandler* handler) {
+                                              ConnectionHandler* handler,
+                                              std::unique_ptr<Transport> transport) {
     evutil_make_socket_nonblocking(fd);
-    set_nodelay(fd);
+    if (peer == nullptr || peer->sa_family != AF_UNIX) {
+        set_nodelay(fd);
+    }
     std::unique_ptr<Connection> conn(new Connection(worker, fd, handler));
     conn->connected_ = true;
+    if (transport != nullptr) {
+        conn->owned_transport_ = std::move(transport);
+        conn->transport_ = conn->owned_transport_.get();
+        conn->handshaking_ = conn->transport_->needs_handshake();
+    }
     if (peer != nullptr) {
         conn->peer_host_length_ = format_host(peer, conn->peer_host_, sizeof conn->peer_host_);
     }
@@ -82,7 +87,8 @@ std::unique_ptr<Connection> Connection::adopt(Worker& worker, int fd, const sock
 }
 
 std::unique_ptr<Connection> Connection::connect(Worker& worker, const SocketAddress& to,
-                                                ConnectionHandler* handler, int& error) {
+                                                ConnectionHandler* handler, int& error,
+                                                const TlsTarget* tls) {
     const int fd = socket(to.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error = errno;
@@ -90,6 +96,14 @@ std::unique_ptr<Connection> Connection::connect(Worker& worker, const SocketAddr
     }
     set_nodelay(fd);
     std::unique_ptr<Connection> conn(new Connection(worker, fd, handler));
+    if (tls != nullptr && tls->context != nullptr) {
+        conn->owned_transport_ = tls->context->connect(fd, tls->server_name, tls->session_key);
+        if (conn->owned_transport_ == nullptr) {
+            error = ENOMEM;
+            return nullptr;
+        }
+        conn->transport_ = conn->owned_transport_.get();
+    }
     if (::connect(fd, to.get(), static_cast<socklen_t>(to.length)) != 0 && errno != EINPROGRESS) {
         error = errno;
         return nullptr;
@@ -109,6 +123,7 @@ Connection::~Connection() {
     event_free(flush_event_);
     evbuffer_free(input_); // runs the release of bytes still borrowed
     evbuffer_free(output_);
+    owned_transport_.reset(); // before its socket closes
     ::close(fd_);
     worker_.connection_closed();
 }
@@ -155,8 +170,9 @@ std::size_t Connection::copy_input(char* dst, std::size_t n, std::size_t skip) c
 }
 
 std::size_t Connection::write_now(std::span<const std::string_view> parts) {
-    if (output_size() != 0 || parts.empty() || !connected_ || write_closed_) {
-        return 0; // bytes are queued: these must go after them
+    if (output_size() != 0 || parts.empty() || !connected_ || write_closed_ ||
+        owned_transport_ != nullptr) {
+        return 0; // bytes are queued (these must go after them), or TLS: the queue encrypts
     }
     constexpr std::size_t kMaxParts = 8;
     iovec vec[kMaxParts];
@@ -219,7 +235,12 @@ void Connection::set_timeouts(core::Millis read, core::Millis write) {
 }
 
 void Connection::shutdown_write() {
-    ::shutdown(fd_, SHUT_WR);
+    transport_->shutdown_write(fd_);
+}
+
+void Connection::set_peer_host(std::string_view host) {
+    peer_host_length_ = std::min(host.size(), sizeof peer_host_ - 1);
+    std::copy_n(host.data(), peer_host_length_, peer_host_);
 }
 
 void Connection::reset_on_close() {
@@ -231,7 +252,8 @@ void Connection::reset_on_close() {
 // ---- reading -------------------------------------------------------------------------------
 
 void Connection::update_reading() {
-    const bool want = reading_ && !read_suspended_ && !read_closed_ && connected_;
+    // A TLS handshake reads whatever the handler wishes.
+    const bool want = (reading_ || handshaking_) && !read_suspended_ && !read_closed_ && connected_;
     if (want == read_watched_) {
         return;
     }
@@ -247,6 +269,9 @@ void Connection::resume_after_drain() {
     if (read_suspended_ && input_size() < kInputHighWatermark) {
         read_suspended_ = false;
         update_reading();
+        if (read_watched_ && transport_->has_buffered_input()) {
+            event_active(read_event_, EV_READ, 1); // TLS holds bytes the socket will not announce
+        }
     }
 }
 
@@ -258,7 +283,51 @@ void Connection::on_read_event(int, short what, void* arg) {
         self->handler_->on_event(*self, ConnEvent::Timeout);
         return;
     }
+    if (self->handshaking_) {
+        self->continue_handshake();
+        return;
+    }
+    if (self->write_wants_read_) {
+        self->write_wants_read_ = false;
+        bool destroyed = false;
+        self->destroyed_ = &destroyed;
+        self->flush();
+        if (destroyed) {
+            return;
+        }
+        self->destroyed_ = nullptr;
+    }
     self->read_once();
+}
+
+void Connection::continue_handshake() {
+    const IoResult r = transport_->handshake(fd_);
+    switch (r.status) {
+    case IoStatus::Ok:
+        break;
+    case IoStatus::WantRead:
+        watch_writable(false);
+        return; // the read event is watched while handshaking (update_reading)
+    case IoStatus::WantWrite:
+        watch_writable(true);
+        return;
+    case IoStatus::Eof:
+    case IoStatus::Error:
+        handshaking_ = false;
+        fail(ConnEvent::Error, true);
+        return;
+    }
+    handshaking_ = false;
+    if (const std::string_view client = transport_->peer_override(); !client.empty()) {
+        set_peer_host(client);
+    }
+    watch_writable(false);
+    if (!announce_connected()) {
+        return;
+    }
+    if (read_watched_ && transport_->has_buffered_input()) {
+        event_active(read_event_, EV_READ, 1); // the client's first bytes came with the handshake
+    }
 }
 
 void Connection::read_once() {
@@ -282,18 +351,18 @@ void Connection::read_once() {
         vec[i].iov_len = std::min(space[i].iov_len, want - offered);
         offered += vec[i].iov_len;
     }
-    const ssize_t got = ::readv(fd_, vec, n);
-    if (got < 0) {
-        if (!would_block(errno)) {
-            fail(ConnEvent::Error, true);
+    const IoResult r = transport_->read(fd_, vec, n);
+    if (r.status != IoStatus::Ok) {
+        if (r.status == IoStatus::WantWrite) {
+            read_wants_write_ = true; // TLS: the peer must take something first
+            watch_writable(true);
+        } else if (r.status != IoStatus::WantRead) {
+            fail(r.status == IoStatus::Eof ? ConnEvent::Eof : ConnEvent::Error, true);
         }
         return;
     }
-    if (got == 0) {
-        fail(ConnEvent::Eof, true);
-        return;
-    }
-    std::size_t left = static_cast<std::size_t>(got);
+    const std::size_t got = r.bytes;
+    std::size_t left = got;
     int used = 0;
     for (; used < n && left > 0; ++used) {
         space[used].iov_len = std::min(vec[used].iov_len, left);
@@ -303,6 +372,8 @@ void Connection::read_once() {
     if (input_size() >= kInputHighWatermark) {
         read_suspended_ = true;
         update_reading();
+    } else if (transport_->has_buffered_input()) {
+        event_active(read_event_, EV_READ, 1); // TLS: decoded bytes wait; take them next turn
     }
     handler_->on_readable(*this); // may dispose of this: touch nothing after
 }
@@ -332,7 +403,8 @@ void Connection::schedule_flush() {
 void Connection::on_flush_event(int, short, void* arg) {
     auto* self = static_cast<Connection*>(arg);
     self->flush_scheduled_ = false;
-    if (!self->write_watched_ && !self->write_closed_ && !self->connecting_) {
+    if (!self->write_watched_ && !self->write_closed_ && !self->connecting_ &&
+        !self->handshaking_ && !self->write_wants_read_) {
         self->flush();
     }
 }
@@ -349,6 +421,21 @@ void Connection::on_write_event(int, short what, void* arg) {
     if (self->connecting_) {
         self->finish_connect();
         return;
+    }
+    if (self->handshaking_) {
+        self->continue_handshake();
+        return;
+    }
+    if (self->read_wants_write_) {
+        self->read_wants_write_ = false;
+        self->watch_writable(self->output_size() > 0);
+        bool destroyed = false;
+        self->destroyed_ = &destroyed;
+        self->read_once();
+        if (destroyed) {
+            return;
+        }
+        self->destroyed_ = nullptr;
     }
     self->flush();
 }
@@ -369,17 +456,28 @@ void Connection::finish_connect() {
     }
     connected_ = true;
     watch_writable(false);
+    if (transport_->needs_handshake()) {
+        handshaking_ = true;
+        update_reading();
+        continue_handshake();
+        return;
+    }
+    announce_connected();
+}
+
+bool Connection::announce_connected() {
     update_reading();
     bool destroyed = false;
     destroyed_ = &destroyed;
     handler_->on_event(*this, ConnEvent::Connected);
-    if (destroyed) {
-        return;
-    }
-    destroyed_ = nullptr;
-    if (output_size() > 0) {
+    if (!destroyed && output_size() > 0) {
         flush();
     }
+    if (destroyed) {
+        return false;
+    }
+    destroyed_ = nullptr;
+    return true;
 }
 
 void Connection::flush() {
@@ -395,21 +493,24 @@ void Connection::flush() {
             vec[i].iov_len = parts[i].iov_len;
             offered += parts[i].iov_len;
         }
-        msghdr msg{};
-        msg.msg_iov = vec;
-        msg.msg_iovlen = static_cast<std::size_t>(n);
-        const ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent < 0) {
-            if (!would_block(errno)) {
+        const IoResult r = transport_->write(fd_, vec, n);
+        if (r.status != IoStatus::Ok) {
+            if (r.status == IoStatus::WantRead) {
+                write_wants_read_ = true; // TLS: the peer must send something first
+                watch_writable(false);
+                return;
+            }
+            if (r.status != IoStatus::WantWrite) {
                 fail(ConnEvent::Error, false);
                 return;
             }
             break;
         }
-        evbuffer_drain(output_, static_cast<std::size_t>(sent));
+        const std::size_t sent = r.bytes;
+        evbuffer_drain(output_, sent);
         wrote = wrote || sent > 0;
-        if (static_cast<std::size_t>(sent) < offered) {
-            break; // the socket is full
+        if (sent < offered && owned_transport_ == nullptr) {
+            break; // the socket is full (TLS takes a record at a time and says WantWrite)
         }
     }
     watch_writable(output_size() > 0);

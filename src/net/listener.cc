@@ -100,7 +100,8 @@ std::uint16_t Listener::port() const {
 }
 
 void Listener::on_accept_cb(evconnlistener*, int fd, sockaddr* peer, int, void* arg) {
-    static_cast<Listener*>(arg)->on_accept_(fd, peer);
+    auto* self = static_cast<Listener*>(arg);
+    self->on_accept_(fd, peer, self->index_);
 }
 
 void Listener::on_error_cb(evconnlistener*, void* arg) {

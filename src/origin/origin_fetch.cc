@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 
 namespace lacquer::origin {
 
@@ -329,7 +330,9 @@ void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
         connect(true);
         return;
     }
-    if (state_ == State::Connecting) {
+    if (tls_failure()) { // a bad certificate either way, or one the origin wanted of us
+        fail(FetchFault::Tls);
+    } else if (state_ == State::Connecting) {
         fail(FetchFault::ConnectFailed);
     } else if (state_ == State::ReadingHead) {
         fail(FetchFault::BadResponse);
@@ -372,6 +375,19 @@ void OriginFetch::finish() {
         pool_->shard()->observe(pool_->counters()->duration[server_], worker_.now() - started_at_);
     }
     observer_.fetch_done(*this);
+}
+
+bool OriginFetch::tls_failure() const {
+    if (!upstream_ || !upstream_->connection().is_tls()) {
+        return false;
+    }
+    const std::string reason = upstream_->connection().transport_error();
+    if (reason.empty()) {
+        return false; // refused or reset before TLS began: a connect failure
+    }
+    std::fprintf(stderr, "origin %s (%s): TLS handshake failed: %s\n", pool_->spec().name.c_str(),
+                 std::string(server_name()).c_str(), reason.c_str());
+    return true;
 }
 
 void OriginFetch::fail(FetchFault fault) {

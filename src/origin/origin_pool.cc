@@ -71,9 +71,10 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, Healt
                 throw config::ConfigError(server.mark, "cannot resolve origin server '" +
                                                            server.address.text() + "': " + error);
             }
-            spec.servers.push_back({*address, server.address.text(), server.weight});
+            spec.servers.push_back({*address, server.address.text(), server.weight, {}});
         }
         attach_health(spec, pool, book);
+        apply_origin_tls(pool, spec);
         specs.push_back(std::move(spec));
     }
     return specs;
@@ -187,7 +188,8 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
             continue;
         }
         int err = 0;
-        auto raw = net::Connection::connect(worker_, spec_.servers[i].address, handler, err);
+        auto raw = net::Connection::connect(worker_, spec_.servers[i].address, handler, err,
+                                            &spec_.servers[i].tls);
         if (!raw) {
             error = AcquireError::ConnectFailed;
             failed_server_ = i;

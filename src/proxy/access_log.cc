@@ -181,6 +181,12 @@ void AccessLog::format_combined(Buffer& b, const AccessLogEntry& e) {
     }
     o.append(" total_ms=");
     append_ms(o, e.total_ms);
+    if (!e.tls_version.empty()) {
+        o.append(" tls=");
+        o.append(e.tls_version);
+        o.append(" sni=");
+        append_escaped(o, e.sni.empty() ? std::string_view("-") : e.sni, false);
+    }
     o.push_back('\n');
 }
 
@@ -216,6 +222,13 @@ void AccessLog::format_json(Buffer& b, const AccessLogEntry& e) {
     }
     o.append(",\"total_ms\":");
     append_ms(o, e.total_ms);
+    if (!e.tls_version.empty()) {
+        o.append(",\"tls\":\"");
+        o.append(e.tls_version);
+        o.append("\",\"sni\":\"");
+        append_escaped(o, e.sni, true);
+        o.push_back('"');
+    }
     if (e.steps != nullptr) {
         o.append(",\"steps\":\"");
         e.steps->append_trace(o); // step names and numbers: nothing to escape

@@ -5,6 +5,7 @@
 
 #include "lacquer/http/serialize.h"
 #include "lacquer/proxy/cache_fill.h"
+#include "lacquer/proxy/client_transport.h"
 #include "lacquer/proxy/proxy_metrics.h"
 #include "object_delivery.h"
 
@@ -34,24 +35,38 @@ ClientSession::ClientSession(WorkerContext& context)
     : ctx_(context), parser_(http::HeadKind::Request, context.head_limits()),
       timer_(context.worker, &ClientSession::on_timer, this), request_(context, *this) {}
 
-void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) {
+void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer,
+                          std::size_t listener) {
     const std::uint32_t open = context.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (open > context.config().limits.max_connections) {
+    ClientTransport transport;
+    const bool over = open > context.config().limits.max_connections;
+    if (!over) {
+        transport = client_transport(context, listener, fd, peer);
+    }
+    if (over || transport.failed) {
         context.open_connections.fetch_sub(1, std::memory_order_relaxed);
         count(context, &ProxyMetrics::connections_refused);
-        // Shed load with a clear answer; the socket is fresh, so this small write cannot block.
+        // Shed load with a clear answer (the plain socket only: TLS or a PROXY header would
+        // come first); the socket is fresh, so this small write cannot block.
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 24\r\nConnection: close\r\n"
             "Retry-After: 1\r\n\r\n503 Service Unavailable\n";
-        [[maybe_unused]] const ssize_t n =
-            ::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        const std::vector<config::ListenerConfig>& listen = context.config().listen;
+        const bool plain = listener >= listen.size() ||
+                           (!listen[listener].tls && !listen[listener].proxy_protocol);
+        if (plain) {
+            [[maybe_unused]] const ssize_t n =
+                ::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
         ::close(fd);
         return;
     }
     count(context, &ProxyMetrics::connections_accepted);
     std::unique_ptr<ClientSession> session(new ClientSession(context));
     session->counted_ = true;
-    session->conn_ = net::Connection::adopt(context.worker, fd, peer, session.get());
+    const bool handshake = transport.transport != nullptr;
+    session->conn_ = net::Connection::adopt(context.worker, fd, peer, session.get(),
+                                            std::move(transport.transport));
     if (!session->conn_) {
         return;
     }
@@ -59,8 +74,12 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer) 
     session->link();
     session->conn_->set_drain_mark(kClientDrainMark);
     // A client that does not read what we send is dropped after the idle timeout.
-    session->conn_->set_timeouts(core::Millis(0), context.config().limits.client_idle_timeout);
-    session->timer_.arm(context.config().limits.client_idle_timeout);
+    const config::Limits& limits = context.config().limits;
+    session->conn_->set_timeouts(core::Millis(0), limits.client_idle_timeout);
+    // A TLS handshake (or a PROXY header) is part of the first request's head: bounded alike.
+    session->timer_.arm(handshake
+                            ? std::min(limits.client_header_timeout, limits.client_idle_timeout)
+                            : limits.client_idle_timeout);
     static_cast<void>(session.release()); // owned by its connection's callbacks; ends via dispose()
 }
 
@@ -226,6 +245,12 @@ void ClientSession::on_drained(net::Connection&) {
 }
 
 void ClientSession::on_event(net::Connection&, net::ConnEvent event) {
+    if (event == net::ConnEvent::Connected) { // the handshake is done: idle until a head starts
+        if (state_ == State::ReadingHead && !parser_.started()) {
+            timer_.arm(ctx_.config().limits.client_idle_timeout);
+        }
+        return;
+    }
     if (event == net::ConnEvent::Eof && state_ == State::Dispatched && request_.active() &&
         !request_.response_started()) {
         // A client may half-close after its request; the answer is still wanted.

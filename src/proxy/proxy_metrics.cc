@@ -119,8 +119,7 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
         for (std::size_t i = 0; i <= pool.servers.size(); ++i) {
             const std::string server = i < pool.servers.size() ? pool.servers[i].name : "-";
             std::vector<std::uint32_t> faults;
-            for (std::size_t f = 0; f <= static_cast<std::size_t>(origin::FetchFault::Closed);
-                 ++f) {
+            for (std::size_t f = 0; f < origin::kFetchFaultCount; ++f) {
                 const auto fault = static_cast<origin::FetchFault>(f);
                 faults.push_back(
                     fault == origin::FetchFault::None

@@ -77,6 +77,8 @@ void RequestFsm::log(int status) {
     e.total_ms = Ms(now - request_start_).count();
     e.unix_time = ctx_.worker.unix_now();
     e.steps = history_.size() > 0 ? &history_ : nullptr;
+    e.tls_version = client_.tls_version();
+    e.sni = client_.tls_server_name();
     ctx_.access_log->write(ctx_.worker.index(), e);
 }
 

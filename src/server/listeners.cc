@@ -10,6 +10,9 @@
 namespace lacquer::server {
 
 BoundListener bind_listener(const config::ListenerConfig& l, unsigned workers) {
+    if (!l.unix_path.empty()) {
+        return bind_unix_listener(l, workers);
+    }
     std::string error;
     auto address = net::resolve(l.address.host, l.address.port, error);
     if (!address) {
@@ -45,13 +48,19 @@ void close_unowned(BoundListener& listener) {
             fd = -1;
         }
     }
+    if (listener.unix_socket) { // the listener stops (or never started): its file goes
+        remove_unix_socket(listener);
+    }
 }
 
 std::unique_ptr<net::Listener> client_listener(net::Worker& worker, int fd,
-                                               proxy::WorkerContext* ctx) {
-    return std::make_unique<net::Listener>(worker, fd, [ctx](int client, const sockaddr* peer) {
-        proxy::ClientSession::start(*ctx, client, peer);
-    });
+                                               proxy::WorkerContext* ctx, std::size_t index) {
+    auto listener = std::make_unique<net::Listener>(
+        worker, fd, [ctx](int client, const sockaddr* peer, std::size_t listen_index) {
+            proxy::ClientSession::start(*ctx, client, peer, listen_index);
+        });
+    listener->set_index(index);
+    return listener;
 }
 
 } // namespace lacquer::server

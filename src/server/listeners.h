@@ -17,16 +17,27 @@ struct BoundListener {
     std::string config_text;    // the address as the config wrote it ("127.0.0.1:0")
     net::SocketAddress address; // resolved; a port 0 is the one the first bind picked
     std::vector<int> fds;       // one per worker; -1 once a worker's Listener owns it
+    // A Unix socket: one listening socket, dup()ed per worker (SO_REUSEPORT does not spread
+    // Unix connections); close_unowned() removes its file.
+    bool unix_socket = false;
 };
 
 // Resolves and binds one socket per worker (throws config::ConfigError when the address does
 // not resolve, std::runtime_error when a socket cannot be bound, "address in use" when a socket
 // already listens there, this process's included; nothing stays open then).
 BoundListener bind_listener(const config::ListenerConfig& listener, unsigned workers);
+// Closes the sockets no worker owns yet; removes a Unix socket's file.
 void close_unowned(BoundListener& listener);
+
+// unix_listener.cc: binds `l.unix_path` (a stale socket file nobody listens on is replaced;
+// one somebody listens on is "address in use"), sets its mode and owner, and dups the socket
+// for each worker. Throws like bind_listener().
+BoundListener bind_unix_listener(const config::ListenerConfig& l, unsigned workers);
+// Removes the socket file of a Unix listener that stops.
+void remove_unix_socket(const BoundListener& listener);
 
 // On `ctx`'s worker: accepts into client sessions.
 std::unique_ptr<net::Listener> client_listener(net::Worker& worker, int fd,
-                                               proxy::WorkerContext* ctx);
+                                               proxy::WorkerContext* ctx, std::size_t index);
 
 } // namespace lacquer::server

@@ -18,7 +18,9 @@
 #include "lacquer/proxy/worker_context.h"
 #include "listeners.h"
 #include "open_files.h"
+#include "tls_setup.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <csignal>
@@ -99,6 +101,7 @@ struct Server::Impl {
     std::vector<std::unique_ptr<proxy::ProxyMetrics>> metrics;
     std::atomic<std::uint64_t> reloads_ok{0};
     std::atomic<std::uint64_t> reloads_failed{0};
+    net::TlsStats tls_stats; // every TLS listener's handshakes, across reloads
     std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
     // Origin server health, shared by every worker and kept across reloads; the probe loop
     // probes and watches it (origin/health_probe.h) from one place, beside the workers.
@@ -189,6 +192,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
         s.registry.counter_fn("lacquer_config_reloads_total", "Configuration reloads, by result.",
                               {{"result", result}}, [n] { return static_cast<double>(n->load()); });
     }
+    declare_tls_metrics(s.registry, s.tls_stats);
     for (unsigned w = 0; w < s.workers; ++w) {
         s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
     }
@@ -260,8 +264,10 @@ void Server::start(std::ostream& out) {
         slot.context->admin_token = s.admin_token;
         slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
             *slot.worker, s.generation, s.workers, s.shards[w].get()));
-        for (BoundListener& l : s.listeners) {
-            slot.listeners.push_back(client_listener(*slot.worker, l.fds[w], slot.context.get()));
+        for (std::size_t j = 0; j < s.listeners.size(); ++j) {
+            BoundListener& l = s.listeners[j];
+            slot.listeners.push_back(
+                client_listener(*slot.worker, l.fds[w], slot.context.get(), j));
             l.fds[w] = -1; // owned by the listener now
         }
     }
@@ -328,6 +334,7 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
     g->config = std::move(config);
     g->pool_specs = origin::build_pool_specs(g->config, s.health_book.get());
     g->routes = std::make_unique<proxy::RouteTable>(g->config);
+    g->listener_tls = build_listener_tls(g->config, &s.tls_stats); // reads the certificates
     s.metrics.push_back(
         proxy::declare_proxy_metrics(s.registry, *g->routes, g->pool_specs, s.sources));
     g->metrics = s.metrics.back().get();
@@ -360,14 +367,14 @@ ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
         for (const config::ListenerConfig& l : next) {
             int found = -1;
             for (std::size_t i = 0; i < running.size() && found < 0; ++i) {
-                if (!used[i] && running[i].config_text == l.address.text()) {
+                if (!used[i] && running[i].config_text == l.address_text()) {
                     used[i] = true;
                     found = static_cast<int>(i);
                 }
             }
             std::string error;
             const std::optional<net::SocketAddress> address =
-                found < 0 && l.address.port != 0
+                found < 0 && l.address.port != 0 && l.unix_path.empty()
                     ? net::resolve(l.address.host, l.address.port, error)
                     : std::nullopt;
             for (std::size_t i = 0; address && i < running.size() && found < 0; ++i) {
@@ -430,7 +437,7 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
     for (std::size_t j = 0; j < plan.kept.size(); ++j) {
         listeners.push_back(plan.kept[j] >= 0 ? s.listeners[static_cast<std::size_t>(plan.kept[j])]
                                               : plan.bound[j]);
-        listeners.back().config_text = next->config.listen[j].address.text();
+        listeners.back().config_text = next->config.listen[j].address_text();
     }
     // Each worker switches on its own thread; requests in flight finish on the old generation.
     auto switched = std::make_shared<std::atomic<unsigned>>(0);
@@ -456,7 +463,8 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
                 for (std::size_t j = 0; j < kept.size(); ++j) {
                     now.push_back(kept[j] >= 0
                                       ? std::move((*running)[static_cast<std::size_t>(kept[j])])
-                                      : client_listener(*worker, fds[j], ctx));
+                                      : client_listener(*worker, fds[j], ctx, j));
+                    now.back()->set_index(j); // a kept socket may serve another entry now
                 }
                 running->swap(now); // the listeners not kept close here
                 switched->fetch_add(1);
@@ -472,6 +480,13 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
             out << ("listening on " + listeners[j].address.text() +
                     " (worker threads: " + std::to_string(s.workers) + ")\n")
                 << std::flush;
+        }
+    }
+    for (std::size_t i = 0; i < s.listeners.size(); ++i) {
+        const bool kept_now =
+            std::find(plan.kept.begin(), plan.kept.end(), static_cast<int>(i)) != plan.kept.end();
+        if (!kept_now && s.listeners[i].unix_socket) {
+            remove_unix_socket(s.listeners[i]); // its sockets closed with the workers' listeners
         }
     }
     s.listeners = std::move(listeners);

@@ -30,15 +30,37 @@ struct HostPort {
     std::string text() const; // "host:port", "[v6]:port"
 };
 
-struct TlsFiles {
+// A certificate chain and its key (PEM files), and the SNI names it answers (exact or
+// "*.suffix"; none for a listener's default certificate).
+struct TlsCertificateConfig {
     std::string certificate;
     std::string private_key;
+    std::vector<std::string> names;
+    SourceMark mark; // where it was written (errors in the files are reported here)
+};
+
+struct ListenerTls {
+    std::vector<TlsCertificateConfig> certificates; // [0]: the default; then the `sni` entries
+    std::string ciphers;                            // TLS 1.2 cipher list; "": OpenSSL's default
+    std::string ciphersuites;                       // TLS 1.3 suites; "": OpenSSL's default
+    SourceMark mark;
 };
 
 struct ListenerConfig {
-    HostPort address;
-    std::optional<TlsFiles> tls;
+    HostPort address;                       // a TCP listener
+    std::string unix_path;                  // set instead for `address: unix:PATH`
+    std::optional<std::uint32_t> unix_mode; // the socket file's mode (`mode: "0660"`)
+    std::string unix_owner;                 // "user" or "user:group"; "": the process's
+    std::optional<ListenerTls> tls;
+    // PROXY protocol v1/v2: peers in proxy_from must send the header (it gives the client's
+    // address); other peers are direct clients, and a PROXY header from them is refused.
+    bool proxy_protocol = false;
+    std::vector<AddressRange> proxy_from;
     SourceMark mark;
+    // "unix:/run/lacquer/http.sock" or "host:port": as the config wrote it.
+    std::string address_text() const {
+        return unix_path.empty() ? address.text() : "unix:" + unix_path;
+    }
 };
 
 struct AdminConfig {
@@ -100,6 +122,8 @@ struct OriginTls {
     bool verify = true;
     std::string ca_file;
     std::string server_name;
+    std::string certificate; // mTLS: the client chain (PEM); "" = none
+    std::string private_key;
 };
 
 struct HealthProbeConfig {

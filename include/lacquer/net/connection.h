@@ -1,20 +1,25 @@
 #pragma once
-// One TCP connection on one worker: a socket, two libevent events and two evbuffers. Body
+// One connection on one worker: a socket, its byte transport (transport.h: plain, or TLS),
+// two libevent events and two evbuffers. Body
 // bytes move between connections by reference (move_input_to) and borrowed bytes go out
 // without a copy (write_borrowed); libevent types stay inside net/. Reads go straight into the
 // input buffer's free space (no FIONREAD probe per read). Writes are queued and flushed once
 // the current callback has returned, in one sendmsg for everything queued meanwhile; the
 // socket is watched for writability only when it cannot take all of it. Input is capped by a
 // high watermark, so a handler that stops draining input stops the socket reads too
-// (backpressure).
+// (backpressure). With TLS the handshake runs first, inside the connection: the handler sees
+// ConnEvent::Connected once it is done (accepted and connected sockets alike) and bytes
+// written before that wait for it. Plain TCP takes no extra step and no allocation.
 // Thread: the owning worker's only.
 
 #include "lacquer/core/clock.h"
 #include "lacquer/net/address.h"
+#include "lacquer/net/transport.h"
 
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 struct event;
@@ -24,6 +29,15 @@ namespace lacquer::net {
 
 class Worker;
 class Connection;
+class TlsClientContext;
+
+// TLS to an upstream: the context, the name sent as SNI and verified, and the key under which
+// the server's last session is kept for resumption.
+struct TlsTarget {
+    const TlsClientContext* context = nullptr;
+    std::string server_name;
+    std::string session_key;
+};
 
 enum class ConnEvent : std::uint8_t { Connected, Eof, Error, Timeout };
 
@@ -45,13 +59,16 @@ class Connection {
 public:
     static constexpr std::size_t kInputHighWatermark = 256 * 1024;
 
-    // Wraps an accepted socket.
+    // Wraps an accepted socket; `transport` (TLS) or nullptr for the plain socket. With TLS,
+    // ConnEvent::Connected follows the handshake.
     static std::unique_ptr<Connection> adopt(Worker& worker, int fd, const sockaddr* peer,
-                                             ConnectionHandler* handler);
-    // Starts a non-blocking connect; ConnEvent::Connected or Error follows. nullptr when the
-    // connect fails at once (`error` holds errno).
+                                             ConnectionHandler* handler,
+                                             std::unique_ptr<Transport> transport = nullptr);
+    // Starts a non-blocking connect (then the TLS handshake with `tls`); ConnEvent::Connected
+    // or Error follows. nullptr when the connect fails at once (`error` holds errno).
     static std::unique_ptr<Connection> connect(Worker& worker, const SocketAddress& to,
-                                               ConnectionHandler* handler, int& error);
+                                               ConnectionHandler* handler, int& error,
+                                               const TlsTarget* tls = nullptr);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -93,7 +110,15 @@ public:
     void reset_on_close();
 
     std::string_view peer_host() const { return {peer_host_, peer_host_length_}; }
-    bool is_connected() const { return connected_; }
+    // The client's address as a trusted PROXY protocol header gave it (at most 45 bytes).
+    void set_peer_host(std::string_view host);
+    bool is_connected() const { return connected_ && !handshaking_; }
+    // TLS: the negotiated version ("TLSv1.3") and the SNI name; "" when plain or not known.
+    std::string_view tls_version() const { return transport_->version(); }
+    std::string_view tls_server_name() const { return transport_->server_name(); }
+    bool is_tls() const { return owned_transport_ != nullptr; }
+    // Why the transport failed last ("certificate verify failed: ..."); "" when plain.
+    std::string transport_error() const { return transport_->error_text(); }
 
 private:
     Connection(Worker& worker, int fd, ConnectionHandler* handler);
@@ -101,7 +126,12 @@ private:
     static void on_write_event(int fd, short what, void* arg);
     static void on_flush_event(int fd, short what, void* arg);
     void read_once();
+    // Moves the TLS handshake on; Connected to the handler once done.
+    void continue_handshake();
     void finish_connect();
+    // Connected to the handler, then what was queued meanwhile goes out; false when that ended
+    // the connection (touch nothing then).
+    bool announce_connected();
     void flush();
     // Adds or removes the read event to match reading_, the watermark and the state.
     void update_reading();
@@ -114,6 +144,8 @@ private:
     Worker& worker_;
     int fd_;
     ConnectionHandler* handler_;
+    Transport* transport_;                       // plain_transport() or owned_transport_
+    std::unique_ptr<Transport> owned_transport_; // TLS
     event* read_event_ = nullptr;
     event* write_event_ = nullptr;
     event* flush_event_ = nullptr; // made active to flush after the current callback
@@ -125,13 +157,16 @@ private:
     bool* destroyed_ = nullptr; // set while a callback may outlive this connection
     bool connected_ = false;
     bool connecting_ = false;
-    bool reading_ = true;          // the handler's wish (set_reading)
-    bool read_suspended_ = false;  // input at the high watermark
-    bool read_closed_ = false;     // EOF or error seen on the read side
-    bool write_closed_ = false;    // a write failed
-    bool read_watched_ = false;    // read_event_ added
-    bool write_watched_ = false;   // write_event_ added (waiting for writability)
-    bool flush_scheduled_ = false; // flush_event_ active
+    bool reading_ = true;           // the handler's wish (set_reading)
+    bool read_suspended_ = false;   // input at the high watermark
+    bool read_closed_ = false;      // EOF or error seen on the read side
+    bool write_closed_ = false;     // a write failed
+    bool read_watched_ = false;     // read_event_ added
+    bool write_watched_ = false;    // write_event_ added (waiting for writability)
+    bool flush_scheduled_ = false;  // flush_event_ active
+    bool handshaking_ = false;      // TLS: no application bytes yet
+    bool read_wants_write_ = false; // TLS: a read waits for writability
+    bool write_wants_read_ = false; // TLS: a write waits for readability
     char peer_host_[46] = {};
     std::size_t peer_host_length_ = 0;
 };

@@ -36,8 +36,9 @@ int claim_address(SocketAddress& address, std::string& error);
 
 class Listener {
 public:
-    // Called on the worker's thread for each accepted socket; the callee owns `fd`.
-    using OnAccept = std::function<void(int fd, const sockaddr* peer)>;
+    // Called on the worker's thread for each accepted socket; the callee owns `fd`. `index` is
+    // the listener's (set_index()): which entry of the config it serves.
+    using OnAccept = std::function<void(int fd, const sockaddr* peer, std::size_t index)>;
 
     Listener(Worker& worker, int fd, OnAccept on_accept);
     ~Listener();
@@ -46,6 +47,8 @@ public:
 
     void pause();
     void resume();
+    // A reload that keeps this socket may move its entry in the config.
+    void set_index(std::size_t index) { index_ = index; }
     std::uint16_t port() const;
     // Times accept() failed for lack of descriptors or memory and accepting paused.
     std::uint64_t accept_pauses() const { return accept_pauses_; }
@@ -62,6 +65,7 @@ private:
     evconnlistener* listener_;
     OnAccept on_accept_;
     int fd_;
+    std::size_t index_ = 0;
     Timer backoff_;
     std::uint64_t accept_pauses_ = 0;
     core::Instant last_report_{};

@@ -29,13 +29,17 @@ namespace lacquer::origin {
     X(FirstByteTimeout, 504)                                                                       \
     X(BetweenBytesTimeout, 504)                                                                    \
     X(BadResponse, 502)                                                                            \
-    X(Closed, 502)
+    X(Closed, 502)                                                                                 \
+    X(Tls, 502) /* the TLS handshake failed (verification, protocol): the reason is logged */
 
 enum class FetchFault : std::uint8_t {
 #define LACQUER_AS_ENUM(name, status) name,
     LACQUER_FETCH_FAULTS(LACQUER_AS_ENUM)
 #undef LACQUER_AS_ENUM
 };
+#define LACQUER_AS_ONE(name, status) +1
+inline constexpr std::size_t kFetchFaultCount = 0 LACQUER_FETCH_FAULTS(LACQUER_AS_ONE);
+#undef LACQUER_AS_ONE
 std::string_view fetch_fault_name(FetchFault fault);
 int fetch_fault_status(FetchFault fault);
 
@@ -105,6 +109,8 @@ private:
     void read_body();
     void finish();
     void fail(FetchFault fault);
+    // The connect failed in its TLS handshake (logged with the reason on stderr).
+    bool tls_failure() const;
     bool may_retry() const;
     void count(std::uint32_t slot) const;
 

@@ -8,6 +8,7 @@
 #include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
 #include "lacquer/net/connection.h"
+#include "lacquer/net/tls_context.h"
 #include "lacquer/origin/balancer.h"
 #include "lacquer/origin/server_health.h"
 
@@ -29,6 +30,7 @@ struct OriginServerSpec {
     net::SocketAddress address;
     std::string name; // "host:port" as configured
     std::uint32_t weight = 1;
+    net::TlsTarget tls; // context nullptr: plain (origin_tls.cc fills it)
 };
 
 // Immutable, built once from the config (addresses resolved at start-up or reload).
@@ -40,11 +42,18 @@ struct OriginPoolSpec {
     core::Millis first_byte_timeout{15000};
     core::Millis between_bytes_timeout{10000};
     core::Millis idle_timeout{30000}; // keep-alive connections unused this long are closed
-    std::uint32_t max_connections_per_server = 256; // process-wide
-    std::shared_ptr<PoolHealth> health;             // shared by every worker, never null
-    std::shared_ptr<const MaglevTable> maglev;      // consistent_hash only
-    std::optional<config::HealthProbeConfig> probe; // the active probe, when configured
+    std::uint32_t max_connections_per_server = 256;   // process-wide
+    std::shared_ptr<PoolHealth> health;               // shared by every worker, never null
+    std::shared_ptr<const MaglevTable> maglev;        // consistent_hash only
+    std::optional<config::HealthProbeConfig> probe;   // the active probe, when configured
+    std::shared_ptr<const net::TlsClientContext> tls; // the servers' TlsTarget point here
 };
+
+// origin_tls.cc: with `pool.tls` enabled, makes the pool's TLS context (reading its CA and
+// client certificate files: ConfigError at the tls key when they cannot be used) and each
+// server's target (SNI and verified name: server_name, else the server's host; sessions kept
+// per server). `verify: false` is said on stderr.
+void apply_origin_tls(const config::OriginPoolConfig& pool, OriginPoolSpec& spec);
 
 // Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
 // Each server's health comes from `book` (kept across reloads), or is new without one.

@@ -35,6 +35,8 @@ struct AccessLogEntry {
     double origin_ms = -1; // < 0: no origin exchange
     double total_ms = 0;
     std::int64_t unix_time = 0;
+    std::string_view tls_version; // "" when the client connection is plain
+    std::string_view sni;
     const StepHistory* steps = nullptr; // the request's way through RequestFsm (JSON "steps")
 };
 

@@ -24,8 +24,10 @@ class ClientSession final : public net::Disposable,
                             private net::ConnectionHandler,
                             private ClientSide {
 public:
-    // Takes an accepted socket. The session lives until the connection ends.
-    static void start(WorkerContext& context, int fd, const sockaddr* peer);
+    // Takes a socket accepted by config.listen[`listener`]. The session lives until the
+    // connection ends.
+    static void start(WorkerContext& context, int fd, const sockaddr* peer,
+                      std::size_t listener = 0);
     ~ClientSession() override;
     ClientSession* next_session() const { return next_; }
     // Graceful shutdown: close now if idle, else after the request in flight.
@@ -58,6 +60,8 @@ private:
     // ClientSide
     const http::RequestHead& head() const override { return parser_.request(); }
     std::string_view peer_host() const override { return conn_->peer_host(); }
+    std::string_view tls_version() const override { return conn_->tls_version(); }
+    std::string_view tls_server_name() const override { return conn_->tls_server_name(); }
     void read_body() override;
     RequestBody& body() override { return body_; }
     void write(std::string_view bytes) override { conn_->write(bytes); }

@@ -21,6 +21,9 @@ class ClientSide {
 public:
     virtual const http::RequestHead& head() const = 0;
     virtual std::string_view peer_host() const = 0;
+    // TLS: the version ("TLSv1.3") and the SNI name, for the access log; "" when plain.
+    virtual std::string_view tls_version() const { return {}; }
+    virtual std::string_view tls_server_name() const { return {}; }
 
     // Reads the request body whole (the connection owns its framing and its deadlines) and
     // calls RequestFsm::body_complete() once it is. What goes wrong on the way (408, 413, 400,

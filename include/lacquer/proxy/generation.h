@@ -17,7 +17,8 @@
 
 namespace lacquer::net {
 class Worker;
-}
+class TlsServerContext;
+} // namespace lacquer::net
 
 namespace lacquer::proxy {
 
@@ -29,6 +30,9 @@ struct Generation {
     std::unique_ptr<RouteTable> routes;
     std::vector<origin::OriginPoolSpec> pool_specs;
     const ProxyMetrics* metrics = nullptr; // slots for this config's routes and origins
+    // Per config.listen entry: its certificates (read when this generation was built), or
+    // nullptr for a plain listener. New handshakes use the current generation's.
+    std::vector<std::shared_ptr<const net::TlsServerContext>> listener_tls;
 };
 
 class WorkerGeneration {

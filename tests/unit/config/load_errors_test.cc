@@ -69,7 +69,33 @@ std::vector<ErrorCase> error_cases() {
          "client_body_timeout, client_request_timeout, client_body_buffer, "
          "client_body_temp_dir, client_idle_timeout, drain_timeout)"},
         {"UnknownListenerKey", "listen:\n  - address: 127.0.0.1:8080\n    port: 1\n",
-         "t.yaml:3:5: unknown key `listen[0].port` (known keys: address, tls)"},
+         "t.yaml:3:5: unknown key `listen[0].port` (known keys: address, tls, proxy_protocol, "
+         "proxy_from, mode, owner)"},
+        {"ProxyProtocolWithoutRanges",
+         "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: true\n",
+         "t.yaml:2:5: listen[0]: missing required key `proxy_from`"},
+        {"ProxyFromWithoutProxyProtocol",
+         "listen:\n  - address: 127.0.0.1:8080\n    proxy_from: [10.0.0.0/8]\n",
+         "t.yaml:3:17: listen[0].proxy_from: proxy_from needs proxy_protocol: true"},
+        {"BadProxyRange",
+         "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: true\n"
+         "    proxy_from: [10.0.0.0/33]\n",
+         "t.yaml:4:18: listen[0].proxy_from[0]: expected an address or a CIDR range (10.0.0.0/8, "
+         "::1/128), got \"10.0.0.0/33\""},
+        {"UnixModeOnTcp", "listen:\n  - address: 127.0.0.1:8080\n    mode: \"0660\"\n",
+         "t.yaml:3:11: listen[0].mode: mode and owner apply to a unix: listener only"},
+        {"RelativeUnixPath", "listen:\n  - address: unix:http.sock\n",
+         "t.yaml:2:14: listen[0].address: expected unix:/absolute/path (at most 107 bytes), got "
+         "\"unix:http.sock\""},
+        {"BadUnixMode", "listen:\n  - address: unix:/run/x.sock\n    mode: \"0999\"\n",
+         "t.yaml:3:11: listen[0].mode: expected an octal file mode such as \"0660\", got "
+         "\"0999\""},
+        {"BadSniName",
+         "listen:\n  - address: 127.0.0.1:8443\n    tls:\n      certificate: /c\n"
+         "      private_key: /k\n      sni:\n        - names: [\"a.*.example.com\"]\n"
+         "          certificate: /c2\n          private_key: /k2\n",
+         "t.yaml:7:19: listen[0].tls.sni[0].names[0]: expected a host name or *.suffix, got "
+         "\"a.*.example.com\""},
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
          "t.yaml:7:5: unknown key `origins.api.timeout` (known keys: servers, balance, tls, "
          "connect_timeout, first_byte_timeout, between_bytes_timeout, "
@@ -81,7 +107,7 @@ std::vector<ErrorCase> error_cases() {
          "timeout, unhealthy_after, healthy_after, expect_status)"},
         {"UnknownOriginTlsKey", with_base("    tls: { verfy: true }\n"),
          "t.yaml:7:12: unknown key `origins.api.tls.verfy` (known keys: verify, ca_file, "
-         "server_name)"},
+         "server_name, certificate, private_key)"},
         {"UnknownVariantKey",
          with_base("variants:\n  lang:\n    sources: [query:l]\n    values: [en]\n    header: X\n"),
          "t.yaml:11:5: unknown key `variants.lang.header` (known keys: sources, values, default, "
@@ -168,8 +194,8 @@ std::vector<ErrorCase> error_cases() {
          "t.yaml:7:14: origins.api.balance: expected one of round_robin, least_connections, "
          "consistent_hash, got \"random\""},
         {"BadOriginTls", with_base("    tls: yes\n"),
-         "t.yaml:7:10: origins.api.tls: expected true, false or a map with verify, ca_file and "
-         "server_name, got \"yes\""},
+         "t.yaml:7:10: origins.api.tls: expected true, false or a map with verify, ca_file, "
+         "server_name, certificate and private_key, got \"yes\""},
         {"BadLogFormat", with_base("log:\n  format: xml\n"),
          "t.yaml:8:11: log.format: expected one of combined, json, got \"xml\""},
         {"EmptyLogAccess", with_base("log:\n  access: ''\n"),

@@ -44,14 +44,22 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_EQ(config.file, path);
     EXPECT_EQ(config.workers, 0U);
 
-    ASSERT_EQ(config.listen.size(), 2U);
+    ASSERT_EQ(config.listen.size(), 3U);
     EXPECT_EQ(config.listen[0].address.text(), "0.0.0.0:8080");
     EXPECT_FALSE(config.listen[0].tls);
     EXPECT_EQ(config.listen[1].address.host, "0.0.0.0");
     EXPECT_EQ(config.listen[1].address.port, 8443);
     ASSERT_TRUE(config.listen[1].tls);
-    EXPECT_EQ(config.listen[1].tls->certificate, "/etc/lacquer/tls/server.pem");
-    EXPECT_EQ(config.listen[1].tls->private_key, "/etc/lacquer/tls/server.key");
+    EXPECT_EQ(config.listen[1].tls->certificates.at(0).certificate, "/etc/lacquer/tls/server.pem");
+    EXPECT_EQ(config.listen[1].tls->certificates.at(0).private_key, "/etc/lacquer/tls/server.key");
+    ASSERT_EQ(config.listen[1].tls->certificates.size(), 2U);
+    EXPECT_EQ(config.listen[1].tls->certificates[1].names,
+              (std::vector<std::string>{"api.example.com", "*.api.example.com"}));
+    EXPECT_EQ(config.listen[1].tls->certificates[1].certificate, "/etc/lacquer/tls/api.pem");
+    EXPECT_EQ(config.listen[2].unix_path, "/run/lacquer/http.sock");
+    EXPECT_EQ(config.listen[2].unix_mode, 0660U);
+    EXPECT_TRUE(config.listen[2].proxy_protocol);
+    ASSERT_EQ(config.listen[2].proxy_from.size(), 1U);
     expect_mark(config.listen[0].mark, path, 7, 5);
 
     EXPECT_TRUE(config.admin.present);

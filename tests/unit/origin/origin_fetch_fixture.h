@@ -81,7 +81,7 @@ class OriginFetchTest : public ::testing::Test {
 protected:
     OriginFetchTest() {
         spec_.name = "pool";
-        spec_.servers.push_back({origin_.address(), "origin.test:80", 1});
+        spec_.servers.push_back({origin_.address(), "origin.test:80", 1, {}});
         spec_.connect_timeout = kLong;
         spec_.first_byte_timeout = kLong;
         spec_.between_bytes_timeout = kLong;

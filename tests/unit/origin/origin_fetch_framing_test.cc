@@ -35,6 +35,7 @@ TEST(FetchFaults, EveryFaultHasItsNameAndStatusFromTheOneList) {
         {FetchFault::BetweenBytesTimeout, "BetweenBytesTimeout", 504},
         {FetchFault::BadResponse, "BadResponse", 502},
         {FetchFault::Closed, "Closed", 502},
+        {FetchFault::Tls, "Tls", 502},
     };
 #define LACQUER_AS_ONE(name, status) 1,
     constexpr int kOnePerFault[] = {LACQUER_FETCH_FAULTS(LACQUER_AS_ONE)};

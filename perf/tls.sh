@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# TLS hits and handshakes: lacquerd and nginx side by side in one run (issue 18), both caching
+# proxies in front of the demo origin, 1 worker each, with the same ECDSA P-256 certificate made
+# at run time (never kept). nginx: Debian's, `ssl_session_cache shared:SSL:10m`, TLS 1.2-1.3 and
+# the OpenSSL defaults, like lacquerd. With PIN=1 each server runs on CPU 0 and the clients (wrk,
+# openssl s_time) on CPU 1; the origin is not pinned.
+# Rows:
+#   hit-1k, hit-16k   keep-alive TLS hits on one hot object, wrk -t1 -cCONNS (https), after a
+#                     WARMUP run
+#   full-hs           new TLS connections per second, one GET each: openssl s_time -new
+#   resumed-hs        the same with the first session resumed: openssl s_time -reuse
+# s_time is one client process: its handshake rows can be bound by the client's CPU (and say
+# which server finishes a handshake sooner, not how many it can do at most).
+#   perf/tls.sh [BUILD_DIR]    (default build/release; installs tools/install-deps.sh compare)
+# Env: DURATION (5s) WARMUP (1s) CONNS (64) PIN (1) HS_TIME (5 seconds per handshake row)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+duration=${DURATION:-5s}
+warmup=${WARMUP:-1s}
+conns=${CONNS:-64}
+pin=${PIN:-1}
+hs_time=${HS_TIME:-5}
+storage_mb=512
+if [ "$pin" = 1 ] && [ "$(nproc)" -lt 2 ]; then echo "PIN=1 needs 2 CPUs (PIN=0 runs unpinned)" >&2; exit 64; fi
+tools/install-deps.sh compare
+cmake --build "$build" --target lacquerd lacquer-demo-origin > /dev/null
+
+tmp=$(mktemp -d -p /dev/shm 2> /dev/null || mktemp -d)
+# shellcheck source=perf/lib.sh
+source perf/lib.sh
+# shellcheck source=perf/servers.sh
+source perf/servers.sh # run_nginx, nginx_head, free_port, the wrk wrapper, stop_all on EXIT
+client_pin=()
+server_pin=()
+if [ "$pin" = 1 ]; then client_pin=(taskset -c 1) server_pin=(taskset -c 0); fi
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2> /dev/null
+
+start_origin 1
+{
+  cat <<YAML
+workers: 1
+listen:
+  - address: 127.0.0.1:0
+    tls: { certificate: $tmp/cert.pem, private_key: $tmp/key.pem }
+log: { access: off }
+origins:
+  api:
+    servers:
+      - address: 127.0.0.1:$oport
+YAML
+  cache_routes "$storage_mb"
+} > "$tmp/lacquer.yaml"
+start_lacquerd "$tmp/lacquer.yaml"
+if [ "$pin" = 1 ]; then taskset -a -p -c 0 "$lpid" > /dev/null; fi
+servers_up+=("$lpid")
+
+ndir=$tmp/nginx
+mkdir -p "$ndir"
+nport=$(free_port)
+sport=$nport
+{
+  nginx_head "$ndir" 1
+  cat <<NGINX
+  proxy_cache_path $ndir/cache levels=1:2 keys_zone=api:32m max_size=${storage_mb}m inactive=10m use_temp_path=off;
+  open_file_cache max=10000 inactive=60s;
+  upstream origin { server 127.0.0.1:$oport; keepalive 64; }
+  ssl_certificate $tmp/cert.pem;
+  ssl_certificate_key $tmp/key.pem;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:10m;
+  server {
+    listen 127.0.0.1:$nport ssl reuseport;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache api;
+      proxy_cache_lock on;
+    }
+  }
+}
+NGINX
+} > "$ndir/nginx.conf"
+run_nginx "$ndir"
+servers_up+=("$spid")
+
+declare -A port=([lacquerd]=$lport [nginx]=$nport)
+printf '%-10s %-9s %10s %9s %9s\n' row server req/s p50_ms p99_ms
+for size in 1024 16384; do
+  path="/v3/hot?size=$size&cc=max-age%3D3600"
+  row=hit-$((size / 1024))k
+  for server in lacquerd nginx; do
+    url="https://127.0.0.1:${port[$server]}$path"
+    curl -skf -o /dev/null "$url" && curl -skf -o /dev/null "$url" # stored, then a hit
+    duration=$warmup run_wrk "$url" > /dev/null
+    read -r rps p50 p99 _ < <(run_wrk "$url")
+    printf '%-10s %-9s %10s %9s %9s\n' "$row" "$server" "$rps" "$p50" "$p99"
+  done
+done
+for mode in new reuse; do
+  row=$([ "$mode" = new ] && echo full-hs || echo resumed-hs)
+  for server in lacquerd nginx; do
+    n=$("${client_pin[@]}" openssl s_time -connect "127.0.0.1:${port[$server]}" -"$mode" \
+      -time "$hs_time" -www "/v3/hot?size=1024&cc=max-age%3D3600" 2> /dev/null |
+      awk '/connections in [0-9]+ real seconds/ { printf "%.0f", $1 / $4 }')
+    printf '%-10s %-9s %10s %9s %9s\n' "$row" "$server" "${n:-NA}" - -
+  done
+done

@@ -1,0 +1,187 @@
+#include "tls_transport.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace lacquer::net {
+
+namespace {
+
+// The largest TLS record's payload: pieces gathered up to this leave as one record.
+constexpr std::size_t kRecordSize = 16 * 1024;
+// A first piece at least this large goes to SSL_write as it is (no gathering copy).
+constexpr std::size_t kDirectWrite = 4 * 1024;
+
+TlsStats::Version version_of(const SSL* ssl) {
+    switch (SSL_version(ssl)) {
+    case TLS1_2_VERSION:
+        return TlsStats::Tls12;
+    case TLS1_3_VERSION:
+        return TlsStats::Tls13;
+    default:
+        return TlsStats::Other;
+    }
+}
+
+} // namespace
+
+TlsTransport::TlsTransport(SSL* ssl, int fd, TlsStats* stats, std::shared_ptr<const void> context)
+    : ssl_(ssl), context_(std::move(context)), stats_(stats),
+      start_(std::chrono::steady_clock::now()) {
+    SSL_set_fd(ssl_, fd);
+}
+
+TlsTransport::~TlsTransport() {
+    if (!handshake_done_ && !counted_ && stats_ != nullptr) {
+        stats_->handshakes_failed[version_of(ssl_)].fetch_add(1, std::memory_order_relaxed);
+    }
+    if (handshake_done_ && !failed_) {
+        // A connection that ends without close_notify (most HTTP clients, and our own idle
+        // closes) would otherwise mark its session bad: no resumption from it, on either side.
+        SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    }
+    SSL_free(ssl_);
+}
+
+IoStatus TlsTransport::status_of(int rc) {
+    const int error = SSL_get_error(ssl_, rc);
+    switch (error) {
+    case SSL_ERROR_WANT_READ:
+        return IoStatus::WantRead;
+    case SSL_ERROR_WANT_WRITE:
+        return IoStatus::WantWrite;
+    case SSL_ERROR_ZERO_RETURN:
+        return IoStatus::Eof;
+    case SSL_ERROR_SYSCALL:
+        if (errno == EAGAIN || errno == EINTR) {
+            return IoStatus::WantRead;
+        }
+        if (ERR_peek_error() == 0 && (errno == 0 || errno == ECONNRESET)) {
+            return IoStatus::Eof; // a close or a reset: no TLS error to report
+        }
+        error_ = std::strerror(errno);
+        ERR_clear_error();
+        failed_ = true;
+        return IoStatus::Error;
+    default:
+        break;
+    }
+    failed_ = true;
+    char text[256] = {};
+    const long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK) {
+        error_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+    } else {
+        const unsigned long code = ERR_peek_last_error();
+        ERR_error_string_n(code, text, sizeof text);
+        const char* reason = ERR_reason_error_string(code);
+        error_ = reason != nullptr ? reason : text;
+    }
+    ERR_clear_error();
+    return IoStatus::Error;
+}
+
+IoResult TlsTransport::handshake(int) {
+    ERR_clear_error();
+    const int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) {
+        handshake_done_ = true;
+        if (stats_ != nullptr) {
+            const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - start_);
+            stats_->handshakes_ok[version_of(ssl_)].fetch_add(1, std::memory_order_relaxed);
+            stats_->handshake_micros.fetch_add(static_cast<std::uint64_t>(took.count()),
+                                               std::memory_order_relaxed);
+            if (SSL_session_reused(ssl_) != 0) {
+                stats_->resumed.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+        return {0, IoStatus::Ok};
+    }
+    const IoStatus status = status_of(rc);
+    if ((status == IoStatus::Error || status == IoStatus::Eof) && stats_ != nullptr && !counted_) {
+        counted_ = true;
+        stats_->handshakes_failed[version_of(ssl_)].fetch_add(1, std::memory_order_relaxed);
+    }
+    return {0, status};
+}
+
+IoResult TlsTransport::read(int, const iovec* vec, int n) {
+    ERR_clear_error();
+    std::size_t total = 0;
+    for (int i = 0; i < n; ++i) {
+        std::size_t got = 0;
+        const int rc = SSL_read_ex(ssl_, vec[i].iov_base, vec[i].iov_len, &got);
+        if (rc != 1) {
+            if (total > 0) {
+                ERR_clear_error();
+                return {total, IoStatus::Ok};
+            }
+            return {0, status_of(rc)};
+        }
+        total += got;
+        if (got < vec[i].iov_len) {
+            break;
+        }
+    }
+    return {total, IoStatus::Ok};
+}
+
+IoResult TlsTransport::write(int, const iovec* vec, int n) {
+    if (n <= 0) {
+        return {};
+    }
+    const void* data = vec[0].iov_base;
+    std::size_t length = vec[0].iov_len;
+    // Small pieces are gathered, so that a head and a small body leave as one record. The
+    // output's front is what it was at a retry, and the gathered length can only grow, which
+    // is what OpenSSL asks of a retried write (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+    thread_local char gathered[kRecordSize];
+    if (length < kDirectWrite && n > 1) {
+        std::size_t used = 0;
+        for (int i = 0; i < n && used < kRecordSize; ++i) {
+            const std::size_t take = std::min(vec[i].iov_len, kRecordSize - used);
+            std::memcpy(gathered + used, vec[i].iov_base, take);
+            used += take;
+        }
+        data = gathered;
+        length = used;
+    }
+    ERR_clear_error();
+    std::size_t wrote = 0;
+    const int rc = SSL_write_ex(ssl_, data, length, &wrote);
+    if (rc == 1) {
+        return {wrote, IoStatus::Ok};
+    }
+    const IoStatus status = status_of(rc);
+    return {wrote, status == IoStatus::Eof ? IoStatus::Error : status};
+}
+
+bool TlsTransport::has_buffered_input() const {
+    return SSL_has_pending(ssl_) != 0;
+}
+
+void TlsTransport::shutdown_write(int fd) {
+    if (handshake_done_) {
+        ERR_clear_error();
+        (void)SSL_shutdown(ssl_); // close_notify; the answer is not awaited
+        ERR_clear_error();
+    }
+    ::shutdown(fd, SHUT_WR);
+}
+
+std::string_view TlsTransport::version() const {
+    return handshake_done_ ? SSL_get_version(ssl_) : std::string_view{};
+}
+
+std::string_view TlsTransport::server_name() const {
+    const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+    return name != nullptr ? name : std::string_view{};
+}
+
+} // namespace lacquer::net

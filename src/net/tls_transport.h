@@ -1,0 +1,53 @@
+#pragma once
+// One TLS connection over a socket (SSL_set_fd: OpenSSL reads and writes the socket itself).
+// Why not bufferevent_openssl: Connection keeps its own evbuffers, deadlines and
+// body-by-reference writes for plain TCP, and a bufferevent would put a second buffer layer
+// and its callbacks under every connection. Why not memory BIOs: each TLS record is encrypted
+// into OpenSSL's own write buffer anyway, and a socket BIO writes it from there with no extra
+// copy. Small output pieces (a head, a 1 KiB body) are gathered into one per-thread 16 KiB
+// buffer first, so that they leave as one record and one send.
+// Thread: the owning connection's worker's only.
+
+#include "lacquer/net/tls_context.h"
+#include "lacquer/net/transport.h"
+
+#include <chrono>
+#include <memory>
+#include <openssl/ssl.h>
+#include <string>
+
+namespace lacquer::net {
+
+class TlsTransport final : public Transport {
+public:
+    // Takes `ssl` (already bound to its context and role).
+    TlsTransport(SSL* ssl, int fd, TlsStats* stats, std::shared_ptr<const void> context);
+    ~TlsTransport() override;
+    TlsTransport(const TlsTransport&) = delete;
+    TlsTransport& operator=(const TlsTransport&) = delete;
+
+    bool needs_handshake() const override { return !handshake_done_; }
+    IoResult handshake(int fd) override;
+    IoResult read(int fd, const iovec* vec, int n) override;
+    IoResult write(int fd, const iovec* vec, int n) override;
+    bool has_buffered_input() const override;
+    void shutdown_write(int fd) override;
+    std::string_view version() const override;
+    std::string_view server_name() const override;
+    std::string error_text() const override { return error_; }
+
+private:
+    // Maps an SSL_* failure of `rc` to a status, and keeps the reason of an error.
+    IoStatus status_of(int rc);
+
+    SSL* ssl_;
+    std::shared_ptr<const void> context_; // what the SSL's callbacks read
+    TlsStats* stats_;
+    std::chrono::steady_clock::time_point start_;
+    std::string error_;
+    bool handshake_done_ = false;
+    bool counted_ = false;
+    bool failed_ = false; // a TLS error: the session must not be resumed
+};
+
+} // namespace lacquer::net
