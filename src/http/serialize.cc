@@ -340,7 +340,8 @@ void write_client_response(std::string& out, const ResponseHead& response,
 }
 
 void write_text_response(std::string& out, int status, std::string_view content_type,
-                         std::string_view body, bool close, bool head_only) {
+                         std::string_view body, bool close, bool head_only,
+                         std::uint32_t retry_after) {
     out.append("HTTP/1.1 ");
     append_number(out, static_cast<std::uint64_t>(status));
     out.push_back(' ');
@@ -350,6 +351,11 @@ void write_text_response(std::string& out, int status, std::string_view content_
     out.append("\r\nContent-Length: ");
     append_number(out, body.size());
     out.append("\r\nCache-Control: no-store\r\nVia: 1.1 lacquer\r\n");
+    if (retry_after != 0) {
+        out.append("Retry-After: ");
+        append_number(out, retry_after);
+        out.append("\r\n");
+    }
     if (close) {
         out.append("Connection: close\r\n");
     }
@@ -359,7 +365,8 @@ void write_text_response(std::string& out, int status, std::string_view content_
     }
 }
 
-void write_synthetic_response(std::string& out, int status, bool close, bool head_only) {
+void write_synthetic_response(std::string& out, int status, bool close, bool head_only,
+                              std::uint32_t retry_after) {
     // Body: "<status> <reason>\n", built without allocating.
     const std::string_view reason = reason_phrase(status);
     char body[80];
@@ -371,7 +378,7 @@ void write_synthetic_response(std::string& out, int status, bool close, bool hea
     n += take;
     body[n++] = '\n';
     write_text_response(out, status, "text/plain; charset=utf-8", std::string_view(body, n), close,
-                        head_only);
+                        head_only, retry_after);
 }
 
 void write_chunk_header(std::string& out, std::uint64_t size) {

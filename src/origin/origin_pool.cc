@@ -20,6 +20,9 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config) {
         spec.first_byte_timeout = pool.first_byte_timeout;
         spec.between_bytes_timeout = pool.between_bytes_timeout;
         spec.max_connections_per_server = pool.max_connections_per_server;
+        spec.retry = {pool.retry.retries, pool.retry.on_503, pool.retry.non_idempotent};
+        spec.queue_timeout = pool.admission.queue_timeout;
+        spec.guard = std::make_shared<PoolGuard>(pool.retry, pool.admission);
         for (const config::OriginServerConfig& server : pool.servers) {
             std::string error;
             auto address = net::resolve(server.address.host, server.address.port, error);
@@ -135,13 +138,17 @@ std::size_t OriginPool::pick(std::uint64_t hash) {
 
 std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
                                                         net::ConnectionHandler* handler,
-                                                        bool fresh_only, AcquireError& error) {
+                                                        bool fresh_only, AcquireError& error,
+                                                        std::size_t exclude) {
     error = AcquireError::None;
     const std::size_t n = servers_.size();
     const std::size_t first = pick(hash);
-    // The chosen server first; if it is at its cap, the others in order.
-    for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = (first + k) % n;
+    // The chosen server first; if it is at its cap, the others in order; `exclude` last.
+    for (std::size_t k = 0; k <= n; ++k) {
+        const std::size_t i = k < n ? (first + k) % n : exclude;
+        if (i >= n || (k < n && i == exclude)) {
+            continue;
+        }
         ServerState& s = servers_[i];
         if (!fresh_only && !s.idle.empty()) {
             std::unique_ptr<UpstreamConnection> conn = std::move(s.idle.back());
@@ -202,6 +209,10 @@ void OriginPool::forget_idle(UpstreamConnection& conn) {
 void OriginPool::retire(std::unique_ptr<UpstreamConnection> conn) {
     --servers_[conn->server_].open;
     conn->pool_ = nullptr;
+    // Late events go to the retired connection, which ignores them, not to the fetch that
+    // let it go (and may have moved on to another connection: a retry).
+    conn->conn_->set_handler(conn.get());
+    conn->conn_->set_reading(false);
     // Destroyed after the current callback; by then this pool may be gone (its generation
     // ended in the same callback), which the connection no longer minds.
     worker_.dispose(std::make_unique<net::DisposableBox<UpstreamConnection>>(std::move(conn)));

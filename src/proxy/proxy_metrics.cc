@@ -29,6 +29,36 @@ std::string snake(std::string_view camel) {
     return lower(out);
 }
 
+// Retries by reason, the budget's refusals, and the admission limit's queue (origin/retry_policy.h,
+// origin/admission.h). The gauges hold the pool's guard: a reload's new one takes their place.
+void declare_retry_and_admission(metrics::Registry& r, const origin::OriginPoolSpec& pool,
+                                 origin::OriginCounters& c) {
+    const metrics::Labels labels{{"origin", pool.name}};
+    for (std::size_t k = 0; k < origin::kRetryReasonCount; ++k) {
+        const auto reason = static_cast<origin::RetryReason>(k);
+        c.retries[k] = r.counter(
+            "lacquer_origin_retries_total",
+            "Origin exchanges tried again after a failure before any response byte, by reason.",
+            {{"origin", pool.name}, {"reason", std::string(origin::retry_reason_name(reason))}});
+    }
+    c.retry_budget_exhausted =
+        r.counter("lacquer_origin_retry_budget_exhausted_total",
+                  "Retries not made because the pool's retry budget was spent.", labels);
+    c.queue_wait = r.histogram("lacquer_origin_queue_wait_seconds",
+                               "Time exchanges waited for an admission slot (max_in_flight) "
+                               "before they were admitted.",
+                               labels);
+    if (!pool.guard) {
+        return;
+    }
+    std::shared_ptr<origin::PoolGuard> guard = pool.guard;
+    r.gauge("lacquer_origin_in_flight",
+            "Origin exchanges holding an admission slot now (0 without max_in_flight).", labels,
+            [guard] { return static_cast<double>(guard->admission.in_flight()); });
+    r.gauge("lacquer_origin_queue_length", "Origin exchanges waiting for an admission slot now.",
+            labels, [guard] { return static_cast<double>(guard->admission.queued()); });
+}
+
 } // namespace
 
 std::unique_ptr<ProxyMetrics>
@@ -91,7 +121,7 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
                     "0 after a failed connect to the server, 1 after a good one.", labels,
                     [up] { return static_cast<double>(up->load(std::memory_order_relaxed)); });
         }
-        for (std::size_t f = 0; f <= static_cast<std::size_t>(origin::FetchFault::Closed); ++f) {
+        for (std::size_t f = 0; f < origin::kFetchFaultCount; ++f) {
             const auto fault = static_cast<origin::FetchFault>(f);
             c->errors.push_back(
                 fault == origin::FetchFault::None
@@ -103,6 +133,7 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
         c->duration = r.histogram("lacquer_origin_fetch_duration_seconds",
                                   "Origin exchanges from start to the end of the body.",
                                   {{"origin", pool.name}});
+        declare_retry_and_admission(r, pool, *c);
         m->origins.push_back(std::move(c));
     }
 

@@ -89,6 +89,7 @@ void RequestFsm::start() {
     fault_after_head_ = false;
     body_send_failed_ = false;
     log_status_ = 0;
+    synth_retry_after_ = 0;
     step_ = Step::Recv;
     run();
 }
@@ -442,11 +443,9 @@ Next RequestFsm::step_pass() {
     }
     forward();
     const bool body_follows = client_.body().size() > 0;
+    // The body goes out when the fetch has a connection (fetch_body_wanted), right behind the
+    // head, and again on a retry.
     fetch_.start(gen_->pool(route_->pool), scratch_, client_.head().method, body_follows, 0);
-    // start() may have failed already (all busy, refused): then nothing more is sent.
-    if (body_follows && fault_ == origin::FetchFault::None) {
-        send_request_body(); // queued right behind the head: both go out in one write
-    }
     return go(Step::Relay);
 }
 
@@ -548,6 +547,9 @@ Next RequestFsm::step_origin_failed() {
         cut_ = true; // the answer started and will not be complete: the client must see it
         return Next::Finished;
     }
+    if (origin::is_admission_fault(fault_)) {
+        synth_retry_after_ = 1; // the origin's admission limit: come back in a second
+    }
     return synth(status);
 }
 
@@ -569,7 +571,7 @@ Next RequestFsm::step_synth() {
     }
     scratch_.clear();
     http::write_synthetic_response(scratch_, synth_status_, !keep_alive_,
-                                   head_request_ && !synth_close_);
+                                   head_request_ && !synth_close_, synth_retry_after_);
     client_.write(scratch_);
     response_started_ = true;
     log_status_ = synth_status_;

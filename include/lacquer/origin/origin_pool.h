@@ -7,6 +7,9 @@
 #include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
 #include "lacquer/net/connection.h"
+#include "lacquer/origin/admission.h"
+#include "lacquer/origin/retry_budget.h"
+#include "lacquer/origin/retry_policy.h"
 
 #include <array>
 #include <atomic>
@@ -27,6 +30,15 @@ struct OriginServerSpec {
     std::uint32_t weight = 1;
 };
 
+// What every worker's copy of one pool shares to protect the origin tier: the retry budget and
+// the admission limit (both thread-safe). Made with the spec; a reload makes new ones.
+struct PoolGuard {
+    PoolGuard(const config::OriginRetryConfig& retry, const config::OriginAdmissionConfig& admit)
+        : retry_budget(retry.budget_percent), admission(admit.max_in_flight, admit.max_queue) {}
+    RetryBudget retry_budget;
+    Admission admission;
+};
+
 // Immutable, built once from the config (addresses resolved at start-up or reload).
 struct OriginPoolSpec {
     std::string name;
@@ -37,6 +49,9 @@ struct OriginPoolSpec {
     core::Millis between_bytes_timeout{10000};
     core::Millis idle_timeout{30000}; // keep-alive connections unused this long are closed
     std::uint32_t max_connections_per_server = 256; // process-wide
+    RetryRules retry;
+    core::Millis queue_timeout{1000};
+    std::shared_ptr<PoolGuard> guard; // nullptr: no retry budget, no admission limit
 };
 
 // Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
@@ -82,6 +97,10 @@ struct OriginCounters {
     metrics::HistogramSlots duration;
     // Per server, shared by all workers: 0 after a failed connect, 1 after a good one.
     std::unique_ptr<std::atomic<std::uint8_t>[]> server_up;
+    // Retries (per RetryReason), retries the budget refused, and admission waits.
+    std::array<std::uint32_t, kRetryReasonCount> retries{};
+    std::uint32_t retry_budget_exhausted = 0;
+    metrics::HistogramSlots queue_wait;
 };
 
 class OriginPool {
@@ -96,9 +115,12 @@ public:
 
     // A connection to the next server by the balancing policy: an idle keep-alive one when
     // there is one, else a new connect (its Connected event goes to `handler`). `hash` feeds
-    // consistent_hash. `fresh_only` skips idle connections (used for a retry).
+    // consistent_hash. `fresh_only` skips idle connections (used for a retry). `exclude` (a
+    // server index, or kNoServer) is tried only when no other server can be.
+    static constexpr std::size_t kNoServer = static_cast<std::size_t>(-1);
     std::unique_ptr<UpstreamConnection> acquire(std::uint64_t hash, net::ConnectionHandler* handler,
-                                                bool fresh_only, AcquireError& error);
+                                                bool fresh_only, AcquireError& error,
+                                                std::size_t exclude = kNoServer);
     // Returns a connection after a complete exchange; kept when `reusable`, else closed.
     void release(std::unique_ptr<UpstreamConnection> conn, bool reusable);
 

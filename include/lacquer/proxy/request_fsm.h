@@ -176,6 +176,7 @@ private:
     void fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
                       bool head_delivered) override;
     void fetch_upstream_drained(origin::OriginFetch& fetch) override;
+    void fetch_body_wanted(origin::OriginFetch& fetch) override;
 
     // ---- another request's fill (request_stream.cc) ----
     void join_fill();
@@ -221,7 +222,8 @@ private:
     CacheStatusField delivery_;
     int synth_status_ = 0;
     bool synth_close_ = false;
-    bool cache_fetch_ = false;  // the origin's answer may be stored
+    std::uint32_t synth_retry_after_ = 0; // seconds; 0: no Retry-After
+    bool cache_fetch_ = false;            // the origin's answer may be stored
     bool invalidate_ = false;   // a non-error answer removes key_.url's objects (RFC 9111 §4.4)
     CacheFill* fill_ = nullptr; // the fill this request relays
     std::shared_ptr<RequestWaiter> waiter_; // set while waiting for another's fill

@@ -73,7 +73,8 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
          "t.yaml:7:5: unknown key `origins.api.timeout` (known keys: servers, balance, tls, "
          "connect_timeout, first_byte_timeout, between_bytes_timeout, "
-         "max_connections_per_server, health)"},
+         "max_connections_per_server, health, retries, retry_budget, retry_on_503, "
+         "retry_non_idempotent, max_in_flight, max_queue, queue_timeout)"},
         {"UnknownServerKey", with_base("        wieght: 2\n"),
          "t.yaml:7:9: unknown key `origins.api.servers[0].wieght` (known keys: address, weight)"},
         {"UnknownHealthKey", with_base("    health:\n      every: 2s\n"),

@@ -37,6 +37,9 @@ struct RecordingObserver final : FetchObserver {
     int drained = 0;
     std::function<void(OriginFetch&)> on_head = [](OriginFetch&) {};
     std::function<void(OriginFetch&)> on_body = [](OriginFetch&) {};
+    // Writes the request body when the fetch asks (a body_follows exchange), each time.
+    std::function<void(OriginFetch&)> on_body_wanted = [](OriginFetch&) {};
+    int body_wanted = 0;
 
     void fetch_head(OriginFetch& fetch) override {
         calls.push_back("head " + std::to_string(fetch.response().status));
@@ -58,6 +61,10 @@ struct RecordingObserver final : FetchObserver {
                         (head_delivered ? " after head" : " before head"));
     }
     void fetch_upstream_drained(OriginFetch&) override { ++drained; }
+    void fetch_body_wanted(OriginFetch& fetch) override {
+        ++body_wanted;
+        on_body_wanted(fetch);
+    }
 
     bool ended() const {
         return !calls.empty() && (calls.back() == "done" || calls.back().starts_with("failed"));
@@ -79,12 +86,16 @@ inline std::string get_head(std::string_view target) {
 
 class OriginFetchTest : public ::testing::Test {
 protected:
+    static constexpr std::size_t kMaxServers = 4;
     OriginFetchTest() {
         spec_.name = "pool";
         spec_.servers.push_back({origin_.address(), "origin.test:80", 1});
         spec_.connect_timeout = kLong;
         spec_.first_byte_timeout = kLong;
         spec_.between_bytes_timeout = kLong;
+        // Only the stale-connection retry, which `retries` does not bound; the retry tests
+        // (origin_fetch_retry_test.cc) set their own rules.
+        spec_.retry.retries = 0;
         declare_counters();
     }
     void TearDown() override {
@@ -137,6 +148,13 @@ protected:
                           static_cast<std::uint32_t>(metrics::kLatencyBuckets.size()) + 2);
     }
     std::uint8_t server_up() const { return counters_.server_up[0].load(); }
+    std::uint64_t retries(RetryReason reason) const {
+        return shard_.get(counters_.retries[static_cast<std::size_t>(reason)]);
+    }
+    std::uint64_t budget_exhausted() const { return shard_.get(counters_.retry_budget_exhausted); }
+    std::uint64_t requests_to(std::size_t server) const {
+        return shard_.get(counters_.requests[server]);
+    }
 
     net::Worker worker_{0};
     LoopbackOrigin origin_;
@@ -161,8 +179,18 @@ private:
         LACQUER_FETCH_FAULTS(LACQUER_AS_SLOT)
 #undef LACQUER_AS_SLOT
         counters_.duration = registry_.histogram("duration", "h");
-        counters_.server_up = std::make_unique<std::atomic<std::uint8_t>[]>(1);
+        counters_.server_up = std::make_unique<std::atomic<std::uint8_t>[]>(kMaxServers);
         counters_.server_up[0] = 2; // neither up (1) nor down (0) until a connect says so
+        for (std::size_t i = 1; i < kMaxServers; ++i) { // a test may add servers
+            counters_.requests.push_back(
+                registry_.counter("requests", "h", {{"server", std::to_string(i)}}));
+            counters_.responses.push_back(classes);
+        }
+        for (std::size_t r = 0; r < kRetryReasonCount; ++r) {
+            counters_.retries[r] = registry_.counter("retries", "h", {{"r", std::to_string(r)}});
+        }
+        counters_.retry_budget_exhausted = registry_.counter("budget", "h");
+        counters_.queue_wait = registry_.histogram("queue_wait", "h");
     }
 };
 

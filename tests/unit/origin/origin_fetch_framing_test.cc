@@ -35,6 +35,8 @@ TEST(FetchFaults, EveryFaultHasItsNameAndStatusFromTheOneList) {
         {FetchFault::BetweenBytesTimeout, "BetweenBytesTimeout", 504},
         {FetchFault::BadResponse, "BadResponse", 502},
         {FetchFault::Closed, "Closed", 502},
+        {FetchFault::QueueFull, "QueueFull", 503},
+        {FetchFault::QueueTimeout, "QueueTimeout", 503},
     };
 #define LACQUER_AS_ONE(name, status) 1,
     constexpr int kOnePerFault[] = {LACQUER_FETCH_FAULTS(LACQUER_AS_ONE)};
@@ -159,7 +161,7 @@ const AnswerCase kAnswers[] = {
      {"failed BadResponse before head"},
      "",
      false},
-    // A fresh connection closed before any answer: no retry (that is for reused ones only).
+    // A fresh connection closed before any answer, with `retries: 0` (the fixture's): no retry.
     {"ClosedBeforeAnyByte", "", true, {"failed Closed before head"}, "", false},
 };
 
