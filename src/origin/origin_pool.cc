@@ -161,7 +161,13 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
             return conn;
         }
         if (s.open >= cap_per_server_) {
-            continue;
+            if (!fresh_only || s.idle.empty()) {
+                continue;
+            }
+            // A retry wants a fresh connection: the oldest idle one makes room under the cap.
+            std::unique_ptr<UpstreamConnection> oldest = std::move(s.idle.front());
+            s.idle.erase(s.idle.begin());
+            retire(std::move(oldest));
         }
         int err = 0;
         auto raw = net::Connection::connect(worker_, spec_.servers[i].address, handler, err);

@@ -235,6 +235,41 @@ TEST_F(OriginPoolTest, ARefusedConnectNamesItsServer) {
 
 // --- Kept connections --------------------------------------------------------------------------
 
+// A retry asks for a fresh connection; at the cap, the oldest kept one is closed to make room
+// (else retries, which leave their connections kept, would fill the cap and then fail).
+TEST_F(OriginPoolTest, AFreshConnectionAtTheCapReplacesTheOldestKeptOne) {
+    spec_.max_connections_per_server = 1;
+    make_pool(config::Balance::RoundRobin, {1});
+    int far = -1;
+    connected_lease(far);
+    give_back(0, true);
+    EXPECT_EQ(pool_->idle_count(), 1u);
+    EXPECT_EQ(lease(0, /*fresh_only=*/true), 0);
+    EXPECT_FALSE(leased_[0]->reused());
+    EXPECT_EQ(pool_->idle_count(), 0u);
+    EXPECT_EQ(pool_->open_count(0), 1u); // still within the cap
+    EXPECT_TRUE(origins_[0]->wait_closed(worker_, far));
+}
+
+// A retry avoids the server that failed while another can take it; alone, it gets it again.
+TEST_F(OriginPoolTest, AnExcludedServerIsTriedOnlyWhenNoOtherCanBe) {
+    spec_.max_connections_per_server = 1;
+    make_pool(config::Balance::RoundRobin, {1, 1});
+    AcquireError error = AcquireError::None;
+    for (int i = 0; i < 4; ++i) { // whatever round robin would pick
+        auto conn = pool_->acquire(0, &handler_, true, error, /*exclude=*/0);
+        ASSERT_NE(conn, nullptr);
+        EXPECT_EQ(conn->server(), 1u);
+        pool_->release(std::move(conn), false);
+        settle(worker_);
+    }
+    EXPECT_EQ(lease(), 0); // server 0 is at its cap now ...
+    auto conn = pool_->acquire(0, &handler_, true, error, /*exclude=*/1);
+    ASSERT_NE(conn, nullptr);
+    EXPECT_EQ(conn->server(), 1u); // ... so the excluded one is the only choice
+    pool_->release(std::move(conn), false);
+}
+
 TEST_F(OriginPoolTest, AKeptConnectionIsReusedUnlessFreshOnlyIsAsked) {
     make_pool(config::Balance::RoundRobin, {1});
     int far = -1;
