@@ -9,7 +9,8 @@
 
 namespace lacquer::origin {
 
-std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config) {
+std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config,
+                                             const std::vector<OriginPoolSpec>* running) {
     std::vector<OriginPoolSpec> specs;
     specs.reserve(config.origins.size());
     for (const config::OriginPoolConfig& pool : config.origins) {
@@ -22,7 +23,16 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config) {
         spec.max_connections_per_server = pool.max_connections_per_server;
         spec.retry = {pool.retry.retries, pool.retry.on_503, pool.retry.non_idempotent};
         spec.queue_timeout = pool.admission.queue_timeout;
-        spec.guard = std::make_shared<PoolGuard>(pool.retry, pool.admission);
+        for (std::size_t i = 0; running != nullptr && i < running->size(); ++i) {
+            const OriginPoolSpec& old = (*running)[i];
+            if (old.name == pool.name && old.guard &&
+                old.guard->has_limits(pool.retry, pool.admission)) {
+                spec.guard = old.guard;
+            }
+        }
+        if (!spec.guard) {
+            spec.guard = std::make_shared<PoolGuard>(pool.retry, pool.admission);
+        }
         for (const config::OriginServerConfig& server : pool.servers) {
             std::string error;
             auto address = net::resolve(server.address.host, server.address.port, error);

@@ -283,7 +283,13 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
     auto g = std::make_shared<proxy::Generation>();
     g->number = number;
     g->config = std::move(config);
-    g->pool_specs = origin::build_pool_specs(g->config);
+    std::shared_ptr<const proxy::Generation> running;
+    {
+        std::lock_guard<std::mutex> lock(s.generation_mutex);
+        running = s.generation; // nullptr at start
+    }
+    // A reload keeps each pool's retry budget and admission count when their limits stay.
+    g->pool_specs = origin::build_pool_specs(g->config, running ? &running->pool_specs : nullptr);
     g->routes = std::make_unique<proxy::RouteTable>(g->config);
     s.metrics.push_back(
         proxy::declare_proxy_metrics(s.registry, *g->routes, g->pool_specs, s.sources));

@@ -34,9 +34,20 @@ struct OriginServerSpec {
 // the admission limit (both thread-safe). Made with the spec; a reload makes new ones.
 struct PoolGuard {
     PoolGuard(const config::OriginRetryConfig& retry, const config::OriginAdmissionConfig& admit)
-        : retry_budget(retry.budget_percent), admission(admit.max_in_flight, admit.max_queue) {}
+        : retry_budget(retry.budget_percent),
+          admission(admit.max_in_flight, admit.max_queue), limits{retry.budget_percent,
+                                                                  admit.max_in_flight,
+                                                                  admit.max_queue} {}
+    // Whether a reloaded pool with these settings may go on with this guard (its exchanges in
+    // flight stay counted, its budget's window goes on).
+    bool has_limits(const config::OriginRetryConfig& retry,
+                    const config::OriginAdmissionConfig& admit) const {
+        return limits == std::array<std::uint32_t, 3>{retry.budget_percent, admit.max_in_flight,
+                                                      admit.max_queue};
+    }
     RetryBudget retry_budget;
     Admission admission;
+    const std::array<std::uint32_t, 3> limits;
 };
 
 // Immutable, built once from the config (addresses resolved at start-up or reload).
@@ -55,7 +66,9 @@ struct OriginPoolSpec {
 };
 
 // Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
-std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config);
+// `running` (a reload): a pool of the same name and limits keeps its PoolGuard.
+std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config,
+                                             const std::vector<OriginPoolSpec>* running = nullptr);
 
 class OriginPool;
 

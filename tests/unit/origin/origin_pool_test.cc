@@ -386,5 +386,28 @@ TEST(OriginPoolSpecs, BuildPoolSpecsCopiesEachPoolsSettingsAndResolvesLiterals) 
     EXPECT_EQ(s.servers[1].name, "[::1]:8081");
 }
 
+// A reload keeps a pool's retry budget and admission count while their limits stay the same, so
+// the exchanges still in flight on the old config stay counted against max_in_flight.
+TEST(BuildPoolSpecs, AReloadKeepsThePoolGuardWhileTheLimitsStay) {
+    config::Config c;
+    config::OriginPoolConfig pool;
+    pool.name = "api";
+    pool.servers.push_back({{"127.0.0.1", 8080}, 1, {}});
+    pool.admission.max_in_flight = 8;
+    c.origins.push_back(pool);
+    pool.name = "other";
+    c.origins.push_back(pool);
+    const std::vector<OriginPoolSpec> first = build_pool_specs(c);
+    ASSERT_NE(first[0].guard, nullptr);
+    EXPECT_NE(first[0].guard, first[1].guard);
+
+    c.origins[0].connect_timeout = std::chrono::seconds(3); // not a limit
+    c.origins[1].admission.max_in_flight = 9;
+    const std::vector<OriginPoolSpec> second = build_pool_specs(c, &first);
+    EXPECT_EQ(second[0].guard, first[0].guard);
+    EXPECT_NE(second[1].guard, first[1].guard);
+    EXPECT_EQ(build_pool_specs(c)[0].guard == first[0].guard, false); // a start makes new ones
+}
+
 } // namespace
 } // namespace lacquer::origin
