@@ -89,7 +89,6 @@ void RequestFsm::start() {
     fault_after_head_ = false;
     body_send_failed_ = false;
     log_status_ = 0;
-    synth_retry_after_ = 0;
     step_ = Step::Recv;
     run();
 }
@@ -547,10 +546,8 @@ Next RequestFsm::step_origin_failed() {
         cut_ = true; // the answer started and will not be complete: the client must see it
         return Next::Finished;
     }
-    if (origin::is_admission_fault(fault_)) {
-        synth_retry_after_ = 1; // the origin's admission limit: come back in a second
-    }
-    return synth(status);
+    // The origin pool's admission limit refused it: come back in a second.
+    return synth(status, false, origin::is_admission_fault(fault_) ? 1 : 0);
 }
 
 Next RequestFsm::step_deliver() {
@@ -578,9 +575,10 @@ Next RequestFsm::step_synth() {
     return Next::Finished;
 }
 
-Next RequestFsm::synth(int status, bool close) {
+Next RequestFsm::synth(int status, bool close, std::uint32_t retry_after) {
     synth_status_ = status;
     synth_close_ = close;
+    synth_retry_after_ = retry_after;
     return go(Step::Synth);
 }
 

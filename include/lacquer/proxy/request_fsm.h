@@ -147,7 +147,7 @@ private:
         step_ = next;
         return Next::Continue;
     }
-    Next synth(int status, bool close = false);
+    Next synth(int status, bool close = false, std::uint32_t retry_after = 0);
     // stale-if-error, decided here only: a stored object that may stand in for an origin
     // failure of `fwd_status` (5xx or the fault's status) becomes the answer.
     bool take_stale_for_error(int fwd_status);
