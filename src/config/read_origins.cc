@@ -13,6 +13,9 @@ namespace {
 constexpr std::uint32_t kMaxWeight = 1000;
 constexpr std::uint32_t kMaxConnectionsPerServer = 100'000;
 constexpr std::uint32_t kMaxProbeCount = 100;
+constexpr std::uint32_t kMaxRetries = 10;
+constexpr std::uint32_t kMaxInFlight = 1'000'000;
+constexpr std::uint32_t kMaxQueue = 1'000'000;
 
 std::vector<OriginServerConfig> read_servers(const YamlValue& value) {
     std::vector<OriginServerConfig> servers;
@@ -180,11 +183,62 @@ void read_server_health(const YamlMap& map, OriginPoolConfig& pool) {
     }
 }
 
+// "20%": a whole percentage from 0 to 100.
+std::uint32_t read_percent(const YamlValue& value) {
+    const std::string text = value.as_string();
+    std::uint32_t n = 0;
+    bool ok = text.size() >= 2 && text.size() <= 4 && text.back() == '%';
+    for (std::size_t i = 0; ok && i + 1 < text.size(); ++i) {
+        ok = text[i] >= '0' && text[i] <= '9';
+        n = n * 10 + static_cast<std::uint32_t>(text[i] - '0');
+    }
+    if (!ok || n > 100) {
+        value.fail("expected a percentage from 0% to 100%, got " + quoted(text));
+    }
+    return n;
+}
+
+// retries, retry_budget, retry_on_503, retry_non_idempotent (origin/retry_policy.h).
+OriginRetryConfig read_retry(const YamlMap& map) {
+    OriginRetryConfig retry;
+    if (const std::optional<YamlValue> retries = map.find("retries")) {
+        retry.retries = static_cast<std::uint32_t>(retries->as_uint(0, kMaxRetries));
+    }
+    if (const std::optional<YamlValue> budget = map.find("retry_budget")) {
+        retry.budget_percent = read_percent(*budget);
+    }
+    if (const std::optional<YamlValue> on_503 = map.find("retry_on_503")) {
+        retry.on_503 = on_503->as_bool();
+    }
+    if (const std::optional<YamlValue> any = map.find("retry_non_idempotent")) {
+        retry.non_idempotent = any->as_bool();
+    }
+    return retry;
+}
+
+// max_in_flight, max_queue, queue_timeout (origin/admission.h).
+OriginAdmissionConfig read_admission(const YamlMap& map) {
+    OriginAdmissionConfig admission;
+    if (const std::optional<YamlValue> max = map.find("max_in_flight")) {
+        admission.max_in_flight = static_cast<std::uint32_t>(max->as_uint(0, kMaxInFlight));
+    }
+    if (const std::optional<YamlValue> queue = map.find("max_queue")) {
+        admission.max_queue = static_cast<std::uint32_t>(queue->as_uint(0, kMaxQueue));
+    }
+    if (const std::optional<YamlValue> timeout = map.find("queue_timeout")) {
+        admission.queue_timeout = timeout->as_duration(Duration(1));
+    }
+    return admission;
+}
+
 OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
     const YamlMap map = YamlMap::with_keys(
         entry.value, {"servers", "balance", "tls", "connect_timeout", "first_byte_timeout",
                       "between_bytes_timeout", "max_connections_per_server", "health",
-                      "outlier_detection", "slow_start"});
+                      "outlier_detection", "slow_start",
+                      // retries and admission
+                      "retries", "retry_budget", "retry_on_503", "retry_non_idempotent",
+                      "max_in_flight", "max_queue", "queue_timeout"});
     OriginPoolConfig pool;
     pool.name = entry.key;
     pool.mark = entry.key_mark;
@@ -216,6 +270,8 @@ OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
         pool.health = read_health(*health);
     }
     read_server_health(map, pool);
+    pool.retry = read_retry(map);
+    pool.admission = read_admission(map);
     return pool;
 }
 

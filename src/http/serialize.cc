@@ -373,7 +373,7 @@ void write_client_response(std::string& out, const ResponseHead& response,
 
 void write_text_response(std::string& out, int status, std::string_view content_type,
                          std::string_view body, bool close, bool head_only,
-                         std::string_view date_line) {
+                         std::string_view date_line, std::uint32_t retry_after) {
     out.append("HTTP/1.1 ");
     append_number(out, static_cast<std::uint64_t>(status));
     out.push_back(' ');
@@ -384,6 +384,11 @@ void write_text_response(std::string& out, int status, std::string_view content_
     append_number(out, body.size());
     out.append("\r\nCache-Control: no-store\r\nVia: 1.1 lacquer\r\n");
     out.append(date_line);
+    if (retry_after != 0) {
+        out.append("Retry-After: ");
+        append_number(out, retry_after);
+        out.append("\r\n");
+    }
     if (close) {
         out.append("Connection: close\r\n");
     }
@@ -394,7 +399,7 @@ void write_text_response(std::string& out, int status, std::string_view content_
 }
 
 void write_synthetic_response(std::string& out, int status, bool close, bool head_only,
-                              std::string_view date_line) {
+                              std::string_view date_line, std::uint32_t retry_after) {
     // Body: "<status> <reason>\n", built without allocating.
     const std::string_view reason = reason_phrase(status);
     char body[80];
@@ -406,7 +411,7 @@ void write_synthetic_response(std::string& out, int status, bool close, bool hea
     n += take;
     body[n++] = '\n';
     write_text_response(out, status, "text/plain; charset=utf-8", std::string_view(body, n), close,
-                        head_only, date_line);
+                        head_only, date_line, retry_after);
 }
 
 void write_chunk_header(std::string& out, std::uint64_t size) {

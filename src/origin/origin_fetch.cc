@@ -57,14 +57,75 @@ void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_vie
     body_follows_ = body_follows;
     request_sent_ = !body_follows;
     response_started_ = false;
-    retried_ = false;
     paused_ = false;
     eof_ = false;
     parser_.reset();
     parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
     chunked_.reset();
+    idempotent_ = is_idempotent(method);
+    retries_done_ = 0;
+    stale_retry_done_ = false;
+    exclude_ = OriginPool::kNoServer;
     started_at_ = worker_.now();
+    if (PoolGuard* guard = pool.spec().guard.get()) {
+        guard->retry_budget.record_request(started_at_);
+        if (guard->admission.limited()) {
+            enter_admission();
+            return;
+        }
+    }
     connect(false);
+}
+
+void OriginFetch::enter_admission() {
+    Admission& admission = pool_->spec().guard->admission;
+    switch (admission.enter(worker_, *this, ticket_)) {
+    case Admission::Entry::Admitted:
+        slot_ = Slot::Held;
+        connect(false);
+        return;
+    case Admission::Entry::Queued:
+        slot_ = Slot::Queued;
+        state_ = State::Queued;
+        queued_at_ = worker_.now();
+        timer_.arm(pool_->spec().queue_timeout);
+        return;
+    case Admission::Entry::Full:
+        state_ = State::Waiting; // so that fail() reports it as an active exchange
+        server_ = static_cast<std::size_t>(-1);
+        fail(FetchFault::QueueFull);
+        return;
+    }
+}
+
+void OriginFetch::admitted(AdmissionTicket& ticket) {
+    if (state_ != State::Queued || ticket_.get() != &ticket) {
+        return; // a wake-up for a wait that ended otherwise
+    }
+    ticket_->forget_waiter();
+    ticket_.reset();
+    slot_ = Slot::Held;
+    timer_.cancel();
+    if (pool_->counters() != nullptr && pool_->shard() != nullptr) {
+        pool_->shard()->observe(pool_->counters()->queue_wait, worker_.now() - queued_at_);
+    }
+    connect(false);
+}
+
+void OriginFetch::leave_admission() {
+    if (slot_ == Slot::None) {
+        return;
+    }
+    Admission& admission = pool_->spec().guard->admission;
+    // A queued ticket that leave() served meanwhile holds a slot too: it goes back.
+    if (slot_ == Slot::Held || !admission.withdraw(*ticket_)) {
+        admission.leave();
+    }
+    slot_ = Slot::None;
+    if (ticket_) {
+        ticket_->forget_waiter();
+        ticket_.reset();
+    }
 }
 
 void OriginFetch::count(std::uint32_t slot) const {
@@ -73,15 +134,29 @@ void OriginFetch::count(std::uint32_t slot) const {
     }
 }
 
+void OriginFetch::note_failure() {
+    if (!failure_noted_ && server_ < pool_->spec().servers.size()) {
+        pool_->record_failure(server_);
+        failure_noted_ = true;
+    }
+}
+
 void OriginFetch::connect(bool fresh_only) {
+    failure_noted_ = false; // a new attempt
     AcquireError error = AcquireError::None;
-    upstream_ = pool_->acquire(hash_, this, fresh_only, error);
+    upstream_ = pool_->acquire(hash_, this, fresh_only, error, exclude_);
     if (!upstream_) {
         state_ = State::Waiting; // so that fail() reports it as an active exchange
-        // The refused server (marked down by fail()), or none when all were busy.
-        server_ = error == AcquireError::ConnectFailed ? pool_->failed_server()
-                                                       : static_cast<std::size_t>(-1);
-        fail(error == AcquireError::AllBusy ? FetchFault::AllBusy : FetchFault::ConnectFailed);
+        if (error == AcquireError::AllBusy) {
+            server_ = static_cast<std::size_t>(-1);
+            fail(FetchFault::AllBusy);
+            return;
+        }
+        server_ = pool_->failed_server(); // refused at once
+        note_failure();
+        if (!try_again(RetryReason::ConnectFailed)) {
+            fail(FetchFault::ConnectFailed);
+        }
         return;
     }
     server_ = upstream_->server();
@@ -98,6 +173,47 @@ void OriginFetch::connect(bool fresh_only) {
         state_ = State::Connecting;
         timer_.arm(pool_->spec().connect_timeout);
     }
+    if (body_follows_) {
+        observer_.fetch_body_wanted(*this); // queued right behind the head; may end the fetch
+    }
+}
+
+bool OriginFetch::try_again(RetryReason reason) {
+    const RetryVerdict verdict =
+        decide_retry({reason, idempotent_, retries_done_, stale_retry_done_}, pool_->spec().retry);
+    if (verdict != RetryVerdict::Retry) {
+        return false;
+    }
+    const OriginCounters* c = pool_->counters();
+    if (PoolGuard* guard = pool_->spec().guard.get();
+        guard != nullptr && !guard->retry_budget.try_retry(worker_.now())) {
+        if (c != nullptr) {
+            count(c->retry_budget_exhausted);
+        }
+        return false;
+    }
+    if (c != nullptr) {
+        count(c->retries[static_cast<std::size_t>(reason)]);
+    }
+    if (counts_against_retries(reason)) {
+        ++retries_done_;
+    } else {
+        stale_retry_done_ = true;
+    }
+    // Another server when there is one; always a fresh connection.
+    exclude_ = server_;
+    timer_.cancel();
+    if (upstream_) {
+        pool_->release(std::move(upstream_), false);
+    }
+    request_sent_ = !body_follows_;
+    response_started_ = false;
+    eof_ = false;
+    parser_.reset();
+    parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
+    chunked_.reset();
+    connect(true);
+    return true;
 }
 
 void OriginFetch::arm_waiting_timer() {
@@ -144,6 +260,7 @@ void OriginFetch::cancel() {
     if (upstream_) {
         pool_->release(std::move(upstream_), false);
     }
+    leave_admission();
 }
 
 void OriginFetch::release_buffers() {
@@ -154,10 +271,6 @@ void OriginFetch::release_buffers() {
     if (head_.capacity() > kKeptHead) {
         core::give_string(head_);
     }
-}
-
-bool OriginFetch::may_retry() const {
-    return !retried_ && !body_follows_ && !response_started_ && upstream_ && upstream_->reused();
 }
 
 void OriginFetch::on_readable(net::Connection&) {
@@ -176,6 +289,7 @@ void OriginFetch::on_readable(net::Connection&) {
         read_body();
         return;
     case State::Idle:
+    case State::Queued:
     case State::Done:
         return;
     }
@@ -211,13 +325,21 @@ void OriginFetch::read_head() {
             parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
             continue;
         }
-        state_ = State::ReadingBody;
-        body_left_ = parser_.response().framing.length;
         if (const OriginCounters* c = pool_->counters();
             c != nullptr && status >= 100 && status < 600) {
             count(c->responses[server_][static_cast<std::size_t>(status / 100 - 1)]);
         }
         pool_->record_response(server_, status); // passive health: a 5xx counts as a failure
+        if (status == 503 && pool_->spec().retry.on_503) {
+            const http::Header* after = parser_.response().headers.find("Retry-After");
+            const std::string_view value = after != nullptr ? after->value : std::string_view();
+            if (retry_after_allows_retry(after != nullptr ? &value : nullptr) &&
+                try_again(RetryReason::Unavailable)) {
+                return; // nothing of this answer reached the observer
+            }
+        }
+        state_ = State::ReadingBody;
+        body_left_ = parser_.response().framing.length;
         timer_.arm(pool_->spec().between_bytes_timeout);
         observer_.fetch_head(*this);
         if (state_ == State::ReadingBody) {
@@ -323,29 +445,54 @@ void OriginFetch::on_event(net::Connection&, net::ConnEvent event) {
         read_body(); // delivers what is left, then finishes (close-delimited) or fails
         return;
     }
-    if (may_retry()) {
-        retried_ = true;
-        timer_.cancel();
-        pool_->release(std::move(upstream_), false);
-        connect(true);
+    if (state_ == State::Connecting) {
+        note_failure();
+        if (tls_failure()) { // a bad certificate either way, or one the origin wanted of us
+            fail(FetchFault::Tls);
+            return;
+        }
+        if (!try_again(RetryReason::ConnectFailed)) {
+            fail(FetchFault::ConnectFailed);
+        }
         return;
     }
-    if (tls_failure()) { // a bad certificate either way, or one the origin wanted of us
+    if (tls_failure()) { // TLS 1.3: a client certificate refused after the handshake
+        note_failure();
         fail(FetchFault::Tls);
-    } else if (state_ == State::Connecting) {
-        fail(FetchFault::ConnectFailed);
-    } else if (state_ == State::ReadingHead) {
-        fail(FetchFault::BadResponse);
-    } else {
-        fail(FetchFault::Closed);
+        return;
     }
+    if (state_ == State::Waiting && !response_started_) {
+        // Closed or reset before any response byte: on a reused connection, the origin closed
+        // it while idle (before reading the request); on a fresh one, it may have acted.
+        const bool reused = upstream_ && upstream_->reused();
+        if (!reused) {
+            note_failure(); // a fresh connection the server dropped: its failure
+        }
+        if (try_again(reused ? RetryReason::StaleConnection : RetryReason::Closed)) {
+            return;
+        }
+    }
+    fail(state_ == State::ReadingHead ? FetchFault::BadResponse : FetchFault::Closed);
 }
 
 void OriginFetch::on_timer(void* arg) {
     auto* self = static_cast<OriginFetch*>(arg);
     switch (self->state_) {
+    case State::Queued:
+        if (self->pool_->spec().guard->admission.withdraw(*self->ticket_)) {
+            self->slot_ = Slot::None;
+            self->ticket_->forget_waiter();
+            self->ticket_.reset();
+            self->fail(FetchFault::QueueTimeout);
+        } else {
+            self->admitted(*self->ticket_); // a slot came just now: its wake-up finds nobody
+        }
+        return;
     case State::Connecting:
-        self->fail(FetchFault::ConnectTimeout);
+        self->note_failure();
+        if (!self->try_again(RetryReason::ConnectTimeout)) {
+            self->fail(FetchFault::ConnectTimeout);
+        }
         return;
     case State::Waiting:
         // The origin stopped taking the request body, or did not start its answer.
@@ -371,6 +518,7 @@ void OriginFetch::finish() {
     const bool reusable =
         r.keep_alive && !eof_ && request_sent_ && r.framing.kind != http::Framing::Kind::UntilClose;
     pool_->release(std::move(upstream_), reusable);
+    leave_admission();
     if (pool_->counters() != nullptr && pool_->shard() != nullptr) {
         pool_->shard()->observe(pool_->counters()->duration[server_], worker_.now() - started_at_);
     }
@@ -397,9 +545,10 @@ void OriginFetch::fail(FetchFault fault) {
     if (upstream_) {
         pool_->release(std::move(upstream_), false);
     }
+    leave_admission();
     const bool has_server = server_ < pool_->spec().servers.size(); // none when all were busy
     if (has_server && !head_delivered) {
-        pool_->record_failure(server_); // passive health
+        note_failure(); // passive health
     }
     if (const OriginCounters* c = pool_->counters(); c != nullptr && pool_->shard() != nullptr) {
         const std::size_t row = has_server ? server_ : pool_->spec().servers.size();

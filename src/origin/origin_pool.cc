@@ -53,7 +53,8 @@ void attach_health(OriginPoolSpec& spec, const config::OriginPoolConfig& pool, H
 }
 } // namespace
 
-std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, HealthBook* book) {
+std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, HealthBook* book,
+                                             const std::vector<OriginPoolSpec>* running) {
     std::vector<OriginPoolSpec> specs;
     specs.reserve(config.origins.size());
     for (const config::OriginPoolConfig& pool : config.origins) {
@@ -64,6 +65,18 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, Healt
         spec.first_byte_timeout = pool.first_byte_timeout;
         spec.between_bytes_timeout = pool.between_bytes_timeout;
         spec.max_connections_per_server = pool.max_connections_per_server;
+        spec.retry = {pool.retry.retries, pool.retry.on_503, pool.retry.non_idempotent};
+        spec.queue_timeout = pool.admission.queue_timeout;
+        for (std::size_t i = 0; running != nullptr && i < running->size(); ++i) {
+            const OriginPoolSpec& old = (*running)[i];
+            if (old.name == pool.name && old.guard &&
+                old.guard->has_limits(pool.retry, pool.admission)) {
+                spec.guard = old.guard;
+            }
+        }
+        if (!spec.guard) {
+            spec.guard = std::make_shared<PoolGuard>(pool.retry, pool.admission);
+        }
         for (const config::OriginServerConfig& server : pool.servers) {
             std::string error;
             auto address = net::resolve(server.address.host, server.address.port, error);
@@ -157,7 +170,8 @@ void OriginPool::record_failure(std::size_t server) {
 
 std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
                                                         net::ConnectionHandler* handler,
-                                                        bool fresh_only, AcquireError& error) {
+                                                        bool fresh_only, AcquireError& error,
+                                                        std::size_t exclude) {
     error = AcquireError::None;
     const std::size_t n = servers_.size();
     const std::size_t first = pick(hash);
@@ -165,10 +179,11 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
         error = AcquireError::AllBusy; // every server is draining or disabled
         return nullptr;
     }
-    // The chosen server first; if it is at its cap, the other usable ones in order.
-    for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = (first + k) % n;
-        if (weights_[i] == 0) {
+    // The chosen server first; if it is at its cap, the other usable ones in order; `exclude`
+    // (the server a retry leaves) last.
+    for (std::size_t k = 0; k <= n; ++k) {
+        const std::size_t i = k < n ? (first + k) % n : exclude;
+        if (i >= n || (k < n && i == exclude) || weights_[i] == 0) {
             continue;
         }
         ServerState& s = servers_[i];
@@ -185,7 +200,13 @@ std::unique_ptr<UpstreamConnection> OriginPool::acquire(std::uint64_t hash,
             return conn;
         }
         if (s.open >= cap_per_server_) {
-            continue;
+            if (!fresh_only || s.idle.empty()) {
+                continue;
+            }
+            // A retry wants a fresh connection: the oldest idle one makes room under the cap.
+            std::unique_ptr<UpstreamConnection> oldest = std::move(s.idle.front());
+            s.idle.erase(s.idle.begin());
+            retire(std::move(oldest));
         }
         int err = 0;
         auto raw = net::Connection::connect(worker_, spec_.servers[i].address, handler, err,
@@ -238,6 +259,10 @@ void OriginPool::retire(std::unique_ptr<UpstreamConnection> conn) {
     --servers_[conn->server_].open;
     health_->server(conn->server_).open_connections.fetch_sub(1, std::memory_order_relaxed);
     conn->pool_ = nullptr;
+    // Late events go to the retired connection, which ignores them, not to the fetch that
+    // let it go (and may have moved on to another connection: a retry).
+    conn->conn_->set_handler(conn.get());
+    conn->conn_->set_reading(false);
     // Destroyed after the current callback; by then this pool may be gone (its generation
     // ended in the same callback), which the connection no longer minds.
     worker_.dispose(std::make_unique<net::DisposableBox<UpstreamConnection>>(std::move(conn)));

@@ -56,6 +56,36 @@ void declare_server_health(metrics::Registry& r, const origin::OriginPoolSpec& p
     }
 }
 
+// Retries by reason, the budget's refusals, and the admission limit's queue (origin/retry_policy.h,
+// origin/admission.h). The gauges hold the pool's guard: a reload's new one takes their place.
+void declare_retry_and_admission(metrics::Registry& r, const origin::OriginPoolSpec& pool,
+                                 origin::OriginCounters& c) {
+    const metrics::Labels labels{{"origin", pool.name}};
+    for (std::size_t k = 0; k < origin::kRetryReasonCount; ++k) {
+        const auto reason = static_cast<origin::RetryReason>(k);
+        c.retries[k] = r.counter(
+            "lacquer_origin_retries_total",
+            "Origin exchanges tried again after a failure before any response byte, by reason.",
+            {{"origin", pool.name}, {"reason", std::string(origin::retry_reason_name(reason))}});
+    }
+    c.retry_budget_exhausted =
+        r.counter("lacquer_origin_retry_budget_exhausted_total",
+                  "Retries not made because the pool's retry budget was spent.", labels);
+    c.queue_wait = r.histogram("lacquer_origin_queue_wait_seconds",
+                               "Time exchanges waited for an admission slot (max_in_flight) "
+                               "before they were admitted.",
+                               labels);
+    if (!pool.guard) {
+        return;
+    }
+    std::shared_ptr<origin::PoolGuard> guard = pool.guard;
+    r.gauge("lacquer_origin_admitted",
+            "Origin exchanges holding an admission slot now (0 without max_in_flight).", labels,
+            [guard] { return static_cast<double>(guard->admission.in_flight()); });
+    r.gauge("lacquer_origin_queue_length", "Origin exchanges waiting for an admission slot now.",
+            labels, [guard] { return static_cast<double>(guard->admission.queued()); });
+}
+
 } // namespace
 
 std::unique_ptr<ProxyMetrics>
@@ -133,6 +163,7 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
             }
             c->errors.push_back(std::move(faults));
         }
+        declare_retry_and_admission(r, pool, *c);
         m->origins.push_back(std::move(c));
     }
 

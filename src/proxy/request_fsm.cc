@@ -464,11 +464,9 @@ Next RequestFsm::step_pass() {
     }
     forward();
     const bool body_follows = client_.body().size() > 0;
+    // The body goes out when the fetch has a connection (fetch_body_wanted), right behind the
+    // head, and again on a retry.
     fetch_.start(gen_->pool(route_->pool), scratch_, client_.head().method, body_follows, 0);
-    // start() may have failed already (all busy, refused): then nothing more is sent.
-    if (body_follows && fault_ == origin::FetchFault::None) {
-        send_request_body(); // queued right behind the head: both go out in one write
-    }
     return go(Step::Relay);
 }
 
@@ -577,7 +575,8 @@ Next RequestFsm::step_origin_failed() {
         cut_ = true; // the answer started and will not be complete: the client must see it
         return Next::Finished;
     }
-    return synth(status);
+    // The origin pool's admission limit refused it: come back in a second.
+    return synth(status, false, origin::is_admission_fault(fault_) ? 1 : 0);
 }
 
 Next RequestFsm::step_deliver() {
@@ -599,16 +598,17 @@ Next RequestFsm::step_synth() {
     scratch_.clear();
     http::write_synthetic_response(scratch_, synth_status_, !keep_alive_,
                                    head_request_ && !synth_close_,
-                                   date_line_now(ctx_.worker.unix_now()));
+                                   date_line_now(ctx_.worker.unix_now()), synth_retry_after_);
     client_.write(scratch_);
     response_started_ = true;
     log_status_ = synth_status_;
     return Next::Finished;
 }
 
-Next RequestFsm::synth(int status, bool close) {
+Next RequestFsm::synth(int status, bool close, std::uint32_t retry_after) {
     synth_status_ = status;
     synth_close_ = close;
+    synth_retry_after_ = retry_after;
     return go(Step::Synth);
 }
 

@@ -171,4 +171,9 @@ void RequestFsm::fetch_upstream_drained(origin::OriginFetch&) {
     send_request_body();
 }
 
+void RequestFsm::fetch_body_wanted(origin::OriginFetch&) {
+    client_.body().rewind(); // a retry sends the held body again, from its first byte
+    send_request_body();
+}
+
 } // namespace lacquer::proxy

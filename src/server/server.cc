@@ -332,7 +332,14 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
     auto g = std::make_shared<proxy::Generation>();
     g->number = number;
     g->config = std::move(config);
-    g->pool_specs = origin::build_pool_specs(g->config, s.health_book.get());
+    std::shared_ptr<const proxy::Generation> running;
+    {
+        std::lock_guard<std::mutex> lock(s.generation_mutex);
+        running = s.generation; // nullptr at start
+    }
+    // A reload keeps each pool's retry budget and admission count when their limits stay.
+    g->pool_specs = origin::build_pool_specs(g->config, s.health_book.get(),
+                                             running ? &running->pool_specs : nullptr);
     g->routes = std::make_unique<proxy::RouteTable>(g->config);
     g->listener_tls = build_listener_tls(g->config, &s.tls_stats); // reads the certificates
     s.metrics.push_back(

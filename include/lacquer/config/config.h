@@ -148,6 +148,21 @@ struct OutlierDetectionConfig {
     std::uint32_t max_ejected_percent = 50;
 };
 
+// Retries of a failed origin exchange (origin/retry_policy.h says which failures).
+struct OriginRetryConfig {
+    std::uint32_t retries = 1;         // 0..10 per request, on another server when there is one
+    std::uint32_t budget_percent = 20; // retries at most this share of requests (10 s window)
+    bool on_503 = false;               // retry a 503 whose Retry-After is absent or 0
+    bool non_idempotent = false;       // POST, PATCH, ... too (nginx's non_idempotent)
+};
+
+// Admission to the pool, process-wide (origin/admission.h).
+struct OriginAdmissionConfig {
+    std::uint32_t max_in_flight = 0; // 0: no limit
+    std::uint32_t max_queue = 128;   // exchanges waiting for a slot; more get 503 at once
+    Duration queue_timeout = std::chrono::seconds(1); // then 503 with Retry-After
+};
+
 struct OriginPoolConfig {
     std::string name;
     std::vector<OriginServerConfig> servers; // at least one
@@ -162,6 +177,8 @@ struct OriginPoolConfig {
     std::optional<HealthProbeConfig> health;
     OutlierDetectionConfig outlier_detection;
     Duration slow_start{0}; // a recovered server's weight ramps from 10% to 100% over this
+    OriginRetryConfig retry;
+    OriginAdmissionConfig admission;
     SourceMark mark;
 };
 

@@ -4,6 +4,7 @@
 
 #include "lacquer/http/head.h"
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -102,13 +103,14 @@ std::string_view write_status_line(std::span<char, kStatusLineMax> buf, int stat
 inline constexpr std::string_view kOwnVia = "Via: 1.1 lacquer\r\n";
 
 // A complete short answer made by the proxy itself (errors, 100 Continue excluded).
-// `date_line` ("Date: ...\r\n", RFC 9110 §6.6.1) goes into its head when not empty.
+// `date_line` ("Date: ...\r\n", RFC 9110 §6.6.1) goes into its head when not empty;
+// `retry_after` (seconds, when not 0) adds Retry-After (a 503 of an origin's admission limit).
 void write_synthetic_response(std::string& out, int status, bool close, bool head_only = false,
-                              std::string_view date_line = {});
+                              std::string_view date_line = {}, std::uint32_t retry_after = 0);
 // A complete answer with `body` (not cacheable), e.g. the JSON of a PURGE.
 void write_text_response(std::string& out, int status, std::string_view content_type,
                          std::string_view body, bool close, bool head_only = false,
-                         std::string_view date_line = {});
+                         std::string_view date_line = {}, std::uint32_t retry_after = 0);
 
 // Chunk framing around data the caller moves itself.
 void write_chunk_header(std::string& out, std::uint64_t size);

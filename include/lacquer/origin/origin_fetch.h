@@ -3,9 +3,12 @@
 // The fetch owns its upstream connection and hands body bytes to its FetchObserver as they
 // arrive, in place (the observer moves them on without copying). Timeouts: connect, between
 // bytes while the request body goes out (the origin must keep taking it), first byte (from the
-// end of the request to the response head), between bytes of the answer. A request without a body
-// that fails on a reused keep-alive connection before any response byte is retried once on a
-// fresh connection (the origin may have closed it while idle).
+// end of the request to the response head), between bytes of the answer. Before it connects, an
+// exchange enters its pool's admission limit (admission.h) and may wait there (Queued). An attempt
+// that fails before any response byte is tried again on a fresh connection, to another server
+// when there is one, as decide_retry() (retry_policy.h) and the pool's RetryBudget allow; the
+// observer then sends the request body again (fetch_body_wanted). Nothing reaches the observer
+// from a failed attempt, so a retry never shows a client part of an answer.
 // Thread: the owning worker's only. Callbacks into the observer may end the fetch.
 
 #include "lacquer/http/chunked.h"
@@ -30,7 +33,9 @@ namespace lacquer::origin {
     X(BetweenBytesTimeout, 504)                                                                    \
     X(BadResponse, 502)                                                                            \
     X(Closed, 502)                                                                                 \
-    X(Tls, 502) /* the TLS handshake failed (verification, protocol): the reason is logged */
+    X(Tls, 502) /* the TLS handshake failed (verification, protocol): the reason is logged */      \
+    X(QueueFull, 503)                                                                              \
+    X(QueueTimeout, 503)
 
 enum class FetchFault : std::uint8_t {
 #define LACQUER_AS_ENUM(name, status) name,
@@ -42,6 +47,10 @@ inline constexpr std::size_t kFetchFaultCount = 0 LACQUER_FETCH_FAULTS(LACQUER_A
 #undef LACQUER_AS_ONE
 std::string_view fetch_fault_name(FetchFault fault);
 int fetch_fault_status(FetchFault fault);
+// The pool's admission refused the exchange: the answer says when to come back (Retry-After).
+constexpr bool is_admission_fault(FetchFault fault) {
+    return fault == FetchFault::QueueFull || fault == FetchFault::QueueTimeout;
+}
 
 class OriginFetch;
 
@@ -62,21 +71,26 @@ public:
     virtual void fetch_failed(OriginFetch& fetch, FetchFault fault, bool head_delivered) = 0;
     // The request-body bytes written upstream have drained (see OriginFetch::upstream()).
     virtual void fetch_upstream_drained(OriginFetch& fetch) = 0;
+    // An exchange with `body_follows` has a connection (the first, after an admission wait, or a
+    // retry's): the observer writes the whole body from its first byte to upstream(), then
+    // calls request_sent(). Called from inside start() too.
+    virtual void fetch_body_wanted(OriginFetch&) {}
 
 protected:
     ~FetchObserver() = default;
 };
 
-class OriginFetch final : private net::ConnectionHandler {
+class OriginFetch final : private net::ConnectionHandler, private AdmissionWaiter {
 public:
     OriginFetch(net::Worker& worker, FetchObserver& observer, http::HeadLimits limits);
     ~OriginFetch();
     OriginFetch(const OriginFetch&) = delete;
     OriginFetch& operator=(const OriginFetch&) = delete;
 
-    // Sends `head` (a complete serialised request head). With `body_follows`, the caller then
-    // writes the body to upstream() and calls request_sent(); without, the request is sent.
-    // Failures are reported through the observer (possibly before start() returns).
+    // Sends `head` (a complete serialised request head). With `body_follows`, the observer
+    // writes the body when fetch_body_wanted() asks; without, the request is sent. `method` says
+    // whether a retry is safe. Failures are reported through the observer (possibly before
+    // start() returns).
     void start(OriginPool& pool, std::string_view head, std::string_view method, bool body_follows,
                std::uint64_t hash);
     net::Connection* upstream() { return upstream_ ? &upstream_->connection() : nullptr; }
@@ -97,9 +111,26 @@ public:
     std::string_view server_name() const;
 
 private:
-    enum class State : std::uint8_t { Idle, Connecting, Waiting, ReadingHead, ReadingBody, Done };
+    enum class State : std::uint8_t {
+        Idle,
+        Queued, // waiting for an admission slot
+        Connecting,
+        Waiting,
+        ReadingHead,
+        ReadingBody,
+        Done
+    };
+    enum class Slot : std::uint8_t { None, Queued, Held }; // in the pool's Admission
 
+    void enter_admission();
+    void admitted(AdmissionTicket& ticket) override;
+    void leave_admission(); // on every end of the exchange
+    // Passive health: the attempt's server failed before its answer (counted once an attempt,
+    // whether the fetch then retries elsewhere or fails).
+    void note_failure();
     void connect(bool fresh_only);
+    // A failed attempt: true when a retry started (the caller returns at once).
+    bool try_again(RetryReason reason);
     void arm_waiting_timer(); // connected, the answer not started
     void on_readable(net::Connection& conn) override;
     void on_drained(net::Connection& conn) override;
@@ -111,7 +142,6 @@ private:
     void fail(FetchFault fault);
     // The connect failed in its TLS handshake (logged with the reason on stderr).
     bool tls_failure() const;
-    bool may_retry() const;
     void count(std::uint32_t slot) const;
 
     net::Worker& worker_;
@@ -125,17 +155,24 @@ private:
     static constexpr std::size_t kKeptHead = 1024;
     std::uint64_t hash_ = 0;
     std::size_t server_ = static_cast<std::size_t>(-1);
+    std::size_t exclude_ = OriginPool::kNoServer; // the server a retry avoids
+    std::shared_ptr<AdmissionTicket> ticket_;     // while Queued
+    Slot slot_ = Slot::None;
+    std::uint32_t retries_done_ = 0; // counted against the pool's `retries`
     std::uint64_t body_left_ = 0;
     State state_ = State::Idle;
     bool body_follows_ = false;
     bool request_sent_ = false;
     bool response_started_ = false; // any response byte seen
-    bool retried_ = false;
+    bool stale_retry_done_ = false;
+    bool failure_noted_ = false; // this attempt's failure went to passive health
+    bool idempotent_ = true;
     bool paused_ = false;
     bool in_delivery_ = false;
     bool head_only_ = false;
     bool eof_ = false;           // the origin closed its side
     core::Instant started_at_{}; // the worker's now() at start()
+    core::Instant queued_at_{};
 };
 
 } // namespace lacquer::origin

@@ -9,7 +9,10 @@
 #include "lacquer/net/address.h"
 #include "lacquer/net/connection.h"
 #include "lacquer/net/tls_context.h"
+#include "lacquer/origin/admission.h"
 #include "lacquer/origin/balancer.h"
+#include "lacquer/origin/retry_budget.h"
+#include "lacquer/origin/retry_policy.h"
 #include "lacquer/origin/server_health.h"
 
 #include <array>
@@ -33,6 +36,26 @@ struct OriginServerSpec {
     net::TlsTarget tls; // context nullptr: plain (origin_tls.cc fills it)
 };
 
+// What every worker's copy of one pool shares to protect the origin tier: the retry budget and
+// the admission limit (both thread-safe). Made with the spec; a reload makes new ones.
+struct PoolGuard {
+    PoolGuard(const config::OriginRetryConfig& retry, const config::OriginAdmissionConfig& admit)
+        : retry_budget(retry.budget_percent),
+          admission(admit.max_in_flight, admit.max_queue), limits{retry.budget_percent,
+                                                                  admit.max_in_flight,
+                                                                  admit.max_queue} {}
+    // Whether a reloaded pool with these settings may go on with this guard (its exchanges in
+    // flight stay counted, its budget's window goes on).
+    bool has_limits(const config::OriginRetryConfig& retry,
+                    const config::OriginAdmissionConfig& admit) const {
+        return limits == std::array<std::uint32_t, 3>{retry.budget_percent, admit.max_in_flight,
+                                                      admit.max_queue};
+    }
+    RetryBudget retry_budget;
+    Admission admission;
+    const std::array<std::uint32_t, 3> limits;
+};
+
 // Immutable, built once from the config (addresses resolved at start-up or reload).
 struct OriginPoolSpec {
     std::string name;
@@ -47,6 +70,9 @@ struct OriginPoolSpec {
     std::shared_ptr<const MaglevTable> maglev;        // consistent_hash only
     std::optional<config::HealthProbeConfig> probe;   // the active probe, when configured
     std::shared_ptr<const net::TlsClientContext> tls; // the servers' TlsTarget point here
+    RetryRules retry;
+    core::Millis queue_timeout{1000};
+    std::shared_ptr<PoolGuard> guard; // nullptr: no retry budget, no admission limit
 };
 
 // origin_tls.cc: with `pool.tls` enabled, makes the pool's TLS context (reading its CA and
@@ -57,8 +83,10 @@ void apply_origin_tls(const config::OriginPoolConfig& pool, OriginPoolSpec& spec
 
 // Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
 // Each server's health comes from `book` (kept across reloads), or is new without one.
+// `running` (a reload): a pool of the same name and limits keeps its PoolGuard.
 std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config,
-                                             HealthBook* book = nullptr);
+                                             HealthBook* book = nullptr,
+                                             const std::vector<OriginPoolSpec>* running = nullptr);
 
 class OriginPool;
 
@@ -99,6 +127,10 @@ struct OriginCounters {
     // [server][FetchFault]; the last row counts faults with no server (all busy).
     std::vector<std::vector<std::uint32_t>> errors;
     std::vector<metrics::HistogramSlots> duration; // per server
+    // Retries (per RetryReason), retries the budget refused, and admission waits.
+    std::array<std::uint32_t, kRetryReasonCount> retries{};
+    std::uint32_t retry_budget_exhausted = 0;
+    metrics::HistogramSlots queue_wait;
 };
 
 class OriginPool {
@@ -114,9 +146,12 @@ public:
 
     // A connection to the next server by the balancing policy: an idle keep-alive one when
     // there is one, else a new connect (its Connected event goes to `handler`). `hash` feeds
-    // consistent_hash. `fresh_only` skips idle connections (used for a retry).
+    // consistent_hash. `fresh_only` skips idle connections (used for a retry). `exclude` (a
+    // server index, or kNoServer) is tried only when no other server can be.
+    static constexpr std::size_t kNoServer = static_cast<std::size_t>(-1);
     std::unique_ptr<UpstreamConnection> acquire(std::uint64_t hash, net::ConnectionHandler* handler,
-                                                bool fresh_only, AcquireError& error);
+                                                bool fresh_only, AcquireError& error,
+                                                std::size_t exclude = kNoServer);
     // Returns a connection after a complete exchange; kept when `reusable`, else closed.
     void release(std::unique_ptr<UpstreamConnection> conn, bool reusable);
 

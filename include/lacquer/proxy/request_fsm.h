@@ -151,7 +151,7 @@ private:
         step_ = next;
         return Next::Continue;
     }
-    Next synth(int status, bool close = false);
+    Next synth(int status, bool close = false, std::uint32_t retry_after = 0);
     // stale-if-error, decided here only: a stored object that may stand in for an origin
     // failure of `fwd_status` (5xx or the fault's status) becomes the answer.
     bool take_stale_for_error(int fwd_status);
@@ -186,6 +186,7 @@ private:
                       bool head_delivered) override;
     void fetch_upstream_drained(origin::OriginFetch& fetch) override;
     void fetch_interim(origin::OriginFetch& fetch) override;
+    void fetch_body_wanted(origin::OriginFetch& fetch) override;
 
     // ---- another request's fill (request_stream.cc) ----
     void join_fill();
@@ -239,7 +240,8 @@ private:
     CacheStatusField delivery_;
     int synth_status_ = 0;
     bool synth_close_ = false;
-    bool cache_fetch_ = false;  // the origin's answer may be stored
+    std::uint32_t synth_retry_after_ = 0; // seconds; 0: no Retry-After
+    bool cache_fetch_ = false;            // the origin's answer may be stored
     bool invalidate_ = false;   // a non-error answer removes key_.url's objects (RFC 9111 §4.4)
     CacheFill* fill_ = nullptr; // the fill this request relays
     std::shared_ptr<RequestWaiter> waiter_; // set while waiting for another's fill

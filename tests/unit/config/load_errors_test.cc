@@ -99,7 +99,9 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
          "t.yaml:7:5: unknown key `origins.api.timeout` (known keys: servers, balance, tls, "
          "connect_timeout, first_byte_timeout, between_bytes_timeout, "
-         "max_connections_per_server, health, outlier_detection, slow_start)"},
+         "max_connections_per_server, health, outlier_detection, slow_start, retries, "
+         "retry_budget, retry_on_503, retry_non_idempotent, max_in_flight, max_queue, "
+         "queue_timeout)"},
         {"UnknownServerKey", with_base("        wieght: 2\n"),
          "t.yaml:7:9: unknown key `origins.api.servers[0].wieght` (known keys: address, weight)"},
         {"UnknownHealthKey", with_base("    health:\n      every: 2s\n"),
@@ -188,6 +190,24 @@ std::vector<ErrorCase> error_cases() {
         {"WeightZero", with_base("        weight: 0\n"),
          "t.yaml:7:17: origins.api.servers[0].weight: expected an integer from 1 to 1000, got "
          "\"0\""},
+        {"RetriesTooMany", with_base("    retries: 11\n"),
+         "t.yaml:7:14: origins.api.retries: expected an integer from 0 to 10, got \"11\""},
+        {"RetryBudgetWithoutPercent", with_base("    retry_budget: 20\n"),
+         "t.yaml:7:19: origins.api.retry_budget: expected a percentage from 0% to 100%, got "
+         "\"20\""},
+        {"RetryBudgetOver100", with_base("    retry_budget: 150%\n"),
+         "t.yaml:7:19: origins.api.retry_budget: expected a percentage from 0% to 100%, got "
+         "\"150%\""},
+        {"RetryBudgetFraction", with_base("    retry_budget: 2.5%\n"),
+         "t.yaml:7:19: origins.api.retry_budget: expected a percentage from 0% to 100%, got "
+         "\"2.5%\""},
+        {"RetryOn503Word", with_base("    retry_on_503: sometimes\n"),
+         "t.yaml:7:19: origins.api.retry_on_503: expected true or false, got \"sometimes\""},
+        {"MaxInFlightNegative", with_base("    max_in_flight: -1\n"),
+         "t.yaml:7:20: origins.api.max_in_flight: expected an integer from 0 to 1000000, got "
+         "\"-1\""},
+        {"QueueTimeoutZero", with_base("    queue_timeout: 0s\n"),
+         "t.yaml:7:20: origins.api.queue_timeout: must be at least 1ms, got \"0s\""},
         {"BoolYes", with_base("routes:\n  - pass: yes\n"),
          "t.yaml:8:11: routes[0].pass: expected true or false, got \"yes\""},
         {"BadBalance", with_base("    balance: random\n"),

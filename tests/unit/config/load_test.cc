@@ -381,6 +381,41 @@ routes:
     EXPECT_EQ(config.default_route.origin, "zeta");
 }
 
+TEST(LoadOrigins, RetriesAndAdmissionHaveDefaultsAndMayBeSet) {
+    const Config config = load_config_string(R"(listen: [ { address: 127.0.0.1:8080 } ]
+origins:
+  plain:
+    servers: [ { address: a.internal:80 } ]
+  guarded:
+    servers: [ { address: b.internal:80 } ]
+    retries: 3
+    retry_budget: 5%
+    retry_on_503: true
+    retry_non_idempotent: true
+    max_in_flight: 64
+    max_queue: 0
+    queue_timeout: 250ms
+)",
+                                             "t.yaml");
+    ASSERT_EQ(config.origins.size(), 2U);
+    const OriginPoolConfig& plain = config.origins[0];
+    EXPECT_EQ(plain.retry.retries, 1U);
+    EXPECT_EQ(plain.retry.budget_percent, 20U);
+    EXPECT_FALSE(plain.retry.on_503);
+    EXPECT_FALSE(plain.retry.non_idempotent);
+    EXPECT_EQ(plain.admission.max_in_flight, 0U);
+    EXPECT_EQ(plain.admission.max_queue, 128U);
+    EXPECT_EQ(plain.admission.queue_timeout, seconds(1));
+    const OriginPoolConfig& guarded = config.origins[1];
+    EXPECT_EQ(guarded.retry.retries, 3U);
+    EXPECT_EQ(guarded.retry.budget_percent, 5U);
+    EXPECT_TRUE(guarded.retry.on_503);
+    EXPECT_TRUE(guarded.retry.non_idempotent);
+    EXPECT_EQ(guarded.admission.max_in_flight, 64U);
+    EXPECT_EQ(guarded.admission.max_queue, 0U);
+    EXPECT_EQ(guarded.admission.queue_timeout, milliseconds(250));
+}
+
 TEST(LoadVariants, DefaultsForDefaultValueAndForwardHeader) {
     const Config config = load("variants:\n  locale:\n    sources: [cookie:lang]\n"
                                "    values: [en-US, de-DE]\n");

@@ -37,6 +37,9 @@ struct RecordingObserver final : FetchObserver {
     int drained = 0;
     std::function<void(OriginFetch&)> on_head = [](OriginFetch&) {};
     std::function<void(OriginFetch&)> on_body = [](OriginFetch&) {};
+    // Writes the request body when the fetch asks (a body_follows exchange), each time.
+    std::function<void(OriginFetch&)> on_body_wanted = [](OriginFetch&) {};
+    int body_wanted = 0;
 
     void fetch_head(OriginFetch& fetch) override {
         calls.push_back("head " + std::to_string(fetch.response().status));
@@ -58,6 +61,10 @@ struct RecordingObserver final : FetchObserver {
                         (head_delivered ? " after head" : " before head"));
     }
     void fetch_upstream_drained(OriginFetch&) override { ++drained; }
+    void fetch_body_wanted(OriginFetch& fetch) override {
+        ++body_wanted;
+        on_body_wanted(fetch);
+    }
 
     bool ended() const {
         return !calls.empty() && (calls.back() == "done" || calls.back().starts_with("failed"));
@@ -79,12 +86,16 @@ inline std::string get_head(std::string_view target) {
 
 class OriginFetchTest : public ::testing::Test {
 protected:
+    static constexpr std::size_t kMaxServers = 4;
     OriginFetchTest() {
         spec_.name = "pool";
         spec_.servers.push_back({origin_.address(), "origin.test:80", 1, {}});
         spec_.connect_timeout = kLong;
         spec_.first_byte_timeout = kLong;
         spec_.between_bytes_timeout = kLong;
+        // Only the stale-connection retry, which `retries` does not bound; the retry tests
+        // (origin_fetch_retry_test.cc) set their own rules.
+        spec_.retry.retries = 0;
         declare_counters();
     }
     void TearDown() override {
@@ -129,9 +140,11 @@ protected:
     }
 
     std::uint64_t errors(FetchFault fault) const {
-        // The server's row plus the "none could be used" row.
-        return shard_.get(counters_.errors[0][static_cast<std::size_t>(fault)]) +
-               shard_.get(counters_.errors[1][static_cast<std::size_t>(fault)]);
+        std::uint64_t n = 0; // every server's row and the "none could be used" one
+        for (const std::vector<std::uint32_t>& row : counters_.errors) {
+            n += shard_.get(row[static_cast<std::size_t>(fault)]);
+        }
+        return n;
     }
     std::uint64_t durations_observed() const {
         // A histogram's slots: buckets, +Inf, the sum, then the count.
@@ -140,6 +153,13 @@ protected:
     }
     // Failed exchanges the server's shared health has seen (passive ejection counts them).
     std::uint64_t failures() { return pool().health().server(0).failures.load(); }
+    std::uint64_t retries(RetryReason reason) const {
+        return shard_.get(counters_.retries[static_cast<std::size_t>(reason)]);
+    }
+    std::uint64_t budget_exhausted() const { return shard_.get(counters_.retry_budget_exhausted); }
+    std::uint64_t requests_to(std::size_t server) const {
+        return shard_.get(counters_.requests[server]);
+    }
 
     net::Worker worker_{0};
     LoopbackOrigin origin_;
@@ -159,7 +179,9 @@ private:
             classes[c] = registry_.counter("responses", "h", {{"class", std::to_string(c + 1)}});
         }
         counters_.responses.push_back(classes);
-        for (const char* server : {"0", "-"}) { // the server's row, then "none could be used"
+        // A row per server a test may add, then "none could be used" (the fetch's row for that
+        // is the spec's server count: a label here, no more).
+        for (const char* server : {"0", "1", "2", "3", "-"}) {
             std::vector<std::uint32_t> faults;
 #define LACQUER_AS_SLOT(name, status)                                                              \
     faults.push_back(registry_.counter("errors", "h", {{"server", server}, {"kind", #name}}));
@@ -167,7 +189,20 @@ private:
 #undef LACQUER_AS_SLOT
             counters_.errors.push_back(std::move(faults));
         }
-        counters_.duration.push_back(registry_.histogram("duration", "h"));
+        for (std::size_t i = 0; i < kMaxServers; ++i) {
+            counters_.duration.push_back(
+                registry_.histogram("duration", "h", {{"server", std::to_string(i)}}));
+        }
+        for (std::size_t i = 1; i < kMaxServers; ++i) { // a test may add servers
+            counters_.requests.push_back(
+                registry_.counter("requests", "h", {{"server", std::to_string(i)}}));
+            counters_.responses.push_back(classes);
+        }
+        for (std::size_t r = 0; r < kRetryReasonCount; ++r) {
+            counters_.retries[r] = registry_.counter("retries", "h", {{"r", std::to_string(r)}});
+        }
+        counters_.retry_budget_exhausted = registry_.counter("budget", "h");
+        counters_.queue_wait = registry_.histogram("queue_wait", "h");
     }
 };
 

@@ -36,6 +36,8 @@ TEST(FetchFaults, EveryFaultHasItsNameAndStatusFromTheOneList) {
         {FetchFault::BadResponse, "BadResponse", 502},
         {FetchFault::Closed, "Closed", 502},
         {FetchFault::Tls, "Tls", 502},
+        {FetchFault::QueueFull, "QueueFull", 503},
+        {FetchFault::QueueTimeout, "QueueTimeout", 503},
     };
 #define LACQUER_AS_ONE(name, status) 1,
     constexpr int kOnePerFault[] = {LACQUER_FETCH_FAULTS(LACQUER_AS_ONE)};
@@ -160,7 +162,7 @@ const AnswerCase kAnswers[] = {
      {"failed BadResponse before head"},
      "",
      false},
-    // A fresh connection closed before any answer: no retry (that is for reused ones only).
+    // A fresh connection closed before any answer, with `retries: 0` (the fixture's): no retry.
     {"ClosedBeforeAnyByte", "", true, {"failed Closed before head"}, "", false},
 };
 

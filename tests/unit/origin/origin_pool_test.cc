@@ -236,6 +236,41 @@ TEST_F(OriginPoolTest, ARefusedConnectNamesItsServer) {
 
 // --- Kept connections --------------------------------------------------------------------------
 
+// A retry asks for a fresh connection; at the cap, the oldest kept one is closed to make room
+// (else retries, which leave their connections kept, would fill the cap and then fail).
+TEST_F(OriginPoolTest, AFreshConnectionAtTheCapReplacesTheOldestKeptOne) {
+    spec_.max_connections_per_server = 1;
+    make_pool(config::Balance::RoundRobin, {1});
+    int far = -1;
+    connected_lease(far);
+    give_back(0, true);
+    EXPECT_EQ(pool_->idle_count(), 1u);
+    EXPECT_EQ(lease(0, /*fresh_only=*/true), 0);
+    EXPECT_FALSE(leased_[0]->reused());
+    EXPECT_EQ(pool_->idle_count(), 0u);
+    EXPECT_EQ(pool_->open_count(0), 1u); // still within the cap
+    EXPECT_TRUE(origins_[0]->wait_closed(worker_, far));
+}
+
+// A retry avoids the server that failed while another can take it; alone, it gets it again.
+TEST_F(OriginPoolTest, AnExcludedServerIsTriedOnlyWhenNoOtherCanBe) {
+    spec_.max_connections_per_server = 1;
+    make_pool(config::Balance::RoundRobin, {1, 1});
+    AcquireError error = AcquireError::None;
+    for (int i = 0; i < 4; ++i) { // whatever round robin would pick
+        auto conn = pool_->acquire(0, &handler_, true, error, /*exclude=*/0);
+        ASSERT_NE(conn, nullptr);
+        EXPECT_EQ(conn->server(), 1u);
+        pool_->release(std::move(conn), false);
+        settle(worker_);
+    }
+    EXPECT_EQ(lease(), 0); // server 0 is at its cap now ...
+    auto conn = pool_->acquire(0, &handler_, true, error, /*exclude=*/1);
+    ASSERT_NE(conn, nullptr);
+    EXPECT_EQ(conn->server(), 1u); // ... so the excluded one is the only choice
+    pool_->release(std::move(conn), false);
+}
+
 TEST_F(OriginPoolTest, AKeptConnectionIsReusedUnlessFreshOnlyIsAsked) {
     make_pool(config::Balance::RoundRobin, {1});
     int far = -1;
@@ -350,6 +385,29 @@ TEST(OriginPoolSpecs, BuildPoolSpecsCopiesEachPoolsSettingsAndResolvesLiterals) 
     EXPECT_EQ(s.servers[0].weight, 5u);
     EXPECT_EQ(s.servers[1].address.text(), "[::1]:8081");
     EXPECT_EQ(s.servers[1].name, "[::1]:8081");
+}
+
+// A reload keeps a pool's retry budget and admission count while their limits stay the same, so
+// the exchanges still in flight on the old config stay counted against max_in_flight.
+TEST(BuildPoolSpecs, AReloadKeepsThePoolGuardWhileTheLimitsStay) {
+    config::Config c;
+    config::OriginPoolConfig pool;
+    pool.name = "api";
+    pool.servers.push_back({{"127.0.0.1", 8080}, 1, {}});
+    pool.admission.max_in_flight = 8;
+    c.origins.push_back(pool);
+    pool.name = "other";
+    c.origins.push_back(pool);
+    const std::vector<OriginPoolSpec> first = build_pool_specs(c);
+    ASSERT_NE(first[0].guard, nullptr);
+    EXPECT_NE(first[0].guard, first[1].guard);
+
+    c.origins[0].connect_timeout = std::chrono::seconds(3); // not a limit
+    c.origins[1].admission.max_in_flight = 9;
+    const std::vector<OriginPoolSpec> second = build_pool_specs(c, nullptr, &first);
+    EXPECT_EQ(second[0].guard, first[0].guard);
+    EXPECT_NE(second[1].guard, first[1].guard);
+    EXPECT_EQ(build_pool_specs(c)[0].guard == first[0].guard, false); // a start makes new ones
 }
 
 } // namespace
