@@ -7,48 +7,56 @@
 
 namespace lacquer::cache {
 
-ObjectStore::ObjectStore(std::uint64_t budget_bytes) : budget_(budget_bytes) {}
-
 ObjectStore::~ObjectStore() {
     for (Shard& s : shards_) {
-        for (StoredObject* o = s.head; o != nullptr;) {
-            StoredObject* next = o->lru_next;
-            o->unref();
-            o = next;
+        for (Fifo* f : {&s.small, &s.main}) {
+            for (StoredObject* o = f->head; o != nullptr;) {
+                StoredObject* next = o->lru_next;
+                o->unref();
+                o = next;
+            }
         }
     }
 }
 
-void ObjectStore::link_front(Shard& s, StoredObject* o) {
+void ObjectStore::link_front(Fifo& f, StoredObject* o) {
     o->lru_prev = nullptr;
-    o->lru_next = s.head;
-    if (s.head != nullptr) {
-        s.head->lru_prev = o;
+    o->lru_next = f.head;
+    if (f.head != nullptr) {
+        f.head->lru_prev = o;
     }
-    s.head = o;
-    if (s.tail == nullptr) {
-        s.tail = o;
+    f.head = o;
+    if (f.tail == nullptr) {
+        f.tail = o;
+    }
+    f.bytes += o->charge();
+    if (f.all != nullptr) {
+        f.all->fetch_add(o->charge(), std::memory_order_relaxed);
     }
 }
 
-void ObjectStore::unlink(Shard& s, StoredObject* o) {
+void ObjectStore::unlink(Fifo& f, StoredObject* o) {
     if (o->lru_prev != nullptr) {
         o->lru_prev->lru_next = o->lru_next;
     } else {
-        s.head = o->lru_next;
+        f.head = o->lru_next;
     }
     if (o->lru_next != nullptr) {
         o->lru_next->lru_prev = o->lru_prev;
     } else {
-        s.tail = o->lru_prev;
+        f.tail = o->lru_prev;
     }
     o->lru_prev = o->lru_next = nullptr;
+    f.bytes -= o->charge();
+    if (f.all != nullptr) {
+        f.all->fetch_sub(o->charge(), std::memory_order_relaxed);
+    }
 }
 
 void ObjectStore::detach(Shard& s, StoredObject* o) {
     s.by_hash.erase(o);
     s.by_url.erase(o);
-    unlink(s, o);
+    unlink(fifo_of(s, o), o);
     --s.objects;
     bytes_.fetch_sub(o->charge(), std::memory_order_relaxed);
 }
@@ -60,9 +68,7 @@ ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* reque
         if (!o->has_hash(key.hash) || o->key() != key.key || !vary_matches(o->vary(), request)) {
             continue;
         }
-        if (!o->referenced.load(std::memory_order_relaxed)) {
-            o->referenced.store(true, std::memory_order_relaxed); // second chance for the sweep
-        }
+        o->note_hit(); // for eviction: writes nothing once the count is full
         o->ref();
         return ObjectRef(o);
     }
@@ -71,7 +77,7 @@ ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* reque
 
 bool ObjectStore::insert(ObjectRef object) {
     StoredObject* o = object.get();
-    if (o == nullptr || o->charge() > budget()) {
+    if (o == nullptr || o->charge() + ghost_bytes_ > budget()) {
         return false;
     }
     Shard& s = shard_for(o->url_hash());
@@ -100,7 +106,11 @@ bool ObjectStore::insert(ObjectRef object) {
         }
         s.by_hash.insert_front(o); // newest first
         s.by_url.insert_front(o);
-        link_front(s, object.release());
+        // S3-FIFO: new objects start on probation, unless dropped from there lately (the
+        // ghost list): asked again so soon, they go straight to the main queue.
+        const bool main = policy_ == config::Eviction::Clock || ghost_recall(s, o->hash());
+        o->enter_queue(main);
+        link_front(main ? s.main : s.small, object.release());
         ++s.objects;
         bytes_.fetch_add(o->charge(), std::memory_order_relaxed);
     }
@@ -131,8 +141,10 @@ void ObjectStore::each_of_url(const Shard& s, std::uint64_t url_hash, std::strin
 }
 
 template <class Visit> void ObjectStore::each_object(const Shard& s, Visit visit) {
-    for (StoredObject* o = s.head; o != nullptr; o = o->lru_next) {
-        visit(o);
+    for (const Fifo* f : {&s.small, &s.main}) {
+        for (StoredObject* o = f->head; o != nullptr; o = o->lru_next) {
+            visit(o);
+        }
     }
 }
 
@@ -236,65 +248,6 @@ std::size_t ObjectStore::mark_stale_if(const std::function<bool(const StoredObje
         matched.clear();
     }
     return marked;
-}
-
-ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
-    StoredObject* victim = nullptr;
-    {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        if (s.tail == nullptr) {
-            return Sweep::Empty;
-        }
-        // Second chance: a referenced object moves to the front once, its flag cleared. Each
-        // object is looked at once per call, so the sweep is bounded by the shard's size.
-        const std::uint64_t n = s.objects;
-        for (std::uint64_t looked = 0; looked < n; ++looked) {
-            StoredObject* o = s.tail;
-            if (!force && o->referenced.exchange(false, std::memory_order_relaxed)) {
-                unlink(s, o);
-                link_front(s, o);
-                continue;
-            }
-            victim = o;
-            break;
-        }
-        if (victim == nullptr) {
-            return Sweep::SecondChances;
-        }
-        detach(s, victim);
-        ++s.evictions;
-    }
-    victim->unref();
-    return Sweep::Evicted;
-}
-
-void ObjectStore::set_budget(std::uint64_t budget_bytes) {
-    budget_.store(budget_bytes, std::memory_order_relaxed);
-    evict_to_budget();
-}
-
-void ObjectStore::evict_to_budget() {
-    // The hand sweeps the shards in turn, so eviction pressure spreads like one global CLOCK.
-    // One lock at a time. After two full turns without a victim (everything was just hit),
-    // the oldest objects go regardless: the budget is a hard bound.
-    std::size_t without_victim = 0;
-    std::size_t empty = 0;
-    while (bytes_.load(std::memory_order_relaxed) > budget() && empty < kShards) {
-        const std::size_t index = hand_.fetch_add(1, std::memory_order_relaxed) % kShards;
-        switch (evict_one(shards_[index], without_victim >= 2 * kShards)) {
-        case Sweep::Evicted:
-            without_victim = empty = 0;
-            break;
-        case Sweep::SecondChances:
-            ++without_victim;
-            empty = 0;
-            break;
-        case Sweep::Empty:
-            ++without_victim;
-            ++empty;
-            break;
-        }
-    }
 }
 
 StoreStats ObjectStore::stats() const {

@@ -209,7 +209,7 @@ Limits read_limits(const YamlValue& value) {
 }
 
 StorageConfig read_storage(const YamlValue& value) {
-    const YamlMap map = YamlMap::with_keys(value, {"memory", "max_object_size"});
+    const YamlMap map = YamlMap::with_keys(value, {"memory", "max_object_size", "eviction"});
     StorageConfig storage;
     storage.present = true;
     storage.mark = value.mark();
@@ -220,6 +220,17 @@ StorageConfig read_storage(const YamlValue& value) {
     }
     if (max_object) {
         storage.max_object_size = max_object->as_size(1);
+    }
+    if (const std::optional<YamlValue> eviction = map.find("eviction")) {
+        storage.eviction_mark = eviction->mark();
+        const std::string policy = eviction->as_string();
+        if (policy == "s3fifo") {
+            storage.eviction = Eviction::S3Fifo;
+        } else if (policy == "clock") {
+            storage.eviction = Eviction::Clock;
+        } else {
+            eviction->fail("expected s3fifo or clock, got " + quoted(policy));
+        }
     }
     // The defaults fit each other, so a misfit always involves a key that was written.
     if (storage.max_object_size > storage.memory) {

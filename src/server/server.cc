@@ -176,7 +176,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     s.workers =
         config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
     ensure_open_files(config, s.workers, std::cerr); // before the sockets are opened
-    s.store = std::make_unique<cache::ObjectStore>(config.storage.memory);
+    s.store = std::make_unique<cache::ObjectStore>(config.storage.memory, config.storage.eviction);
     s.coalescer = std::make_unique<cache::Coalescer>();
     s.sources.store = s.store.get();
     s.sources.open_connections = &s.open_connections;

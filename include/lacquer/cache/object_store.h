@@ -1,8 +1,15 @@
 #pragma once
 // The shared cache: a hash table split into shards, each with its own lock held only for a
 // lookup, an insert or an eviction step, never across I/O. A byte budget (storage.memory)
-// bounds everything stored, bookkeeping included. Eviction is CLOCK (second chance) over an
-// insertion-ordered list: a hit only sets a flag, so hits never reorder a list under the lock.
+// bounds everything stored, bookkeeping included. Eviction is S3-FIFO (Yang et al., SOSP 2023)
+// by default: a new object enters a small probationary FIFO (a tenth of the bytes) and is
+// dropped from there unless it was hit meanwhile, when it moves to the main FIFO, where a hit
+// object gets a second chance per hit (up to 3); a ghost list of the hashes dropped from the small
+// FIFO sends an object asked again soon after straight to the main one. One-hit wonders and scans
+// then pass through the small FIFO without pushing the hot set out. CLOCK (second chance over
+// one insertion-ordered list) stays selectable (storage.eviction) for comparison. Either way a
+// hit only counts in the object (StoredObject::note_hit), so hits never reorder a list under
+// the lock; perf/store_sim compares the policies on synthetic workloads.
 // Objects of one hash sit in one chain of the table by hash: the Vary variants of a key (at
 // most kMaxVaryVariants), and in theory other keys of the same hash (the full key is compared).
 // Every object of one URL (all its variants) lives in one shard, indexed by the URL's hash, so
@@ -10,6 +17,7 @@
 
 #include "lacquer/cache/object_table.h"
 #include "lacquer/cache/stored_object.h"
+#include "lacquer/config/config.h"
 #include "lacquer/http/head.h"
 
 #include <array>
@@ -33,7 +41,8 @@ class ObjectStore {
 public:
     static constexpr std::size_t kShards = 64;
 
-    explicit ObjectStore(std::uint64_t budget_bytes);
+    explicit ObjectStore(std::uint64_t budget_bytes,
+                         config::Eviction policy = config::Eviction::S3Fifo);
     ~ObjectStore();
     ObjectStore(const ObjectStore&) = delete;
     ObjectStore& operator=(const ObjectStore&) = delete;
@@ -75,23 +84,42 @@ public:
     // rounding (up to 24 bytes) and its share of the buckets (8 to 16 bytes in the key index,
     // 2 to 4 in the URL index).
     static constexpr std::size_t kOverheadPerObject = 64;
+    config::Eviction policy() const { return policy_; }
+    // The policy's own memory (S3-FIFO's ghost list), counted against the budget beside the
+    // objects' charge (stats().bytes).
+    std::uint64_t policy_bytes() const { return ghost_bytes_; }
 
 private:
+    // An insertion-ordered list (newest at head) of a shard's objects, linked through
+    // StoredObject::lru_prev/lru_next, with their charge.
+    struct Fifo {
+        StoredObject* head = nullptr;
+        StoredObject* tail = nullptr;
+        std::uint64_t bytes = 0;
+        std::atomic<std::uint64_t>* all = nullptr; // also counts the bytes of every such list
+    };
     struct Shard {
         mutable std::mutex mutex;
         ObjectTable<&StoredObject::hash_next, &StoredObject::hash> by_hash; // guarded
         // Walked by purge, invalidation and insert, never by a lookup: 4 objects a bucket.
         ObjectTable<&StoredObject::url_next, &StoredObject::url_hash, 4> by_url; // guarded
-        StoredObject* head = nullptr; // newest; guarded by mutex
-        StoredObject* tail = nullptr; // oldest; guarded by mutex
-        std::uint64_t objects = 0;    // guarded by mutex
-        std::uint64_t evictions = 0;  // guarded by mutex
+        Fifo small;                     // S3-FIFO's probationary queue; guarded by mutex
+        Fifo main;                      // S3-FIFO's main queue, CLOCK's only one; guarded
+        std::uint32_t* ghost = nullptr; // S3-FIFO: hashes dropped from `small`, direct-mapped
+        std::uint64_t objects = 0;      // guarded by mutex
+        std::uint64_t evictions = 0;    // guarded by mutex
     };
     // Bits 26-31: objects keep only the low 32 bits of the hash, and the URL index of a shard
     // uses the lowest bits for its buckets.
     Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 26) % kShards]; }
-    static void link_front(Shard& s, StoredObject* o);
-    static void unlink(Shard& s, StoredObject* o);
+    static void link_front(Fifo& f, StoredObject* o);
+    static void unlink(Fifo& f, StoredObject* o);
+    static Fifo& fifo_of(Shard& s, const StoredObject* o) {
+        return o->in_main() ? s.main : s.small;
+    }
+    // S3-FIFO's ghost list (lock held): remember a hash; forget it and say whether it was there.
+    void ghost_remember(Shard& s, std::uint32_t hash) const;
+    bool ghost_recall(Shard& s, std::uint32_t hash) const;
     // Takes `o` out of the table, the URL index and the eviction list (lock held); the caller
     // drops the store's reference after unlocking.
     void detach(Shard& s, StoredObject* o);
@@ -110,16 +138,27 @@ private:
     // True while `o` is in `s` (lock held): the eviction list holds every stored object, and
     // detach() unlinks it from there.
     static bool is_stored(const Shard& s, const StoredObject* o) {
-        return o->lru_prev != nullptr || s.head == o;
+        return o->lru_prev != nullptr || s.main.head == o || s.small.head == o;
     }
     enum class Sweep : std::uint8_t { Evicted, SecondChances, Empty };
-    // Evicts one object of `s` by second chance (`force`: the oldest, whatever its flag).
+    // Evicts one object of `s` by the policy (`force`: the oldest, whatever its hits).
     Sweep evict_one(Shard& s, bool force);
+    // The policy's choice (lock held): the object to evict, or nullptr after a bounded number
+    // of second chances (eviction.cc).
+    StoredObject* clock_victim(Shard& s, bool force);
+    StoredObject* s3fifo_victim(Shard& s, bool force);
     void evict_to_budget();
 
+    const config::Eviction policy_;
+    std::size_t ghost_slots_ = 0;             // per shard, a power of two (0 with CLOCK)
+    std::unique_ptr<std::uint32_t[]> ghosts_; // every shard's ghost slots
+    std::uint64_t ghost_bytes_ = 0;           // theirs, counted against the budget
     std::atomic<std::uint64_t> budget_;
     std::atomic<std::uint64_t> bytes_{0}; // across shards; the budget is global
-    std::atomic<std::size_t> hand_{0};    // the CLOCK hand over the shards
+    std::atomic<std::size_t> hand_{0};    // the eviction hand over the shards
+    // The bytes in every shard's small queue: S3-FIFO evicts from the small queues while they
+    // hold more than their share of the whole store, wherever the new objects went.
+    std::atomic<std::uint64_t> small_bytes_{0};
     mutable std::array<Shard, kShards> shards_;
 };
 

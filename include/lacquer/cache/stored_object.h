@@ -129,7 +129,7 @@ private:
     static constexpr std::uint16_t kMustRevalidate = 0x8000;    // in status_
     static constexpr std::uint16_t kWithAuthorization = 0x4000; // in status_ (RFC 9111 §3.5)
 
-    // Every stored object carries these (104 bytes with the links above and `referenced`),
+    // Every stored object carries these (104 bytes with the links above and `eviction_`),
     // widest first, no padding, nothing that can be derived (the body's offset, the charge).
     // mark_stale()'s instant, in ms of the steady clock + 1; 0: not marked.
     mutable std::atomic<std::int64_t> stale_mark_{0};
@@ -152,7 +152,44 @@ private:
     std::uint8_t lm_size_ = 0;
 
 public:
-    std::atomic<bool> referenced{false}; // set on a hit, read by the CLOCK sweep (store shard)
+    // Eviction state (object_store.h). The low bits count hits since the object entered its
+    // queue, saturating at kMaxHits: a hit writes nothing once there, so a hot object's cache
+    // line stays shared between the workers. kInMain: the object is in the S3-FIFO main queue
+    // (written under the shard lock). A hit and the shard's eviction change it with atomic
+    // read-modify-writes, so neither loses the other's change; the count has room above
+    // kMaxHits for hits that race past the check.
+    static constexpr std::uint8_t kHitBits = 0x3f;
+    static constexpr std::uint8_t kMaxHits = 3;
+    static constexpr std::uint8_t kInMain = 0x80;
+    void note_hit() const {
+        if ((eviction_.load(std::memory_order_relaxed) & kHitBits) < kMaxHits) {
+            eviction_.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    std::uint8_t hits() const {
+        const std::uint8_t n = eviction_.load(std::memory_order_relaxed) & kHitBits;
+        return n < kMaxHits ? n : kMaxHits;
+    }
+    // Store shard (its lock): the hits forgotten, the queue set.
+    void enter_queue(bool main) const {
+        eviction_.store(main ? kInMain : 0, std::memory_order_relaxed);
+    }
+    // Store shard: one hit fewer (a second chance spent); false when there was none.
+    bool spend_hit() const {
+        std::uint8_t bits = eviction_.load(std::memory_order_relaxed);
+        while ((bits & kHitBits) != 0) {
+            const std::uint8_t n = (bits & kHitBits) > kMaxHits ? kMaxHits : bits & kHitBits;
+            const auto next = static_cast<std::uint8_t>((bits & kInMain) | (n - 1));
+            if (eviction_.compare_exchange_weak(bits, next, std::memory_order_relaxed)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    bool in_main() const { return (eviction_.load(std::memory_order_relaxed) & kInMain) != 0; }
+
+private:
+    mutable std::atomic<std::uint8_t> eviction_{0};
 };
 
 // An owning handle (one reference).

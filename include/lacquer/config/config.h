@@ -93,10 +93,15 @@ struct Limits {
     Duration drain_timeout = std::chrono::seconds(10);
 };
 
+// How the store picks what to drop at its budget (cache/object_store.h).
+enum class Eviction : std::uint8_t { S3Fifo, Clock };
+
 struct StorageConfig {
     bool present = false;
     std::uint64_t memory = 1ULL << 30;
     std::uint64_t max_object_size = 8 * 1024 * 1024;
+    Eviction eviction = Eviction::S3Fifo;
+    SourceMark eviction_mark; // line 0: not written
     SourceMark mark;
 };
 

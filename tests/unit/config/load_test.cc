@@ -83,6 +83,7 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_TRUE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
     EXPECT_EQ(config.storage.max_object_size, 8U * 1024 * 1024);
+    EXPECT_EQ(config.storage.eviction, Eviction::S3Fifo);
 
     EXPECT_EQ(config.log.access, AccessLogTarget::Stdout);
     EXPECT_EQ(config.log.format, AccessLogFormat::Combined);

@@ -65,6 +65,9 @@ TEST(Reloadable, WhatOnlyARestartAppliesIsRefusedAtTheSetting) {
               "t.yaml:5:3: `admin`");
     EXPECT_EQ(refusal(std::string(kRunning) + "log:\n  access: off\n").substr(0, 17),
               "t.yaml:1:1: `log`");
+    // The store's queues are built for one policy (issue 22).
+    EXPECT_EQ(refusal(replaced("memory: 64MiB", "memory: 64MiB\n  eviction: clock")).substr(0, 31),
+              "t.yaml:8:13: `storage.eviction`");
 }
 
 } // namespace

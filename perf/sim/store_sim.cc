@@ -1,0 +1,183 @@
+// The store alone, no sockets: replays synthetic request streams against cache::ObjectStore
+// with each eviction policy at budgets of 1%, 10% and 30% of the stream's working set, and
+// prints the hit ratio by objects and by bytes over the second half of each stream (the first
+// fills the cache: compulsory misses would blur the policies' difference) (issue 22), with
+// CLOCK's beside it. A request looks its key up; a miss
+// stores a new object of the key's size, as a fill would. Sizes follow a log-normal law of API
+// answers (median 2 KiB, sigma 1, 128 B to 256 KiB), fixed per key.
+//   lacquer_store_sim [requests]     (default 400000; perf/store_sim.sh runs it)
+#include "lacquer/cache/object_store.h"
+#include "lacquer/cache/stored_object.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <vector>
+#include <xxhash.h>
+
+namespace {
+
+using namespace lacquer;
+
+constexpr std::uint64_t kKeys = 100000; // the popular population of every workload
+
+struct Workload {
+    const char* name;
+    std::vector<std::uint64_t> stream; // key ids
+};
+
+std::size_t size_of(std::uint64_t id) {
+    std::mt19937_64 rng(id * 0x9E3779B97F4A7C15ULL + 1);
+    std::lognormal_distribution<double> law(std::log(2048.0), 1.0);
+    return static_cast<std::size_t>(std::clamp(law(rng), 128.0, 256.0 * 1024));
+}
+
+// Zipf(alpha) over [0, n): ranks by inverse CDF over the precomputed cumulative weights.
+class Zipf {
+public:
+    Zipf(double alpha, std::uint64_t n) : cdf_(n) {
+        double sum = 0;
+        for (std::uint64_t i = 0; i < n; ++i) {
+            sum += 1.0 / std::pow(static_cast<double>(i + 1), alpha);
+            cdf_[i] = sum;
+        }
+        for (double& c : cdf_) {
+            c /= sum;
+        }
+    }
+    std::uint64_t operator()(std::mt19937_64& rng) const {
+        const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+        return static_cast<std::uint64_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) -
+                                          cdf_.begin());
+    }
+
+private:
+    std::vector<double> cdf_;
+};
+
+// Popular keys are shuffled ids, so a key's rank says nothing of its hash or size.
+std::uint64_t popular(std::uint64_t rank) {
+    return (rank * 2654435761ULL) % 1000003ULL;
+}
+
+std::vector<Workload> workloads(std::size_t requests) {
+    std::vector<Workload> out;
+    std::mt19937_64 rng(7);
+    std::uint64_t fresh = 2000000; // ids never asked before
+    for (double alpha : {0.6, 0.8, 1.0, 1.2}) {
+        static char names[4][32];
+        char* name = names[out.size()];
+        std::snprintf(name, sizeof names[0], "zipf %.1f", alpha);
+        const Zipf zipf(alpha, kKeys);
+        Workload w{name, {}};
+        for (std::size_t i = 0; i < requests; ++i) {
+            w.stream.push_back(popular(zipf(rng)));
+        }
+        out.push_back(std::move(w));
+    }
+    const Zipf zipf(1.0, kKeys);
+    {
+        // 30% of the requests ask a key once and never again: about 70% of the distinct keys
+        // are such one-hit wonders, the shape of web and CDN traces.
+        Workload w{"zipf 1.0 + one-hit wonders", {}};
+        std::bernoulli_distribution wonder(0.3);
+        for (std::size_t i = 0; i < requests; ++i) {
+            w.stream.push_back(wonder(rng) ? fresh++ : popular(zipf(rng)));
+        }
+        out.push_back(std::move(w));
+    }
+    {
+        Workload w{"loop over all keys", {}};
+        for (std::size_t i = 0; i < requests; ++i) {
+            w.stream.push_back(popular(i % kKeys));
+        }
+        out.push_back(std::move(w));
+    }
+    {
+        // The middle fifth of the stream is a scan of keys asked once (a crawler, a batch job).
+        Workload w{"zipf 1.0 with a scan burst", {}};
+        for (std::size_t i = 0; i < requests; ++i) {
+            const bool scanning = i >= requests * 2 / 5 && i < requests * 3 / 5;
+            w.stream.push_back(scanning ? fresh++ : popular(zipf(rng)));
+        }
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
+struct Result {
+    double objects = 0; // hit ratio by requests
+    double bytes = 0;   // by bytes served
+};
+
+Result replay(const Workload& w, std::uint64_t budget, config::Eviction policy) {
+    cache::ObjectStore store(budget, policy);
+    std::uint64_t hits = 0;
+    std::uint64_t hit_bytes = 0;
+    std::uint64_t all_bytes = 0;
+    std::string key;
+    const std::size_t measure_from = w.stream.size() / 2; // the first half fills the cache
+    std::size_t at = 0;
+    std::uint64_t counted = 0;
+    for (const std::uint64_t id : w.stream) {
+        const bool measured = at++ >= measure_from;
+        counted += measured ? 1 : 0;
+        key = "G\nsim\n/k/" + std::to_string(id) + "\n";
+        const std::uint64_t hash = XXH3_64bits(key.data(), key.size());
+        const std::size_t size = size_of(id);
+        all_bytes += measured ? size : 0;
+        if (store.lookup(cache::StoreKey{hash, hash, key})) {
+            hits += measured ? 1 : 0;
+            hit_bytes += measured ? size : 0;
+            continue;
+        }
+        cache::StoredObject::Fields f;
+        f.key = key;
+        f.hash = hash;
+        f.url_hash = hash;
+        f.head = "Content-Type: application/json\r\n";
+        f.body_size = size;
+        f.window.ttl = std::chrono::hours(1);
+        store.insert(cache::ObjectRef(cache::StoredObject::create(f)));
+    }
+    return {static_cast<double>(hits) / static_cast<double>(counted),
+            static_cast<double>(hit_bytes) / static_cast<double>(all_bytes)};
+}
+
+std::uint64_t working_set(const Workload& w) {
+    std::unordered_set<std::uint64_t> seen(w.stream.begin(), w.stream.end());
+    std::uint64_t bytes = 0;
+    for (const std::uint64_t id : seen) {
+        bytes += size_of(id) + 160; // the object's head, key and bookkeeping, roughly
+    }
+    return bytes;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const std::size_t requests = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 400000;
+    std::printf("%-28s %6s %12s   %-17s %-17s %s\n", "workload", "budget", "working set",
+                "s3fifo obj/bytes", "clock obj/bytes", "s3fifo - clock (objects)");
+    for (const Workload& w : workloads(requests)) {
+        const std::uint64_t ws = working_set(w);
+        for (const int percent : {1, 10, 30}) {
+            const std::uint64_t budget = ws * static_cast<std::uint64_t>(percent) / 100;
+            const Result s3 = replay(w, budget, config::Eviction::S3Fifo);
+            const Result clock = replay(w, budget, config::Eviction::Clock);
+            std::printf(
+                "%-28s %5d%% %9.1f MiB   %6.1f%% / %5.1f%%  %6.1f%% / %5.1f%%  %+6.1f points\n",
+                w.name, percent, static_cast<double>(ws) / (1 << 20), 100 * s3.objects,
+                100 * s3.bytes, 100 * clock.objects, 100 * clock.bytes,
+                100 * (s3.objects - clock.objects));
+            std::fflush(stdout);
+        }
+    }
+    return 0;
+}
