@@ -32,8 +32,8 @@ void free_key(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
 }
 
 int key_index() {
-    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_key);
-    return index;
+    static const int kIndex = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_key);
+    return kIndex;
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "tls_transport.h"
 
+#include "lacquer/core/errno_text.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -64,7 +66,7 @@ IoStatus TlsTransport::status_of(int rc) {
         if (ERR_peek_error() == 0 && (errno == 0 || errno == ECONNRESET)) {
             return IoStatus::Eof; // a close or a reset: no TLS error to report
         }
-        error_ = std::strerror(errno);
+        error_ = core::errno_text(errno);
         ERR_clear_error();
         failed_ = true;
         return IoStatus::Error;

@@ -32,7 +32,8 @@ bool somebody_listens(const net::SocketAddress& address) {
 void owner_ids(const config::ListenerConfig& l, uid_t& uid, gid_t& gid) {
     const std::size_t colon = l.unix_owner.find(':');
     const std::string user = l.unix_owner.substr(0, colon);
-    const passwd* pw = getpwnam(user.c_str());
+    // At start and reload, on the thread that reads the config: nothing else looks names up.
+    const passwd* pw = getpwnam(user.c_str()); // NOLINT(concurrency-mt-unsafe)
     if (pw == nullptr) {
         throw config::ConfigError(l.mark, "owner: no user named '" + user + "'");
     }
@@ -40,7 +41,7 @@ void owner_ids(const config::ListenerConfig& l, uid_t& uid, gid_t& gid) {
     gid = pw->pw_gid;
     if (colon != std::string::npos) {
         const std::string name = l.unix_owner.substr(colon + 1);
-        const struct group* gr = getgrnam(name.c_str());
+        const struct group* gr = getgrnam(name.c_str()); // NOLINT(concurrency-mt-unsafe)
         if (gr == nullptr) {
             throw config::ConfigError(l.mark, "owner: no group named '" + name + "'");
         }

@@ -140,9 +140,10 @@ TEST_F(ProxyProtocolTest, AHeaderFromAPeerOutsideTheRangesIsRefused) {
 TEST_F(ProxyProtocolTest, AUnixSocketListenerServesWithItsModeAndOwner) {
     TempDir dir("lacquer-unix");
     const std::string path = (dir.path() / "http.sock").string();
-    const passwd* me = ::getpwuid(::getuid()); // chown to oneself needs no privilege
+    // chown to oneself needs no privilege; the test's only thread looks names up
+    const passwd* me = ::getpwuid(::getuid()); // NOLINT(concurrency-mt-unsafe)
     ASSERT_NE(me, nullptr);
-    const group* my_group = ::getgrgid(::getgid());
+    const group* my_group = ::getgrgid(::getgid()); // NOLINT(concurrency-mt-unsafe)
     ASSERT_NE(my_group, nullptr);
     LacquerProcess lacquer(yaml("  - address: unix:" + path + "\n    mode: \"0600\"\n" +
                                 "    owner: " + me->pw_name + ":" + my_group->gr_name + "\n" +

@@ -24,14 +24,14 @@ using ::testing::HasSubstr;
 class TlsOriginTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        dir_ = new TempDir("lacquer-tls-origin-certs");
-        certs_ = new TestCerts(make_test_certs(dir_->path().string()));
+        shared_dir = new TempDir("lacquer-tls-origin-certs");
+        shared_certs = new TestCerts(make_test_certs(shared_dir->path().string()));
     }
     static void TearDownTestSuite() { // the keys go with the directory
-        delete certs_;
-        certs_ = nullptr;
-        delete dir_;
-        dir_ = nullptr;
+        delete shared_certs;
+        shared_certs = nullptr;
+        delete shared_dir;
+        shared_dir = nullptr;
     }
     void SetUp() override {
         origin_.on_any([](OriginExchange& ex) {
@@ -55,16 +55,16 @@ protected:
                "\ndefault_route: { pass: true }\n";
     }
 
-    static TempDir* dir_;
-    static TestCerts* certs_;
+    static TempDir* shared_dir;
+    static TestCerts* shared_certs;
     ScriptedOrigin origin_;
 };
 
-TempDir* TlsOriginTest::dir_ = nullptr;
-TestCerts* TlsOriginTest::certs_ = nullptr;
+TempDir* TlsOriginTest::shared_dir = nullptr;
+TestCerts* TlsOriginTest::shared_certs = nullptr;
 
 TEST_F(TlsOriginTest, ASelfSignedOriginFailsVerificationWithA502AndItsReason) {
-    LacquerProcess inner(inner_yaml(certs_->self_signed));
+    LacquerProcess inner(inner_yaml(shared_certs->self_signed));
     ASSERT_TRUE(inner.started());
     LacquerProcess outer(outer_yaml(inner.port(), "true"));
     ASSERT_TRUE(outer.started());
@@ -77,10 +77,11 @@ TEST_F(TlsOriginTest, ASelfSignedOriginFailsVerificationWithA502AndItsReason) {
 }
 
 TEST_F(TlsOriginTest, TheCaFileMakesItWorkOverKeptAliveConnections) {
-    LacquerProcess inner(inner_yaml(certs_->localhost));
+    LacquerProcess inner(inner_yaml(shared_certs->localhost));
     ASSERT_TRUE(inner.started());
-    for (const std::string& tls : {"{ ca_file: " + certs_->ca + " }",
-                                   "{ ca_file: " + certs_->ca + ", server_name: localhost }"}) {
+    for (const std::string& tls :
+         {"{ ca_file: " + shared_certs->ca + " }",
+          "{ ca_file: " + shared_certs->ca + ", server_name: localhost }"}) {
         LacquerProcess outer(outer_yaml(inner.port(), tls));
         ASSERT_TRUE(outer.started());
         for (int i = 0; i < 5; ++i) {
@@ -104,24 +105,25 @@ TEST_F(TlsOriginTest, AnOriginThatRequiresAClientCertificateGetsThePools) {
         ASSERT_TRUE(probe.valid()) << error;
     }
     ChildProcess server;
-    ASSERT_TRUE(
-        server.start("/usr/bin/openssl",
-                     {"s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-www", "-cert",
-                      certs_->localhost.certificate, "-key", certs_->localhost.private_key,
-                      "-Verify", "1", "-CAfile", certs_->ca, "-verify_return_error"},
-                     dir_->path(), "s_server", error))
+    ASSERT_TRUE(server.start("/usr/bin/openssl",
+                             {"s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-www",
+                              "-cert", shared_certs->localhost.certificate, "-key",
+                              shared_certs->localhost.private_key, "-Verify", "1", "-CAfile",
+                              shared_certs->ca, "-verify_return_error"},
+                             shared_dir->path(), "s_server", error))
         << error;
     ASSERT_TRUE(server.wait_for_stdout(
         [](std::string_view out) { return out.find("ACCEPT") != std::string_view::npos; }, 10s));
     {
-        LacquerProcess without(outer_yaml(port, "{ ca_file: " + certs_->ca + " }"));
+        LacquerProcess without(outer_yaml(port, "{ ca_file: " + shared_certs->ca + " }"));
         ASSERT_TRUE(without.started());
         EXPECT_EQ(without.get("/").status, 502);
         EXPECT_TRUE(without.wait_for_metric("lacquer_origin_errors_total", 1, 5s, "kind=\"tls\""));
     }
-    LacquerProcess with(outer_yaml(
-        port, "{ ca_file: " + certs_->ca + ", certificate: " + certs_->client.certificate +
-                  ", private_key: " + certs_->client.private_key + " }"));
+    LacquerProcess with(outer_yaml(port, "{ ca_file: " + shared_certs->ca +
+                                             ", certificate: " + shared_certs->client.certificate +
+                                             ", private_key: " + shared_certs->client.private_key +
+                                             " }"));
     ASSERT_TRUE(with.started());
     const Response r = with.get("/");
     EXPECT_EQ(r.status, 200) << r.summary();

@@ -22,7 +22,8 @@ namespace lacquer::net {
 
 // Process-wide TLS counts, read by the metrics scrape.
 struct TlsStats {
-    enum Version : std::uint8_t { Tls12, Tls13, Other, kVersions };
+    enum Version : std::uint8_t { Tls12, Tls13, Other, Count };
+    static constexpr std::size_t kVersions = Count;
     std::array<std::atomic<std::uint64_t>, kVersions> handshakes_ok{};
     std::array<std::atomic<std::uint64_t>, kVersions> handshakes_failed{};
     std::atomic<std::uint64_t> resumed{0};

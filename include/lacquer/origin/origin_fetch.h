@@ -42,6 +42,7 @@ enum class FetchFault : std::uint8_t {
     LACQUER_FETCH_FAULTS(LACQUER_AS_ENUM)
 #undef LACQUER_AS_ENUM
 };
+// NOLINTNEXTLINE(bugprone-macro-parentheses): each expansion is one term of a sum
 #define LACQUER_AS_ONE(name, status) +1
 inline constexpr std::size_t kFetchFaultCount = 0 LACQUER_FETCH_FAULTS(LACQUER_AS_ONE);
 #undef LACQUER_AS_ONE

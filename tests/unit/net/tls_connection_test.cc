@@ -49,11 +49,11 @@ protected:
     static void SetUpTestSuite() {
         char dir[] = "/tmp/lacquer-tls-unit-XXXXXX";
         ASSERT_NE(::mkdtemp(dir), nullptr);
-        certs_ = new test::TestCerts(test::make_test_certs(dir));
+        shared_certs = new test::TestCerts(test::make_test_certs(dir));
     }
     static void TearDownTestSuite() {
-        std::filesystem::remove_all(certs_->dir);
-        delete certs_;
+        std::filesystem::remove_all(shared_certs->dir);
+        delete shared_certs;
     }
     void SetUp() override {
         listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -72,7 +72,7 @@ protected:
     std::shared_ptr<TlsServerContext> server_context(bool require_client_cert = false) {
         TlsServerOptions options;
         options.certificates.push_back(
-            {certs_->localhost.certificate, certs_->localhost.private_key, {}});
+            {shared_certs->localhost.certificate, shared_certs->localhost.private_key, {}});
         std::string error;
         std::size_t failed = 0;
         auto ctx = TlsServerContext::create(options, &stats_, error, failed);
@@ -116,18 +116,18 @@ protected:
         return done();
     }
 
-    static test::TestCerts* certs_;
+    static test::TestCerts* shared_certs;
     TlsStats stats_;
     Worker worker_{0};
     int listener_ = -1;
     SocketAddress address_;
 };
 
-test::TestCerts* TlsConnectionTest::certs_ = nullptr;
+test::TestCerts* TlsConnectionTest::shared_certs = nullptr;
 
 TEST_F(TlsConnectionTest, BytesQueuedBeforeTheHandshakeArriveAfterItBothWays) {
     auto server_ctx = server_context();
-    auto client_ctx = client_context({true, certs_->ca, "", ""});
+    auto client_ctx = client_context({true, shared_certs->ca, "", ""});
     Recorder client;
     Recorder server;
     Pair pair = connect_pair(*client_ctx, *server_ctx, client, server);
@@ -146,7 +146,7 @@ TEST_F(TlsConnectionTest, BytesQueuedBeforeTheHandshakeArriveAfterItBothWays) {
 
 TEST_F(TlsConnectionTest, AMebibyteCrossesInOrderThroughPartialWritesAndBufferedRecords) {
     auto server_ctx = server_context();
-    auto client_ctx = client_context({true, certs_->ca, "", ""});
+    auto client_ctx = client_context({true, shared_certs->ca, "", ""});
     Recorder client;
     Recorder server;
     Pair pair = connect_pair(*client_ctx, *server_ctx, client, server);
@@ -166,12 +166,12 @@ TEST_F(TlsConnectionTest, AMebibyteCrossesInOrderThroughPartialWritesAndBuffered
 TEST_F(TlsConnectionTest, AnUnknownCaFailsVerificationWithItsReason) {
     TlsServerOptions options;
     options.certificates.push_back(
-        {certs_->self_signed.certificate, certs_->self_signed.private_key, {}});
+        {shared_certs->self_signed.certificate, shared_certs->self_signed.private_key, {}});
     std::string error;
     std::size_t failed = 0;
     auto server_ctx = TlsServerContext::create(options, &stats_, error, failed);
     ASSERT_NE(server_ctx, nullptr) << error;
-    auto client_ctx = client_context({true, certs_->ca, "", ""});
+    auto client_ctx = client_context({true, shared_certs->ca, "", ""});
     Recorder client;
     Recorder server;
     Pair pair = connect_pair(*client_ctx, *server_ctx, client, server);
@@ -183,7 +183,7 @@ TEST_F(TlsConnectionTest, AnUnknownCaFailsVerificationWithItsReason) {
 
 TEST_F(TlsConnectionTest, AWrongNameFailsVerification) {
     auto server_ctx = server_context();
-    auto client_ctx = client_context({true, certs_->ca, "", ""});
+    auto client_ctx = client_context({true, shared_certs->ca, "", ""});
     Recorder client;
     Recorder server;
     Pair pair = connect_pair(*client_ctx, *server_ctx, client, server, "other.example.com");
@@ -194,7 +194,7 @@ TEST_F(TlsConnectionTest, AWrongNameFailsVerification) {
 
 TEST_F(TlsConnectionTest, TheSecondConnectionToAServerResumesItsSession) {
     auto server_ctx = server_context();
-    auto client_ctx = client_context({true, certs_->ca, "", ""});
+    auto client_ctx = client_context({true, shared_certs->ca, "", ""});
     for (int round = 0; round < 2; ++round) {
         Recorder client;
         Recorder server;
