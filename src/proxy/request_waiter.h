@@ -28,21 +28,21 @@ public:
     static void recycle(std::shared_ptr<RequestWaiter>& waiter);
 
     void wake(const cache::FillResult& result) override {
-        // Kept here rather than in the task, so the task captures `this` alone and fits
-        // std::function's own storage (a captured shared_ptr did not: an allocation per wake);
-        // post() orders these writes before the task's reads. One wake per waiter.
+        // Kept here rather than in the task, whose capture is then the reference alone;
+        // post() orders this write before the task's read. One wake per waiter. The task owns
+        // a reference (not a self-reference in the waiter: a task a stopping worker drops
+        // unrun must let the waiter go, or it leaks).
         result_ = result;
-        woken_self_ = shared_from_this(); // alive until the task has run
-        worker_->post([this] {
-            std::shared_ptr<RequestWaiter> self = std::move(woken_self_);
-            RequestFsm* request = request_;
+        worker_->post([self = shared_from_this()]() mutable {
+            std::shared_ptr<RequestWaiter> waiter = std::move(self);
+            RequestFsm* request = waiter->request_;
             if (request == nullptr) {
                 return;
             }
             // While request_ is set the request holds this waiter: the task's reference goes
             // first, so that the request may recycle the waiter from inside the call.
-            const cache::FillResult outcome = result_;
-            self.reset();
+            const cache::FillResult outcome = waiter->result_;
+            waiter.reset();
             request->on_fill_result(outcome);
         });
     }
@@ -53,12 +53,12 @@ public:
         if (scheduled_.exchange(true)) {
             return;
         }
-        more_self_ = shared_from_this(); // the flag keeps other more() calls off it
-        worker_->post([this] {
-            std::shared_ptr<RequestWaiter> self = std::move(more_self_);
-            scheduled_.store(false);
-            if (request_ != nullptr) {
-                request_->pump_stream();
+        worker_->post([self = shared_from_this()]() mutable {
+            std::shared_ptr<RequestWaiter> waiter = std::move(self);
+            waiter->scheduled_.store(false);
+            if (RequestFsm* request = waiter->request_; request != nullptr) {
+                waiter.reset(); // the request holds it (see wake)
+                request->pump_stream();
             }
         });
     }
@@ -70,8 +70,6 @@ private:
     net::Worker* worker_;
     RequestFsm* request_;      // on worker_'s thread only
     cache::FillResult result_; // written once, by wake(), before its task is posted
-    std::shared_ptr<RequestWaiter> woken_self_; // from wake() to its task
-    std::shared_ptr<RequestWaiter> more_self_;  // from more() to its task
     std::atomic<bool> scheduled_{false};
 };
 
