@@ -14,6 +14,7 @@
 #include <chrono>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <memory>
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
@@ -33,16 +34,8 @@ UniqueFd connect_loopback(std::uint16_t port) {
 
 class TlsListenerTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        shared_dir = new TempDir("lacquer-tls-certs");
-        shared_certs = new TestCerts(make_test_certs(shared_dir->path().string()));
-    }
-    static void TearDownTestSuite() { // the keys go with the directory
-        delete shared_certs;
-        shared_certs = nullptr;
-        delete shared_dir;
-        shared_dir = nullptr;
-    }
+    static void SetUpTestSuite() { shared = std::make_unique<SuiteCerts>("lacquer-tls-certs"); }
+    static void TearDownTestSuite() { shared.reset(); }
     void SetUp() override {
         origin_.on_any([](OriginExchange& ex) {
             ex.respond(200, {{"Cache-Control", "max-age=60"}, {"Content-Type", "text/plain"}},
@@ -55,29 +48,27 @@ protected:
         return "workers: 2\nlisten:\n  - address: 127.0.0.1:0\n    tls:\n      certificate: " +
                main.certificate + "\n      private_key: " + main.private_key +
                "\n      sni:\n        - names: [api.example.com, \"*.api.example.com\"]\n" +
-               "          certificate: " + shared_certs->api.certificate +
-               "\n          private_key: " + shared_certs->api.private_key + "\n" +
+               "          certificate: " + shared->certs.api.certificate +
+               "\n          private_key: " + shared->certs.api.private_key + "\n" +
                std::string(extra) + "admin: { address: 127.0.0.1:0 }\nlog: { access: stdout }\n" +
                std::string(limits) +
                "origins:\n  api:\n    servers:\n      - address: " + origin_.address() + "\n";
     }
     std::string s_client(std::uint16_t port, const std::string& flags) const {
         return run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
-                               " -CAfile " + shared_certs->ca + " " + flags,
+                               " -CAfile " + shared->certs.ca + " " + flags,
                            "")
             .output;
     }
 
-    static TempDir* shared_dir;
-    static TestCerts* shared_certs;
+    static std::unique_ptr<SuiteCerts> shared;
     ScriptedOrigin origin_;
 };
 
-TempDir* TlsListenerTest::shared_dir = nullptr;
-TestCerts* TlsListenerTest::shared_certs = nullptr;
+std::unique_ptr<SuiteCerts> TlsListenerTest::shared;
 
 TEST_F(TlsListenerTest, Tls10And11AreRefusedAnd12And13AreServed) {
-    LacquerProcess lacquer(yaml(shared_certs->localhost));
+    LacquerProcess lacquer(yaml(shared->certs.localhost));
     ASSERT_TRUE(lacquer.started());
     for (const char* old : {"-tls1", "-tls1_1"}) {
         const std::string out = s_client(lacquer.port(), old);
@@ -87,7 +78,7 @@ TEST_F(TlsListenerTest, Tls10And11AreRefusedAnd12And13AreServed) {
         const CommandResult curl = run_command(
             "curl -sS --" +
             std::string(version == std::string("tls1_2") ? "tlsv1.2 --tls-max 1.2" : "tlsv1.3") +
-            " --cacert " + shared_certs->ca +
+            " --cacert " + shared->certs.ca +
             " https://localhost:" + std::to_string(lacquer.port()) + "/v3/" + version);
         EXPECT_EQ(curl.exit_code, 0) << curl.output;
         EXPECT_EQ(curl.output, "hello /v3/" + std::string(version));
@@ -101,7 +92,7 @@ TEST_F(TlsListenerTest, Tls10And11AreRefusedAnd12And13AreServed) {
 }
 
 TEST_F(TlsListenerTest, SniPicksTheCertificateAlpnIsAnsweredRenegotiationRefused) {
-    LacquerProcess lacquer(yaml(shared_certs->localhost));
+    LacquerProcess lacquer(yaml(shared->certs.localhost));
     ASSERT_TRUE(lacquer.started());
     const std::pair<const char*, const char*> cases[] = {
         {"localhost", "localhost"},
@@ -113,7 +104,7 @@ TEST_F(TlsListenerTest, SniPicksTheCertificateAlpnIsAnsweredRenegotiationRefused
         const std::string out = s_client(lacquer.port(), "-servername " + std::string(name));
         EXPECT_THAT(out, HasSubstr("subject=CN = " + std::string(cn))) << name << "\n" << out;
     }
-    TlsClient client(lacquer.port(), "eu.api.example.com", shared_certs->ca);
+    TlsClient client(lacquer.port(), "eu.api.example.com", shared->certs.ca);
     ASSERT_TRUE(client.connected()) << client.error(); // the name verifies too
     EXPECT_EQ(client.get("/v3/sni"), "HTTP/1.1 200 OK\nhello /v3/sni");
     EXPECT_THAT(s_client(lacquer.port(), "-alpn h2,http/1.1"),
@@ -121,21 +112,21 @@ TEST_F(TlsListenerTest, SniPicksTheCertificateAlpnIsAnsweredRenegotiationRefused
     // A TLS 1.2 client asking to renegotiate (s_client's "R") is refused.
     const CommandResult renegotiate =
         run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(lacquer.port()) +
-                        " -tls1_2 -CAfile " + shared_certs->ca,
+                        " -tls1_2 -CAfile " + shared->certs.ca,
                     "R\n");
     EXPECT_THAT(renegotiate.output, HasSubstr("RENEGOTIATING"));
     EXPECT_THAT(renegotiate.output, HasSubstr("no renegotiation")) << renegotiate.output;
 }
 
 TEST_F(TlsListenerTest, SessionsResumeWithTicketsAndWithTheCache) {
-    LacquerProcess lacquer(yaml(shared_certs->localhost));
+    LacquerProcess lacquer(yaml(shared->certs.localhost));
     ASSERT_TRUE(lacquer.started());
-    const std::string sess = (shared_dir->path() / "session.pem").string();
+    const std::string sess = (shared->dir.path() / "session.pem").string();
     const std::string port = std::to_string(lacquer.port());
     for (const std::string flags : {"-tls1_3", "-tls1_2", "-tls1_2 -no_ticket"}) { // NOLINT
         // The first connection reads an answer, so that TLS 1.3 tickets have arrived.
         const CommandResult first = run_command(
-            "openssl s_client -quiet -connect 127.0.0.1:" + port + " -CAfile " + shared_certs->ca +
+            "openssl s_client -quiet -connect 127.0.0.1:" + port + " -CAfile " + shared->certs.ca +
                 " -servername localhost " + flags + " -sess_out " + sess,
             "GET /v3/first HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         EXPECT_THAT(first.output, HasSubstr("hello /v3/first")) << flags << first.output;
@@ -147,13 +138,13 @@ TEST_F(TlsListenerTest, SessionsResumeWithTicketsAndWithTheCache) {
 }
 
 TEST_F(TlsListenerTest, AReloadSwapsTheCertificateForNewHandshakesOnly) {
-    LacquerProcess lacquer(yaml(shared_certs->localhost));
+    LacquerProcess lacquer(yaml(shared->certs.localhost));
     ASSERT_TRUE(lacquer.started());
-    TlsClient open(lacquer.port(), "localhost", shared_certs->ca);
+    TlsClient open(lacquer.port(), "localhost", shared->certs.ca);
     ASSERT_TRUE(open.connected()) << open.error();
     EXPECT_EQ(open.get("/v3/before"), "HTTP/1.1 200 OK\nhello /v3/before");
     const std::string serial_before = s_client(lacquer.port(), "-servername localhost");
-    const CertPair renewed = make_server_cert(*shared_certs, "renewed", "localhost,127.0.0.1");
+    const CertPair renewed = make_server_cert(shared->certs, "renewed", "localhost,127.0.0.1");
     lacquer.rewrite_config(yaml(renewed));
     ASSERT_TRUE(lacquer.send_signal(SIGHUP));
     ASSERT_TRUE(lacquer.wait_for_stderr("reloaded", 10s)) << lacquer.stderr_text();
@@ -169,32 +160,32 @@ TEST_F(TlsListenerTest, AReloadSwapsTheCertificateForNewHandshakesOnly) {
 }
 
 TEST_F(TlsListenerTest, ACertificateThatCannotBeUsedIsAConfigErrorAndARefusedReload) {
-    CertPair mismatched{shared_certs->localhost.certificate, shared_certs->api.private_key};
+    CertPair mismatched{shared->certs.localhost.certificate, shared->certs.api.private_key};
     const auto check = LacquerProcess::run_check_config(yaml(mismatched));
     EXPECT_EQ(check.exit_code, 2) << check.stderr_text;
     EXPECT_THAT(check.stderr_text, HasSubstr(check.config_path + ":5:20: tls: private key"))
         << check.stderr_text;
     EXPECT_THAT(check.stderr_text, HasSubstr("does not match"));
-    CertPair missing{shared_dir->path().string() + "/missing.pem",
-                     shared_certs->localhost.private_key};
+    CertPair missing{shared->dir.path().string() + "/missing.pem",
+                     shared->certs.localhost.private_key};
     const auto unreadable = LacquerProcess::run_check_config(yaml(missing));
     EXPECT_EQ(unreadable.exit_code, 2);
     EXPECT_THAT(unreadable.stderr_text, HasSubstr("cannot read certificate"));
 
-    LacquerProcess lacquer(yaml(shared_certs->localhost));
+    LacquerProcess lacquer(yaml(shared->certs.localhost));
     ASSERT_TRUE(lacquer.started());
     lacquer.rewrite_config(yaml(mismatched));
     ASSERT_TRUE(lacquer.send_signal(SIGHUP));
     ASSERT_TRUE(lacquer.wait_for_stderr("reload refused", 10s)) << lacquer.stderr_text();
     EXPECT_THAT(lacquer.stderr_text(), HasSubstr(":5:20: tls: private key"));
-    TlsClient client(lacquer.port(), "localhost", shared_certs->ca);
+    TlsClient client(lacquer.port(), "localhost", shared->certs.ca);
     ASSERT_TRUE(client.connected()) << client.error();
     EXPECT_EQ(client.get("/v3/still"), "HTTP/1.1 200 OK\nhello /v3/still");
 }
 
 TEST_F(TlsListenerTest, ASlowHandshakeIsClosedAtTheHeaderDeadlineAndGarbageIsDropped) {
     LacquerProcess lacquer(
-        yaml(shared_certs->localhost, {}, "limits: { client_header_timeout: 1s }\n"));
+        yaml(shared->certs.localhost, {}, "limits: { client_header_timeout: 1s }\n"));
     ASSERT_TRUE(lacquer.started());
     // Half a ClientHello, then silence.
     UniqueFd slow = connect_loopback(lacquer.port());
@@ -219,22 +210,22 @@ TEST_F(TlsListenerTest, ASlowHandshakeIsClosedAtTheHeaderDeadlineAndGarbageIsDro
     const ssize_t n = ::recv(plain.get(), answer, sizeof answer, 0);
     EXPECT_THAT(std::string(answer, n > 0 ? static_cast<std::size_t>(n) : 0),
                 Not(HasSubstr("HTTP/1.1")));
-    TlsClient client(lacquer.port(), "localhost", shared_certs->ca);
+    TlsClient client(lacquer.port(), "localhost", shared->certs.ca);
     ASSERT_TRUE(client.connected()) << client.error();
     EXPECT_EQ(client.get("/v3/fine"), "HTTP/1.1 200 OK\nhello /v3/fine");
 }
 
 TEST_F(TlsListenerTest, APROXYHeaderComesBeforeTheHandshake) {
-    LacquerProcess lacquer(yaml(shared_certs->localhost,
+    LacquerProcess lacquer(yaml(shared->certs.localhost,
                                 "    proxy_protocol: true\n    proxy_from: [127.0.0.1/32]\n"));
     ASSERT_TRUE(lacquer.started());
-    TlsClient client(lacquer.port(), "localhost", shared_certs->ca,
+    TlsClient client(lacquer.port(), "localhost", shared->certs.ca,
                      "PROXY TCP4 203.0.113.9 127.0.0.1 5555 443\r\n");
     ASSERT_TRUE(client.connected()) << client.error();
     EXPECT_EQ(client.get("/v3/proxied"), "HTTP/1.1 200 OK\nhello /v3/proxied");
     ASSERT_TRUE(lacquer.wait_for_stdout("203.0.113.9 - - [", 5s)) << lacquer.stdout_text();
     EXPECT_THAT(lacquer.stdout_text(), HasSubstr("tls=TLSv1.3 sni=localhost"));
-    TlsClient without(lacquer.port(), "localhost", shared_certs->ca); // no header: refused
+    TlsClient without(lacquer.port(), "localhost", shared->certs.ca); // no header: refused
     EXPECT_FALSE(without.connected());
 }
 

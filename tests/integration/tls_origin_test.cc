@@ -13,6 +13,7 @@
 #include <chrono>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <memory>
 #include <string>
 
 namespace lacquer::test {
@@ -24,15 +25,9 @@ using ::testing::HasSubstr;
 class TlsOriginTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        shared_dir = new TempDir("lacquer-tls-origin-certs");
-        shared_certs = new TestCerts(make_test_certs(shared_dir->path().string()));
+        shared = std::make_unique<SuiteCerts>("lacquer-tls-origin-certs");
     }
-    static void TearDownTestSuite() { // the keys go with the directory
-        delete shared_certs;
-        shared_certs = nullptr;
-        delete shared_dir;
-        shared_dir = nullptr;
-    }
+    static void TearDownTestSuite() { shared.reset(); }
     void SetUp() override {
         origin_.on_any([](OriginExchange& ex) {
             ex.respond(200, {{"Content-Type", "text/plain"}}, "hello " + ex.request().target);
@@ -55,16 +50,14 @@ protected:
                "\ndefault_route: { pass: true }\n";
     }
 
-    static TempDir* shared_dir;
-    static TestCerts* shared_certs;
+    static std::unique_ptr<SuiteCerts> shared;
     ScriptedOrigin origin_;
 };
 
-TempDir* TlsOriginTest::shared_dir = nullptr;
-TestCerts* TlsOriginTest::shared_certs = nullptr;
+std::unique_ptr<SuiteCerts> TlsOriginTest::shared;
 
 TEST_F(TlsOriginTest, ASelfSignedOriginFailsVerificationWithA502AndItsReason) {
-    LacquerProcess inner(inner_yaml(shared_certs->self_signed));
+    LacquerProcess inner(inner_yaml(shared->certs.self_signed));
     ASSERT_TRUE(inner.started());
     LacquerProcess outer(outer_yaml(inner.port(), "true"));
     ASSERT_TRUE(outer.started());
@@ -77,11 +70,11 @@ TEST_F(TlsOriginTest, ASelfSignedOriginFailsVerificationWithA502AndItsReason) {
 }
 
 TEST_F(TlsOriginTest, TheCaFileMakesItWorkOverKeptAliveConnections) {
-    LacquerProcess inner(inner_yaml(shared_certs->localhost));
+    LacquerProcess inner(inner_yaml(shared->certs.localhost));
     ASSERT_TRUE(inner.started());
     for (const std::string& tls :
-         {"{ ca_file: " + shared_certs->ca + " }",
-          "{ ca_file: " + shared_certs->ca + ", server_name: localhost }"}) {
+         {"{ ca_file: " + shared->certs.ca + " }",
+          "{ ca_file: " + shared->certs.ca + ", server_name: localhost }"}) {
         LacquerProcess outer(outer_yaml(inner.port(), tls));
         ASSERT_TRUE(outer.started());
         for (int i = 0; i < 5; ++i) {
@@ -107,22 +100,22 @@ TEST_F(TlsOriginTest, AnOriginThatRequiresAClientCertificateGetsThePools) {
     ChildProcess server;
     ASSERT_TRUE(server.start("/usr/bin/openssl",
                              {"s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-www",
-                              "-cert", shared_certs->localhost.certificate, "-key",
-                              shared_certs->localhost.private_key, "-Verify", "1", "-CAfile",
-                              shared_certs->ca, "-verify_return_error"},
-                             shared_dir->path(), "s_server", error))
+                              "-cert", shared->certs.localhost.certificate, "-key",
+                              shared->certs.localhost.private_key, "-Verify", "1", "-CAfile",
+                              shared->certs.ca, "-verify_return_error"},
+                             shared->dir.path(), "s_server", error))
         << error;
     ASSERT_TRUE(server.wait_for_stdout(
         [](std::string_view out) { return out.find("ACCEPT") != std::string_view::npos; }, 10s));
     {
-        LacquerProcess without(outer_yaml(port, "{ ca_file: " + shared_certs->ca + " }"));
+        LacquerProcess without(outer_yaml(port, "{ ca_file: " + shared->certs.ca + " }"));
         ASSERT_TRUE(without.started());
         EXPECT_EQ(without.get("/").status, 502);
         EXPECT_TRUE(without.wait_for_metric("lacquer_origin_errors_total", 1, 5s, "kind=\"tls\""));
     }
-    LacquerProcess with(outer_yaml(port, "{ ca_file: " + shared_certs->ca +
-                                             ", certificate: " + shared_certs->client.certificate +
-                                             ", private_key: " + shared_certs->client.private_key +
+    LacquerProcess with(outer_yaml(port, "{ ca_file: " + shared->certs.ca +
+                                             ", certificate: " + shared->certs.client.certificate +
+                                             ", private_key: " + shared->certs.client.private_key +
                                              " }"));
     ASSERT_TRUE(with.started());
     const Response r = with.get("/");

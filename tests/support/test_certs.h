@@ -3,7 +3,10 @@
 // server certificates it signs, a client certificate for mTLS, and a self-signed one. Made with
 // the `openssl` command line in a directory the caller owns (a temp dir).
 
+#include "support/child_process.h"
+
 #include <string>
+#include <string_view>
 
 namespace lacquer::test {
 
@@ -27,6 +30,15 @@ TestCerts make_test_certs(const std::string& dir);
 
 // Makes one more server certificate signed by the CA of `certs`, for `names` (SAN DNS entries,
 // comma separated), as `<dir>/<stem>.pem` and `.key`.
+// A test suite's certificates in a temp dir of their own: made once in SetUpTestSuite, gone
+// (the keys with the directory) when the suite resets it in TearDownTestSuite.
+struct SuiteCerts {
+    explicit SuiteCerts(std::string_view prefix)
+        : dir(prefix), certs(make_test_certs(dir.path().string())) {}
+    TempDir dir;
+    TestCerts certs;
+};
+
 CertPair make_server_cert(const TestCerts& certs, const std::string& stem,
                           const std::string& names);
 
