@@ -139,6 +139,8 @@ TEST(OpsAdminPlane, AnOpenFilesLimitTooLowForMaxConnectionsIsReported) {
     LacquerProcess proxy(TestConfig().origin(origin.address()), under_prlimit(256, 512));
     ASSERT_TRUE(proxy.started());
     EXPECT_EQ(open_files_soft_limit(proxy.pid()), 512); // raised as far as it goes
+    // stderr is read by its own thread: "started" (stdout) may come before the warning is in.
+    EXPECT_TRUE(proxy.wait_for_stderr("RLIMIT_NOFILE", 5s)) << proxy.stderr_text();
     EXPECT_THAT(proxy.stderr_text(),
                 HasSubstr("lacquerd: warning: the open files limit (RLIMIT_NOFILE) is 512 (was "
                           "256, hard limit 512), but this config needs about 20330 "
