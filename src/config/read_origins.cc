@@ -235,7 +235,7 @@ OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
     const YamlMap map = YamlMap::with_keys(
         entry.value, {"servers", "balance", "tls", "connect_timeout", "first_byte_timeout",
                       "between_bytes_timeout", "max_connections_per_server", "health",
-                      "outlier_detection", "slow_start",
+                      "outlier_detection", "slow_start", "resolve_every",
                       // retries and admission
                       "retries", "retry_budget", "retry_on_503", "retry_non_idempotent",
                       "max_in_flight", "max_queue", "queue_timeout"});
@@ -268,6 +268,12 @@ OriginPoolConfig read_pool(const YamlMap::Entry& entry) {
     }
     if (const std::optional<YamlValue> health = map.find("health")) {
         pool.health = read_health(*health);
+    }
+    if (const std::optional<YamlValue> every = map.find("resolve_every")) {
+        pool.resolve_every = every->as_duration(Duration(0)); // 0: never re-resolved
+        if (pool.resolve_every.count() > 0 && pool.resolve_every < std::chrono::seconds(1)) {
+            every->fail("resolve_every: at least 1s (or 0 to resolve at start and reload only)");
+        }
     }
     read_server_health(map, pool);
     pool.retry = read_retry(map);

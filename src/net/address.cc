@@ -67,8 +67,9 @@ std::optional<SocketAddress> unix_address(const std::string& path) {
     return out;
 }
 
-std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port,
-                                     std::string& error) {
+namespace {
+// getaddrinfo for a stream socket; nullptr and `error` set when it fails.
+addrinfo* lookup(const std::string& host, std::uint16_t port, std::string& error) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -83,14 +84,55 @@ std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port
         const int rc2 = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
         if (rc2 != 0 || found == nullptr) {
             error = gai_strerror(rc2);
-            return std::nullopt;
+            return nullptr;
         }
     }
+    return found;
+}
+
+SocketAddress from_info(const addrinfo& info) {
     SocketAddress out;
-    std::memcpy(&out.storage, found->ai_addr, found->ai_addrlen);
-    out.length = found->ai_addrlen;
+    std::memcpy(&out.storage, info.ai_addr, info.ai_addrlen);
+    out.length = info.ai_addrlen;
+    return out;
+}
+} // namespace
+
+std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port,
+                                     std::string& error) {
+    addrinfo* found = lookup(host, port, error);
+    if (found == nullptr) {
+        return std::nullopt;
+    }
+    const SocketAddress out = from_info(*found);
     freeaddrinfo(found);
     return out;
+}
+
+std::vector<SocketAddress> resolve_all(const std::string& host, std::uint16_t port,
+                                       std::string& error) {
+    std::vector<SocketAddress> out;
+    addrinfo* found = lookup(host, port, error);
+    for (const addrinfo* info = found; info != nullptr; info = info->ai_next) {
+        const SocketAddress address = from_info(*info);
+        const bool seen = std::any_of(out.begin(), out.end(), [&](const SocketAddress& a) {
+            return a.length == address.length &&
+                   std::memcmp(&a.storage, &address.storage, address.length) == 0;
+        });
+        if (!seen) {
+            out.push_back(address);
+        }
+    }
+    if (found != nullptr) {
+        freeaddrinfo(found);
+    }
+    return out;
+}
+
+bool is_numeric_host(const std::string& host) {
+    in6_addr scratch{};
+    return inet_pton(AF_INET, host.c_str(), &scratch) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &scratch) == 1;
 }
 
 } // namespace lacquer::net

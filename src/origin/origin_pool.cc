@@ -54,7 +54,8 @@ void attach_health(OriginPoolSpec& spec, const config::OriginPoolConfig& pool, H
 } // namespace
 
 std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, HealthBook* book,
-                                             const std::vector<OriginPoolSpec>* running) {
+                                             const std::vector<OriginPoolSpec>* running,
+                                             NameBook* names) {
     std::vector<OriginPoolSpec> specs;
     specs.reserve(config.origins.size());
     for (const config::OriginPoolConfig& pool : config.origins) {
@@ -79,12 +80,23 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, Healt
         }
         for (const config::OriginServerConfig& server : pool.servers) {
             std::string error;
-            auto address = net::resolve(server.address.host, server.address.port, error);
-            if (!address) {
+            const std::vector<net::SocketAddress> found =
+                names != nullptr
+                    ? names->addresses(server.address, pool.resolve_every, error)
+                    : net::resolve_all(server.address.host, server.address.port, error);
+            if (found.empty()) {
                 throw config::ConfigError(server.mark, "cannot resolve origin server '" +
                                                            server.address.text() + "': " + error);
             }
-            spec.servers.push_back({*address, server.address.text(), server.weight, {}});
+            // Every address of a name is a server; with several, each is named by both.
+            for (const net::SocketAddress& address : found) {
+                spec.servers.push_back({address,
+                                        found.size() == 1
+                                            ? server.address.text()
+                                            : server.address.text() + "@" + address.text(),
+                                        server.weight,
+                                        {}});
+            }
         }
         attach_health(spec, pool, book);
         apply_origin_tls(pool, spec);

@@ -182,6 +182,8 @@ struct OriginPoolConfig {
     std::optional<HealthProbeConfig> health;
     OutlierDetectionConfig outlier_detection;
     Duration slow_start{0}; // a recovered server's weight ramps from 10% to 100% over this
+    // Server names (not literals) are re-resolved this often; 0: resolved at start and reload only.
+    Duration resolve_every = std::chrono::seconds(30);
     OriginRetryConfig retry;
     OriginAdmissionConfig admission;
     SourceMark mark;

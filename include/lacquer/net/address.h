@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <sys/socket.h>
+#include <vector>
 
 namespace lacquer::net {
 
@@ -22,6 +23,12 @@ struct SocketAddress {
 // only). Returns nullopt and sets `error` when it cannot.
 std::optional<SocketAddress> resolve(const std::string& host, std::uint16_t port,
                                      std::string& error);
+// Every address `host` resolves to, in the resolver's order without duplicates; empty (and
+// `error` set) when it does not resolve. Blocking: never on a worker.
+std::vector<SocketAddress> resolve_all(const std::string& host, std::uint16_t port,
+                                       std::string& error);
+// Whether `host` is an IPv4 or IPv6 literal (nothing to resolve).
+bool is_numeric_host(const std::string& host);
 
 // A Unix socket's address; nullopt when the path does not fit.
 std::optional<SocketAddress> unix_address(const std::string& path);

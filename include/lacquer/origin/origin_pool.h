@@ -11,6 +11,7 @@
 #include "lacquer/net/tls_context.h"
 #include "lacquer/origin/admission.h"
 #include "lacquer/origin/balancer.h"
+#include "lacquer/origin/name_book.h"
 #include "lacquer/origin/retry_budget.h"
 #include "lacquer/origin/retry_policy.h"
 #include "lacquer/origin/server_health.h"
@@ -82,11 +83,15 @@ struct OriginPoolSpec {
 void apply_origin_tls(const config::OriginPoolConfig& pool, OriginPoolSpec& spec);
 
 // Throws config::ConfigError (with the server's file:line:col) when a name does not resolve.
-// Each server's health comes from `book` (kept across reloads), or is new without one.
-// `running` (a reload): a pool of the same name and limits keeps its PoolGuard.
+// Every address a name resolves to becomes a server (named "host:port@address" when there are
+// several), taken from `names` when given (its last addresses when the name has stopped
+// resolving), else resolved now. Each server's health comes from `book` (kept across reloads),
+// or is new without one. `running` (a reload): a pool of the same name and limits keeps its
+// PoolGuard.
 std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config,
                                              HealthBook* book = nullptr,
-                                             const std::vector<OriginPoolSpec>* running = nullptr);
+                                             const std::vector<OriginPoolSpec>* running = nullptr,
+                                             NameBook* names = nullptr);
 
 class OriginPool;
 

@@ -99,8 +99,8 @@ std::vector<ErrorCase> error_cases() {
         {"UnknownPoolKey", with_base("    timeout: 1s\n"),
          "t.yaml:7:5: unknown key `origins.api.timeout` (known keys: servers, balance, tls, "
          "connect_timeout, first_byte_timeout, between_bytes_timeout, "
-         "max_connections_per_server, health, outlier_detection, slow_start, retries, "
-         "retry_budget, retry_on_503, retry_non_idempotent, max_in_flight, max_queue, "
+         "max_connections_per_server, health, outlier_detection, slow_start, resolve_every, "
+         "retries, retry_budget, retry_on_503, retry_non_idempotent, max_in_flight, max_queue, "
          "queue_timeout)"},
         {"UnknownServerKey", with_base("        wieght: 2\n"),
          "t.yaml:7:9: unknown key `origins.api.servers[0].wieght` (known keys: address, weight)"},
@@ -361,6 +361,9 @@ std::vector<ErrorCase> error_cases() {
          "t.yaml:7:47: origins.api.outlier_detection.max_ejected_percent: ", true},
         {"SlowStartNotADuration", with_base("    slow_start: soon\n"),
          "t.yaml:7:17: origins.api.slow_start: ", true},
+        {"ResolveEveryBelowOneSecond", with_base("    resolve_every: 500ms\n"),
+         "t.yaml:7:20: origins.api.resolve_every: resolve_every: at least 1s (or 0 to resolve at "
+         "start and reload only)"},
         {"HealthPathWithoutSlash", with_base("    health: { path: healthz }\n"),
          "t.yaml:7:21: origins.api.health.path: expected a path starting with '/' and without "
          "spaces, got \"healthz\""},

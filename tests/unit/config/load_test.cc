@@ -194,6 +194,7 @@ TEST(LoadDefaults, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_EQ(api.outlier_detection.max_ejection_time, seconds(300));
     EXPECT_EQ(api.outlier_detection.max_ejected_percent, 50U);
     EXPECT_EQ(api.slow_start, seconds(0));
+    EXPECT_EQ(api.resolve_every, seconds(30));
     EXPECT_EQ(api.max_connections_per_server, 256U);
     EXPECT_TRUE(config.variants.empty());
     EXPECT_TRUE(config.routes.empty());
@@ -328,9 +329,11 @@ origins:
       max_ejection_time: 1m
       max_ejected_percent: 34
     slow_start: 30s
+    resolve_every: 5m
   web:
     servers: [ { address: b.internal:80 } ]
     outlier_detection: false
+    resolve_every: 0s
 )",
                                              "t.yaml");
     const OriginPoolConfig& api = config.origins.at(0);
@@ -342,6 +345,8 @@ origins:
     EXPECT_EQ(api.outlier_detection.max_ejection_time, seconds(60));
     EXPECT_EQ(api.outlier_detection.max_ejected_percent, 34U);
     EXPECT_EQ(api.slow_start, seconds(30));
+    EXPECT_EQ(api.resolve_every, seconds(300));
+    EXPECT_EQ(config.origins.at(1).resolve_every, seconds(0));
     EXPECT_FALSE(config.origins.at(1).outlier_detection.enabled);
 }
 
