@@ -36,8 +36,8 @@ class HealthProber::Probe final : private net::ConnectionHandler {
 public:
     Probe(HealthProber& owner, const OriginPoolSpec& pool, std::size_t server,
           core::Millis first_after)
-        : owner_(owner), pool_(pool.name), server_(pool.servers[server]), config_(*pool.probe),
-          health_(pool.health->shared(server)),
+        : owner_(owner), pool_(pool.name), server_(pool.servers[server]), tls_(pool.tls),
+          config_(*pool.probe), health_(pool.health->shared(server)),
           parser_(http::HeadKind::Response, http::HeadLimits{16 * 1024, 8 * 1024}),
           next_(owner.loop_, &Probe::on_next, this),
           timeout_(owner.loop_, &Probe::on_timeout, this) {
@@ -45,7 +45,10 @@ public:
         duration_ =
             owner.registry_.histogram("lacquer_origin_probe_duration_seconds",
                                       "Active health probes, from connect to answer.", labels);
-        request_ = "GET " + config_.path + " HTTP/1.1\r\nHost: " + server_.name +
+        // The server's name as configured (not "name@address"); a hand-built spec has only `name`.
+        const std::string host =
+            server_.configured.host.empty() ? server_.name : server_.configured.text();
+        request_ = "GET " + config_.path + " HTTP/1.1\r\nHost: " + host +
                    "\r\nUser-Agent: lacquer-health-probe\r\nConnection: close\r\n\r\n";
         next_.arm(first_after);
     }
@@ -72,7 +75,9 @@ private:
         running_ = true;
         timeout_.arm(config_.timeout);
         int error = 0;
-        conn_ = net::Connection::connect(owner_.loop_, server_.address, this, error);
+        // Over TLS when the pool speaks it: the same handshake, verification and SNI as a fetch.
+        conn_ = net::Connection::connect(owner_.loop_, server_.address, this, error,
+                                         tls_ ? &server_.tls : nullptr);
         if (!conn_) {
             finish(-1);
             return;
@@ -139,6 +144,7 @@ private:
     HealthProber& owner_;
     std::string pool_;
     OriginServerSpec server_;
+    std::shared_ptr<const net::TlsClientContext> tls_; // keeps server_.tls.context alive
     config::HealthProbeConfig config_;
     std::shared_ptr<ServerHealth> health_;
     http::HeadParser parser_;

@@ -95,7 +95,8 @@ std::vector<OriginPoolSpec> build_pool_specs(const config::Config& config, Healt
                                             ? server.address.text()
                                             : server.address.text() + "@" + address.text(),
                                         server.weight,
-                                        {}});
+                                        {},
+                                        server.address});
             }
         }
         attach_health(spec, pool, book);

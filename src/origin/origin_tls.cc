@@ -30,7 +30,7 @@ void apply_origin_tls(const config::OriginPoolConfig& pool, OriginPoolSpec& spec
         net::TlsTarget& target = spec.servers[i].tls;
         target.context = spec.tls.get();
         target.server_name =
-            pool.tls.server_name.empty() ? pool.servers[i].address.host : pool.tls.server_name;
+            pool.tls.server_name.empty() ? spec.servers[i].configured.host : pool.tls.server_name;
         target.session_key = pool.name + "/" + spec.servers[i].name;
     }
 }

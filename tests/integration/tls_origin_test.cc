@@ -90,6 +90,31 @@ TEST_F(TlsOriginTest, TheCaFileMakesItWorkOverKeptAliveConnections) {
               2);
 }
 
+// Active probes speak the pool's TLS: with the CA they succeed (the server stays up); against a
+// certificate that does not verify, they fail like a fetch would and take the server out.
+TEST_F(TlsOriginTest, HealthProbesUseThePoolsTls) {
+    LacquerProcess good(inner_yaml(shared->certs.localhost));
+    ASSERT_TRUE(good.started());
+    const std::string probe =
+        "\n    health: { path: /healthz, interval: 100ms, timeout: 90ms, unhealthy_after: 2 }";
+    LacquerProcess outer(outer_yaml(good.port(), "{ ca_file: " + shared->certs.ca + " }" + probe));
+    ASSERT_TRUE(outer.started());
+    EXPECT_TRUE(outer.wait_for_metric("lacquer_origin_probes_total", 3, 5s, "result=\"success\""));
+    EXPECT_EQ(scrape_metric(outer.admin_port(), "lacquer_origin_probes_total", "result=\"failure\"")
+                  .value_or(-1),
+              0);
+    EXPECT_GE(origin_.total_requests(), 3u); // the probes reached the origin behind TLS
+
+    LacquerProcess bad(inner_yaml(shared->certs.self_signed));
+    ASSERT_TRUE(bad.started());
+    LacquerProcess refused(outer_yaml(bad.port(), "true" + probe));
+    ASSERT_TRUE(refused.started());
+    EXPECT_TRUE(
+        refused.wait_for_metric("lacquer_origin_probes_total", 2, 5s, "result=\"failure\""));
+    ASSERT_TRUE(refused.wait_for_stderr("is probed_down (probe: no answer)", 5s))
+        << refused.stderr_text();
+}
+
 TEST_F(TlsOriginTest, AnOriginThatRequiresAClientCertificateGetsThePools) {
     std::uint16_t port = 0;
     std::string error;

@@ -32,9 +32,10 @@ namespace lacquer::origin {
 
 struct OriginServerSpec {
     net::SocketAddress address;
-    std::string name; // "host:port" as configured
+    std::string name; // "host:port" as configured, "host:port@address" for one of several
     std::uint32_t weight = 1;
-    net::TlsTarget tls; // context nullptr: plain (origin_tls.cc fills it)
+    net::TlsTarget tls;          // context nullptr: plain (origin_tls.cc fills it)
+    config::HostPort configured; // its host is the TLS name, its text the probes' Host
 };
 
 // What every worker's copy of one pool shares to protect the origin tier: the retry budget and

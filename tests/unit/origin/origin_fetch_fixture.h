@@ -89,7 +89,7 @@ protected:
     static constexpr std::size_t kMaxServers = 4;
     OriginFetchTest() {
         spec_.name = "pool";
-        spec_.servers.push_back({origin_.address(), "origin.test:80", 1, {}});
+        spec_.servers.push_back({origin_.address(), "origin.test:80", 1, {}, {"origin.test", 80}});
         spec_.connect_timeout = kLong;
         spec_.first_byte_timeout = kLong;
         spec_.between_bytes_timeout = kLong;

@@ -15,7 +15,9 @@ class OriginFetchRetryTest : public OriginFetchTest {
 protected:
     OriginFetchRetryTest() { spec_.retry.retries = 1; }
     // A second server, `other_`, listed after origin_ (round robin picks origin_ first).
-    void add_other() { spec_.servers.push_back({other_.address(), "other.test:80", 1, {}}); }
+    void add_other() {
+        spec_.servers.push_back({other_.address(), "other.test:80", 1, {}, {"other.test", 80}});
+    }
     void give_budget(std::uint32_t percent) {
         config::OriginRetryConfig retry;
         retry.budget_percent = percent;

@@ -46,7 +46,7 @@ protected:
         for (std::size_t i = 0; i < weights.size(); ++i) {
             origins_.push_back(std::make_unique<LoopbackOrigin>());
             spec_.servers.push_back(
-                {origins_.back()->address(), "s" + std::to_string(i), weights[i], {}});
+                {origins_.back()->address(), "s" + std::to_string(i), weights[i], {}, {}});
         }
         pool_ = std::make_unique<OriginPool>(worker_, spec_, workers);
         return *pool_;
