@@ -76,6 +76,14 @@ void Worker::run() {
 }
 
 void Worker::post(std::function<void()> task) {
+    enqueue(Task{std::move(task), nullptr, {}});
+}
+
+void Worker::post(OwnedCall call, std::shared_ptr<void> owner) {
+    enqueue(Task{{}, call, std::move(owner)});
+}
+
+void Worker::enqueue(Task task) {
     bool was_empty = false;
     {
         std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -208,8 +216,12 @@ void Worker::drain_queue() {
         std::lock_guard<std::mutex> lock(queue_mutex_);
         running_.swap(queue_);
     }
-    for (auto& task : running_) {
-        task();
+    for (Task& task : running_) {
+        if (task.call != nullptr) {
+            task.call(std::move(task.owner));
+        } else {
+            task.function();
+        }
     }
     running_.clear();
 }

@@ -28,23 +28,12 @@ public:
     static void recycle(std::shared_ptr<RequestWaiter>& waiter);
 
     void wake(const cache::FillResult& result) override {
-        // Kept here rather than in the task, whose capture is then the reference alone;
-        // post() orders this write before the task's read. One wake per waiter. The task owns
-        // a reference (not a self-reference in the waiter: a task a stopping worker drops
-        // unrun must let the waiter go, or it leaks).
+        // Kept here rather than in the posted call, which carries the reference alone;
+        // post() orders this write before the call's read. One wake per waiter. The queue owns
+        // the reference (not a self-reference in the waiter: a call a stopping worker drops
+        // unrun must let the waiter go, or it leaks), and posting it allocates nothing.
         result_ = result;
-        worker_->post([self = shared_from_this()]() mutable {
-            std::shared_ptr<RequestWaiter> waiter = std::move(self);
-            RequestFsm* request = waiter->request_;
-            if (request == nullptr) {
-                return;
-            }
-            // While request_ is set the request holds this waiter: the task's reference goes
-            // first, so that the request may recycle the waiter from inside the call.
-            const cache::FillResult outcome = waiter->result_;
-            waiter.reset();
-            request->on_fill_result(outcome);
-        });
+        worker_->post(&RequestWaiter::deliver_result, shared_from_this());
     }
 
     void more() override {
@@ -53,20 +42,35 @@ public:
         if (scheduled_.exchange(true)) {
             return;
         }
-        worker_->post([self = shared_from_this()]() mutable {
-            std::shared_ptr<RequestWaiter> waiter = std::move(self);
-            waiter->scheduled_.store(false);
-            if (RequestFsm* request = waiter->request_; request != nullptr) {
-                waiter.reset(); // the request holds it (see wake)
-                request->pump_stream();
-            }
-        });
+        worker_->post(&RequestWaiter::deliver_more, shared_from_this());
     }
 
     // On the request's thread: it stopped waiting or streaming; a late wake finds nobody.
     void forget_request() { request_ = nullptr; }
 
 private:
+    // The posted calls, on the request's thread; `owner` is the waiter's reference.
+    static void deliver_result(std::shared_ptr<void> owner) {
+        auto waiter = std::static_pointer_cast<RequestWaiter>(std::move(owner));
+        RequestFsm* request = waiter->request_;
+        if (request == nullptr) {
+            return;
+        }
+        // While request_ is set the request holds this waiter: the call's reference goes
+        // first, so that the request may recycle the waiter from inside the call.
+        const cache::FillResult outcome = waiter->result_;
+        waiter.reset();
+        request->on_fill_result(outcome);
+    }
+    static void deliver_more(std::shared_ptr<void> owner) {
+        auto waiter = std::static_pointer_cast<RequestWaiter>(std::move(owner));
+        waiter->scheduled_.store(false);
+        if (RequestFsm* request = waiter->request_; request != nullptr) {
+            waiter.reset(); // the request holds it (see deliver_result)
+            request->pump_stream();
+        }
+    }
+
     net::Worker* worker_;
     RequestFsm* request_;      // on worker_'s thread only
     cache::FillResult result_; // written once, by wake(), before its task is posted

@@ -55,6 +55,11 @@ public:
     void run();
     // Any thread: run `task` on this worker's thread soon. Never blocks on I/O.
     void post(std::function<void()> task);
+    // Any thread: run `call(owner)` on this worker's thread soon. Allocates nothing (a
+    // std::function holding a shared_ptr does, at every post): the reference moves into the
+    // queue, whose capacity is kept. A call a stopping worker drops unrun releases `owner`.
+    using OwnedCall = void (*)(std::shared_ptr<void> owner);
+    void post(OwnedCall call, std::shared_ptr<void> owner);
     // Any thread: leave the loop after the current turn.
     void stop();
     void join();
@@ -129,9 +134,15 @@ private:
     std::atomic<std::thread::id> loop_thread_{};
     std::vector<std::unique_ptr<Disposable>> graveyard_;
     std::vector<std::unique_ptr<Disposable>> dying_; // on_dispose's, kept for its capacity
+    struct Task {
+        std::function<void()> function; // or:
+        OwnedCall call = nullptr;
+        std::shared_ptr<void> owner;
+    };
+    void enqueue(Task task);
     std::mutex queue_mutex_;
-    std::vector<std::function<void()>> queue_; // guarded by queue_mutex_
-    std::vector<std::function<void()>> running_;
+    std::vector<Task> queue_; // guarded by queue_mutex_
+    std::vector<Task> running_;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
