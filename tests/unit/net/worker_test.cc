@@ -56,6 +56,49 @@ TEST(WorkerPost, EveryTaskFromManyThreadsRunsInOrderPerThread) {
     worker.join();
 }
 
+// post(call, owner): the call gets the reference, in order with the other tasks; a call the
+// stopping worker never ran lets its owner go with the worker.
+struct Counted {
+    std::atomic<int>* calls;
+    std::vector<int>* order;
+    int n;
+};
+
+TEST(WorkerPost, AnOwnedCallRunsInOrderAndADroppedOneReleasesItsOwner) {
+    auto owned = std::make_unique<Worker>(0);
+    Worker& worker = *owned;
+    worker.start(nullptr);
+    std::atomic<int> calls{0};
+    std::vector<int> order; // the worker's thread only
+    const Worker::OwnedCall call = [](std::shared_ptr<void> owner) {
+        auto c = std::static_pointer_cast<Counted>(std::move(owner));
+        c->order->push_back(c->n);
+        c->calls->fetch_add(1);
+    };
+    worker.post(call, std::make_shared<Counted>(Counted{&calls, &order, 1}));
+    worker.post([&] {
+        order.push_back(2);
+        calls.fetch_add(1);
+    });
+    worker.post(call, std::make_shared<Counted>(Counted{&calls, &order, 3}));
+    ASSERT_TRUE(wait_for([&] { return calls.load() == 3; }));
+    worker.stop();
+    worker.join();
+    EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+
+    // Posted after the loop ended: never run, released when the worker goes.
+    std::weak_ptr<Counted> dropped;
+    {
+        auto owner = std::make_shared<Counted>(Counted{&calls, &order, 4});
+        dropped = owner;
+        worker.post(call, std::move(owner));
+    }
+    EXPECT_FALSE(dropped.expired()); // the queue holds it
+    owned.reset();
+    EXPECT_TRUE(dropped.expired());
+    EXPECT_EQ(calls.load(), 3);
+}
+
 TEST(WorkerPost, APostFromTheLoopRunsAfterTheCurrentCallback) {
     Worker worker(0);
     std::vector<int> order; // the worker's thread only
