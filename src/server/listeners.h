@@ -33,6 +33,9 @@ void close_unowned(BoundListener& listener);
 // one somebody listens on is "address in use"), sets its mode and owner, and dups the socket
 // for each worker. Throws like bind_listener().
 BoundListener bind_unix_listener(const config::ListenerConfig& l, unsigned workers);
+// A reload keeps a Unix listener: its socket file takes the mode and owner the config gives now
+// (a key left out changes nothing). Throws like bind_unix_listener().
+void apply_unix_permissions(const config::ListenerConfig& l);
 // Removes the socket file of a Unix listener that stops.
 void remove_unix_socket(const BoundListener& listener);
 

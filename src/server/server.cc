@@ -390,6 +390,9 @@ ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
                     found = static_cast<int>(i);
                 }
             }
+            if (found >= 0 && !l.unix_path.empty()) {
+                apply_unix_permissions(l); // a kept socket file takes the new mode and owner
+            }
             plan.kept.push_back(found);
             plan.bound.push_back(found >= 0 ? BoundListener{} : bind_listener(l, workers));
         }

@@ -106,6 +106,22 @@ BoundListener bind_unix_listener(const config::ListenerConfig& l, unsigned worke
     return bound;
 }
 
+void apply_unix_permissions(const config::ListenerConfig& l) {
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    if (!l.unix_owner.empty()) {
+        owner_ids(l, uid, gid);
+    }
+    const std::string text = l.address_text();
+    if (l.unix_mode && chmod(l.unix_path.c_str(), static_cast<mode_t>(*l.unix_mode)) != 0) {
+        throw std::runtime_error("cannot set the mode of " + text + ": " + core::errno_text(errno));
+    }
+    if (!l.unix_owner.empty() && chown(l.unix_path.c_str(), uid, gid) != 0) {
+        throw std::runtime_error("cannot set the owner of " + text + ": " +
+                                 core::errno_text(errno));
+    }
+}
+
 void remove_unix_socket(const BoundListener& listener) {
     const std::string text = listener.address.text();
     if (text.rfind("unix:", 0) == 0) {

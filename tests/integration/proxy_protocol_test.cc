@@ -164,6 +164,14 @@ TEST_F(ProxyProtocolTest, AUnixSocketListenerServesWithItsModeAndOwner) {
     EXPECT_THAT(answer, StartsWith("HTTP/1.1 200"));
     EXPECT_THAT(answer, HasSubstr("xff=unix:"));
     ASSERT_TRUE(lacquer.wait_for_stdout("unix: - - [", 5s)) << lacquer.stdout_text();
+
+    // A reload keeps the socket and gives its file the new mode.
+    lacquer.rewrite_config(yaml("  - address: unix:" + path + "\n    mode: \"0660\"\n" +
+                                "  - address: 127.0.0.1:0\n"));
+    ASSERT_TRUE(lacquer.send_signal(SIGHUP));
+    ASSERT_TRUE(lacquer.wait_for_stderr("lacquerd: reloaded", 5s)) << lacquer.stderr_text();
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
     ASSERT_TRUE(lacquer.send_signal(SIGTERM));
     ASSERT_TRUE(lacquer.wait_exit(10s).has_value());
     EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the socket file stays after the stop";
