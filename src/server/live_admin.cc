@@ -149,11 +149,7 @@ std::unique_ptr<admin::AdminServer> bind_admin(Server::Impl& s, const config::Co
     wire_origin_control(state, impl);
     wire_config_control(state, impl);
     token = state.token;
-    try {
-        return std::make_unique<admin::AdminServer>(*address, std::move(state));
-    } catch (const std::runtime_error& e) { // the address cannot be bound
-        throw config::ConfigError(c.admin.mark, e.what());
-    }
+    return std::make_unique<admin::AdminServer>(*address, std::move(state));
 }
 
 SideChanges prepare_side_changes(Server::Impl& s, const config::Config& running,
@@ -166,7 +162,13 @@ SideChanges prepare_side_changes(Server::Impl& s, const config::Config& running,
         out.admin_changed = true;
         // A new address binds beside the old one (the old stops accepting once the new runs).
         // Binding the same address anew would fail: only its token can change in place.
-        out.admin = b.present ? bind_admin(s, next, out.admin_token) : nullptr;
+        try {
+            out.admin = b.present ? bind_admin(s, next, out.admin_token) : nullptr;
+        } catch (const config::ConfigError&) {
+            throw;
+        } catch (const std::runtime_error& e) { // the address cannot be bound: at its setting
+            throw config::ConfigError(b.mark, e.what());
+        }
     } else if (b.present && a.token_file != b.token_file) {
         out.token = read_admin_token(b);
     } else if (b.present && !b.token_file.empty()) {

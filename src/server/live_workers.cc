@@ -223,7 +223,12 @@ void reap_retired_workers(Server::Impl& s, bool all) {
     }
     for (auto it = s.retiring.begin(); it != s.retiring.end();) {
         RetiringWorker& r = **it;
-        if (all || r.done) {
+        if (all) {
+            if (r.reaper.joinable()) {
+                r.reaper.join(); // the worker objects stay: Server::stop() ends them last
+            }
+            ++it;
+        } else if (r.done) {
             r.reaper.join();
             s.index_used[r.slot->worker->index()] = false;
             it = s.retiring.erase(it);

@@ -507,7 +507,7 @@ void Server::stop() {
         s.admin->stop();
     }
     reap_retired_admins(s, true);
-    reap_retired_workers(s, true); // removed workers: what is left is cut
+    s.hurry = true; // workers a reload removed: stop waiting for their connections
     for (auto& slot : s.slots) {
         slot->worker->stop();
     }
@@ -516,6 +516,9 @@ void Server::stop() {
         slot->worker->join();
     }
     s.probe_loop->join();
+    // Every other loop has ended: what the removed workers still hold is cut with nothing
+    // posting to them or waiting on them.
+    reap_retired_workers(s, true);
     s.prober.reset(); // its probes' connections are disposed into the loop, destroyed next
     s.probe_loop->destroy_disposed();
     // The threads are gone; end what they left, each thing before what it refers to:
@@ -537,6 +540,7 @@ void Server::stop() {
         slot->context.reset();
         slot->worker->destroy_disposed();
     }
+    s.retiring.clear(); // removed workers' loops: a fill ended above may have posted there
     std::lock_guard<std::mutex> lock(s.log_mutex);
     if (s.access_log) {
         s.access_log->flush(); // the cut requests' lines, before the process exits

@@ -138,7 +138,9 @@ void close_plan(WorkerPlan& plan);
 void apply_worker_plan(Server::Impl& s, WorkerPlan& plan,
                        const std::shared_ptr<const proxy::Generation>& next,
                        const std::vector<int>& kept);
-// Joins the retiring workers that have ended and frees their indices; `all`: every one (stop).
+// Joins the retiring workers that have ended, ends them and frees their indices. `all` (stop,
+// once every other loop has ended): joins every reaper (they cut what is left at once) and
+// keeps the workers for Server::stop() to end last.
 void reap_retired_workers(Server::Impl& s, bool all);
 
 // live_admin.cc -------------------------------------------------------------------------------
@@ -146,8 +148,8 @@ void reap_retired_workers(Server::Impl& s, bool all);
 // The admin token: the file's content without surrounding white space. Throws ConfigError.
 std::string read_admin_token(const config::AdminConfig& admin);
 // The admin listener of `config`, bound (not started), its state wired, its token read
-// into `token`. Throws config::ConfigError (an address that does not resolve or bind, a
-// token file that cannot be read).
+// into `token`. Throws config::ConfigError (an address that does not resolve, a token file that
+// cannot be read), std::runtime_error when the address cannot be bound.
 std::unique_ptr<admin::AdminServer> bind_admin(Server::Impl& s, const config::Config& config,
                                                std::string& token);
 
