@@ -86,6 +86,7 @@ private:
 
 std::vector<std::string> range_texts(const std::vector<AddressRange>& ranges) {
     std::vector<std::string> out;
+    out.reserve(ranges.size());
     for (const AddressRange& r : ranges) {
         out.push_back(r.text);
     }

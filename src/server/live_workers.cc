@@ -172,7 +172,8 @@ void apply_worker_plan(Server::Impl& s, WorkerPlan& plan,
         // listen addresses the next config drops close.
         std::lock_guard<std::mutex> lock(hand_over->mutex);
         std::size_t turn = 0;
-        for (const auto& [running_index, fd] : hand_over->sockets) {
+        for (const auto& [running_index, socket] : hand_over->sockets) {
+            const int fd = socket; // a copy the task below can capture
             const auto found = std::find(kept.begin(), kept.end(), static_cast<int>(running_index));
             if (fd < 0) {
                 continue;
