@@ -145,6 +145,8 @@ void Server::start(std::ostream& out) {
                                                       std::cerr);
     s.prober->watch(s.generation->pool_specs);
     s.probe_loop->start(nullptr);
+    // A POST /reload may come as soon as the admin listener runs: it waits for the lines below.
+    std::lock_guard<std::mutex> serialised(s.reload_mutex);
     if (s.admin) {
         s.admin->start();
     }
