@@ -4,11 +4,12 @@
 #      only warns, so any output at all is a failure here;
 #   2. `systemd-analyze security --offline` rates the sandbox at most 2.0 (1.4 when written), so
 #      hardening that goes missing fails the test.
-# verify also wants every Exec*= binary to exist: /usr/bin/lacquerd is replaced by the built one
-# in a copy of the unit.
-# Usage: check_systemd_unit.sh UNIT LACQUERD
+# verify also wants every Exec*= binary to exist: /usr/bin/lacquerd and /usr/bin/lacquerctl are
+# replaced by the built ones in a copy of the unit. (integration_reload runs the ExecReload line
+# against a real lacquerd.)
+# Usage: check_systemd_unit.sh UNIT LACQUERD LACQUERCTL
 set -euo pipefail
-unit=$1 lacquerd=$2
+unit=$1 lacquerd=$2 lacquerctl=$3
 analyze=$(command -v systemd-analyze || true)
 if [ -z "$analyze" ]; then
   echo "systemd-analyze not found (Debian package systemd): run tools/install-deps.sh test" >&2
@@ -16,12 +17,20 @@ if [ -z "$analyze" ]; then
 fi
 [ -x "$lacquerd" ] || { echo "lacquerd not built: $lacquerd" >&2; exit 1; }
 lacquerd=$(realpath "$lacquerd")   # systemd wants absolute paths
+[ -x "$lacquerctl" ] || { echo "lacquerctl not built: $lacquerctl" >&2; exit 1; }
+lacquerctl=$(realpath "$lacquerctl")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-sed "s#/usr/bin/lacquerd#${lacquerd}#g" "$unit" > "$tmp/lacquer.service"
+sed -e "s#/usr/bin/lacquerd#${lacquerd}#g" -e "s#/usr/bin/lacquerctl#${lacquerctl}#g" "$unit" \
+  > "$tmp/lacquer.service"
 grep -q "^ExecStart=${lacquerd} --config /etc/lacquer/lacquer.yaml$" "$tmp/lacquer.service" ||
   { echo "ExecStart is not /usr/bin/lacquerd --config /etc/lacquer/lacquer.yaml" >&2; exit 1; }
+# A refused reload must fail `systemctl reload`: lacquerctl waits for lacquerd's answer.
+[ "$(grep -c '^ExecReload=' "$tmp/lacquer.service")" = 1 ] &&
+  grep -q "^ExecReload=${lacquerctl} reload --config /etc/lacquer/lacquer.yaml$" \
+    "$tmp/lacquer.service" ||
+  { echo "ExecReload is not one /usr/bin/lacquerctl reload --config ... line" >&2; exit 1; }
 
 out=$("$analyze" verify --man=no "$tmp/lacquer.service" 2>&1) || {
   echo "systemd-analyze verify failed:" >&2; echo "$out" >&2; exit 1; }

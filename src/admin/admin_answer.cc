@@ -108,6 +108,9 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     const std::string_view query =
         query_at == std::string_view::npos ? std::string_view() : target.substr(query_at + 1);
     const bool read = request.is_get() || request.is_head();
+    if (auto config_answer = answer_config_api(request, path, state)) {
+        return *config_answer; // POST /reload, GET /config: admin_config.cc
+    }
     if (path == "/metrics" || path == "/healthz" || path == "/readyz") {
         if (!read) {
             return text(405, "405 Method Not Allowed\n");

@@ -7,7 +7,9 @@
 #include "lacquer/net/timer.h"
 #include "lacquer/net/worker.h"
 
+#include <atomic>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 #include <unordered_set>
 
@@ -22,22 +24,24 @@ class AdminSession final : public net::Disposable, private net::ConnectionHandle
 public:
     // `live` holds the sessions not ended yet, for AdminServer::stop().
     static void start(net::Worker& worker, const AdminServer& server,
-                      std::unordered_set<AdminSession*>& live, int fd, const sockaddr* peer) {
-        auto* s = new AdminSession(worker, server, live);
+                      std::unordered_set<AdminSession*>& live, std::atomic<std::size_t>& count,
+                      int fd, const sockaddr* peer) {
+        auto* s = new AdminSession(worker, server, live, count);
         s->conn_ = net::Connection::adopt(worker, fd, peer, s);
         if (!s->conn_) {
             delete s;
             return;
         }
         live.insert(s);
+        ++*s->count_;
         s->conn_->set_drain_mark(0);
         s->timer_.arm(kRequestTimeout);
     }
 
 private:
     AdminSession(net::Worker& worker, const AdminServer& server,
-                 std::unordered_set<AdminSession*>& live)
-        : worker_(worker), server_(server), live_(live),
+                 std::unordered_set<AdminSession*>& live, std::atomic<std::size_t>& count)
+        : worker_(worker), server_(server), live_(live), count_(&count),
           parser_(http::HeadKind::Request, http::HeadLimits{16 * 1024, 4 * 1024}),
           timer_(worker, &AdminSession::on_timer, this) {}
 
@@ -90,12 +94,14 @@ private:
         timer_.cancel();
         conn_->set_reading(false);
         live_.erase(this);
+        --*count_;
         worker_.dispose(std::unique_ptr<net::Disposable>(this));
     }
 
     net::Worker& worker_;
     const AdminServer& server_;
     std::unordered_set<AdminSession*>& live_;
+    std::atomic<std::size_t>* count_; // live_'s size, for idle() on other threads
     std::unique_ptr<net::Connection> conn_;
     http::HeadParser parser_;
     net::Timer timer_;
@@ -109,6 +115,8 @@ struct AdminServer::Impl {
     net::Worker worker{0xad};
     std::unique_ptr<net::Listener> listener;
     std::unordered_set<AdminSession*> sessions; // live ones; the worker's thread only
+    std::atomic<std::size_t> session_count{0};  // sessions.size(), for any thread
+    std::atomic<std::thread::id> thread_id{};
     int fd = -1;
     bool started = false;
 };
@@ -138,9 +146,9 @@ void AdminServer::start() {
     net::Worker& worker = impl_->worker;
     impl_->listener = std::make_unique<net::Listener>(
         worker, fd, [this, &worker](int client, const sockaddr* peer, std::size_t) {
-            AdminSession::start(worker, *this, impl_->sessions, client, peer);
+            AdminSession::start(worker, *this, impl_->sessions, impl_->session_count, client, peer);
         });
-    impl_->worker.start(nullptr);
+    impl_->worker.start([this] { impl_->thread_id = std::this_thread::get_id(); });
     impl_->started = true;
 }
 
@@ -158,7 +166,38 @@ void AdminServer::stop() {
         delete session;
     }
     impl_->sessions.clear();
+    impl_->session_count = 0;
     impl_->worker.destroy_disposed();
+}
+
+void AdminServer::stop_listening() {
+    if (impl_->started) {
+        impl_->worker.post([this] { impl_->listener.reset(); });
+    }
+}
+
+bool AdminServer::idle() const {
+    return impl_->session_count.load() == 0;
+}
+
+bool AdminServer::on_own_thread() const {
+    return impl_->thread_id.load() == std::this_thread::get_id();
+}
+
+void AdminServer::set_token(std::string token) {
+    if (!impl_->started) {
+        state_.token = std::move(token);
+        return;
+    }
+    impl_->worker.post([this, token = std::move(token)] { state_.token = token; });
+}
+
+void AdminServer::set_shards(std::vector<const metrics::Shard*> shards) {
+    if (!impl_->started) {
+        state_.shards = std::move(shards);
+        return;
+    }
+    impl_->worker.post([this, shards = std::move(shards)] { state_.shards = shards; });
 }
 
 } // namespace lacquer::admin

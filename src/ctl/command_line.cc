@@ -52,7 +52,8 @@ struct Words {
 // The command and its argument from the words left once the options are taken.
 std::string choose_command(const Words& w, Invocation& inv) {
     if (w.positional.empty()) {
-        return "no command: status, stats, purge, ban, origins or origin (see --help)";
+        return "no command: status, stats, purge, ban, origins, origin, reload or config (see "
+               "--help)";
     }
     const std::string_view name = w.positional[0];
     const std::size_t operands = w.positional.size() - 1;
@@ -63,6 +64,10 @@ std::string choose_command(const Words& w, Invocation& inv) {
             return std::string(name) + " takes no argument";
         }
         return {};
+    }
+    if (name == "reload" || name == "config") {
+        inv.command = name == "reload" ? Command::Reload : Command::Config;
+        return operands > 0 || purge_options ? std::string(name) + " takes no argument" : "";
     }
     if (name == "origins") {
         inv.command = Command::Origins;
@@ -90,7 +95,8 @@ std::string choose_command(const Words& w, Invocation& inv) {
         return inv.argument.empty() ? "ban: the REGEX is empty" : "";
     }
     if (name != "purge") {
-        return "unknown command '" + std::string(name) + "': status, stats, purge or ban";
+        return "unknown command '" + std::string(name) +
+               "': status, stats, purge, ban, origins, origin, reload or config";
     }
     const int ways =
         (operands > 0 ? 1 : 0) + (w.prefix ? 1 : 0) + (w.tag ? 1 : 0) + (w.all ? 1 : 0);
@@ -225,6 +231,11 @@ std::string usage_text() {
            "  origin drain POOL SERVER    no new requests to SERVER; those in flight finish\n"
            "  origin disable POOL SERVER  no requests to SERVER\n"
            "  origin enable POOL SERVER   SERVER takes requests again (slow start if set)\n"
+           "  reload                  lacquerd loads its config file again; prints \"applied\n"
+           "                          generation N\" (exit 0) or \"refused: FILE:LINE:COL:\n"
+           "                          message\" (exit 1; the running config stays)\n"
+           "  config                  print the effective running config (YAML, defaults\n"
+           "                          filled in, no secret)\n"
            "\n"
            "options:\n"
            "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"

@@ -32,6 +32,8 @@ enum class Command : std::uint8_t {
     Ban,
     Origins,   // every origin server: state, in flight, connections, errors, last probe
     OriginSet, // origin drain|disable|enable POOL SERVER
+    Reload,    // lacquerd loads its config file again (config_commands.h)
+    Config,    // the effective running config
 };
 
 struct Invocation {

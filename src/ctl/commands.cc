@@ -4,6 +4,7 @@
 
 #include "ctl/admin_client.h"
 #include "ctl/admin_target.h"
+#include "ctl/config_commands.h"
 #include "ctl/report.h"
 
 #include <ostream>
@@ -207,6 +208,10 @@ private:
 } // namespace
 
 ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& err) {
+    if (inv.command == Command::Reload || inv.command == Command::Config) {
+        return inv.command == Command::Reload ? run_reload(inv, out, err)
+                                              : run_config(inv, out, err);
+    }
     ResolvedTarget resolved = resolve_target(inv);
     if (!resolved.target) {
         err << "lacquerctl: " << resolved.error << "\n";
@@ -237,6 +242,9 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
     case Command::OriginSet:
         return call.set_origin("/origin/" + arg + "?pool=" + query_value(inv.pool) +
                                "&server=" + query_value(inv.server));
+    case Command::Reload:
+    case Command::Config:
+        break; // above
     }
     return ExitStatus::Usage;
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <event2/listener.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -85,6 +86,12 @@ void Listener::pause() {
 }
 void Listener::resume() {
     evconnlistener_enable(listener_);
+}
+
+int Listener::hand_over() {
+    evconnlistener_disable(listener_);
+    backoff_.cancel();
+    return fcntl(fd_, F_DUPFD_CLOEXEC, 0);
 }
 
 std::uint16_t Listener::port() const {

@@ -313,6 +313,7 @@ void ClientSession::request_ended(bool keep_alive, bool cut, bool reset) {
 }
 
 void ClientSession::next_request() {
+    answered_once_ = true;
     if (body_.holds_resources()) {
         body_.clear(); // a big buffer goes back to the thread's spares, a file is closed
     }

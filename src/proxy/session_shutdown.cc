@@ -13,20 +13,23 @@
 
 namespace lacquer::proxy {
 
-void drain_sessions(WorkerContext& context) {
+void drain_sessions(WorkerContext& context, bool serve_new) {
     context.draining = true;
     for (ClientSession* s = context.sessions; s != nullptr;) {
         ClientSession* next = s->next_session(); // drain() may unlink s
-        s->drain();
+        s->drain(serve_new);
         s = next;
     }
 }
 
-void ClientSession::drain() {
+void ClientSession::drain(bool serve_new) {
     last_request_ = true;
     if (request_.active()) {
         request_.last_on_connection();
         return;
+    }
+    if (serve_new && !answered_once_) {
+        return; // its first request is on its way: answered, then the connection closes
     }
     if (state_ == State::ReadingHead && !parser_.started() && conn_->input_size() == 0) {
         close_now(); // idle keep-alive connection: nothing is lost

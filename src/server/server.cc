@@ -18,6 +18,7 @@
 #include "lacquer/proxy/worker_context.h"
 #include "listeners.h"
 #include "open_files.h"
+#include "server_impl.h"
 #include "tls_setup.h"
 
 #include <algorithm>
@@ -52,74 +53,6 @@ void block_handled_signals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-// One worker: its loop, its listeners and its share of everything per-worker. Everything here
-// lives on the worker's loop, so it ends in Server::stop() in an order where nothing outlives
-// what it refers to; the worker (its event base, its queue) goes last.
-struct WorkerSlot {
-    std::unique_ptr<net::Worker> worker;
-    std::unique_ptr<proxy::WorkerContext> context;
-    std::vector<std::unique_ptr<net::Listener>> listeners;
-};
-
-namespace {
-// The admin token: the file's content without surrounding whitespace; read once at start.
-std::string read_admin_token(const config::AdminConfig& admin) {
-    if (admin.token_file.empty()) {
-        return {};
-    }
-    std::ifstream in(admin.token_file);
-    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-        token.pop_back();
-    }
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) {
-        token.erase(0, 1);
-    }
-    if (!in && token.empty()) {
-        throw config::ConfigError(admin.mark,
-                                  "cannot read admin.token_file '" + admin.token_file + "'");
-    }
-    if (token.empty()) {
-        throw config::ConfigError(admin.mark,
-                                  "admin.token_file '" + admin.token_file + "' is empty");
-    }
-    return token;
-}
-} // namespace
-
-struct Server::Impl {
-    explicit Impl(const core::Clock& c) : clock(c) {}
-    const core::Clock& clock; // every worker's, and the purges'
-    std::string config_path;
-    mutable std::mutex generation_mutex;
-    std::shared_ptr<const proxy::Generation> generation; // what runs now; generation_mutex
-    std::unique_ptr<cache::ObjectStore> store;           // shared by every worker; outlives them
-    std::unique_ptr<cache::Coalescer> coalescer;         // likewise
-    metrics::Registry registry;
-    proxy::MetricSources sources;
-    // Every generation's slots, kept for the process: small, and old gauges' readers point there.
-    std::vector<std::unique_ptr<proxy::ProxyMetrics>> metrics;
-    std::atomic<std::uint64_t> reloads_ok{0};
-    std::atomic<std::uint64_t> reloads_failed{0};
-    net::TlsStats tls_stats; // every TLS listener's handshakes, across reloads
-    std::vector<std::unique_ptr<metrics::Shard>> shards; // one per worker
-    // Origin server health, shared by every worker and kept across reloads; the probe loop
-    // probes and watches it (origin/health_probe.h) from one place, beside the workers.
-    std::unique_ptr<origin::HealthBook> health_book;
-    std::unique_ptr<metrics::Shard> probe_shard;
-    std::unique_ptr<net::Worker> probe_loop;
-    std::unique_ptr<origin::HealthProber> prober;
-    std::atomic<bool> ready{false};
-    std::unique_ptr<admin::AdminServer> admin;
-    std::string admin_token; // admin.token_file's content; the workers never forward it
-    std::unique_ptr<proxy::AccessLog> access_log;
-    std::atomic<std::uint32_t> open_connections{0};
-    std::vector<BoundListener> listeners; // in config order; each worker's Listeners likewise
-    std::vector<WorkerSlot> slots;
-    unsigned workers = 1;
-    bool started = false;
-};
-
 namespace {
 
 // A config compiled for the workers, its metric series declared (found again when they exist).
@@ -128,50 +61,10 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
 
 } // namespace
 
-namespace {
-
-std::shared_ptr<const proxy::Generation> running_generation(const Server::Impl& s) {
-    std::lock_guard<std::mutex> lock(s.generation_mutex);
-    return s.generation;
-}
-
-// /readyz, /origins and /origin/*: on the running generation's pools, from the admin thread.
-void wire_origin_control(admin::AdminState& state, Server::Impl* impl) {
-    state.origin_up = [impl] {
-        const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
-        const core::Instant now = impl->clock.now();
-        const auto healthy = [&](std::size_t pool) {
-            return g->pool_specs[pool].health->any_usable(now);
-        };
-        for (const proxy::Route& route : g->routes->routes()) {
-            if (healthy(route.pool)) {
-                return true;
-            }
-        }
-        return !g->routes->default_route().reject && healthy(g->routes->default_route().pool);
-    };
-    state.origins.list = [impl](bool json) {
-        const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
-        return json ? origin::origins_json(g->pool_specs, impl->clock.now())
-                    : origin::origins_text(g->pool_specs, impl->clock.now());
-    };
-    state.origins.set_mode = [impl](std::string_view pool, std::string_view server,
-                                    std::string_view action, std::string& message) {
-        const std::shared_ptr<const proxy::Generation> g = running_generation(*impl);
-        const int status = origin::set_server_mode(g->pool_specs, pool, server, action,
-                                                   impl->clock.now(), message);
-        if (status == 200) {
-            std::cerr << ("lacquerd: admin: " + message + "\n") << std::flush;
-        }
-        return status;
-    };
-}
-
-} // namespace
-
 Server::Server(config::Config config, std::string config_path, const core::Clock& clock)
     : impl_(std::make_unique<Impl>(clock)) {
     Impl& s = *impl_;
+    s.server = this;
     s.config_path = std::move(config_path);
     s.workers =
         config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -194,36 +87,18 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     }
     declare_tls_metrics(s.registry, s.tls_stats);
     for (unsigned w = 0; w < s.workers; ++w) {
-        s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
+        take_worker_index(s); // 0 .. workers - 1, each with its shard
     }
     s.probe_shard = std::make_unique<metrics::Shard>(s.registry.capacity());
     if (c.admin.present) {
-        std::string error;
-        auto address = net::resolve(c.admin.address.host, c.admin.address.port, error);
-        if (!address) {
-            throw config::ConfigError(c.admin.mark, "cannot resolve admin address '" +
-                                                        c.admin.address.text() + "': " + error);
+        std::string token;
+        s.admin = bind_admin(s, c, token);
+        if (!token.empty()) {
+            s.admin_tokens.push_back(std::make_unique<const std::string>(std::move(token)));
         }
-        admin::AdminState state;
-        state.registry = &s.registry;
-        for (const auto& shard : s.shards) {
-            state.shards.push_back(shard.get());
-        }
-        state.ready = &s.ready;
-        Impl* impl = &s;
-        state.cache = make_cache_control(
-            [impl]() -> std::shared_ptr<const proxy::RouteTable> {
-                std::lock_guard<std::mutex> lock(impl->generation_mutex);
-                return {impl->generation, impl->generation->routes.get()};
-            },
-            *s.store, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
-        s.admin_token = read_admin_token(c.admin);
-        state.token = s.admin_token;
-        state.shards.push_back(s.probe_shard.get());
-        wire_origin_control(state, impl);
-        s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));
     }
-    s.access_log = proxy::AccessLog::open(c.log, s.workers);
+    s.log_slots = s.workers;
+    s.access_log = proxy::AccessLog::open(c.log, s.log_slots);
 
     // Every worker gets its own socket per listen address (SO_REUSEPORT).
     for (const config::ListenerConfig& l : c.listen) {
@@ -252,18 +127,9 @@ std::vector<std::uint16_t> Server::ports() const {
 
 void Server::start(std::ostream& out) {
     Impl& s = *impl_;
-    s.slots.resize(s.workers);
     for (unsigned w = 0; w < s.workers; ++w) {
-        WorkerSlot& slot = s.slots[w];
-        slot.worker = std::make_unique<net::Worker>(w, s.clock);
-        slot.context = std::make_unique<proxy::WorkerContext>(*slot.worker, s.open_connections);
-        slot.context->access_log = s.access_log.get();
-        slot.context->store = s.store.get();
-        slot.context->coalescer = s.coalescer.get();
-        slot.context->shard = s.shards[w].get();
-        slot.context->admin_token = s.admin_token;
-        slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
-            *slot.worker, s.generation, s.workers, s.shards[w].get()));
+        s.slots.push_back(make_worker_slot(s, w, s.generation));
+        WorkerSlot& slot = *s.slots.back();
         for (std::size_t j = 0; j < s.listeners.size(); ++j) {
             BoundListener& l = s.listeners[j];
             slot.listeners.push_back(
@@ -271,14 +137,16 @@ void Server::start(std::ostream& out) {
             l.fds[w] = -1; // owned by the listener now
         }
     }
-    for (WorkerSlot& slot : s.slots) {
-        slot.worker->start(nullptr);
+    for (auto& slot : s.slots) {
+        slot->worker->start(nullptr);
     }
     s.probe_loop = std::make_unique<net::Worker>(s.workers, s.clock);
     s.prober = std::make_unique<origin::HealthProber>(*s.probe_loop, s.registry, *s.probe_shard,
                                                       std::cerr);
     s.prober->watch(s.generation->pool_specs);
     s.probe_loop->start(nullptr);
+    // A POST /reload may come as soon as the admin listener runs: it waits for the lines below.
+    std::lock_guard<std::mutex> serialised(s.reload_mutex);
     if (s.admin) {
         s.admin->start();
     }
@@ -316,8 +184,11 @@ int Server::wait_for_signals() {
             stop();
             return 0;
         }
-        if (sig == SIGUSR1 && impl_->access_log) {
-            impl_->access_log->reopen();
+        if (sig == SIGUSR1) {
+            std::lock_guard<std::mutex> lock(impl_->log_mutex);
+            if (impl_->access_log) {
+                impl_->access_log->reopen();
+            }
         }
         if (sig == SIGHUP) {
             reload(std::cout, std::cerr);
@@ -407,33 +278,117 @@ ListenerPlan plan_listeners(const std::vector<BoundListener>& running,
 
 } // namespace
 
-bool Server::reload(std::ostream& out, std::ostream& log) {
-    Impl& s = *impl_;
-    if (!s.started || s.config_path.empty()) {
-        return false;
+namespace {
+
+// A refusal's text: FILE:LINE:COL first, whatever refused (a socket that cannot be bound says
+// where its setting is; the rest points at the file).
+std::string refusal_text(const std::exception& e, const std::string& file) {
+    if (dynamic_cast<const config::ConfigError*>(&e) != nullptr) {
+        return e.what();
     }
+    return file + ":1:1: " + e.what();
+}
+
+// The switch of one worker that stays: the new generation, and its listeners as the next config
+// has them (kept ones move, new ones from `fds`, taken-over ones re-indexed or closed).
+void switch_worker(WorkerSlot& slot, const std::shared_ptr<const proxy::Generation>& next,
+                   unsigned workers, const std::vector<int>& kept, const std::vector<int>& fds) {
+    proxy::WorkerContext* ctx = slot.context.get();
+    net::Worker& worker = *slot.worker;
+    ctx->switch_to(std::make_unique<proxy::WorkerGeneration>(worker, next, workers, ctx->shard));
+    std::vector<std::unique_ptr<net::Listener>> now;
+    for (std::size_t j = 0; j < kept.size(); ++j) {
+        std::unique_ptr<net::Listener> l =
+            kept[j] >= 0 ? std::move(slot.listeners[static_cast<std::size_t>(kept[j])])
+                         : (fds[j] >= 0 ? client_listener(worker, fds[j], ctx, j) : nullptr);
+        if (l) {
+            l->set_index(j); // a kept socket may serve another entry now
+        }
+        now.push_back(std::move(l));
+    }
+    slot.listeners.swap(now); // the listeners not kept close here
+    std::vector<std::unique_ptr<net::Listener>> adopted;
+    for (auto& l : slot.adopted) {
+        const auto found = std::find(kept.begin(), kept.end(), static_cast<int>(l->index()));
+        if (found != kept.end()) {
+            l->set_index(static_cast<std::size_t>(found - kept.begin()));
+            adopted.push_back(std::move(l));
+        }
+    }
+    slot.adopted.swap(adopted);
+}
+
+} // namespace
+
+bool Server::reload(std::ostream& out, std::ostream& log) {
+    return reload_config(out, log).applied;
+}
+
+Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log) {
+    Impl& s = *impl_;
+    ReloadOutcome outcome;
+    if (!s.started || s.config_path.empty()) {
+        outcome.message = "this lacquerd has no config file to reload";
+        return outcome;
+    }
+    std::lock_guard<std::mutex> serialised(s.reload_mutex); // SIGHUP and POST /reload
+    if (!s.started || s.draining) {
+        outcome.message = s.config_path + ":1:1: lacquerd is stopping";
+        return outcome;
+    }
+    reap_retired_workers(s, false);
+    reap_retired_admins(s, false);
     sd_notify(0, "RELOADING=1");
     std::shared_ptr<const proxy::Generation> next;
     ListenerPlan plan;
+    WorkerPlan workers_plan;
+    SideChanges side;
+    const unsigned running_workers = s.workers;
     try {
         config::Config loaded = config::load_config_file(s.config_path);
         check_supported(loaded);
         config::check_reloadable(running_config(s), loaded);
-        plan = plan_listeners(s.listeners, loaded.listen, s.workers);
+        const unsigned to = loaded.workers != 0 ? loaded.workers
+                                                : std::max(1u, std::thread::hardware_concurrency());
+        plan = plan_listeners(s.listeners, loaded.listen, to);
+        try {
+            std::vector<BoundListener> next_listeners; // for the sockets of new workers
+            for (std::size_t j = 0; j < plan.kept.size(); ++j) {
+                next_listeners.push_back(plan.kept[j] >= 0
+                                             ? s.listeners[static_cast<std::size_t>(plan.kept[j])]
+                                             : plan.bound[j]);
+            }
+            workers_plan = plan_workers(s, to, next_listeners, plan.kept);
+        } catch (const std::runtime_error& e) {
+            throw config::ConfigError(loaded.workers_mark, e.what());
+        }
+        unsigned slots = 0; // the worker indices the access log must take lines from
+        for (unsigned i = 0; i < s.index_used.size(); ++i) {
+            slots = s.index_used[i] ? i + 1 : slots;
+        }
+        slots = std::max(slots, static_cast<unsigned>(s.index_used.size()) +
+                                    (to > running_workers ? to - running_workers : 0));
+        side = prepare_side_changes(s, running_config(s), loaded, slots);
         std::uint64_t number = 0;
         {
             std::lock_guard<std::mutex> lock(s.generation_mutex);
             number = s.generation->number + 1;
         }
+        s.sources.workers = to; // lacquer_workers, declared again with the generation
         next = build_generation(s, std::move(loaded), number);
-    } catch (const std::exception& e) { // ConfigError (FILE:LINE:COL), or the metric capacity
+    } catch (const std::exception& e) { // ConfigError (FILE:LINE:COL), a socket, the metrics
+        s.sources.workers = running_workers;
+        for (BoundListener& b : plan.bound) {
+            close_unowned(b);
+        }
+        close_plan(workers_plan);
         ++s.reloads_failed;
+        outcome.message = refusal_text(e, s.config_path);
         // One write: stderr is unbuffered, and readers of the log must see whole lines.
-        log << ("lacquerd: reload refused, the running config stays: " + std::string(e.what()) +
-                "\n")
+        log << ("lacquerd: reload refused, the running config stays: " + outcome.message + "\n")
             << std::flush;
         sd_notify(0, "READY=1");
-        return false;
+        return outcome;
     }
     {
         std::lock_guard<std::mutex> lock(s.generation_mutex);
@@ -442,6 +397,9 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
     if (s.store->budget() != next->config.storage.memory) {
         s.store->set_budget(next->config.storage.memory); // a smaller one evicts now
     }
+    s.workers = workers_plan.to;
+    // The log first: new workers start with it, and the others take it before the switch.
+    apply_side_changes(s, side, out);
     // The listener list as the new config has it: kept ones move, new ones come from `plan`.
     std::vector<BoundListener> listeners;
     for (std::size_t j = 0; j < plan.kept.size(); ++j) {
@@ -449,49 +407,27 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
                                               : plan.bound[j]);
         listeners.back().config_text = next->config.listen[j].address_text();
     }
-    // Each worker switches on its own thread; requests in flight finish on the old generation.
+    // Each worker that stays switches on its own thread; requests in flight finish on the old
+    // generation.
+    const unsigned staying = std::min(workers_plan.from, workers_plan.to);
     auto switched = std::make_shared<std::atomic<unsigned>>(0);
-    for (unsigned w = 0; w < s.workers; ++w) {
-        WorkerSlot& slot = s.slots[w];
-        proxy::WorkerContext* ctx = slot.context.get();
-        net::Worker* worker = slot.worker.get();
-        metrics::Shard* shard = s.shards[w].get();
-        const unsigned workers = s.workers;
+    for (unsigned w = 0; w < staying; ++w) {
+        WorkerSlot* slot = s.slots[w].get();
         std::vector<int> fds; // per new listener: this worker's new socket, or -1 (kept)
-        for (BoundListener& l : listeners) {
-            fds.push_back(l.fds.empty() ? -1 : l.fds[w]);
-            if (!l.fds.empty()) {
+        for (std::size_t j = 0; j < listeners.size(); ++j) {
+            BoundListener& l = listeners[j];
+            const bool fresh = plan.kept[j] < 0 && w < l.fds.size();
+            fds.push_back(fresh ? l.fds[w] : -1);
+            if (fresh) {
                 l.fds[w] = -1; // the worker's Listener owns it from the task on
             }
         }
-        auto* running = &slot.listeners;
-        slot.worker->post(
-            [ctx, worker, shard, workers, next, switched, running, fds, kept = plan.kept] {
-                ctx->switch_to(
-                    std::make_unique<proxy::WorkerGeneration>(*worker, next, workers, shard));
-                std::vector<std::unique_ptr<net::Listener>> now;
-                for (std::size_t j = 0; j < kept.size(); ++j) {
-                    now.push_back(kept[j] >= 0
-                                      ? std::move((*running)[static_cast<std::size_t>(kept[j])])
-                                      : client_listener(*worker, fds[j], ctx, j));
-                    now.back()->set_index(j); // a kept socket may serve another entry now
-                }
-                running->swap(now); // the listeners not kept close here
-                switched->fetch_add(1);
-            });
+        slot->worker->post([slot, next, workers = s.workers, switched, fds, kept = plan.kept] {
+            switch_worker(*slot, next, workers, kept, fds);
+            switched->fetch_add(1);
+        });
     }
     s.probe_loop->post([prober = s.prober.get(), next] { prober->watch(next->pool_specs); });
-    const auto deadline = std::chrono::steady_clock::now() + kSwitchTime;
-    while (switched->load() < s.workers && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    for (std::size_t j = 0; j < plan.kept.size(); ++j) {
-        if (plan.kept[j] < 0) {
-            out << ("listening on " + listeners[j].address.text() +
-                    " (worker threads: " + std::to_string(s.workers) + ")\n")
-                << std::flush;
-        }
-    }
     for (std::size_t i = 0; i < s.listeners.size(); ++i) {
         const bool kept_now =
             std::find(plan.kept.begin(), plan.kept.end(), static_cast<int>(i)) != plan.kept.end();
@@ -500,14 +436,41 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
         }
     }
     s.listeners = std::move(listeners);
+    apply_worker_plan(s, workers_plan, next, plan.kept); // removed ones go, new ones start
+    for (BoundListener& l : s.listeners) {
+        for (int& fd : l.fds) { // sockets bound for workers that are not there
+            if (fd >= 0) {
+                ::close(fd);
+                fd = -1;
+            }
+        }
+    }
+    const auto deadline = std::chrono::steady_clock::now() + kSwitchTime;
+    while (switched->load() < staying && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (std::size_t j = 0; j < plan.kept.size(); ++j) {
+        if (plan.kept[j] < 0) {
+            out << ("listening on " + s.listeners[j].address.text() +
+                    " (worker threads: " + std::to_string(s.workers) + ")\n")
+                << std::flush;
+        }
+    }
     ensure_open_files(next->config, s.workers, log); // limits and origins may have grown
     ++s.reloads_ok;
+    std::string workers_note =
+        std::to_string(switched->load()) + "/" + std::to_string(staying) + " workers switched";
+    if (workers_plan.to != workers_plan.from) {
+        workers_note += ", worker threads " + std::to_string(workers_plan.from) + " -> " +
+                        std::to_string(workers_plan.to);
+    }
     log << ("lacquerd: reloaded " + s.config_path + " (generation " + std::to_string(next->number) +
-            ", " + std::to_string(switched->load()) + "/" + std::to_string(s.workers) +
-            " workers switched)\n")
+            ", " + workers_note + ")\n")
         << std::flush;
     sd_notify(0, "READY=1");
-    return true;
+    outcome.applied = true;
+    outcome.generation = next->number;
+    return outcome;
 }
 
 void Server::drain(core::Millis within) {
@@ -516,16 +479,19 @@ void Server::drain(core::Millis within) {
         return;
     }
     s.ready = false; // /readyz says 503 from now on: load balancers take us out
-    for (WorkerSlot& slot : s.slots) {
-        proxy::WorkerContext* ctx = slot.context.get();
-        auto* listeners = &slot.listeners;
+    std::unique_lock<std::mutex> serialised(s.reload_mutex); // a reload in flight ends first
+    s.draining = true;                                       // and none starts after
+    for (auto& slot : s.slots) {
+        WorkerSlot* sp = slot.get();
         // On the worker's own thread: close its listening sockets (new connections are refused
         // by the kernel) and let each connection end after its request in flight.
-        slot.worker->post([ctx, listeners] {
-            listeners->clear();
-            proxy::drain_sessions(*ctx);
+        sp->worker->post([sp] {
+            sp->listeners.clear();
+            sp->adopted.clear();
+            proxy::drain_sessions(*sp->context);
         });
     }
+    serialised.unlock();
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (s.open_connections.load(std::memory_order_relaxed) > 0 &&
            std::chrono::steady_clock::now() < deadline) {
@@ -535,22 +501,29 @@ void Server::drain(core::Millis within) {
 
 void Server::stop() {
     Impl& s = *impl_;
+    std::unique_lock<std::mutex> serialised(s.reload_mutex); // a reload in flight ends first
     if (!s.started) {
         return;
     }
-    s.started = false;
+    s.started = false; // no reload starts from now on
     s.ready = false;
+    serialised.unlock(); // the admin thread may wait for it (POST /reload) while we join it
     if (s.admin) {
         s.admin->stop();
     }
-    for (WorkerSlot& slot : s.slots) {
-        slot.worker->stop();
+    reap_retired_admins(s, true);
+    s.hurry = true; // workers a reload removed: stop waiting for their connections
+    for (auto& slot : s.slots) {
+        slot->worker->stop();
     }
     s.probe_loop->stop();
-    for (WorkerSlot& slot : s.slots) {
-        slot.worker->join();
+    for (auto& slot : s.slots) {
+        slot->worker->join();
     }
     s.probe_loop->join();
+    // Every other loop has ended: what the removed workers still hold is cut with nothing
+    // posting to them or waiting on them.
+    reap_retired_workers(s, true);
     s.prober.reset(); // its probes' connections are disposed into the loop, destroyed next
     s.probe_loop->destroy_disposed();
     // The threads are gone; end what they left, each thing before what it refers to:
@@ -560,17 +533,20 @@ void Server::stop() {
     //    refer to the contexts;
     // 3. the contexts: their generations and origin pools (idle connections close here);
     // 4. what that disposed; the workers themselves (event bases, queues) go with the slots.
-    for (WorkerSlot& slot : s.slots) {
-        slot.listeners.clear();
-        proxy::close_all_sessions(*slot.context);
+    for (auto& slot : s.slots) {
+        slot->listeners.clear();
+        slot->adopted.clear();
+        proxy::close_all_sessions(*slot->context);
     }
-    for (WorkerSlot& slot : s.slots) {
-        slot.worker->destroy_disposed();
+    for (auto& slot : s.slots) {
+        slot->worker->destroy_disposed();
     }
-    for (WorkerSlot& slot : s.slots) {
-        slot.context.reset();
-        slot.worker->destroy_disposed();
+    for (auto& slot : s.slots) {
+        slot->context.reset();
+        slot->worker->destroy_disposed();
     }
+    s.retiring.clear(); // removed workers' loops: a fill ended above may have posted there
+    std::lock_guard<std::mutex> lock(s.log_mutex);
     if (s.access_log) {
         s.access_log->flush(); // the cut requests' lines, before the process exits
     }

@@ -153,10 +153,10 @@ TEST(Reload, ABrokenConfigIsRefusedWithItsPositionAndTheRunningOneStays) {
     EXPECT_EQ(proxy.get("/c/item", host).header("Cache-Status"), kHit);
 
     // A change only a restart applies is refused too, at the setting.
-    proxy.rewrite_config(config_with(origin, kBefore).workers(3));
+    proxy.rewrite_config(config_with(origin, kBefore).storage("eviction", "clock"));
     ASSERT_TRUE(proxy.send_signal(SIGHUP));
     ASSERT_TRUE(proxy.wait_for_stderr("the running config stays\n", 5s)) << proxy.stderr_text();
-    EXPECT_THAT(proxy.stderr_text(), HasSubstr("`workers`"));
+    EXPECT_THAT(proxy.stderr_text(), HasSubstr("`storage.eviction`"));
     EXPECT_EQ(proxy.get("/c/item", host).body, "item");
     EXPECT_TRUE(proxy.wait_for_metric("lacquer_config_reloads_total", 2, 2s, "failure"));
     EXPECT_EQ(origin.count("/c/item"), 1u);

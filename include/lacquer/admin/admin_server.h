@@ -4,6 +4,7 @@
 // touches a worker. One request per connection; answers are small and complete.
 
 #include "lacquer/admin/admin_answer.h"
+#include "lacquer/admin/config_control.h"
 #include "lacquer/http/head.h"
 #include "lacquer/metrics/registry.h"
 #include "lacquer/net/address.h"
@@ -53,7 +54,8 @@ struct AdminState {
     std::function<bool()> origin_up;
     CacheControl cache;
     OriginControl origins;
-    std::string token; // admin.token_file's content; empty: no token asked
+    std::string token;    // admin.token_file's content; empty: no token asked
+    ConfigControl config; // POST /reload, GET /config
 };
 
 class AdminServer {
@@ -65,7 +67,16 @@ public:
     AdminServer& operator=(const AdminServer&) = delete;
 
     void start();
+    // Stops accepting, then waits for the requests in flight and ends the thread.
     void stop();
+    // A reload replaced this listener (any thread): it stops accepting now; the requests in
+    // flight finish. stop() later, from another thread, once idle().
+    void stop_listening();
+    bool idle() const;          // no request in flight (any thread)
+    bool on_own_thread() const; // the caller is this server's loop (stop() would wait on itself)
+    // A reload changed them (any thread): applied on the admin thread before the next request.
+    void set_token(std::string token);
+    void set_shards(std::vector<const metrics::Shard*> shards);
     const net::SocketAddress& address() const { return address_; }
 
     // The answer to one request (tests and the listener share it): admin::answer() on this

@@ -49,6 +49,12 @@ public:
     void resume();
     // A reload that keeps this socket may move its entry in the config.
     void set_index(std::size_t index) { index_ = index; }
+    std::size_t index() const { return index_; }
+    // The worker's thread: stops accepting and returns a duplicate of the socket (-1 when the
+    // system has no descriptor left), which another worker's Listener can take over: the
+    // socket keeps listening, so the connections in its backlog are not refused. The
+    // listener's own descriptor still closes with it.
+    int hand_over();
     std::uint16_t port() const;
     // Times accept() failed for lack of descriptors or memory and accepting paused.
     std::uint64_t accept_pauses() const { return accept_pauses_; }

@@ -30,8 +30,10 @@ public:
                       std::size_t listener = 0);
     ~ClientSession() override;
     ClientSession* next_session() const { return next_; }
-    // Graceful shutdown: close now if idle, else after the request in flight.
-    void drain();
+    // Graceful shutdown: close now if idle, else after the request in flight. `serve_new`: a
+    // connection that has not sent its first request yet is not idle but about to (a worker a
+    // reload removes accepted it from a socket that keeps listening): it gets one answer.
+    void drain(bool serve_new = false);
     // Shutdown past limits.drain_timeout, once the worker's thread has ended: the request in
     // flight, if any, is logged as cut (one line on stderr; status 503 in the access log and
     // the metrics) before the session is deleted (session_shutdown.cc).
@@ -103,6 +105,7 @@ private:
     bool body_read_ = true;         // the request's body is consumed (or it had none)
     bool reset_at_close_ = false;   // end with a reset: a close-delimited answer was cut
     bool last_request_ = false;     // shutting down: close after the request in flight
+    bool answered_once_ = false;    // a request was answered on this connection
     bool in_process_ = false;
     bool counted_ = false;
     bool buffers_kept_ = false; // between requests: released when the timer first fires

@@ -82,7 +82,8 @@ struct WorkerContext {
 // the context and its generations go.
 void close_all_sessions(WorkerContext& context);
 // On the worker's thread: from now on every connection closes after the request in flight, and
-// idle ones close at once (graceful shutdown).
-void drain_sessions(WorkerContext& context);
+// idle ones close at once (graceful shutdown). `serve_new` (a worker a reload removes): a
+// connection that has not sent its first request yet gets one answer first.
+void drain_sessions(WorkerContext& context, bool serve_new = false);
 
 } // namespace lacquer::proxy

@@ -44,13 +44,22 @@ public:
     // answered (each connection closes after its answer); returns when none is left or after
     // `within`. stop() then ends what remains.
     void drain(core::Millis within);
-    // SIGHUP: loads the config file again and, when it is valid and changes nothing that needs
-    // a restart (config/reload.h), switches every worker to it; requests in flight finish on
-    // the old one and the cache is kept; added listen addresses open (their "listening on"
-    // lines go to `out`), removed ones close, the others stay. Otherwise the running config
-    // stays. One line to `log` either way (the refusal with FILE:LINE:COL). True when the new
-    // config runs.
+    // SIGHUP: loads the config file again and, when it is valid and can be applied
+    // (config/reload.h), switches every worker to it (worker threads added or removed, the
+    // admin listener rebound, the access log swapped: see server_impl.h); requests in flight finish
+    // on the old one and the cache is kept; added listen addresses open (their "listening on" lines
+    // go to `out`), removed ones close, the others stay. Otherwise the running config stays. One
+    // line to `log` either way (the refusal with FILE:LINE:COL). True when the new config runs.
     bool reload(std::ostream& out, std::ostream& log);
+    // The same, saying what happened (POST /reload answers it): the generation now running,
+    // or why the file was refused ("FILE:LINE:COL: message", the text logged). Reloads are
+    // serialised: a second caller waits for the first.
+    struct ReloadOutcome {
+        bool applied = false;
+        std::uint64_t generation = 0;
+        std::string message;
+    };
+    ReloadOutcome reload_config(std::ostream& out, std::ostream& log);
     void stop();
 
     std::vector<std::uint16_t> ports() const;

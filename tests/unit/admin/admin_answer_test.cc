@@ -87,6 +87,14 @@ protected:
         s.origin_up = [this] { return origin_up_; };
         s.cache = cache_.control();
         s.token = token_;
+        s.config.effective = [this] {
+            cache_.record("config");
+            return std::string("workers: 2\n");
+        };
+        s.config.reload = [this] {
+            cache_.record("reload");
+            return reload_reply_;
+        };
         return s;
     }
 
@@ -108,6 +116,7 @@ protected:
     bool origin_up_ = true;
     FakeCache cache_;
     std::string token_; // empty: no token asked
+    ReloadReply reload_reply_{true, "applied generation 2"};
 };
 
 // --- Every route, one table --------------------------------------------------------------------
@@ -427,6 +436,47 @@ TEST_F(AdminAnswerTest, WithoutATokenAnyAuthorizationIsIgnored) {
     EXPECT_EQ(ask("POST", "/purge/all", "Authorization: Bearer whatever\r\n").status, 200);
     EXPECT_EQ(ask("POST", "/purge/all").status, 200);
     EXPECT_THAT(cache_.calls, ElementsAre("purge_all", "purge_all"));
+}
+
+// --- POST /reload, GET /config (admin_config.cc) -----------------------------------------------
+
+TEST_F(AdminAnswerTest, ReloadAnswersTheOutcomeAndConfigTheYaml) {
+    AdminAnswer a = ask("POST", "/reload");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, "applied generation 2\n");
+    reload_reply_ = {false, "refused: t.yaml:3:5: bad"};
+    a = ask("POST", "/reload");
+    EXPECT_EQ(a.status, 422);
+    EXPECT_EQ(a.body, "refused: t.yaml:3:5: bad\n");
+    a = ask("GET", "/config");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.content_type, "application/yaml; charset=utf-8");
+    EXPECT_EQ(a.body, "workers: 2\n");
+    EXPECT_EQ(ask("GET", "/reload").status, 405); // a reload is never a GET
+    EXPECT_EQ(ask("POST", "/config").status, 405);
+    EXPECT_THAT(cache_.calls, ElementsAre("reload", "reload", "config"));
+}
+
+TEST_F(AdminAnswerTest, ReloadAndConfigNeedTheToken) {
+    token_ = kToken;
+    for (const auto& [method, target] : std::vector<std::pair<std::string_view, std::string_view>>{
+             {"POST", "/reload"}, {"GET", "/config"}, {"GET", "/reload"}}) {
+        EXPECT_EQ(ask(method, target).status, 401) << target;
+        EXPECT_EQ(ask(method, target, "Authorization: Bearer wrong\r\n").status, 401) << target;
+    }
+    EXPECT_THAT(cache_.calls, IsEmpty());
+    const std::string right = "Authorization: Bearer " + std::string(kToken) + "\r\n";
+    EXPECT_EQ(ask("POST", "/reload", right).status, 200);
+    EXPECT_EQ(ask("GET", "/config", right).status, 200);
+}
+
+TEST_F(AdminAnswerTest, WithoutAConfigFileThereIsNothingToReload) {
+    AdminState s = state();
+    s.config.reload = nullptr;
+    const std::string raw = "POST /reload HTTP/1.1\r\nHost: admin\r\n\r\n";
+    http::HeadParser parser(http::HeadKind::Request, http::HeadLimits{16 * 1024, 4 * 1024});
+    ASSERT_EQ(parser.feed(raw.data(), raw.size()).status, http::HeadParser::Status::Complete);
+    EXPECT_EQ(answer(parser.request(), s).status, 404);
 }
 
 } // namespace

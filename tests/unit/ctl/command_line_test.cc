@@ -93,6 +93,15 @@ TEST(CtlCommandLine, OriginCommandsNameTheActionPoolAndServer) {
     EXPECT_EQ(drain.invocation->server, "10.0.0.1:80");
 }
 
+TEST(CtlCommandLine, ReloadAndConfigTakeNoArgument) {
+    const ParsedCommandLine reload = parse({"--config", "/etc/x.yaml", "reload"});
+    ASSERT_TRUE(reload.invocation.has_value()) << reload.error;
+    EXPECT_EQ(reload.invocation->command, Command::Reload);
+    EXPECT_EQ(reload.invocation->config_path, "/etc/x.yaml");
+    EXPECT_EQ(parse_ok({"config"}).command, Command::Config);
+    EXPECT_NE(usage_text().find("reload"), std::string::npos);
+}
+
 TEST(CtlCommandLine, UsageErrorsSayWhatIsWrong) {
     const std::vector<std::pair<std::vector<std::string_view>, std::string>> cases = {
         {{}, "no command"},
@@ -114,6 +123,8 @@ TEST(CtlCommandLine, UsageErrorsSayWhatIsWrong) {
         {{"--verbose", "status"}, "unknown option '--verbose'"},
         {{"purge", "--all", "--soft"}, "--soft goes with purge URL, --prefix or --tag"},
         {{"origins", "api"}, "origins takes no argument"},
+        {{"reload", "now"}, "reload takes no argument"},
+        {{"config", "--all"}, "config takes no argument"},
         {{"origin", "drain", "api"}, "origin takes drain|disable|enable POOL SERVER"},
         {{"origin", "pause", "api", "10.0.0.1:80"}, "the action is drain, disable or enable"},
     };
