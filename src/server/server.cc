@@ -18,6 +18,7 @@
 #include "lacquer/proxy/worker_context.h"
 #include "listeners.h"
 #include "open_files.h"
+#include "snapshot_files.h"
 #include "tls_setup.h"
 
 #include <algorithm>
@@ -116,6 +117,7 @@ struct Server::Impl {
     std::atomic<std::uint32_t> open_connections{0};
     std::vector<BoundListener> listeners; // in config order; each worker's Listeners likewise
     std::vector<WorkerSlot> slots;
+    std::unique_ptr<SnapshotFiles> snapshots; // storage.snapshot: read at start, written at stop
     unsigned workers = 1;
     bool started = false;
 };
@@ -252,6 +254,9 @@ std::vector<std::uint16_t> Server::ports() const {
 
 void Server::start(std::ostream& out) {
     Impl& s = *impl_;
+    s.snapshots = std::make_unique<SnapshotFiles>(
+        *s.store, s.clock, [impl = &s] { return running_generation(*impl); }, std::cerr);
+    s.snapshots->load(); // the warm restart: before anything is served or READY=1
     s.slots.resize(s.workers);
     for (unsigned w = 0; w < s.workers; ++w) {
         WorkerSlot& slot = s.slots[w];
@@ -283,6 +288,7 @@ void Server::start(std::ostream& out) {
         s.admin->start();
     }
     s.started = true;
+    s.snapshots->start_periodic();
     s.ready = true;
     for (const BoundListener& l : s.listeners) {
         out << "listening on " << l.address.text() << " (worker threads: " << s.workers << ")\n";
@@ -548,6 +554,7 @@ void Server::stop() {
         slot.worker->join();
     }
     s.probe_loop->join();
+    s.snapshots->stop_and_save(); // after the drain, nothing inserts any more
     s.prober.reset(); // its probes' connections are disposed into the loop, destroyed next
     s.probe_loop->destroy_disposed();
     // The threads are gone; end what they left, each thing before what it refers to:
