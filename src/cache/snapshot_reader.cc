@@ -179,7 +179,8 @@ private:
             return fail("corrupt header (build name)");
         }
         fmt::get(h.data() + size - 8, checksum);
-        if (options_.verify_checksums && checksum != xxh3(std::string_view(h).substr(0, size - 8))) {
+        if (options_.verify_checksums &&
+            checksum != xxh3(std::string_view(h).substr(0, size - 8))) {
             return fail("corrupt header (checksum)");
         }
         result_.build.assign(p, build_size);
@@ -188,7 +189,8 @@ private:
         }
         // Wall time that passed while no process kept the objects, rounded up to whole seconds
         // plus one: an object may come back older than it is, never younger.
-        const std::int64_t down = std::clamp<std::int64_t>(now_unix_ - written_unix_, 0, kMaxMillis / 1000);
+        const std::int64_t down =
+            std::clamp<std::int64_t>(now_unix_ - written_unix_, 0, kMaxMillis / 1000);
         down_ms_ = (down + 1) * 1000;
         return true;
     }
@@ -211,7 +213,8 @@ private:
             p = fmt::get(p, bytes);
             p = fmt::get(p, payload_hash);
             fmt::get(p, checksum);
-            if (options_.verify_checksums && checksum != xxh3(std::string_view(header).substr(0, 24))) {
+            if (options_.verify_checksums &&
+                checksum != xxh3(std::string_view(header).substr(0, 24))) {
                 return fail("corrupt block header at byte " + std::to_string(in_.offset() - 32));
             }
             if (kind == static_cast<std::uint32_t>(fmt::BlockKind::End)) {
@@ -252,7 +255,8 @@ private:
             if (!plausible(r) || total != r.record_bytes || total > payload.size()) {
                 return fail("corrupt record " + std::to_string(records_));
             }
-            const std::string_view record = payload.substr(fmt::kRecordBytes, total - fmt::kRecordBytes);
+            const std::string_view record =
+                payload.substr(fmt::kRecordBytes, total - fmt::kRecordBytes);
             payload.remove_prefix(total);
             ++records_;
             if (!consider(r, record)) {
@@ -301,8 +305,8 @@ private:
                 return true;
             }
         }
-        const std::size_t charge = sizeof(StoredObject) + bytes.size() +
-                                   ObjectStore::kOverheadPerObject;
+        const std::size_t charge =
+            sizeof(StoredObject) + bytes.size() + ObjectStore::kOverheadPerObject;
         if (staged_bytes_ + charge > store_.budget()) {
             ++result_.over_budget;
             return true;

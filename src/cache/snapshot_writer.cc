@@ -2,8 +2,8 @@
 // "<path>.tmp" beside the target, fsynced, renamed over the target, the directory fsynced. The
 // store is visited shard by shard (references taken under the shard's lock, written without
 // it), so a write beside running workers only ever holds a lock to copy pointers.
-#include "lacquer/core/errno_text.h"
 #include "lacquer/cache/snapshot.h"
+#include "lacquer/core/errno_text.h"
 #include "snapshot_format.h"
 
 #include <algorithm>
@@ -113,9 +113,9 @@ bool append_record(const StoredObject& o, core::Instant now, std::uint64_t finge
     fmt::Record r;
     r.status = static_cast<std::uint16_t>(o.status());
     const FreshnessWindow w = o.window();
-    r.flags = static_cast<std::uint8_t>((w.must_revalidate ? fmt::kMustRevalidate : 0) |
-                                        (w.reusable_with_authorization ? fmt::kWithAuthorization
-                                                                       : 0));
+    r.flags =
+        static_cast<std::uint8_t>((w.must_revalidate ? fmt::kMustRevalidate : 0) |
+                                  (w.reusable_with_authorization ? fmt::kWithAuthorization : 0));
     r.fingerprint = fingerprint;
     const std::int64_t age = std::max<std::int64_t>(0, millis(now - o.stored_at()));
     r.age_ms = age;
@@ -222,8 +222,8 @@ SnapshotWrite write_snapshot(const ObjectStore& store, const std::string& path,
     // The rename itself is durable only once the directory is synced.
     const std::size_t slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? std::string(".")
-                            : slash == 0                ? std::string("/")
-                                                        : path.substr(0, slash);
+                            : slash == 0               ? std::string("/")
+                                                       : path.substr(0, slash);
     const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd >= 0) {
         (void)::fsync(dir_fd);

@@ -108,8 +108,8 @@ void SnapshotFiles::save(const char* why) {
         notify_status("cache snapshot not written");
         return;
     }
-    log_ << ("lacquerd: cache snapshot written to " + path + " (" + why + "): " +
-             std::to_string(w.objects) + " objects, " + mib(w.bytes) + " in " +
+    log_ << ("lacquerd: cache snapshot written to " + path + " (" + why +
+             "): " + std::to_string(w.objects) + " objects, " + mib(w.bytes) + " in " +
              std::to_string(static_cast<long>(ms)) + " ms, " + rate(w.bytes, ms) + "\n")
          << std::flush;
     notify_status("cache snapshot written: " + std::to_string(w.objects) + " objects");

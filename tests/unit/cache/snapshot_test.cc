@@ -297,7 +297,8 @@ TEST(Snapshot, AFutureVersionIsAColdStart) {
     std::string bytes = written(two_objects(), clock);
     bytes[8] = 2; // the version, little-endian
     ObjectStore store(1 << 20);
-    EXPECT_EQ(load(bytes, store, clock).error, "format version 2 is newer than this build reads (1)");
+    EXPECT_EQ(load(bytes, store, clock).error,
+              "format version 2 is newer than this build reads (1)");
     EXPECT_EQ(store.stats().objects, 0U);
 }
 
