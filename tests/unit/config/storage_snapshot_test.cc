@@ -2,6 +2,7 @@
 // FILE:LINE:COL. Lines of `storage:` start at 7 (after the base).
 #include "lacquer/config/load.h"
 
+#include <cstdlib>
 #include <gtest/gtest.h>
 #include <string>
 
@@ -66,6 +67,14 @@ TEST(StorageSnapshotConfig, RefusesAPeriodUnderTenSeconds) {
 
 TEST(StorageSnapshotConfig, RefusesAnUnknownKey) {
     EXPECT_EQ(error_of("storage:\n  snapshots: /s\n").substr(0, 12), "t.yaml:8:3: ");
+}
+
+TEST(StorageSnapshotConfig, TheFullExampleSetsBoth) {
+    const char* env = std::getenv("LACQUER_SOURCE_DIR");
+    const std::string dir = env != nullptr ? env : LACQUER_SOURCE_DIR_DEFAULT;
+    const Config config = load_config_file(dir + "/vcl-like-config/examples/full.yaml");
+    EXPECT_EQ(config.storage.snapshot, "/var/lib/lacquer/cache.snap");
+    EXPECT_EQ(config.storage.snapshot_every, std::chrono::minutes(10));
 }
 
 } // namespace
