@@ -184,6 +184,11 @@ private:
             return fail("corrupt header (checksum)");
         }
         result_.build.assign(p, build_size);
+        for (char& c : result_.build) { // it goes into a log line: printable, one line
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+                c = '?';
+            }
+        }
         if (format_id != xxh3(fmt::kFormatText)) {
             return fail("format id differs from this build's (written by " + result_.build + ")");
         }
