@@ -243,8 +243,8 @@ StorageConfig read_storage(const YamlValue& value) {
         }
     }
     if (const std::optional<YamlValue> every = map.find("snapshot_every")) {
-        // Shorter periods would spend a core on rewriting the same objects.
-        storage.snapshot_every = every->as_duration(std::chrono::seconds(10));
+        // Each write is a pass over the whole store: minutes make sense, a second is the floor.
+        storage.snapshot_every = every->as_duration(std::chrono::seconds(1));
         if (!snapshot) {
             every->fail("needs storage.snapshot (the file to write)");
         }

@@ -5,6 +5,7 @@
 // file is one log line and a cold start. Sockets, workers and the origin are real; the first
 // server's clock is moved instead of sleeping.
 #include "cache_test_support.h"
+#include "lacquer/cache/snapshot.h"
 #include "support/child_process.h"
 #include "support/http_client.h"
 #include "support/in_process_lacquer.h"
@@ -169,6 +170,25 @@ TEST(WarmRestart, ADamagedSnapshotIsOneLogLineAndAColdStart) {
     const Response a = second.get("/l/a", kApiHost);
     EXPECT_EQ(a.body, "a #2");
     EXPECT_EQ(a.header("Cache-Status"), kStored);
+}
+
+TEST(WarmRestart, SnapshotEveryWritesWhileRunning) {
+    TempDir dir("lacquer-snapshot");
+    const std::string path = (dir.path() / "cache.snap").string();
+    ScriptedOrigin origin;
+    origin.on_get("/l/a", numbered("a"));
+    InProcessLacquer proxy(with_snapshot(origin, path).storage("snapshot_every", "1s"));
+    ASSERT_TRUE(proxy.started());
+    ASSERT_EQ(proxy.get("/l/a", kApiHost).header("Cache-Status"), kStored);
+    // The periodic thread writes within about a second (it looks once a second); the file
+    // appears whole, by rename, so whatever is there can be read.
+    cache::ObjectStore copy(1 << 20);
+    const auto loaded_one = [&] {
+        return ::access(path.c_str(), F_OK) == 0 &&
+               cache::read_snapshot_file(path, copy, proxy.clock(), {}).loaded == 1;
+    };
+    EXPECT_TRUE(eventually(5s, loaded_one)) << "no periodic snapshot with the object at " << path;
+    EXPECT_EQ(proxy.get("/l/a", kApiHost).header("Cache-Status"), kHit);
 }
 
 } // namespace

@@ -5,11 +5,13 @@
 // nothing in the store.
 #include "lacquer/cache/snapshot.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -344,6 +346,36 @@ TEST(Snapshot, AnUnwritableDirectoryIsAnErrorAndNoFile) {
     ScratchDir dir;
     const SnapshotWrite w = write_snapshot(store, dir.file("no/such/dir/s"), clock, {}, "b");
     EXPECT_NE(w.error, "");
+}
+
+TEST(Snapshot, AWriteBesideInsertsAndLookupsReadsBackWhole) {
+    // What a periodic snapshot meets: workers inserting, replacing and looking up meanwhile.
+    core::ManualClock clock;
+    ObjectStore store(64 << 20);
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_TRUE(store.insert(make({"/k" + std::to_string(i), std::string(100, 'k')}, clock)));
+    }
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+        for (int round = 0; !done.load(); ++round) {
+            const std::string path = "/k" + std::to_string(round % 3000);
+            (void)store.insert(make({path, "round " + std::to_string(round)}, clock));
+            (void)find(store, "/k" + std::to_string((round * 7) % 2000));
+        }
+    });
+    ScratchDir dir;
+    SnapshotWrite w;
+    for (int i = 0; i < 5; ++i) {
+        w = write_snapshot(store, dir.file("s"), clock, {}, "b");
+        ASSERT_EQ(w.error, "");
+    }
+    done = true;
+    worker.join();
+    ObjectStore next(64 << 20);
+    const SnapshotLoad r = read_snapshot_file(dir.file("s"), next, clock, {});
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.loaded, w.objects);
+    EXPECT_GE(r.loaded, 2000U);
 }
 
 TEST(Snapshot, AnEmptyStoreRoundTrips) {
