@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <memory>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -70,6 +71,21 @@ public:
             }
             offset_ += step;
             size -= step;
+        }
+        return true;
+    }
+    // Reads exactly `size` bytes into `out` (memory the caller sized); false at the end or on
+    // an error.
+    bool read_into(char* out, std::size_t size) {
+        while (size > 0) {
+            const long n = source_.read(out, size);
+            if (n <= 0) {
+                failed_ = n < 0;
+                return false;
+            }
+            out += n;
+            size -= static_cast<std::size_t>(n);
+            offset_ += static_cast<std::uint64_t>(n);
         }
         return true;
     }
@@ -202,7 +218,6 @@ private:
 
     bool read_blocks() {
         std::string header;
-        std::string payload;
         for (;;) {
             header.clear();
             if (!in_.read(header, fmt::kBlockHeaderBytes)) {
@@ -232,47 +247,97 @@ private:
             if (kind != static_cast<std::uint32_t>(fmt::BlockKind::Objects) || count == 0) {
                 return fail("corrupt block header at byte " + std::to_string(in_.offset() - 32));
             }
-            payload.clear();
-            if (!in_.read(payload, bytes)) {
-                return truncated("block payload");
-            }
-            if (options_.verify_checksums && payload_hash != xxh3(payload)) {
-                return fail("block checksum mismatch at byte " +
-                            std::to_string(in_.offset() - bytes));
-            }
-            if (!read_records(payload, count)) {
+            if (!read_objects(count, bytes, payload_hash)) {
                 return false;
             }
             payload_total_ += bytes;
         }
     }
 
-    bool read_records(std::string_view payload, std::uint32_t count) {
+    // One block of `count` records in `bytes`, read record by record: the strings into a
+    // scratch buffer, each body straight into its new object (or, for an object not kept,
+    // through a scratch buffer), hashing as it goes; the block's checksum is compared at its end
+    // (until then, and if it differs, nothing reaches the store).
+    bool read_objects(std::uint32_t count, std::uint64_t bytes, std::uint64_t payload_hash) {
+        XXH3_state_t& state = *hash_state_;
+        XXH3_64bits_reset(&state);
+        std::uint64_t left = bytes;
         for (std::uint32_t i = 0; i < count; ++i) {
-            fmt::Record r;
-            if (payload.size() < fmt::kRecordBytes) {
-                return fail("corrupt record (short block)");
+            if (left < fmt::kRecordBytes) {
+                return fail("corrupt record " + std::to_string(records_) + " (short block)");
             }
-            fmt::decode(payload.data(), r);
+            scratch_.clear();
+            if (!in_.read(scratch_, fmt::kRecordBytes)) {
+                return truncated("record");
+            }
+            XXH3_64bits_update(&state, scratch_.data(), fmt::kRecordBytes);
+            left -= fmt::kRecordBytes;
+            fmt::Record r;
+            fmt::decode(scratch_.data(), r);
             const std::uint64_t total = std::uint64_t{fmt::kRecordBytes} + r.key_size +
                                         r.head_size + r.etag_size + r.lm_size + r.vary_size +
                                         r.tags_size + r.body_size;
-            if (!plausible(r) || total != r.record_bytes || total > payload.size()) {
+            if (!plausible(r) || total != r.record_bytes || total - fmt::kRecordBytes > left) {
                 return fail("corrupt record " + std::to_string(records_));
             }
-            const std::string_view record =
-                payload.substr(fmt::kRecordBytes, total - fmt::kRecordBytes);
-            payload.remove_prefix(total);
+            const std::uint64_t strings = total - fmt::kRecordBytes - r.body_size;
+            scratch_.clear();
+            if (!in_.read(scratch_, strings)) {
+                return truncated("record");
+            }
+            XXH3_64bits_update(&state, scratch_.data(), scratch_.size());
+            left -= total - fmt::kRecordBytes;
             ++records_;
-            if (!consider(r, record)) {
+            ObjectRef o;
+            if (!consider(r, scratch_, o)) {
                 return false;
             }
+            if (!read_body(o, r.body_size, state)) {
+                return truncated("object body");
+            }
+            if (o) {
+                staged_bytes_ += o->charge();
+                staged_.push_back(std::move(o));
+            }
         }
-        return payload.empty() ? true : fail("corrupt block (bytes after its records)");
+        if (left != 0) {
+            return fail("corrupt block (bytes after its records)");
+        }
+        if (options_.verify_checksums && XXH3_64bits_digest(&state) != payload_hash) {
+            return fail("block checksum mismatch at byte " + std::to_string(in_.offset() - bytes));
+        }
+        return true;
     }
 
-    // Builds the object of one sound record, unless it is not to be kept.
-    bool consider(const fmt::Record& r, std::string_view bytes) {
+    // The body: into `o` when it is kept, else through the scratch buffer; hashed either way.
+    bool read_body(const ObjectRef& o, std::uint32_t size, XXH3_state_t& state) {
+        if (o) {
+            char* body = o->body_for_fill();
+            for (std::size_t done = 0; done < size;) {
+                const std::size_t step = std::min<std::size_t>(size - done, kReadChunk);
+                if (!in_.read_into(body + done, step)) {
+                    return false;
+                }
+                XXH3_64bits_update(&state, body + done, step);
+                done += step;
+            }
+            return true;
+        }
+        for (std::size_t done = 0; done < size;) {
+            const std::size_t step = std::min<std::size_t>(size - done, kReadChunk);
+            skipped_.clear();
+            if (!in_.read(skipped_, step)) {
+                return false;
+            }
+            XXH3_64bits_update(&state, skipped_.data(), step);
+            done += step;
+        }
+        return true;
+    }
+
+    // Builds the object of one sound record (`bytes`: its strings), body still to fill, unless
+    // it is not to be kept (`out` stays empty). False when the record is corrupt.
+    bool consider(const fmt::Record& r, std::string_view bytes, ObjectRef& out) {
         std::size_t at = 0;
         const auto take = [&](std::uint32_t size) {
             const std::string_view part = bytes.substr(at, size);
@@ -286,7 +351,6 @@ private:
         f.last_modified = take(r.lm_size);
         f.vary = take(r.vary_size);
         f.tags = take(r.tags_size);
-        const std::string_view body = take(r.body_size);
         const std::string_view url = fmt::url_of_key(f.key);
         if (url.empty()) {
             return fail("corrupt record " + std::to_string(records_ - 1) + " (key)");
@@ -311,7 +375,7 @@ private:
             }
         }
         const std::size_t charge =
-            sizeof(StoredObject) + bytes.size() + ObjectStore::kOverheadPerObject;
+            sizeof(StoredObject) + bytes.size() + r.body_size + ObjectStore::kOverheadPerObject;
         if (staged_bytes_ + charge > store_.budget()) {
             ++result_.over_budget;
             return true;
@@ -321,12 +385,9 @@ private:
         f.status = r.status;
         f.date = r.date;
         f.initial_age = r.initial_age;
-        f.body_size = body.size();
+        f.body_size = r.body_size;
         f.stored_at = now_ - core::Millis(age);
         ObjectRef o(StoredObject::create(f));
-        if (!body.empty()) {
-            std::memcpy(o->body_for_fill(), body.data(), body.size());
-        }
         // create() takes an IMF-fixdate Date line out of the head; the head it was written from
         // had none left, unless the origin sent two: then the object would differ. Keep only
         // objects that come back byte for byte.
@@ -337,8 +398,7 @@ private:
         if (since >= 0) {
             o->mark_stale(now_ - core::Millis(since));
         }
-        staged_bytes_ += o->charge();
-        staged_.push_back(std::move(o));
+        out = std::move(o);
         return true;
     }
 
@@ -367,6 +427,11 @@ private:
     std::uint64_t payload_total_ = 0;
     std::uint64_t staged_bytes_ = 0;
     std::vector<ObjectRef> staged_;
+    // Hashes a block as it is read (the struct is opaque in the shared library's ABI).
+    std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> hash_state_{XXH3_createState(),
+                                                                                &XXH3_freeState};
+    std::string scratch_; // a record's fixed part, then its strings
+    std::string skipped_; // bodies of objects not kept
     SnapshotLoad result_;
     std::string error_;
 };
