@@ -210,8 +210,12 @@ private:
         }
         // Wall time that passed while no process kept the objects, rounded up to whole seconds
         // plus one: an object may come back older than it is, never younger.
-        const std::int64_t down =
-            std::clamp<std::int64_t>(now_unix_ - written_unix_, 0, kMaxMillis / 1000);
+        // (Compared before subtracting: a damaged time must not overflow.)
+        constexpr std::int64_t kMaxDown = kMaxMillis / 1000;
+        const std::int64_t down = written_unix_ >= now_unix_ ? 0
+                                  : written_unix_ < now_unix_ - kMaxDown
+                                      ? kMaxDown
+                                      : now_unix_ - written_unix_;
         down_ms_ = (down + 1) * 1000;
         return true;
     }
