@@ -33,7 +33,9 @@ inline constexpr std::size_t kBlockTarget = 1 << 20;
 
 enum class BlockKind : std::uint32_t { Objects = 1, End = 2 };
 
-enum RecordFlags : std::uint8_t { kMustRevalidate = 1, kWithAuthorization = 2 };
+// Record::flags bits.
+inline constexpr std::uint8_t kMustRevalidate = 1;
+inline constexpr std::uint8_t kWithAuthorization = 2;
 
 struct Record {
     std::uint32_t record_bytes = 0; // this struct, the strings and the body

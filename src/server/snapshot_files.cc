@@ -25,7 +25,8 @@ std::string mib(std::uint64_t bytes) {
 // MB/s (10^6 bytes) over `ms`, as the perf figures give it.
 std::string rate(std::uint64_t bytes, double ms) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.0f MB/s", ms > 0 ? bytes / ms / 1000.0 : 0.0);
+    std::snprintf(text, sizeof text, "%.0f MB/s",
+                  ms > 0 ? static_cast<double>(bytes) / ms / 1000.0 : 0.0);
     return text;
 }
 
@@ -41,7 +42,9 @@ double thread_cpu_ms() {
     if (getrusage(RUSAGE_THREAD, &usage) != 0) {
         return 0;
     }
-    const auto ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+    const auto ms = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) * 1000.0 + static_cast<double>(t.tv_usec) / 1000.0;
+    };
     return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
