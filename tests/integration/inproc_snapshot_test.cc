@@ -36,6 +36,9 @@ constexpr std::string_view kRoutes = R"(routes:
   - name: bounded
     match: { path_prefix: /b/ }
     cache: { key_params: all, ttl: 60s, stale: 1s, stale_if_error: 2s }
+  - name: if-error
+    match: { path_prefix: /e/ }
+    cache: { key_params: all, ttl: 60s, stale: 0s, stale_if_error: 10m }
 )";
 
 // Requests name one host: the key holds the Host, and each server listens on a port of its own.
@@ -117,6 +120,25 @@ TEST(WarmRestart, ExpiredObjectsStayOutAndStaleOnesComeBackStale) {
     const Response past = second.get("/b/x", kApiHost); // never served past its hard bound
     EXPECT_EQ(past.body, "b #2");
     EXPECT_EQ(past.header("Cache-Status"), kStored);
+}
+
+TEST(WarmRestart, AnObjectInsideItsStaleIfErrorWindowServesAFailingOrigin) {
+    TempDir dir("lacquer-snapshot");
+    const std::string path = (dir.path() / "cache.snap").string();
+    ScriptedOrigin origin;
+    origin.on_get("/e/x", numbered("e", {{"Cache-Control", "max-age=60"}}));
+    {
+        InProcessLacquer first(with_snapshot(origin, path));
+        ASSERT_TRUE(first.started());
+        ASSERT_EQ(first.get("/e/x", kApiHost).header("Cache-Status"), kStored);
+        first.advance(90s); // expired, inside stale_if_error: 10m only
+    }
+    origin.on_get("/e/x", numbered("failure", {}, 500));
+    InProcessLacquer second(with_snapshot(origin, path));
+    ASSERT_TRUE(second.started());
+    const Response r = second.get("/e/x", kApiHost);
+    EXPECT_EQ(r.body, "e #1");
+    EXPECT_EQ(r.header("Cache-Status"), stale_on_error(500));
 }
 
 TEST(WarmRestart, AChangedRouteKeyPolicyDropsThatRoutesObjectsOnly) {
