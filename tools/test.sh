@@ -42,7 +42,8 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   # clients, a manual clock read by workers while the test advances it, the origin pool's retry
   # budget and admission queue shared by workers, server health shared by the workers and the
   # probe loop, names re-resolved beside them, worker threads added and removed, the admin
-  # listener rebound and the access log swapped by a reload), one test at a time:
+  # listener rebound and the access log swapped by a reload, snapshot writes beside inserts), one
+  # test at a time:
   # timing-bound tests stay meaningful.
   echo "== tsan: build"
   cmake --preset tsan >/dev/null
@@ -52,7 +53,7 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
     integration_reload
   echo "== tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
-    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|LiveReload)\.'
+    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|LiveReload|Snapshot|WarmRestart)\.'
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi
 echo "== all test runs passed"

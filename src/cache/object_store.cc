@@ -250,6 +250,19 @@ std::size_t ObjectStore::mark_stale_if(const std::function<bool(const StoredObje
     return marked;
 }
 
+void ObjectStore::visit(const std::function<void(const StoredObject&)>& visit) const {
+    std::vector<ObjectRef> held;
+    for (Shard& s : shards_) {
+        matching(
+            s,
+            [&visit](const StoredObject& o) {
+                visit(o);
+                return false;
+            },
+            held);
+    }
+}
+
 StoreStats ObjectStore::stats() const {
     StoreStats st;
     for (const Shard& s : shards_) {

@@ -209,7 +209,8 @@ Limits read_limits(const YamlValue& value) {
 }
 
 StorageConfig read_storage(const YamlValue& value) {
-    const YamlMap map = YamlMap::with_keys(value, {"memory", "max_object_size", "eviction"});
+    const YamlMap map = YamlMap::with_keys(
+        value, {"memory", "max_object_size", "eviction", "snapshot", "snapshot_every"});
     StorageConfig storage;
     storage.present = true;
     storage.mark = value.mark();
@@ -230,6 +231,22 @@ StorageConfig read_storage(const YamlValue& value) {
             storage.eviction = Eviction::Clock;
         } else {
             eviction->fail("expected s3fifo or clock, got " + quoted(policy));
+        }
+    }
+    const std::optional<YamlValue> snapshot = map.find("snapshot");
+    if (snapshot) {
+        storage.snapshot_mark = snapshot->mark();
+        storage.snapshot = snapshot->as_string();
+        if (storage.snapshot.empty() || storage.snapshot.front() != '/' ||
+            storage.snapshot.back() == '/') {
+            snapshot->fail("expected an absolute file path, got " + quoted(storage.snapshot));
+        }
+    }
+    if (const std::optional<YamlValue> every = map.find("snapshot_every")) {
+        // Each write is a pass over the whole store: minutes make sense, a second is the floor.
+        storage.snapshot_every = every->as_duration(std::chrono::seconds(1));
+        if (!snapshot) {
+            every->fail("needs storage.snapshot (the file to write)");
         }
     }
     // The defaults fit each other, so a misfit always involves a key that was written.

@@ -169,6 +169,12 @@ void write_server(YamlOut& y, const Config& c) {
     y.size(1, "memory", c.storage.memory);
     y.size(1, "max_object_size", c.storage.max_object_size);
     y.raw(1, "eviction", c.storage.eviction == Eviction::Clock ? "clock" : "s3fifo");
+    if (!c.storage.snapshot.empty()) {
+        y.str(1, "snapshot", c.storage.snapshot);
+        if (c.storage.snapshot_every.count() > 0) {
+            y.duration(1, "snapshot_every", c.storage.snapshot_every);
+        }
+    }
     y.section(0, "log");
     switch (c.log.access) {
     case AccessLogTarget::Stdout:

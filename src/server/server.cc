@@ -19,6 +19,7 @@
 #include "listeners.h"
 #include "open_files.h"
 #include "server_impl.h"
+#include "snapshot_files.h"
 #include "tls_setup.h"
 
 #include <algorithm>
@@ -127,6 +128,14 @@ std::vector<std::uint16_t> Server::ports() const {
 
 void Server::start(std::ostream& out) {
     Impl& s = *impl_;
+    s.snapshots = std::make_unique<SnapshotFiles>(
+        *s.store, s.clock,
+        [impl = &s] {
+            std::lock_guard<std::mutex> lock(impl->generation_mutex);
+            return impl->generation;
+        },
+        std::cerr);
+    s.snapshots->load(); // the warm restart: before anything is served or READY=1
     for (unsigned w = 0; w < s.workers; ++w) {
         s.slots.push_back(make_worker_slot(s, w, s.generation));
         WorkerSlot& slot = *s.slots.back();
@@ -151,6 +160,7 @@ void Server::start(std::ostream& out) {
         s.admin->start();
     }
     s.started = true;
+    s.snapshots->start_periodic();
     s.ready = true;
     for (const BoundListener& l : s.listeners) {
         out << "listening on " << l.address.text() << " (worker threads: " << s.workers << ")\n";
@@ -524,6 +534,7 @@ void Server::stop() {
     // Every other loop has ended: what the removed workers still hold is cut with nothing
     // posting to them or waiting on them.
     reap_retired_workers(s, true);
+    s.snapshots->stop_and_save(); // after the drain, nothing inserts any more
     s.prober.reset(); // its probes' connections are disposed into the loop, destroyed next
     s.probe_loop->destroy_disposed();
     // The threads are gone; end what they left, each thing before what it refers to:

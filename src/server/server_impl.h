@@ -18,6 +18,7 @@
 #include "lacquer/proxy/worker_context.h"
 #include "lacquer/server/server.h"
 #include "listeners.h"
+#include "snapshot_files.h"
 
 #include <atomic>
 #include <memory>
@@ -92,6 +93,7 @@ struct Server::Impl {
     // refer to its slot while the list changes.
     std::vector<std::unique_ptr<WorkerSlot>> slots;
     std::vector<std::unique_ptr<RetiringWorker>> retiring;
+    std::unique_ptr<SnapshotFiles> snapshots; // storage.snapshot: read at start, written at stop
     unsigned workers = 1;
     std::atomic<bool> started{false};
     bool draining = false;          // reload_mutex; drain() began: no reload applies

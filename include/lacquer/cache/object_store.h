@@ -75,6 +75,11 @@ public:
     std::size_t mark_stale_if(const std::function<bool(const StoredObject&)>& match,
                               core::Instant at);
 
+    // Calls visit(o) for every stored object, shard by shard (a snapshot write): each shard's
+    // objects are referenced under its lock and visited without it, as remove_if's match, so a
+    // slow visit never stalls lookups and inserts. An object stored meanwhile may be missed.
+    void visit(const std::function<void(const StoredObject&)>& visit) const;
+
     StoreStats stats() const;
     std::uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
     // A reload's storage.memory: a smaller budget evicts down to it now.

@@ -102,6 +102,12 @@ struct StorageConfig {
     std::uint64_t max_object_size = 8 * 1024 * 1024;
     Eviction eviction = Eviction::S3Fifo;
     SourceMark eviction_mark; // line 0: not written
+    // Warm restart (server/snapshot_files.h): the store is written to this absolute path when
+    // lacquerd stops and read back when it starts; empty: no snapshot.
+    std::string snapshot;
+    SourceMark snapshot_mark; // line 0: not written
+    // Also write it this often while running (bounds what a crash loses); 0: only at stop.
+    Duration snapshot_every = Duration(0);
     SourceMark mark;
 };
 

@@ -1,0 +1,391 @@
+// The snapshot file's writer and reader (cache/snapshot.h): a round trip keeps every field and
+// the objects' absolute times; what expired while down, what a changed route key policy made,
+// and what is beyond storage.memory stays out; every kind of damaged file (empty, foreign,
+// future version, truncated anywhere, any byte flipped, bytes appended) is one error line and
+// nothing in the store.
+#include "lacquer/cache/snapshot.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <xxhash.h>
+
+namespace lacquer::cache {
+namespace {
+
+using std::chrono::seconds;
+
+// A directory of its own, removed with what is in it.
+class ScratchDir {
+public:
+    ScratchDir() {
+        std::string pattern = ::testing::TempDir() + "lacquer-snapshot-XXXXXX";
+        const char* made = ::mkdtemp(pattern.data());
+        EXPECT_NE(made, nullptr);
+        path_ = pattern;
+    }
+    ~ScratchDir() { (void)std::system(("rm -rf '" + path_ + "'").c_str()); }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class MemorySource final : public SnapshotSource {
+public:
+    explicit MemorySource(std::string_view bytes) : rest_(bytes) {}
+    long read(char* out, std::size_t size) override {
+        const std::size_t n = std::min(size, rest_.size());
+        std::copy_n(rest_.data(), n, out);
+        rest_.remove_prefix(n);
+        return static_cast<long>(n);
+    }
+
+private:
+    std::string_view rest_;
+};
+
+std::string canonical(std::string_view path, std::string_view variants = "") {
+    return "G\nexample.com\n" + std::string(path) + "\n\n" + std::string(variants);
+}
+
+struct Spec {
+    std::string path;
+    std::string body;
+    core::Millis ttl{seconds(60)};
+    core::Millis stale{0};
+    core::Millis stale_if_error{0};
+    core::Millis age{0}; // at the write
+};
+
+ObjectRef make(const Spec& spec, const core::ManualClock& clock) {
+    const std::string key = canonical(spec.path);
+    const std::string url = key; // no variants: the key is its URL
+    StoredObject::Fields f;
+    f.key = key;
+    f.hash = XXH3_64bits(key.data(), key.size());
+    f.url_hash = XXH3_64bits(url.data(), url.size());
+    f.head = "Content-Type: text/plain\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\nX-A: 1\r\n";
+    f.body_size = spec.body.size();
+    f.status = 203;
+    f.stored_at = clock.now() - spec.age;
+    f.initial_age = 7;
+    f.window = {spec.ttl, spec.stale, spec.stale_if_error, false, true};
+    f.etag = "\"v1\"";
+    f.last_modified = "Tue, 14 Nov 2023 22:00:00 GMT";
+    f.vary = "accept-encoding\n!\n"; // the request had none
+    f.tags = "a b";
+    ObjectRef o(StoredObject::create(f));
+    std::copy(spec.body.begin(), spec.body.end(), o->body_for_fill());
+    return o;
+}
+
+ObjectRef find(const ObjectStore& store, std::string_view path) {
+    const std::string key = canonical(path);
+    const std::uint64_t hash = XXH3_64bits(key.data(), key.size());
+    return store.lookup({hash, hash, key}); // a request without Accept-Encoding
+}
+
+// A snapshot of `specs` written at the clock's now, as bytes.
+std::string written(const std::vector<Spec>& specs, core::ManualClock& clock,
+                    const KeyPolicyFingerprint& fingerprint = {}) {
+    ObjectStore store(64 << 20);
+    for (const Spec& s : specs) {
+        EXPECT_TRUE(store.insert(make(s, clock)));
+    }
+    ScratchDir dir;
+    const std::string path = dir.file("cache.snap");
+    const SnapshotWrite w = write_snapshot(store, path, clock, fingerprint, "test-build");
+    EXPECT_EQ(w.error, "");
+    EXPECT_EQ(w.objects, specs.size());
+    std::string bytes = read_all(path);
+    EXPECT_EQ(bytes.size(), w.bytes);
+    EXPECT_NE(::access((path + ".tmp").c_str(), F_OK), 0); // renamed into place
+    return bytes;
+}
+
+SnapshotLoad load(std::string_view bytes, ObjectStore& store, const core::Clock& clock,
+                  const KeyPolicyFingerprint& fingerprint = {}) {
+    MemorySource source(bytes);
+    return read_snapshot(source, store, clock, fingerprint);
+}
+
+std::vector<Spec> two_objects() {
+    return {{"/a", "alpha body", seconds(60)}, {"/b", std::string(3000, 'b'), seconds(60)}};
+}
+
+TEST(Snapshot, ARoundTripKeepsEveryFieldAndTheAge) {
+    core::ManualClock clock;
+    const std::string bytes =
+        written({{"/a", "alpha", seconds(60), seconds(5), seconds(9), seconds(20)},
+                 {"/empty", "", seconds(30)}},
+                clock);
+    clock.advance(seconds(10)); // down for 10 s
+    ObjectStore store(64 << 20);
+    const SnapshotLoad r = load(bytes, store, clock);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.loaded, 2U);
+    EXPECT_EQ(r.build, "test-build");
+    EXPECT_EQ(r.file_bytes, bytes.size());
+    EXPECT_EQ(store.stats().objects, 2U);
+    EXPECT_EQ(store.stats().bytes, r.bytes);
+
+    const ObjectRef a = find(store, "/a");
+    ASSERT_TRUE(a);
+    core::ManualClock fresh; // a second process made the original: compare by value
+    const ObjectRef want = make({"/a", "alpha", seconds(60), seconds(5), seconds(9)}, fresh);
+    EXPECT_EQ(a->key(), want->key());
+    EXPECT_EQ(a->head(), want->head());
+    EXPECT_EQ(a->date(), want->date());
+    EXPECT_NE(a->date(), 0U);
+    EXPECT_EQ(a->etag(), "\"v1\"");
+    EXPECT_EQ(a->last_modified(), want->last_modified());
+    EXPECT_EQ(a->vary(), want->vary());
+    EXPECT_EQ(a->tags(), "a b");
+    EXPECT_EQ(a->status(), 203);
+    EXPECT_EQ(a->initial_age(), 7);
+    EXPECT_EQ(std::string_view(a->body(), a->body_size()), "alpha");
+    EXPECT_EQ(a->window().ttl, seconds(60));
+    EXPECT_EQ(a->window().stale, seconds(5));
+    EXPECT_EQ(a->window().stale_if_error, seconds(9));
+    EXPECT_TRUE(a->window().reusable_with_authorization);
+    EXPECT_FALSE(a->window().must_revalidate);
+    // 20 s old at the write, 10 s down: 30 s, plus at most the 1 s the reader adds so that an
+    // object never comes back younger than it is.
+    const core::Millis age = a->age_at(clock.now());
+    EXPECT_GE(age, seconds(30));
+    EXPECT_LE(age, seconds(31));
+    const ObjectRef empty = find(store, "/empty");
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->body_size(), 0U);
+}
+
+TEST(Snapshot, WhatExpiredWhileDownStaysOutUnlessInsideItsStaleWindows) {
+    core::ManualClock clock;
+    const std::string bytes =
+        written({{"/fresh", "f", seconds(600)},
+                 {"/stale", "s", seconds(60), seconds(120), seconds(0), seconds(50)},
+                 {"/if-error", "e", seconds(60), seconds(0), seconds(300), seconds(50)},
+                 {"/gone", "g", seconds(60), seconds(30), seconds(40), seconds(50)}},
+                clock);
+    clock.advance(seconds(60)); // /stale is 110 s old, /gone is past 60 + max(30, 40)
+    ObjectStore store(64 << 20);
+    const SnapshotLoad r = load(bytes, store, clock);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.loaded, 3U);
+    EXPECT_EQ(r.expired, 1U);
+    EXPECT_FALSE(find(store, "/gone"));
+    const ObjectRef stale = find(store, "/stale");
+    ASSERT_TRUE(stale);
+    EXPECT_EQ(classify(stale->window(), stale->age_at(clock.now()), OriginHealth::Up),
+              Usability::StaleRefresh);
+    const ObjectRef if_error = find(store, "/if-error");
+    ASSERT_TRUE(if_error);
+    EXPECT_EQ(classify(if_error->window(), if_error->age_at(clock.now()), OriginHealth::Down),
+              Usability::StaleIfError);
+    EXPECT_EQ(classify(if_error->window(), if_error->age_at(clock.now()), OriginHealth::Up),
+              Usability::Unusable);
+}
+
+TEST(Snapshot, NothingComesBackPastItsHardBound) {
+    // Hard bound 100 s; 50 s old at the write. Down 49 s: 99 s + the 1 s rounding = the bound.
+    core::ManualClock clock;
+    const std::string bytes =
+        written({{"/edge", "x", seconds(40), seconds(60), seconds(10), seconds(50)}}, clock);
+    clock.advance(seconds(49));
+    ObjectStore store(64 << 20);
+    EXPECT_EQ(load(bytes, store, clock).expired, 1U);
+    EXPECT_EQ(store.stats().objects, 0U);
+}
+
+TEST(Snapshot, ASoftPurgeComesBackAsLongAgo) {
+    core::ManualClock clock;
+    ObjectStore store(64 << 20);
+    ASSERT_TRUE(store.insert(make({"/p", "p", seconds(600), seconds(300)}, clock)));
+    find(store, "/p")->mark_stale(clock.now());
+    clock.advance(seconds(20));
+    ScratchDir dir;
+    ASSERT_EQ(write_snapshot(store, dir.file("s"), clock, {}, "b").error, "");
+    clock.advance(seconds(10));
+    ObjectStore next(64 << 20);
+    ASSERT_EQ(read_snapshot_file(dir.file("s"), next, clock, {}).loaded, 1U);
+    const ObjectRef p = find(next, "/p");
+    ASSERT_TRUE(p);
+    // Marked 30 s ago: ttl + 30 s (+ the 1 s rounding), stale now, not fresh.
+    EXPECT_GE(p->age_at(clock.now()), seconds(630));
+    EXPECT_LE(p->age_at(clock.now()), seconds(631));
+}
+
+TEST(Snapshot, ObjectsOfAChangedRouteKeyPolicyAreDropped) {
+    core::ManualClock clock;
+    const auto before = [](std::string_view key) -> std::uint64_t {
+        return key.find("/v3/") != std::string_view::npos ? 33 : 44;
+    };
+    const std::string bytes =
+        written({{"/v3/a", "1"}, {"/v3/b", "2"}, {"/other", "3"}, {"/none", "4"}}, clock, before);
+    const auto after = [](std::string_view key) -> std::uint64_t {
+        if (key.find("/none") != std::string_view::npos) {
+            return 0; // no caching route keys it now
+        }
+        return key.find("/v3/") != std::string_view::npos ? 34 : 44; // /v3/ changed
+    };
+    ObjectStore store(64 << 20);
+    const SnapshotLoad r = load(bytes, store, clock, after);
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.loaded, 1U);
+    EXPECT_EQ(r.policy_changed, 3U);
+    EXPECT_TRUE(find(store, "/other"));
+    EXPECT_FALSE(find(store, "/v3/a"));
+    EXPECT_FALSE(find(store, "/none"));
+}
+
+TEST(Snapshot, LoadingStaysWithinStorageMemory) {
+    core::ManualClock clock;
+    std::vector<Spec> specs;
+    for (int i = 0; i < 100; ++i) {
+        specs.push_back({"/o" + std::to_string(i), std::string(10'000, 'x')});
+    }
+    const std::string bytes = written(specs, clock);
+    ObjectStore store(300'000);
+    const SnapshotLoad r = load(bytes, store, clock);
+    ASSERT_EQ(r.error, "");
+    EXPECT_GT(r.loaded, 20U);
+    EXPECT_LT(r.loaded, 31U);
+    EXPECT_EQ(r.loaded + r.over_budget, 100U);
+    EXPECT_LE(store.stats().bytes, 300'000U);
+}
+
+// Every damaged file: an error of one line, nothing stored.
+void expect_cold_start(std::string_view bytes, const std::string& what) {
+    core::ManualClock clock;
+    ObjectStore store(64 << 20);
+    const SnapshotLoad r = load(bytes, store, clock);
+    EXPECT_NE(r.error, "") << what;
+    EXPECT_EQ(r.error.find('\n'), std::string::npos) << what;
+    EXPECT_EQ(r.loaded, 0U) << what;
+    EXPECT_EQ(store.stats().objects, 0U) << what;
+}
+
+TEST(Snapshot, AnEmptyFileIsAColdStart) {
+    expect_cold_start("", "empty");
+    core::ManualClock clock;
+    ObjectStore store(1 << 20);
+    EXPECT_EQ(load("", store, clock).error, "empty file");
+}
+
+TEST(Snapshot, AForeignFileIsAColdStart) {
+    core::ManualClock clock;
+    ObjectStore store(1 << 20);
+    EXPECT_EQ(load("GIF89a....................", store, clock).error,
+              "not a lacquer snapshot (bad magic)");
+    EXPECT_EQ(load("LACQ", store, clock).error, "not a lacquer snapshot (bad magic)");
+    EXPECT_EQ(store.stats().objects, 0U);
+}
+
+TEST(Snapshot, AFutureVersionIsAColdStart) {
+    core::ManualClock clock;
+    std::string bytes = written(two_objects(), clock);
+    bytes[8] = 2; // the version, little-endian
+    ObjectStore store(1 << 20);
+    EXPECT_EQ(load(bytes, store, clock).error,
+              "format version 2 is newer than this build reads (1)");
+    EXPECT_EQ(store.stats().objects, 0U);
+}
+
+TEST(Snapshot, ATruncatedFileIsAColdStartWhereverItEnds) {
+    core::ManualClock clock;
+    const std::string bytes = written(two_objects(), clock);
+    for (std::size_t size = 0; size < bytes.size(); ++size) {
+        expect_cold_start(std::string_view(bytes).substr(0, size),
+                          "truncated to " + std::to_string(size));
+    }
+}
+
+TEST(Snapshot, AnyFlippedByteIsAColdStart) {
+    core::ManualClock clock;
+    const std::string bytes = written(two_objects(), clock);
+    for (std::size_t at = 0; at < bytes.size(); ++at) {
+        for (const char mask : {'\x01', '\x80'}) {
+            std::string damaged = bytes;
+            damaged[at] = static_cast<char>(damaged[at] ^ mask);
+            expect_cold_start(damaged, "byte " + std::to_string(at) + " flipped");
+        }
+    }
+}
+
+TEST(Snapshot, BytesAfterTheEndAreAColdStart) {
+    core::ManualClock clock;
+    expect_cold_start(written(two_objects(), clock) + "x", "one byte appended");
+    expect_cold_start(written(two_objects(), clock) + written(two_objects(), clock), "twice");
+}
+
+TEST(Snapshot, AMissingFileSaysSo) {
+    core::ManualClock clock;
+    ObjectStore store(1 << 20);
+    ScratchDir dir;
+    const SnapshotLoad r = read_snapshot_file(dir.file("none"), store, clock, {});
+    EXPECT_TRUE(r.missing);
+    EXPECT_NE(r.error, "");
+}
+
+TEST(Snapshot, AnUnwritableDirectoryIsAnErrorAndNoFile) {
+    core::ManualClock clock;
+    ObjectStore store(1 << 20);
+    ScratchDir dir;
+    const SnapshotWrite w = write_snapshot(store, dir.file("no/such/dir/s"), clock, {}, "b");
+    EXPECT_NE(w.error, "");
+}
+
+TEST(Snapshot, AWriteBesideInsertsAndLookupsReadsBackWhole) {
+    // What a periodic snapshot meets: workers inserting, replacing and looking up meanwhile.
+    core::ManualClock clock;
+    ObjectStore store(64 << 20);
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_TRUE(store.insert(make({"/k" + std::to_string(i), std::string(100, 'k')}, clock)));
+    }
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+        for (int round = 0; !done.load(); ++round) {
+            const std::string path = "/k" + std::to_string(round % 3000);
+            (void)store.insert(make({path, "round " + std::to_string(round)}, clock));
+            (void)find(store, "/k" + std::to_string((round * 7) % 2000));
+        }
+    });
+    ScratchDir dir;
+    SnapshotWrite w;
+    for (int i = 0; i < 5; ++i) {
+        w = write_snapshot(store, dir.file("s"), clock, {}, "b");
+        ASSERT_EQ(w.error, "");
+    }
+    done = true;
+    worker.join();
+    ObjectStore next(64 << 20);
+    const SnapshotLoad r = read_snapshot_file(dir.file("s"), next, clock, {});
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.loaded, w.objects);
+    EXPECT_GE(r.loaded, 2000U);
+}
+
+TEST(Snapshot, AnEmptyStoreRoundTrips) {
+    core::ManualClock clock;
+    const std::string bytes = written({}, clock);
+    ObjectStore store(1 << 20);
+    const SnapshotLoad r = load(bytes, store, clock);
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.loaded, 0U);
+}
+
+} // namespace
+} // namespace lacquer::cache
