@@ -219,6 +219,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
             *s.store, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
         s.admin_token = read_admin_token(c.admin);
         state.token = s.admin_token;
+        state.clock = &s.clock;
         state.shards.push_back(s.probe_shard.get());
         wire_origin_control(state, impl);
         s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));

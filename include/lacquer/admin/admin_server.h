@@ -54,6 +54,8 @@ struct AdminState {
     CacheControl cache;
     OriginControl origins;
     std::string token; // admin.token_file's content; empty: no token asked
+    // The workers' clock: route usage windows are dated with it. nullptr: the system clock.
+    const core::Clock* clock = nullptr;
 };
 
 class AdminServer {
