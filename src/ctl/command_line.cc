@@ -52,7 +52,7 @@ struct Words {
 // The command and its argument from the words left once the options are taken.
 std::string choose_command(const Words& w, Invocation& inv) {
     if (w.positional.empty()) {
-        return "no command: status, stats, purge, ban, origins or origin (see --help)";
+        return "no command: status, stats, purge, ban, origins, origin or routes (see --help)";
     }
     const std::string_view name = w.positional[0];
     const std::size_t operands = w.positional.size() - 1;
@@ -63,6 +63,10 @@ std::string choose_command(const Words& w, Invocation& inv) {
             return std::string(name) + " takes no argument";
         }
         return {};
+    }
+    if (name == "routes") {
+        inv.command = Command::Routes;
+        return operands > 0 || purge_options ? "routes takes no argument" : "";
     }
     if (name == "origins") {
         inv.command = Command::Origins;
@@ -225,6 +229,8 @@ std::string usage_text() {
            "  origin drain POOL SERVER    no new requests to SERVER; those in flight finish\n"
            "  origin disable POOL SERVER  no requests to SERVER\n"
            "  origin enable POOL SERVER   SERVER takes requests again (slow start if set)\n"
+           "  routes                  every route: its last request, and its requests in the\n"
+           "                          last hour, day and week (since lacquerd started)\n"
            "\n"
            "options:\n"
            "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"

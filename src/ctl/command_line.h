@@ -32,6 +32,7 @@ enum class Command : std::uint8_t {
     Ban,
     Origins,   // every origin server: state, in flight, connections, errors, last probe
     OriginSet, // origin drain|disable|enable POOL SERVER
+    Routes,    // every route: last request, requests in the last 1h, 24h, 7d
 };
 
 struct Invocation {
