@@ -141,7 +141,16 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
                                    {{"route", route}, {"code", std::to_string(k + 1) + "xx"}});
         }
         m->responses.push_back(classes);
-        m->usage.push_back(route == "-" ? metrics::RouteUsageSlots{} : r.route_usage(route));
+        if (route == "-") {
+            m->usage.emplace_back();
+            continue;
+        }
+        m->usage.push_back(r.route_usage(route));
+        const double cache_value = caches ? 1.0 : 0.0;
+        r.gauge("lacquer_route_caches",
+                "1 when the route caches, 0 when it passes or rejects (hit ratios count only the "
+                "routes that cache).",
+                {{"route", route}}, [cache_value] { return cache_value; });
     }
 
     for (const origin::OriginPoolSpec& pool : pools) {
