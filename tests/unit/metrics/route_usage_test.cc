@@ -3,7 +3,9 @@
 // and a bucket reused for a later period starts again from zero.
 #include "lacquer/metrics/route_usage.h"
 
+#include <atomic>
 #include <gtest/gtest.h>
+#include <thread>
 
 namespace lacquer::metrics {
 namespace {
@@ -90,6 +92,33 @@ TEST(RouteUsage, TheRegistryListsEveryRouteOnceInDeclarationOrder) {
     EXPECT_EQ(all[0].last_hour, 0u);
     EXPECT_EQ(all[1].route, "web");
     EXPECT_EQ(all[1].last_hour, 1u);
+}
+
+// A worker records while the admin thread reads (TSan runs this): every read sees counts that
+// only grow and never pass what was sent, and the read after the worker ends sees every request.
+TEST(RouteUsage, AReaderOnAnotherThreadSeesCountsThatOnlyGrow) {
+    Fixture f;
+    constexpr int kRequests = 20000;
+    std::atomic<bool> done{false};
+    std::thread worker([&] {
+        for (int i = 0; i < kRequests; ++i) {
+            record_route_request(f.a, f.slots, kT0 + i / 1000); // 20 s of traffic
+        }
+        done = true;
+    });
+    std::uint64_t hour = 0;
+    std::uint64_t week = 0;
+    for (int reads = 0; reads < 1'000'000 && !done; ++reads) {
+        const RouteUsage u = f.at(kT0 + 20);
+        ASSERT_GE(u.last_hour, hour);
+        ASSERT_GE(u.last_week, week);
+        ASSERT_LE(u.last_week, static_cast<std::uint64_t>(kRequests));
+        hour = u.last_hour;
+        week = u.last_week;
+    }
+    worker.join();
+    EXPECT_EQ(f.at(kT0 + 20).last_hour, static_cast<std::uint64_t>(kRequests));
+    EXPECT_EQ(f.at(kT0 + 20).last_request, kT0 + 19);
 }
 
 } // namespace
