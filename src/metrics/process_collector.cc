@@ -1,8 +1,8 @@
 #include "process_collector.h"
 
 #include <charconv>
-#include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_type.h>
 #include <string>
@@ -37,19 +37,20 @@ std::string read_proc_file(const char* path) {
     return out;
 }
 
-// Entries of /proc/self/fd, less the one opendir holds while it counts.
+// Entries of /proc/self/fd, less the one the directory iterator holds while it counts.
 std::optional<double> open_fds() {
-    DIR* dir = ::opendir("/proc/self/fd");
-    if (dir == nullptr) {
+    std::error_code error;
+    std::filesystem::directory_iterator it("/proc/self/fd", error);
+    if (error) {
         return std::nullopt;
     }
     double n = 0;
-    while (const dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] != '.') {
-            ++n;
+    for (const std::filesystem::directory_iterator end; it != end; it.increment(error)) {
+        if (error) {
+            return std::nullopt;
         }
+        ++n;
     }
-    ::closedir(dir);
     return n - 1;
 }
 
