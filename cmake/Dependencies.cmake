@@ -7,6 +7,10 @@ pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 # Linear-time regular expressions for whatever meets request input (routes, bans): libre2-dev.
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# The Prometheus text exposition (metrics/): only prometheus-cpp's core library, through
+# pkg-config. Its CMake package config also find_dependency()s civetweb, CURL and ZLIB for the
+# pull and push libraries, which Lacquer does not use (prometheus-cpp-dev).
+pkg_check_modules(PROMETHEUS_CPP REQUIRED IMPORTED_TARGET prometheus-cpp-core>=1.0)
 find_package(OpenSSL 3 REQUIRED)
 find_package(yaml-cpp REQUIRED)
 

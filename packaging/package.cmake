@@ -74,7 +74,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)          # needs dpkg-shlibdeps (dpkg-dev)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")     # postinst creates the lacquer user
+# adduser: postinst creates the lacquer user. libprometheus-cpp-core1.0: the /metrics text
+# (dpkg-shlibdeps finds it too; named here so the .deb says so even without shlibdeps).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libprometheus-cpp-core1.0 (>= 1.0.1)")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${LACQUER_PKG_DIR}/debian/conffiles ${LACQUER_PKG_DIR}/debian/postinst
     ${LACQUER_PKG_DIR}/debian/prerm ${LACQUER_PKG_DIR}/debian/postrm)

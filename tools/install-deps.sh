@@ -5,9 +5,11 @@
 set -euo pipefail
 what=${1:-test}
 
+# prometheus-cpp-dev: the core library writes /metrics (the pull and push parts are not used).
 pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
       libevent-dev libssl-dev libxxhash-dev libyaml-cpp-dev node-llhttp libsystemd-dev libre2-dev
-      googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
+      googletest libgtest-dev libgmock-dev libbenchmark-dev curl
+      prometheus-cpp-dev)
 # The .deb (tools/package.sh, and its test): dpkg-shlibdeps (dpkg-dev) for the Depends line,
 # lintian to check the result.
 package_pkgs=(dpkg-dev lintian)

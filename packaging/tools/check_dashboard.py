@@ -65,6 +65,17 @@ CONTRACT = {
     "lacquer_client_received_bytes_total": set(),
     "lacquer_client_sent_bytes_total": set(),
     "lacquer_config_reloads_total": {"result"},
+    "lacquer_responses_total": {"route", "code"},
+    "lacquer_route_caches": {"route"},
+    "lacquer_route_last_request_timestamp_seconds": {"route"},
+    "lacquer_route_recent_requests": {"route", "window"},
+    # The process_* metrics of every Prometheus client library, read from /proc at the scrape.
+    "process_cpu_seconds_total": set(),
+    "process_open_fds": set(),
+    "process_max_fds": set(),
+    "process_virtual_memory_bytes": set(),
+    "process_resident_memory_bytes": set(),
+    "process_start_time_seconds": set(),
 }
 HISTOGRAMS = {
     "lacquer_request_duration_seconds": _ROUTE,
@@ -86,6 +97,8 @@ LABEL_VALUES = {
                "set_cookie", "authorization", "vary_star", "vary", "no_freshness", "too_large",
                "incomplete"},
     "result": {"success", "failure"},
+    "code": {"1xx", "2xx", "3xx", "4xx", "5xx"},
+    "window": {"1h", "24h", "7d"},
 }
 
 BUILTIN_DEFAULTS = {
@@ -93,8 +106,8 @@ BUILTIN_DEFAULTS = {
     "__range": "1h", "__range_s": "3600", "__range_ms": "3600000",
 }
 VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
-METRIC = re.compile(r"(?<![\w:])lacquer_[a-z0-9_]+")  # not inside a recording rule name
-SELECTOR = re.compile(r"(\blacquer_[a-z0-9_]+)\s*\{([^}]*)\}")
+METRIC = re.compile(r"(?<![\w:])(?:lacquer|process)_[a-z0-9_]+")  # not in a recording rule name
+SELECTOR = re.compile(r"(\b(?:lacquer|process)_[a-z0-9_]+)\s*\{([^}]*)\}")
 MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?')
 GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
 

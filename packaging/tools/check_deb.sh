@@ -72,6 +72,7 @@ check "postinst makes the admin token of the shipped config" grep -q "/etc/lacqu
   "$tmp/control/postinst"
 check "Depends: adduser" grep -qw adduser "$tmp/depends"
 check "Depends from dpkg-shlibdeps (libevent)" grep -q "libevent" "$tmp/depends"
+check "Depends: libprometheus-cpp-core1.0 (/metrics)" grep -q "libprometheus-cpp-core1.0" "$tmp/depends"
 check "Version is the project version ($version)" \
   test "$(dpkg-deb --field "$deb" Version)" = "$version"
 

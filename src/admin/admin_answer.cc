@@ -2,6 +2,8 @@
 
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/http/ascii.h"
+#include "lacquer/metrics/exposition.h"
+#include "routes_answer.h"
 
 #include <optional>
 #include <string>
@@ -117,8 +119,8 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
         }
         AdminAnswer a;
         if (path == "/metrics") {
-            a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            state.registry->write(a.body, state.shards);
+            a.content_type = metrics::kExpositionContentType;
+            metrics::write_exposition(a.body, *state.registry, state.shards, unix_now(state));
         } else if (path == "/healthz") {
             a.body = "ok\n";
         } else if (state.ready == nullptr || !state.ready->load()) {
@@ -132,9 +134,10 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     }
     const bool origin_api = path == "/origins" || path.starts_with("/origin/");
     const bool cache_api = path.starts_with("/purge/") || path == "/ban" || path == "/stats";
-    if (!cache_api && !origin_api) {
+    const bool routes_api = path == "/routes";
+    if (!cache_api && !origin_api && !routes_api) {
         return text(404, "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, "
-                         "/origins, /origin/...\n");
+                         "/origins, /origin/..., /routes\n");
     }
     if (!state.token.empty()) {
         const http::Header* auth = request.headers.find("Authorization");
@@ -144,6 +147,9 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     }
     if (origin_api) {
         return answer_origins(request, path, query, state.origins);
+    }
+    if (routes_api) {
+        return answer_routes(request, query, state);
     }
     if (path == "/stats") {
         if (!read) {

@@ -52,8 +52,8 @@ struct Words {
 // The command and its argument from the words left once the options are taken.
 std::string choose_command(const Words& w, Invocation& inv) {
     if (w.positional.empty()) {
-        return "no command: status, stats, purge, ban, origins, origin, reload or config (see "
-               "--help)";
+        return "no command: status, stats, purge, ban, origins, origin, reload, config or routes "
+               "(see --help)";
     }
     const std::string_view name = w.positional[0];
     const std::size_t operands = w.positional.size() - 1;
@@ -68,6 +68,10 @@ std::string choose_command(const Words& w, Invocation& inv) {
     if (name == "reload" || name == "config") {
         inv.command = name == "reload" ? Command::Reload : Command::Config;
         return operands > 0 || purge_options ? std::string(name) + " takes no argument" : "";
+    }
+    if (name == "routes") {
+        inv.command = Command::Routes;
+        return operands > 0 || purge_options ? "routes takes no argument" : "";
     }
     if (name == "origins") {
         inv.command = Command::Origins;
@@ -236,6 +240,8 @@ std::string usage_text() {
            "                          message\" (exit 1; the running config stays)\n"
            "  config                  print the effective running config (YAML, defaults\n"
            "                          filled in, no secret)\n"
+           "  routes                  every route: its last request, and its requests in the\n"
+           "                          last hour, day and week (since lacquerd started)\n"
            "\n"
            "options:\n"
            "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"

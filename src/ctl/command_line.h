@@ -34,6 +34,7 @@ enum class Command : std::uint8_t {
     OriginSet, // origin drain|disable|enable POOL SERVER
     Reload,    // lacquerd loads its config file again (config_commands.h)
     Config,    // the effective running config
+    Routes,    // every route: last request, requests in the last 1h, 24h, 7d
 };
 
 struct Invocation {

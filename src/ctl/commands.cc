@@ -6,6 +6,7 @@
 #include "ctl/admin_target.h"
 #include "ctl/config_commands.h"
 #include "ctl/report.h"
+#include "ctl/routes_command.h"
 
 #include <ostream>
 
@@ -217,6 +218,9 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
         err << "lacquerctl: " << resolved.error << "\n";
         return ExitStatus::Usage;
     }
+    if (inv.command == Command::Routes) {
+        return run_routes(inv, *resolved.target, out, err);
+    }
     AdminCall call(inv, std::move(*resolved.target), out, err);
     const std::string arg = query_value(inv.argument);
     const std::string soft = inv.soft ? "&soft=1" : "";
@@ -239,6 +243,8 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
         return call.purge("/ban?regex=" + arg, "banned");
     case Command::Origins:
         return call.origins();
+    case Command::Routes: // run_routes() above
+        break;
     case Command::OriginSet:
         return call.set_origin("/origin/" + arg + "?pool=" + query_value(inv.pool) +
                                "&server=" + query_value(inv.server));

@@ -1,9 +1,12 @@
 #include "lacquer/metrics/registry.h"
 
 #include "lacquer/core/assert.h"
+#include "lacquer/metrics/route_usage.h"
+#include "shard_collector.h"
 
-#include <charconv>
-#include <cmath>
+#include <ctime>
+#include <prometheus/text_serializer.h>
+#include <sstream>
 #include <stdexcept>
 
 namespace lacquer::metrics {
@@ -40,51 +43,6 @@ std::string label_text(const Labels& labels) {
     return out;
 }
 
-void append_value(std::string& out, double v) {
-    if (std::isnan(v)) {
-        out.append("NaN");
-        return;
-    }
-    if (std::isinf(v)) {
-        out.append(v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-
-void append_u64(std::string& out, std::uint64_t v) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-
-// `name{labels}` or `name{labels,extra}`, then a space.
-void append_series_name(std::string& out, std::string_view name, std::string_view suffix,
-                        std::string_view labels, std::string_view extra = {}) {
-    out.append(name);
-    out.append(suffix);
-    if (!labels.empty() || !extra.empty()) {
-        out.push_back('{');
-        out.append(labels);
-        if (!labels.empty() && !extra.empty()) {
-            out.push_back(',');
-        }
-        out.append(extra);
-        out.push_back('}');
-    }
-    out.push_back(' ');
-}
-
-std::uint64_t sum(std::span<const Shard* const> shards, std::uint32_t slot) {
-    std::uint64_t total = 0;
-    for (const Shard* s : shards) {
-        total += s->get(slot);
-    }
-    return total;
-}
-
 } // namespace
 
 Shard::Shard(std::size_t slots)
@@ -95,6 +53,9 @@ Shard::Shard(std::size_t slots)
 }
 
 void Shard::observe(HistogramSlots h, core::Duration elapsed) {
+    if (h.first == kNoSlot) {
+        return;
+    }
     const double seconds = std::chrono::duration<double>(elapsed).count();
     std::size_t bucket = 0;
     while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) {
@@ -145,7 +106,7 @@ std::uint32_t Registry::counter(std::string_view name, std::string_view help,
         return s->slot;
     }
     const std::uint32_t slot = take_slots(1);
-    f.series.push_back(Series{std::move(text), slot, {}});
+    f.series.push_back(Series{std::move(text), labels, slot, {}});
     return slot;
 }
 
@@ -158,7 +119,7 @@ HistogramSlots Registry::histogram(std::string_view name, std::string_view help,
         return HistogramSlots{s->slot};
     }
     const std::uint32_t first = take_slots(static_cast<std::uint32_t>(kBuckets + 2));
-    f.series.push_back(Series{std::move(text), first, {}});
+    f.series.push_back(Series{std::move(text), labels, first, {}});
     return HistogramSlots{first};
 }
 
@@ -168,7 +129,7 @@ void Registry::set_read(Family& f, const Labels& labels, std::function<double()>
         s->read = std::move(read); // a reload's sources replace the old ones
         return;
     }
-    f.series.push_back(Series{std::move(text), 0, std::move(read)});
+    f.series.push_back(Series{std::move(text), labels, 0, std::move(read)});
 }
 
 void Registry::gauge(std::string_view name, std::string_view help, const Labels& labels,
@@ -183,56 +144,23 @@ void Registry::counter_fn(std::string_view name, std::string_view help, const La
     set_read(family(name, help, Kind::Counter), labels, std::move(read));
 }
 
-void Registry::write(std::string& out, std::span<const Shard* const> shards) const {
-    static constexpr std::string_view kKindNames[] = {"counter", "gauge", "histogram"};
+RouteUsageSlots Registry::route_usage(std::string_view route) {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const Family& f : families_) {
-        out.append("# HELP ");
-        out.append(f.name);
-        out.push_back(' ');
-        append_escaped(out, f.help, true);
-        out.append("\n# TYPE ");
-        out.append(f.name);
-        out.push_back(' ');
-        out.append(kKindNames[static_cast<std::size_t>(f.kind)]);
-        out.push_back('\n');
-        for (const Series& s : f.series) {
-            if (f.kind != Kind::Histogram) {
-                append_series_name(out, f.name, "", s.labels);
-                if (s.read) {
-                    append_value(out, s.read());
-                } else {
-                    append_u64(out, sum(shards, s.slot));
-                }
-                out.push_back('\n');
-                continue;
-            }
-            std::uint64_t cumulative = 0;
-            for (std::size_t b = 0; b < kBuckets; ++b) {
-                cumulative += sum(shards, s.slot + static_cast<std::uint32_t>(b));
-                std::string le = "le=\"";
-                if (b < kLatencyBuckets.size()) {
-                    char buf[32]; // "0.0005", as Prometheus clients write bounds
-                    const auto r = std::to_chars(buf, buf + sizeof buf, kLatencyBuckets[b],
-                                                 std::chars_format::fixed);
-                    le.append(buf, r.ptr);
-                } else {
-                    le.append("+Inf");
-                }
-                le.push_back('"');
-                append_series_name(out, f.name, "_bucket", s.labels, le);
-                append_u64(out, cumulative);
-                out.push_back('\n');
-            }
-            append_series_name(out, f.name, "_sum", s.labels);
-            append_value(out, static_cast<double>(sum(shards, s.slot + kBuckets)) / 1e6);
-            out.push_back('\n');
-            // The buckets' total, read once: consistent with +Inf even while workers count.
-            append_series_name(out, f.name, "_count", s.labels);
-            append_u64(out, cumulative);
-            out.push_back('\n');
+    for (const auto& [name, slots] : usage_) {
+        if (name == route) {
+            return slots;
         }
     }
+    const RouteUsageSlots slots{take_slots(kRouteUsageSlotCount)};
+    usage_.emplace_back(std::string(route), slots);
+    return slots;
+}
+
+void Registry::write(std::string& out, std::span<const Shard* const> shards) const {
+    const ShardCollector collector(*this, shards, std::time(nullptr));
+    std::ostringstream text;
+    prometheus::TextSerializer().Serialize(text, collector.Collect());
+    out.append(text.str());
 }
 
 } // namespace lacquer::metrics

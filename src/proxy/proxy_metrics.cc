@@ -86,6 +86,13 @@ void declare_retry_and_admission(metrics::Registry& r, const origin::OriginPoolS
             labels, [guard] { return static_cast<double>(guard->admission.queued()); });
 }
 
+// What a route's requests can end as: one that does not cache (pass, reject, and "-") only
+// passes, synthesises or fails; one that caches can end in any state (its other methods pass).
+bool possible_on_route(CacheStatus status, bool caches) {
+    return caches || status == CacheStatus::Pass || status == CacheStatus::Synth ||
+           status == CacheStatus::Error;
+}
+
 } // namespace
 
 std::unique_ptr<ProxyMetrics>
@@ -101,28 +108,49 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
     r.gauge("lacquer_ready", "1 when lacquerd serves: config loaded, listeners up.", {},
             [ready] { return ready->load() ? 1.0 : 0.0; });
 
-    std::vector<std::string> route_names;
+    // Every route, then the default route, then "-" (refused before routing); whether it caches.
+    std::vector<std::pair<std::string, bool>> route_names;
     for (const Route& route : routes.routes()) {
-        route_names.push_back(route.name);
+        route_names.emplace_back(route.name, route.cache != nullptr);
     }
-    route_names.push_back(routes.default_route().name);
-    route_names.push_back("-");
-    for (const std::string& route : route_names) {
+    route_names.emplace_back(routes.default_route().name, routes.default_route().cache != nullptr);
+    route_names.emplace_back("-", false);
+    for (const auto& [route, caches] : route_names) {
         std::array<std::uint32_t, kCacheStatusCount> counts{};
         std::array<metrics::HistogramSlots, kCacheStatusCount> durations{};
         for (std::size_t s = 0; s < kCacheStatusCount; ++s) {
-            const metrics::Labels labels{
-                {"route", route},
-                {"cache_status", std::string(cache_status_name(static_cast<CacheStatus>(s)))}};
+            const auto status = static_cast<CacheStatus>(s);
+            const metrics::Labels labels{{"route", route},
+                                         {"cache_status", std::string(cache_status_name(status))}};
             counts[s] = r.counter("lacquer_requests_total",
                                   "Client requests answered, by route and cache status.", labels);
-            durations[s] = r.histogram("lacquer_request_duration_seconds",
-                                       "Time from a complete request head to the answer's end "
-                                       "being queued, by route and cache status.",
-                                       labels);
+            durations[s] = possible_on_route(status, caches)
+                               ? r.histogram("lacquer_request_duration_seconds",
+                                             "Time from a complete request head to the answer's "
+                                             "end being queued, by route and cache status.",
+                                             labels)
+                               : metrics::HistogramSlots{metrics::kNoSlot};
         }
         m->requests.push_back(counts);
         m->durations.push_back(durations);
+        std::array<std::uint32_t, 5> classes{};
+        for (std::size_t k = 0; k < classes.size(); ++k) {
+            classes[k] = r.counter("lacquer_responses_total",
+                                   "Responses to clients, by route and status class (every "
+                                   "answer: hits, misses, pass, errors, refusals).",
+                                   {{"route", route}, {"code", std::to_string(k + 1) + "xx"}});
+        }
+        m->responses.push_back(classes);
+        if (route == "-") {
+            m->usage.emplace_back();
+            continue;
+        }
+        m->usage.push_back(r.route_usage(route));
+        const double cache_value = caches ? 1.0 : 0.0;
+        r.gauge("lacquer_route_caches",
+                "1 when the route caches, 0 when it passes or rejects (hit ratios count only the "
+                "routes that cache).",
+                {{"route", route}}, [cache_value] { return cache_value; });
     }
 
     for (const origin::OriginPoolSpec& pool : pools) {

@@ -50,6 +50,7 @@ void RequestFsm::log(int status) {
         ctx_.count(m.requests[route][cs]);
         ctx_.shard->observe(m.durations[route][cs], ctx_.worker.now() - request_start_);
         ctx_.count(m.sent_bytes, body_bytes_);
+        count_request_end(ctx_, m, route, status, ctx_.worker.unix_now());
     }
     if (ctx_.access_log == nullptr) {
         return;

@@ -146,6 +146,7 @@ std::unique_ptr<admin::AdminServer> bind_admin(Server::Impl& s, const config::Co
         },
         *s.store, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
     state.token = read_admin_token(c.admin);
+    state.clock = &s.clock;
     wire_origin_control(state, impl);
     wire_config_control(state, impl);
     token = state.token;

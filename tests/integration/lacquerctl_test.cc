@@ -22,6 +22,7 @@ namespace lacquer::test {
 namespace {
 
 using namespace cache_test;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -155,6 +156,25 @@ TEST_F(LacquerCtl, OriginsListsEveryServerAndOriginDrainsAndEnablesOne) {
     const ProgramRun no_token =
         lacquerctl({"--admin", admin_address(), "origin", "drain", "api", server});
     EXPECT_EQ(no_token.exit_code, 1);
+}
+
+TEST_F(LacquerCtl, RoutesPrintsEachRoutesLastRequestAndRecentCounts) {
+    store("/c/routes"); // two requests to "cached"
+    const ProgramRun table = ctl({"routes"});
+    EXPECT_EQ(table.exit_code, 0) << table.stderr_text;
+    EXPECT_THAT(table.stdout_text, StartsWith("ROUTE "));
+    EXPECT_THAT(table.stdout_text,
+                ContainsRegex("\ncached +20[0-9-]+T[0-9:]+Z +[0-9]+s ago +2 +2 +2\n"));
+    EXPECT_THAT(table.stdout_text, HasSubstr("\npassed   -                     never "));
+    const ProgramRun json = ctl({"routes", "--json"});
+    EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
+    EXPECT_THAT(json.stdout_text, HasSubstr("{\"route\": \"cached\", \"last_request\": "));
+    EXPECT_THAT(json.stdout_text, HasSubstr("\"requests_1h\": 2, \"requests_24h\": 2, "
+                                            "\"requests_7d\": 2}"));
+    // The token guards it, as it guards /stats.
+    const ProgramRun refused = lacquerctl({"--admin", admin_address(), "routes"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_THAT(refused.stderr_text, HasSubstr("/routes: 401"));
 }
 
 TEST_F(LacquerCtl, StatsPrintsTheFiguresLacquerdCounted) {

@@ -47,7 +47,18 @@ constexpr std::string_view kRoutes = R"(routes:
   - name: passed
     match: { path_prefix: /p/ }
     pass: true
+  - name: broken
+    match: { path_prefix: /b/ }
+    origin: dead
+    pass: true
 )";
+
+// The pools of kRoutes: the scripted origin, and "dead", a port nobody listens on (a pass route
+// there answers 502 at once: its errors must not count against any hit ratio).
+std::string pools(const ScriptedOrigin& origin) {
+    return "origins:\n  api:\n    servers:\n      - address: " + origin.address() +
+           "\n  dead:\n    servers:\n      - address: 127.0.0.1:1\n";
+}
 
 // Every series of the job, summed: what Prometheus has ingested of the client requests.
 constexpr std::string_view kRequestsSeen = R"(sum(lacquer_requests_total{job="lacquer"}))";
@@ -139,7 +150,7 @@ TEST(Prometheus, LiveMetricsPassPromtoolCheckMetrics) {
     origin.on_any([](OriginExchange& x) {
         x.respond(200, {{"Cache-Control", "max-age=60"}}, "body of " + x.request().target);
     });
-    LacquerProcess proxy(TestConfig().origin(origin.address()).admin().extra(std::string(kRoutes)));
+    LacquerProcess proxy(TestConfig().admin().extra(pools(origin)).extra(std::string(kRoutes)));
     ASSERT_TRUE(proxy.started());
     const std::uint16_t admin = admin_port_of(proxy);
     ASSERT_NE(admin, 0);
@@ -201,10 +212,10 @@ TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
     });
     LacquerProcess proxy(TestConfig()
                              .workers(2)
-                             .origin(origin.address())
                              .storage("memory", "1MiB")
                              .storage("max_object_size", "256KiB")
                              .admin()
+                             .extra(pools(origin))
                              .extra(std::string(kRoutes)));
     ASSERT_TRUE(proxy.started());
     const std::uint16_t admin = admin_port_of(proxy);
@@ -237,7 +248,8 @@ TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
         prometheus, prometheus.query_one(kLastScrape).value_or(PromSample{}).value_text);
     ASSERT_FALSE(t0.empty());
 
-    // Phase 2, measured: 4 misses, 6 hits, 3 stale (cacheable: 13, from the cache: 9), 3 pass.
+    // Phase 2, measured: 4 misses, 6 hits, 3 stale (cacheable: 13, from the cache: 9), 3 pass,
+    // and 2 errors of a pass route whose origin is down (no cache's miss: not in the ratio).
     for (const char* path : {"/c/m1", "/c/m2", "/c/m3", "/c/m4"}) {
         ASSERT_EQ(proxy.get(path).header("Cache-Status"), kStored) << path;
     }
@@ -251,19 +263,23 @@ TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
         ASSERT_EQ(stale.body, "body of " + std::string(path)) << stale.summary();
         ASSERT_THAT(stale.header("Cache-Status"), HasSubstr("hit")) << path;
     }
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_EQ(proxy.get("/b/down").status, 502);
+    }
     // lacquerd's own counters first: a mismatch below is then the dashboard's, not lacquerd's.
     EXPECT_EQ(requests_counted(admin, "miss", 10), 10);
     EXPECT_EQ(requests_counted(admin, "hit", 7), 7);
     EXPECT_EQ(requests_counted(admin, "stale", 4), 4);
     EXPECT_EQ(requests_counted(admin, "pass", 4), 4);
-    EXPECT_EQ(scrape_metric(admin, "lacquer_requests_total"), 25);
+    EXPECT_EQ(requests_counted(admin, "error", 2), 2);
+    EXPECT_EQ(scrape_metric(admin, "lacquer_requests_total"), 27);
 
-    ASSERT_TRUE(prometheus.wait_for_value(kRequestsSeen, 25, 15s));
+    ASSERT_TRUE(prometheus.wait_for_value(kRequestsSeen, 27, 15s));
     const std::string t1 = next_scrape_after(prometheus, t0);
     ASSERT_FALSE(t1.empty());
     const std::optional<PromSample> at_t1 = prometheus.query_one(kRequestsSeen, t1);
     ASSERT_TRUE(at_t1);
-    ASSERT_EQ(at_t1->value, 25) << "the scrape at " << t1 << " must hold all of phase 2";
+    ASSERT_EQ(at_t1->value, 27) << "the scrape at " << t1 << " must hold all of phase 2";
 
     // The dashboard's own expressions over exactly the samples t0..t1: the window starts 50 ms
     // before t0 (after the scrape before it), so every series is extrapolated alike and the
@@ -281,6 +297,18 @@ TEST(Prometheus, DashboardAnswersEveryQueryAndTheHitRatioOfTheTrafficSent) {
         dashboard_value(prometheus, "Hit ratio by route", t1, {window, "route=short"});
     ASSERT_TRUE(short_route);
     EXPECT_NEAR(*short_route, 1.0, 1e-9);
+    // What clients got in phase 2: 2 of its 18 answers were 5xx, all on "broken".
+    const std::optional<double> broken_5xx =
+        dashboard_value(prometheus, "Client 5xx ratio", t1, {window, "route=broken"});
+    ASSERT_TRUE(broken_5xx);
+    EXPECT_NEAR(*broken_5xx, 1.0, 1e-9);
+    const std::optional<double> cached_5xx =
+        dashboard_value(prometheus, "Client 5xx ratio", t1, {window, "route=cached"});
+    ASSERT_TRUE(cached_5xx);
+    EXPECT_NEAR(*cached_5xx, 0.0, 1e-9);
+    // The same ratios through the recording rules the alerts use (5m windows: phase 1 and 2).
+    EXPECT_TRUE(prometheus.wait_for_value(
+        R"(count(job:lacquer_client_5xx_ratio:rate5m{job="lacquer"} > 0))", 1, 15s));
 
     // Phase 3: coalescing, a stale answer because the origin failed, evictions.
     {

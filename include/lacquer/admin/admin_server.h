@@ -56,6 +56,8 @@ struct AdminState {
     OriginControl origins;
     std::string token;    // admin.token_file's content; empty: no token asked
     ConfigControl config; // POST /reload, GET /config
+    // The workers' clock: route usage windows are dated with it. nullptr: the system clock.
+    const core::Clock* clock = nullptr;
 };
 
 class AdminServer {

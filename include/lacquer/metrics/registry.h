@@ -5,9 +5,12 @@
 // new config's series again: a series that exists keeps its slot (a value read through a
 // callback takes the new callback), a new one gets a new slot, up to the registry's capacity,
 // which is what every Shard is sized to. A worker counts into
-// its own Shard (one writer, plain relaxed stores); a scrape sums the shards and writes the
-// Prometheus text exposition format (version 0.0.4). Values kept elsewhere (store bytes, open
-// connections) are read through callbacks at scrape.
+// its own Shard (one writer, plain relaxed stores); a scrape sums the shards into
+// prometheus-cpp's MetricFamily objects (ShardCollector, a prometheus::Collectable) and
+// prometheus-cpp's TextSerializer writes the text exposition format (version 0.0.4).
+// prometheus-cpp's own counters are atomics shared by every thread: they are never on the
+// request path. Values kept elsewhere (store bytes, open connections) are read through
+// callbacks at scrape.
 
 #include "lacquer/core/clock.h"
 
@@ -31,10 +34,18 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 inline constexpr std::array<double, 14> kLatencyBuckets{
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+inline constexpr std::uint32_t kNoSlot = UINT32_MAX;
+
 // A histogram's slots: one per bucket plus +Inf (not cumulative), then the sum in
-// microseconds, then the count.
+// microseconds, then the count. kNoSlot: a series not declared (a label set that cannot
+// occur); observing it does nothing.
 struct HistogramSlots {
     std::uint32_t first = 0;
+};
+
+// A route's usage (route_usage.h): kNoSlot for none (requests refused before routing).
+struct RouteUsageSlots {
+    std::uint32_t first = kNoSlot;
 };
 
 // One worker's values. Written by its worker only, read by the scraper at any time.
@@ -47,6 +58,10 @@ public:
         v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     void observe(HistogramSlots h, core::Duration elapsed);
+    // For values that are not sums (route usage: times and tagged buckets). One writer.
+    void set(std::uint32_t slot, std::uint64_t value) {
+        values_[slot].store(value, std::memory_order_relaxed);
+    }
     std::uint64_t get(std::uint32_t slot) const {
         return values_[slot].load(std::memory_order_relaxed);
     }
@@ -74,19 +89,31 @@ public:
     void counter_fn(std::string_view name, std::string_view help, const Labels& labels,
                     std::function<double()> read);
 
+    // The slots of `route`'s usage: last request time and recent counts (route_usage.h).
+    // Found again on a reload, like a series.
+    RouteUsageSlots route_usage(std::string_view route);
+    // Every route whose usage was declared, in declaration order (routes a reload removed too).
+    std::vector<std::pair<std::string, RouteUsageSlots>> route_usage_slots() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return usage_;
+    }
+
     std::size_t slot_count() const {
         std::lock_guard<std::mutex> lock(mutex_);
         return slots_;
     }
     std::size_t capacity() const { return capacity_; }
 
-    // Any thread, after declaration: the exposition of every series, shards summed.
+    // Any thread, after declaration: the exposition of every series, shards summed
+    // (prometheus-cpp's TextSerializer over a ShardCollector). exposition.h adds process_*.
     void write(std::string& out, std::span<const Shard* const> shards) const;
 
 private:
+    friend class ShardCollector; // reads the families under mutex_
     enum class Kind : std::uint8_t { Counter, Gauge, Histogram };
     struct Series {
-        std::string labels; // `a="b",c="d"` (escaped), without braces
+        std::string labels; // `a="b",c="d"` (escaped), without braces: the series' identity
+        Labels pairs;       // the same, as names and values for the exposition
         std::uint32_t slot = 0;
         std::function<double()> read; // set: the value comes from here
     };
@@ -102,8 +129,9 @@ private:
     std::uint32_t take_slots(std::uint32_t n);
     void set_read(Family& f, const Labels& labels, std::function<double()> read);
 
-    mutable std::mutex mutex_; // guards families_ and slots_
+    mutable std::mutex mutex_; // guards families_, usage_ and slots_
     std::vector<Family> families_;
+    std::vector<std::pair<std::string, RouteUsageSlots>> usage_; // declaration order
     std::uint32_t slots_ = 0;
     std::size_t capacity_;
 };

@@ -5,6 +5,7 @@
 
 #include "lacquer/cache/freshness.h"
 #include "lacquer/metrics/registry.h"
+#include "lacquer/metrics/route_usage.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/proxy/cache_status.h"
 #include "lacquer/proxy/route_table.h"
@@ -28,7 +29,13 @@ inline constexpr std::size_t kCacheStatusCount = static_cast<std::size_t>(CacheS
 struct ProxyMetrics {
     // [route index][cache status]; the last route index is "-" (refused before routing).
     std::vector<std::array<std::uint32_t, kCacheStatusCount>> requests;
+    // Only the pairs that can occur: a route that does not cache has no hit, miss, stale...
+    // series (metrics::kNoSlot; observing it does nothing).
     std::vector<std::array<metrics::HistogramSlots, kCacheStatusCount>> durations;
+    // [route index][status class 1xx..5xx]: every answer to a client (lacquer_responses_total).
+    std::vector<std::array<std::uint32_t, 5>> responses;
+    // [route index]: last request and recent counts (none for "-").
+    std::vector<metrics::RouteUsageSlots> usage;
     std::uint32_t coalesced_waits = 0;
     std::uint32_t fetches_avoided = 0;
     std::uint32_t wait_timeouts = 0;
@@ -52,6 +59,20 @@ inline void count(const WorkerContext& ctx, std::uint32_t ProxyMetrics::*field,
     if (const ProxyMetrics* m = ctx.metrics()) {
         ctx.count(m->*field, n);
     }
+}
+
+// Where a request ends (RequestFsm::log): its answer's status class and its route's usage, in
+// the worker's own shard. `status` 499 (the client went away: nothing was answered) and
+// anything outside 100..599 count no response.
+inline void count_request_end(const WorkerContext& ctx, const ProxyMetrics& m, std::size_t route,
+                              int status, std::int64_t unix_seconds) {
+    if (ctx.shard == nullptr) {
+        return;
+    }
+    if (status >= 100 && status <= 599 && status != 499) {
+        ctx.shard->add(m.responses[route][static_cast<std::size_t>(status / 100 - 1)]);
+    }
+    metrics::record_route_request(*ctx.shard, m.usage[route], unix_seconds);
 }
 
 // What the gauges read at scrape.

@@ -3,10 +3,12 @@
 // (401), bad or missing query parameters (400), unknown paths (404), readiness (503), and which
 // cache action runs with which arguments (a fake CacheControl records every call: a 4xx never
 // calls one). Requests are real heads parsed by http::HeadParser.
+#include "admin/routes_answer.h"
 #include "lacquer/admin/admin_answer.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/http/head_parser.h"
 #include "lacquer/metrics/registry.h"
+#include "lacquer/metrics/route_usage.h"
 
 #include <atomic>
 #include <gmock/gmock.h>
@@ -139,7 +141,7 @@ const std::string kNotAllowed = "405 Method Not Allowed\n";
 const std::string kPostOnly = "405 Method Not Allowed: purge and ban are POST\n";
 const std::string kUnknown =
     "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, /origins, "
-    "/origin/...\n";
+    "/origin/..., /routes\n";
 
 const RouteCase kRoutes[] = {
     // Reads.
@@ -157,6 +159,9 @@ const RouteCase kRoutes[] = {
     {"Readyz", "GET", "/readyz", 200, kText, Eq("ready\n"), {}},
     {"Stats", "GET", "/stats", 200, kJson, Eq("{\"objects\": 7}\n"), {"stats"}},
     {"StatsHead", "HEAD", "/stats", 200, kJson, Eq("{\"objects\": 7}\n"), {"stats"}},
+    {"Routes", "GET", "/routes", 200, kJson, HasSubstr("\"routes\": []"), {}},
+    {"RoutesText", "GET", "/routes?x=1&format=text", 200, kText, HasSubstr("ROUTE "), {}},
+    {"RoutesIsARead", "POST", "/routes", 405, kText, Eq(kNotAllowed), {}},
     // Purges and bans, with their parameters percent-decoded.
     {"PurgeUrl",
      "POST",
@@ -338,6 +343,38 @@ INSTANTIATE_TEST_SUITE_P(Admin, AdminRoutes, ::testing::ValuesIn(kRoutes),
                          [](const ::testing::TestParamInfo<RouteCase>& param) {
                              return std::string(param.param.name);
                          });
+
+TEST_F(AdminAnswerTest, RoutesSaysEachRoutesLastRequestAndRecentCounts) {
+    metrics::Registry registry;
+    const metrics::RouteUsageSlots api = registry.route_usage("api");
+    registry.route_usage("old \"v1\"");
+    metrics::Shard worker(registry.capacity());
+    const core::ManualClock clock; // unix 1'700'000'000
+    const std::int64_t now = clock.unix_seconds();
+    metrics::record_route_request(worker, api, now - 2 * 3600); // in the day, not the hour
+    metrics::record_route_request(worker, api, now - 30);
+    AdminState s = state();
+    s.registry = &registry;
+    s.shards = {&worker};
+    s.clock = &clock;
+    const std::string raw = "GET /routes HTTP/1.1\r\nHost: admin\r\n\r\n";
+    http::HeadParser parser(http::HeadKind::Request, http::HeadLimits{16 * 1024, 4 * 1024});
+    ASSERT_EQ(parser.feed(raw.data(), raw.size()).status, http::HeadParser::Status::Complete);
+    const AdminAnswer json = answer(parser.request(), s);
+    EXPECT_EQ(json.status, 200);
+    EXPECT_EQ(json.body, "{\"now\": 1700000000, \"routes\": [\n"
+                         "  {\"route\": \"api\", \"last_request\": 1699999970, "
+                         "\"requests_1h\": 1, \"requests_24h\": 2, \"requests_7d\": 2},\n"
+                         "  {\"route\": \"old \\\"v1\\\"\", \"last_request\": null, "
+                         "\"requests_1h\": 0, \"requests_24h\": 0, \"requests_7d\": 0}\n"
+                         "]}\n");
+    const std::vector<metrics::RouteUsage> usage =
+        metrics::read_route_usage(registry, std::span<const metrics::Shard* const>(s.shards), now);
+    EXPECT_EQ(routes_text(usage, now),
+              "ROUTE     LAST REQUEST (UTC)                     1H       24H        7D\n"
+              "api       2023-11-14T22:12:50Z  30s ago           1         2         2\n"
+              "old \"v1\"  -                     never             0         0         0\n");
+}
 
 TEST_F(AdminAnswerTest, TheCountIsTheOneTheActionReturned) {
     cache_.count = 12345;

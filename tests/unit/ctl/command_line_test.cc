@@ -39,6 +39,8 @@ TEST(CtlCommandLine, EveryCommandWithItsArgument) {
     const Invocation ban = parse_ok({"ban", "^/v3/listings/[0-9]+$"});
     EXPECT_EQ(ban.command, Command::Ban);
     EXPECT_EQ(ban.argument, "^/v3/listings/[0-9]+$");
+    EXPECT_EQ(parse_ok({"routes"}).command, Command::Routes);
+    EXPECT_TRUE(parse_ok({"routes", "--json"}).json);
 }
 
 TEST(CtlCommandLine, OptionsBeforeAndAfterTheCommand) {
@@ -125,6 +127,8 @@ TEST(CtlCommandLine, UsageErrorsSayWhatIsWrong) {
         {{"origins", "api"}, "origins takes no argument"},
         {{"reload", "now"}, "reload takes no argument"},
         {{"config", "--all"}, "config takes no argument"},
+        {{"routes", "api"}, "routes takes no argument"},
+        {{"routes", "--all"}, "routes takes no argument"},
         {{"origin", "drain", "api"}, "origin takes drain|disable|enable POOL SERVER"},
         {{"origin", "pause", "api", "10.0.0.1:80"}, "the action is drain, disable or enable"},
     };

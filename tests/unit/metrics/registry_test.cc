@@ -63,5 +63,39 @@ TEST(Registry, NothingIsDeclaredPastTheCapacity) {
     EXPECT_EQ(r.counter("a_total", "A."), 0u); // what exists is still found
 }
 
+TEST(Registry, AHistogramIsWrittenCumulativeWithItsCountAsInfAndAnUndeclaredOneIsIgnored) {
+    Registry r;
+    const HistogramSlots h = r.histogram("t_seconds", "T.", {{"route", "a"}});
+    Shard shard(r.capacity());
+    shard.observe(h, std::chrono::microseconds(300));                // <= 0.0005
+    shard.observe(h, std::chrono::milliseconds(20));                 // <= 0.025
+    shard.observe(h, std::chrono::seconds(30));                      // +Inf only
+    shard.observe(HistogramSlots{kNoSlot}, std::chrono::seconds(1)); // a pair that cannot occur
+    const Shard* shards[] = {&shard};
+    std::string out;
+    r.write(out, shards);
+    EXPECT_NE(out.find("# TYPE t_seconds histogram\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("t_seconds_bucket{route=\"a\",le=\"0.0005\"} 1\n"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("t_seconds_bucket{route=\"a\",le=\"0.01\"} 1\n"), std::string::npos);
+    EXPECT_NE(out.find("t_seconds_bucket{route=\"a\",le=\"0.025\"} 2\n"), std::string::npos);
+    EXPECT_NE(out.find("t_seconds_bucket{route=\"a\",le=\"10\"} 2\n"), std::string::npos);
+    EXPECT_NE(out.find("t_seconds_bucket{route=\"a\",le=\"+Inf\"} 3\n"), std::string::npos);
+    EXPECT_NE(out.find("t_seconds_count{route=\"a\"} 3\n"), std::string::npos);
+    EXPECT_NE(out.find("t_seconds_sum{route=\"a\"} 30.0203\n"), std::string::npos) << out;
+    EXPECT_EQ(occurrences(out, "le=\"+Inf\""), 1u);
+}
+
+TEST(Registry, LabelValuesAndHelpAreEscapedAsTheTextFormatSays) {
+    Registry r;
+    const std::uint32_t c = r.counter("q_total", "Q.", {{"path", "a\"b\\c\nd"}});
+    Shard shard(r.capacity());
+    shard.add(c, 7);
+    const Shard* shards[] = {&shard};
+    std::string out;
+    r.write(out, shards);
+    EXPECT_NE(out.find("q_total{path=\"a\\\"b\\\\c\\nd\"} 7\n"), std::string::npos) << out;
+}
+
 } // namespace
 } // namespace lacquer::metrics
