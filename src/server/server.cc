@@ -1,6 +1,7 @@
 #include "lacquer/server/server.h"
 
 #include "cache_control.h"
+#include "observation.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
@@ -110,6 +111,8 @@ struct Server::Impl {
     std::unique_ptr<net::Worker> probe_loop;
     std::unique_ptr<origin::HealthProber> prober;
     std::atomic<bool> ready{false};
+    // The live transaction log: the workers write, the admin thread reads; outlives both.
+    std::unique_ptr<proxy::TransactionLog> transactions;
     std::unique_ptr<admin::AdminServer> admin;
     std::string admin_token; // admin.token_file's content; the workers never forward it
     std::unique_ptr<proxy::AccessLog> access_log;
@@ -197,6 +200,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
         s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
     }
     s.probe_shard = std::make_unique<metrics::Shard>(s.registry.capacity());
+    s.transactions = std::make_unique<proxy::TransactionLog>(s.workers);
     if (c.admin.present) {
         std::string error;
         auto address = net::resolve(c.admin.address.host, c.admin.address.port, error);
@@ -221,6 +225,13 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
         state.token = s.admin_token;
         state.shards.push_back(s.probe_shard.get());
         wire_origin_control(state, impl);
+        state.observe = make_observation_control(
+            *s.transactions,
+            [impl]() -> std::shared_ptr<const proxy::RouteTable> {
+                std::lock_guard<std::mutex> lock(impl->generation_mutex);
+                return {impl->generation, impl->generation->routes.get()};
+            },
+            *s.store, *s.coalescer, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
         s.admin = std::make_unique<admin::AdminServer>(*address, std::move(state));
     }
     s.access_log = proxy::AccessLog::open(c.log, s.workers);
@@ -262,6 +273,8 @@ void Server::start(std::ostream& out) {
         slot.context->coalescer = s.coalescer.get();
         slot.context->shard = s.shards[w].get();
         slot.context->admin_token = s.admin_token;
+        slot.context->transactions = s.transactions.get();
+        slot.context->transactions_watched = &s.transactions->watching_flag();
         slot.context->switch_to(std::make_unique<proxy::WorkerGeneration>(
             *slot.worker, s.generation, s.workers, s.shards[w].get()));
         for (std::size_t j = 0; j < s.listeners.size(); ++j) {
