@@ -4,6 +4,7 @@
 
 #include "ctl/admin_client.h"
 #include "ctl/admin_target.h"
+#include "ctl/observe_commands.h"
 #include "ctl/report.h"
 
 #include <ostream>
@@ -16,6 +17,8 @@ bool is_unreserved(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~' || c == '/';
 }
+
+} // namespace
 
 // A query parameter value: everything but unreserved characters and '/' as %XX ('+' too, which
 // the admin listener would read as a space).
@@ -34,6 +37,8 @@ std::string query_value(std::string_view text) {
     }
     return out;
 }
+
+namespace {
 
 std::string_view trimmed(std::string_view text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
@@ -212,6 +217,10 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
         err << "lacquerctl: " << resolved.error << "\n";
         return ExitStatus::Usage;
     }
+    if (inv.command == Command::Log || inv.command == Command::Top ||
+        inv.command == Command::Inspect) {
+        return run_observe_command(inv, *resolved.target, out, err);
+    }
     AdminCall call(inv, std::move(*resolved.target), out, err);
     const std::string arg = query_value(inv.argument);
     const std::string soft = inv.soft ? "&soft=1" : "";
@@ -237,6 +246,10 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
     case Command::OriginSet:
         return call.set_origin("/origin/" + arg + "?pool=" + query_value(inv.pool) +
                                "&server=" + query_value(inv.server));
+    case Command::Log:
+    case Command::Top:
+    case Command::Inspect:
+        break; // above
     }
     return ExitStatus::Usage;
 }

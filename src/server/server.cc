@@ -201,6 +201,16 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     }
     s.probe_shard = std::make_unique<metrics::Shard>(s.registry.capacity());
     s.transactions = std::make_unique<proxy::TransactionLog>(s.workers);
+    {
+        // Read at scrape, on the admin thread: the log's one reader.
+        const proxy::TransactionLog* log = s.transactions.get();
+        s.registry.gauge("lacquer_transaction_log_watchers",
+                         "Clients watching the live transaction log (lacquerctl log and top)", {},
+                         [log] { return static_cast<double>(log->watchers()); });
+        s.registry.counter_fn("lacquer_transaction_log_dropped_total",
+                              "Transaction log records dropped because a watcher read too slowly",
+                              {}, [log] { return static_cast<double>(log->ring_drops()); });
+    }
     if (c.admin.present) {
         std::string error;
         auto address = net::resolve(c.admin.address.host, c.admin.address.port, error);

@@ -130,6 +130,8 @@ public:
     // Reader thread: a new watcher with its filter (the flag goes on); it leaves when the
     // watch is destroyed (the flag goes off with the last one).
     std::unique_ptr<TransactionWatch> watch(std::unique_ptr<const TransactionFilter> filter);
+    // Reader thread: how many watch now.
+    std::size_t watchers() const { return watches_.size(); }
     // Reader thread: the records dropped by full rings since the log began.
     std::uint64_t ring_drops() const;
     // Reader thread: moves every ring's records to the watchers whose filter takes them.
