@@ -30,6 +30,8 @@ void append_json_string(std::string& out, std::string_view text) {
         if (c == '"' || c == '\\') {
             out.push_back('\\');
             out.push_back(c);
+        } else if (c == '\n') {
+            out.append("\\n"); // the lines of a canonical key
         } else if (byte < 0x20 || byte >= 0x7f) {
             out.append("\\u00");
             out.push_back(kHex[byte >> 4]);
