@@ -308,6 +308,7 @@ StreamEnd stream(const Endpoint& endpoint, std::string_view target, std::string_
     if (socket.fd() < 0) {
         return out;
     }
+    out.error.clear(); // connect_to() leaves its last note
     std::string request = "GET ";
     request.append(target).append(" HTTP/1.1\r\nHost: ").append(endpoint.text());
     request.append("\r\nUser-Agent: lacquerctl\r\n");
