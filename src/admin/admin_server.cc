@@ -153,8 +153,8 @@ private:
     net::Timer timer_;
     net::Timer pump_timer_;
     std::shared_ptr<AdminStream> stream_; // a streamed answer still running
-    std::string body_;  // what one pump brought
-    std::string chunk_; // ... framed
+    std::string body_;                    // what one pump brought
+    std::string chunk_;                   // ... framed
     bool answered_ = false;
     bool ended_ = false;
 };

@@ -6,9 +6,9 @@
 #include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -331,8 +331,7 @@ StreamEnd stream(const Endpoint& endpoint, std::string_view target, std::string_
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             // While streaming, `take` hears nothing (an empty view) at least every kTick.
-            const Clock::time_point wake =
-                body ? std::min(until, Clock::now() + kTick) : deadline;
+            const Clock::time_point wake = body ? std::min(until, Clock::now() + kTick) : deadline;
             const int ready = wait_ready(socket.fd(), POLLIN, wake);
             if (ready == 1) {
                 continue;

@@ -10,7 +10,7 @@ std::string log_target(const Invocation& inv, bool json, std::uint64_t count) {
     std::string target = "/log?format=";
     target.append(json ? "json" : "text");
     const std::pair<std::string_view, const std::string*> filters[] = {
-        {"url", &w.url_regex},   {"route", &w.route},   {"status", &w.status},
+        {"url", &w.url_regex},      {"route", &w.route}, {"status", &w.status},
         {"cache", &w.cache_status}, {"host", &inv.host}, {"client", &w.client},
         {"slower", &w.slower_ms}};
     for (const auto& [name, value] : filters) {
@@ -75,8 +75,8 @@ ExitStatus run_log(const Invocation& inv, const AdminTarget& target, std::ostrea
     return report_failure("/log", end.status, end.body, end.error, target, err);
 }
 
-ExitStatus run_observe_command(const Invocation& inv, const AdminTarget& target,
-                               std::ostream& out, std::ostream& err) {
+ExitStatus run_observe_command(const Invocation& inv, const AdminTarget& target, std::ostream& out,
+                               std::ostream& err) {
     switch (inv.command) {
     case Command::Log:
         return run_log(inv, target, out, err);

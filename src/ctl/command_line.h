@@ -45,10 +45,10 @@ struct WatchOptions {
     std::string cache_status;
     std::string client; // an address or CIDR range
     std::string slower_ms;
-    std::uint64_t count = 0; // log: stop after N records; top: rows shown (0: default)
-    std::string by = "misses";                   // top: misses | hits | origin-time | bytes
-    std::chrono::milliseconds window{10'000};    // top: the sliding window
-    bool once = false;                           // top: one frame, then exit
+    std::uint64_t count = 0;   // log: stop after N records; top: rows shown (0: default)
+    std::string by = "misses"; // top: misses | hits | origin-time | bytes
+    std::chrono::milliseconds window{10'000}; // top: the sliding window
+    bool once = false;                        // top: one frame, then exit
 };
 
 struct Invocation {
@@ -62,8 +62,8 @@ struct Invocation {
     std::string config_path{kDefaultConfigPath};
     bool config_given = false; // --config was written: the file must then be usable
     bool json = false;
-    bool soft = false; // purge: mark stale (refreshed in the background) instead of removing
-    WatchOptions watch;                                  // log, top
+    bool soft = false;  // purge: mark stale (refreshed in the background) instead of removing
+    WatchOptions watch; // log, top
     std::chrono::milliseconds timeout = kDefaultTimeout; // per admin request
     bool help = false;                                   // print usage_text(), nothing else
     bool version = false;                                // print the version, nothing else

@@ -17,8 +17,8 @@ namespace lacquer::ctl {
 std::string query_value(std::string_view text);
 
 // Precondition: inv.command is Log, Top or Inspect.
-ExitStatus run_observe_command(const Invocation& inv, const AdminTarget& target,
-                               std::ostream& out, std::ostream& err);
+ExitStatus run_observe_command(const Invocation& inv, const AdminTarget& target, std::ostream& out,
+                               std::ostream& err);
 
 // The /log target for the filters of `inv` ("/log?url=...&format=json&count=N").
 std::string log_target(const Invocation& inv, bool json, std::uint64_t count);

@@ -1,7 +1,6 @@
 // The command line of `log`, `top` and `inspect`: their options and operands (command_line.h).
 // The filters themselves are checked by lacquerd, which answers a bad one with a 400 naming it.
 #include "ctl/command_line.h"
-
 #include "lacquer/config/units.h"
 
 #include <charconv>
@@ -10,9 +9,9 @@ namespace lacquer::ctl {
 
 namespace {
 
-constexpr std::string_view kWatchOptions[] = {"--url",    "--route",  "--status",
+constexpr std::string_view kWatchOptions[] = {"--url",          "--route",  "--status",
                                               "--cache-status", "--client", "--slower",
-                                              "--count",  "--by",     "--window"};
+                                              "--count",        "--by",     "--window"};
 
 bool is_number(std::string_view text, std::uint64_t& out) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -99,15 +98,15 @@ std::string choose_watch_command(const std::vector<std::string_view>& positional
     for (std::string_view scheme : {"http://", "https://"}) {
         if (inv.argument.starts_with(scheme)) {
             const std::size_t slash = inv.argument.find('/', scheme.size());
-            const std::string authority =
-                inv.argument.substr(scheme.size(), slash - scheme.size());
+            const std::string authority = inv.argument.substr(scheme.size(), slash - scheme.size());
             inv.argument = slash == std::string::npos ? "/" : inv.argument.substr(slash);
             if (inv.host.empty()) {
                 inv.host = authority;
             }
         }
     }
-    return inv.argument.starts_with('/') ? "" : "inspect: the URL starts with '/' (or http://HOST/)";
+    return inv.argument.starts_with('/') ? ""
+                                         : "inspect: the URL starts with '/' (or http://HOST/)";
 }
 
 } // namespace lacquer::ctl

@@ -35,8 +35,7 @@ void RequestFsm::record_transaction(int status) {
     r->origin_us = TransactionRecord::kNoTime;
     r->first_byte_us = TransactionRecord::kNoTime;
     if (origin_start_ != core::Instant{}) {
-        r->origin_us =
-            micros(origin_start_, origin_end_ == core::Instant{} ? now : origin_end_);
+        r->origin_us = micros(origin_start_, origin_end_ == core::Instant{} ? now : origin_end_);
         if (origin_head_at_ != core::Instant{}) {
             r->first_byte_us = micros(origin_start_, origin_head_at_);
         }

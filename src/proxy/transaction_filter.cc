@@ -53,7 +53,7 @@ std::optional<int> cache_status_by_name(std::string_view name) {
 } // namespace
 
 std::unique_ptr<const TransactionFilter> TransactionFilter::parse(std::string_view query,
-                                                                   std::string& error) {
+                                                                  std::string& error) {
     std::unique_ptr<TransactionFilter> f(new TransactionFilter());
     std::string seen; // one letter per parameter met, to refuse repeats
     std::string value;

@@ -231,12 +231,10 @@ admin::AdminAnswer inspect(const CurrentRoutes& current_routes, const cache::Obj
 
 } // namespace
 
-admin::ObservationControl make_observation_control(proxy::TransactionLog& log,
-                                                   const CurrentRoutes& routes,
-                                                   const cache::ObjectStore& store,
-                                                   const cache::Coalescer& coalescer,
-                                                   const core::Clock& clock,
-                                                   std::size_t max_uri_bytes) {
+admin::ObservationControl
+make_observation_control(proxy::TransactionLog& log, const CurrentRoutes& routes,
+                         const cache::ObjectStore& store, const cache::Coalescer& coalescer,
+                         const core::Clock& clock, std::size_t max_uri_bytes) {
     admin::ObservationControl c;
     c.watch_log = [&log](std::string_view query,
                          std::string& error) -> std::shared_ptr<admin::AdminStream> {
@@ -247,8 +245,8 @@ admin::ObservationControl make_observation_control(proxy::TransactionLog& log,
         }
         return std::make_shared<LogStream>(log.watch(std::move(filter)));
     };
-    c.inspect = [routes, &store, &coalescer, &clock, max_uri_bytes](
-                    std::string_view url, std::string_view host, bool json) {
+    c.inspect = [routes, &store, &coalescer, &clock,
+                 max_uri_bytes](std::string_view url, std::string_view host, bool json) {
         return inspect(routes, store, coalescer, clock, max_uri_bytes, url, host, json);
     };
     return c;

@@ -16,11 +16,9 @@ namespace lacquer::server {
 
 // Runs on the admin thread (the log's one reader). `log`, `store`, `coalescer` and `clock` must
 // outlive the result.
-admin::ObservationControl make_observation_control(proxy::TransactionLog& log,
-                                                   const CurrentRoutes& routes,
-                                                   const cache::ObjectStore& store,
-                                                   const cache::Coalescer& coalescer,
-                                                   const core::Clock& clock,
-                                                   std::size_t max_uri_bytes);
+admin::ObservationControl
+make_observation_control(proxy::TransactionLog& log, const CurrentRoutes& routes,
+                         const cache::ObjectStore& store, const cache::Coalescer& coalescer,
+                         const core::Clock& clock, std::size_t max_uri_bytes);
 
 } // namespace lacquer::server

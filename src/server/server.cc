@@ -1,7 +1,6 @@
 #include "lacquer/server/server.h"
 
 #include "cache_control.h"
-#include "observation.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
@@ -18,6 +17,7 @@
 #include "lacquer/proxy/route_table.h"
 #include "lacquer/proxy/worker_context.h"
 #include "listeners.h"
+#include "observation.h"
 #include "open_files.h"
 #include "tls_setup.h"
 

@@ -8,8 +8,9 @@
 //
 // Input: the query up to the first '\n'; then the record's fields separated by '\n' (client,
 // method, host, url, route, key, cache status, origin), then its numbers from the remaining bytes.
-#include "lacquer/core/assert.h"
 #include "lacquer/proxy/transaction_filter.h"
+
+#include "lacquer/core/assert.h"
 
 #include <algorithm>
 #include <cstddef>

@@ -59,8 +59,8 @@ protected:
     void start(ChildProcess& child, std::string_view name, std::vector<std::string> args,
                double watchers) {
         std::string error;
-        ASSERT_TRUE(child.start(LACQUERCTL_BIN, ctl_args(std::move(args)), dir_.path(), name,
-                                error))
+        ASSERT_TRUE(
+            child.start(LACQUERCTL_BIN, ctl_args(std::move(args)), dir_.path(), name, error))
             << error;
         ASSERT_TRUE(expect_metric(proxy_->admin_port(), "lacquer_transaction_log_watchers",
                                   watchers, 5s, ""));
@@ -114,8 +114,9 @@ TEST_F(ObserveCtl, TopOnceRanksTheUrlsOfAKnownMix) {
     EXPECT_EQ(exit_code(by_misses), 0) << by_misses.stderr_text();
     EXPECT_EQ(exit_code(by_hits), 0) << by_hits.stderr_text();
     const std::string misses = by_misses.stdout_text();
-    EXPECT_THAT(misses, StartsWith("lacquer top by misses over the last 3.000s: 8 requests, 3 URLs\n"
-                                   "    REQS   MISSES     HITS    ORIGIN_MS        BYTES  URL\n"));
+    EXPECT_THAT(misses,
+                StartsWith("lacquer top by misses over the last 3.000s: 8 requests, 3 URLs\n"
+                           "    REQS   MISSES     HITS    ORIGIN_MS        BYTES  URL\n"));
     // Ties (one miss each) in URL order.
     const std::size_t nostore = misses.find("api.test /top/nostore\n");
     const std::size_t cached = misses.find("api.test /top/cached\n");
@@ -145,18 +146,18 @@ TEST_F(ObserveCtl, InspectPrintsEveryStoredVariant) {
                                             "key G | api.test | /top/item | x=1\n"
                                             "fetch in flight: no\n3 stored variants\n"));
     for (const char* lang : {"en-US", "de-DE", "fr-FR"}) {
-        EXPECT_THAT(run.stdout_text, HasSubstr(std::string("variant locale=") + lang + "\n"
+        EXPECT_THAT(run.stdout_text, HasSubstr(std::string("variant locale=") + lang +
+                                               "\n"
                                                "  status 200, fresh, age "));
     }
     const ProgramRun json = ctl({"--json", "inspect", "/top/item?x=1", "--host", "api.test"});
     EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
     EXPECT_THAT(json.stdout_text, StartsWith("{\"url\": \"/top/item?x=1\", \"host\": \"api.test\", "
                                              "\"route\": \"top\""));
-    const ProgramRun none =
-        run_to_exit(LACQUERCTL_BIN,
-                    {"--admin", "127.0.0.1:" + std::to_string(proxy_->admin_port()), "inspect",
-                     "/top/item"},
-                    dir_.path(), 15s);
+    const ProgramRun none = run_to_exit(
+        LACQUERCTL_BIN,
+        {"--admin", "127.0.0.1:" + std::to_string(proxy_->admin_port()), "inspect", "/top/item"},
+        dir_.path(), 15s);
     EXPECT_EQ(none.exit_code, 1);
     EXPECT_THAT(none.stderr_text, HasSubstr("401"));
 }

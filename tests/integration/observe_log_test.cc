@@ -146,7 +146,8 @@ protected:
         ASSERT_NE(proxy_->admin_port(), 0);
     }
     void wait_watchers(double n) {
-        ASSERT_TRUE(expect_metric(proxy_->admin_port(), "lacquer_transaction_log_watchers", n, 5s, ""));
+        ASSERT_TRUE(
+            expect_metric(proxy_->admin_port(), "lacquer_transaction_log_watchers", n, 5s, ""));
     }
     Response admin_get(std::string_view target, bool with_token = true) {
         HttpClient c;
@@ -244,10 +245,9 @@ TEST_F(ObserveLog, AStalledReaderLosesRecordsAndIsToldHowManyWithoutSlowingThePr
     to.sin_port = htons(proxy_->admin_port());
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
-    const std::string request = "GET /log HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " +
-                                std::string(kToken) + "\r\n\r\n";
-    ASSERT_EQ(::send(fd, request.data(), request.size(), 0),
-              static_cast<ssize_t>(request.size()));
+    const std::string request =
+        "GET /log HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + std::string(kToken) + "\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
     wait_watchers(1);
     // Hits with long URLs on one connection (one worker): big records, quickly.
     const std::string target = "/v3/" + std::string(900, 'x') + "?limit=3";
@@ -260,8 +260,8 @@ TEST_F(ObserveLog, AStalledReaderLosesRecordsAndIsToldHowManyWithoutSlowingThePr
     }
     const auto took = std::chrono::steady_clock::now() - started;
     EXPECT_LT(took, 10s); // never blocked by the reader
-    ASSERT_TRUE(expect_metric(proxy_->admin_port(), "lacquer_transaction_log_dropped_total", 1,
-                              5s, ""));
+    ASSERT_TRUE(
+        expect_metric(proxy_->admin_port(), "lacquer_transaction_log_dropped_total", 1, 5s, ""));
     // The reader comes back: every request is either a record it gets or counted in a notice
     // ("# dropped N"; each pump writes whole lines, so a chunk never splits one).
     std::string got;
@@ -313,7 +313,8 @@ TEST_F(ObserveLog, DebugObjectShowsEveryLocaleVariantWithItsFields) {
     ASSERT_EQ(proxy_->get("/v3/item?limit=5", {{"Host", "api.test"}, {"X-Lang", "de-DE"}})
                   .header("Cache-Status"),
               kHit);
-    const Response r = admin_get("/debug/object?url=%2Fv3%2Fitem%3Flimit%3D5%26utm%3Dz&host=api.test");
+    const Response r =
+        admin_get("/debug/object?url=%2Fv3%2Fitem%3Flimit%3D5%26utm%3Dz&host=api.test");
     ASSERT_EQ(r.status, 200) << r.summary();
     EXPECT_EQ(r.header("Content-Type"), "application/json");
     EXPECT_THAT(r.body, HasSubstr("\"route\": \"listings\", \"key\": "
@@ -323,14 +324,16 @@ TEST_F(ObserveLog, DebugObjectShowsEveryLocaleVariantWithItsFields) {
         const std::string variant = "\"variants\": {\"locale\": \"" + std::string(lang) + "\"}";
         const std::size_t at = r.body.find(variant);
         ASSERT_NE(at, std::string::npos) << lang << "\n" << r.body;
-        const std::string object = r.body.substr(at, r.body.find('}', r.body.find("\"hits\"", at)) - at);
+        const std::string object =
+            r.body.substr(at, r.body.find('}', r.body.find("\"hits\"", at)) - at);
         objects += 1;
         EXPECT_THAT(object, HasSubstr("\"status\": 200, \"state\": \"fresh\""));
         EXPECT_THAT(object, HasSubstr("\"ttl_s\": 600.000"));
         EXPECT_THAT(object, HasSubstr("\"stale_s\": 30.000, \"stale_if_error_s\": 90.000, "
                                       "\"hard_bound_s\": 690.000"));
-        EXPECT_THAT(object, HasSubstr("\"body_bytes\": " +
-                                      std::to_string(std::string("body of /v3/item?limit=5").size())));
+        EXPECT_THAT(object,
+                    HasSubstr("\"body_bytes\": " +
+                              std::to_string(std::string("body of /v3/item?limit=5").size())));
         EXPECT_THAT(object, HasSubstr("\"tags\": [\"listing\", \"" + std::string(lang) + "\"]"));
         EXPECT_THAT(object, HasSubstr("\"etag\": \"\\\"v-" + std::string(lang) + "\\\"\""));
         EXPECT_THAT(object, HasSubstr("\"last_modified\": \"Tue, 01 Dec 2026 10:00:00 GMT\""));
@@ -338,7 +341,8 @@ TEST_F(ObserveLog, DebugObjectShowsEveryLocaleVariantWithItsFields) {
                                       (std::string(lang) == "de-DE" ? "1" : "0")));
     }
     EXPECT_EQ(objects, 3u);
-    EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '{') - 1 - 3, 3); // 3 objects + their variants
+    EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '{') - 1 - 3,
+              3); // 3 objects + their variants
 
     // The token is required, and a URL no cache route takes says which route it took.
     EXPECT_EQ(admin_get("/debug/object?url=%2Fv3%2Fitem&host=api.test", false).status, 401);

@@ -1,8 +1,9 @@
 #pragma once
 // What one watcher of the transaction log wants, read from the admin query
-// (`GET /log?url=RE&route=R&status=5xx&cache=miss&host=H&client=CIDR&slower=MS&format=json&count=N`),
-// and how a record is written for it (a text line or a JSON line). Parsing never throws: a bad
-// query is an error message for a 400. Immutable once parsed; the reader thread uses it.
+// (`GET
+// /log?url=RE&route=R&status=5xx&cache=miss&host=H&client=CIDR&slower=MS&format=json&count=N`), and
+// how a record is written for it (a text line or a JSON line). Parsing never throws: a bad query is
+// an error message for a 400. Immutable once parsed; the reader thread uses it.
 
 #include "lacquer/config/address_range.h"
 #include "lacquer/proxy/transaction_log.h"
@@ -75,8 +76,8 @@ private:
     TransactionLog& log_;
     std::unique_ptr<const TransactionFilter> filter_;
     std::string pending_;
-    std::uint64_t written_ = 0;      // records formatted
-    std::uint64_t dropped_ = 0;      // records this watcher could not keep
+    std::uint64_t written_ = 0;       // records formatted
+    std::uint64_t dropped_ = 0;       // records this watcher could not keep
     std::uint64_t ring_drops_at_ = 0; // the log's ring drops already reported
     std::uint64_t reported_ = 0;      // dropped_ already reported
 };

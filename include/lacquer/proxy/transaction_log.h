@@ -42,13 +42,13 @@ struct TransactionRecord {
     static constexpr std::uint32_t kNoTime = UINT32_MAX;
 
     struct StepAt {
-        std::uint8_t step = 0;    // proxy::Step
-        std::uint32_t at_us = 0;  // since the request began
+        std::uint8_t step = 0;   // proxy::Step
+        std::uint32_t at_us = 0; // since the request began
     };
 
-    std::int64_t unix_time = 0;     // seconds, when the request ended
-    std::uint64_t bytes = 0;        // body bytes sent to the client
-    std::uint32_t total_us = 0;     // the whole request
+    std::int64_t unix_time = 0;            // seconds, when the request ended
+    std::uint64_t bytes = 0;               // body bytes sent to the client
+    std::uint32_t total_us = 0;            // the whole request
     std::uint32_t origin_us = kNoTime;     // origin exchange, start to end
     std::uint32_t first_byte_us = kNoTime; // origin exchange start to its answer's head
     std::uint16_t status = 0;
@@ -80,7 +80,9 @@ public:
     // Reader: calls `take(record)` for each published record, oldest first; how many.
     template <class Take> std::size_t drain(Take take);
     // Reader: forget what is there (a new watcher starts from now).
-    void skip_all() { tail_.store(head_.load(std::memory_order_acquire), std::memory_order_release); }
+    void skip_all() {
+        tail_.store(head_.load(std::memory_order_acquire), std::memory_order_release);
+    }
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
     std::size_t capacity() const { return mask_ + 1; }
 

@@ -53,8 +53,8 @@ std::string refusal(std::string_view query) {
 
 TEST(TransactionFilter, EachParameterSelectsExactlyItsRecords) {
     const TransactionRecord a = record("/v3/a?limit=5", 200, CacheStatus::Miss, 12);
-    const TransactionRecord b = record("/v3/b", 503, CacheStatus::Error, 1, "pass", "192.168.0.9",
-                                       "other.test:8080");
+    const TransactionRecord b =
+        record("/v3/b", 503, CacheStatus::Error, 1, "pass", "192.168.0.9", "other.test:8080");
     EXPECT_TRUE(filter("")->matches(a));
     EXPECT_TRUE(filter("")->matches(b));
     const std::pair<std::string_view, std::pair<bool, bool>> cases[] = {
@@ -177,11 +177,10 @@ TEST(TransactionLog, WatchersTurnTheFlagOnAndOffAndEachGetsWhatItsFilterTakes) {
     auto errors = log.watch(filter("status=5xx&format=json"));
     EXPECT_TRUE(log.watching());
     ASSERT_NE(log.ring(1), nullptr);
-    for (const auto& [worker, r] :
-         {std::pair{0u, record("/a", 200, CacheStatus::Miss)},
-          std::pair{1u, record("/b", 503, CacheStatus::Error)},
-          std::pair{1u, record("/c", 200, CacheStatus::Miss)},
-          std::pair{0u, record("/d", 200, CacheStatus::Miss)}}) {
+    for (const auto& [worker, r] : {std::pair{0u, record("/a", 200, CacheStatus::Miss)},
+                                    std::pair{1u, record("/b", 503, CacheStatus::Error)},
+                                    std::pair{1u, record("/c", 200, CacheStatus::Miss)},
+                                    std::pair{0u, record("/d", 200, CacheStatus::Miss)}}) {
         TransactionRecord* slot = log.ring(worker)->claim();
         ASSERT_NE(slot, nullptr);
         *slot = r;
