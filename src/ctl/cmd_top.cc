@@ -65,11 +65,12 @@ std::string frame(const std::deque<Seen>& seen, const Invocation& inv) {
     });
     const std::size_t shown =
         std::min<std::size_t>(sorted.size(), inv.watch.count > 0 ? inv.watch.count : 20);
-    std::string out = "lacquer top by " + by + " over the last " +
-                      std::to_string(inv.watch.window.count() / 1000.0).substr(0, 5) +
+    char line[160];
+    std::snprintf(line, sizeof line, "%.3f",
+                  std::chrono::duration<double>(inv.watch.window).count());
+    std::string out = "lacquer top by " + by + " over the last " + line +
                       "s: " + std::to_string(seen.size()) + " requests, " +
                       std::to_string(rows.size()) + " URLs\n";
-    char line[160];
     std::snprintf(line, sizeof line, "%8s %8s %8s %12s %12s  %s\n", "REQS", "MISSES", "HITS",
                   "ORIGIN_MS", "BYTES", "URL");
     out.append(line);

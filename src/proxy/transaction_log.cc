@@ -16,7 +16,9 @@ void TransactionRecord::set_field(Field f, std::string_view value) {
     const std::size_t left = kTextBytes - at;
     // Every field gets a share: the URL up to kUrlBytes, the others what remains.
     const std::size_t room = f == Field::Url ? std::min(left, kUrlBytes) : left;
-    if (value.size() <= room) {
+    if (value.empty()) {
+        // nothing to copy (and an empty view's data() may be null, which memcpy may not take)
+    } else if (value.size() <= room) {
         std::memcpy(text.data() + at, value.data(), value.size());
         at += value.size();
     } else if (room >= 3) {

@@ -36,7 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         LACQUER_ASSERT(record.offsets[f + 1] <= proxy::TransactionRecord::kTextBytes);
     }
     std::uint8_t numbers[16] = {};
-    std::memcpy(numbers, input.data(), std::min(input.size(), sizeof numbers));
+    if (!input.empty()) {
+        std::memcpy(numbers, input.data(), std::min(input.size(), sizeof numbers));
+    }
     record.status = static_cast<std::uint16_t>(numbers[0] | (numbers[1] << 8));
     record.cache_status = numbers[2] % 9;
     record.total_us = static_cast<std::uint32_t>(numbers[3] << 16 | numbers[4] << 8 | numbers[5]);

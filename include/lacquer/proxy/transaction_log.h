@@ -32,10 +32,9 @@ struct TransactionRecord {
         Route,
         Key,         // the canonical key with its variant lines; empty when none was built
         CacheStatus, // the Cache-Status value ("lacquer; fwd=uri-miss; stored")
-        Origin,      // the origin server that answered ("-" when none)
-        kCount
+        Origin,      // the origin server that answered ("-" when none); the last
     };
-    static constexpr std::size_t kFields = static_cast<std::size_t>(Field::kCount);
+    static constexpr std::size_t kFields = static_cast<std::size_t>(Field::Origin) + 1;
     static constexpr std::size_t kTextBytes = 2048;
     static constexpr std::size_t kUrlBytes = 1024;
     static constexpr std::size_t kSteps = 16;
