@@ -133,7 +133,7 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     const bool observe_api = path == "/log" || path == "/debug/object";
     if (!cache_api && !origin_api && !observe_api) {
         return text(404, "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, "
-                         "/origins, /origin/..., /log, /debug/object\n");
+                         "/origins, /origin/...\n");
     }
     if (!state.token.empty()) {
         const http::Header* auth = request.headers.find("Authorization");
