@@ -1,5 +1,6 @@
 #include "lacquer/admin/admin_answer.h"
 
+#include "admin_observe.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/http/ascii.h"
 #include "lacquer/metrics/exposition.h"
@@ -135,9 +136,10 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     const bool origin_api = path == "/origins" || path.starts_with("/origin/");
     const bool cache_api = path.starts_with("/purge/") || path == "/ban" || path == "/stats";
     const bool routes_api = path == "/routes";
-    if (!cache_api && !origin_api && !routes_api) {
+    const bool observe_api = path == "/log" || path == "/debug/object";
+    if (!cache_api && !origin_api && !routes_api && !observe_api) {
         return text(404, "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, "
-                         "/origins, /origin/..., /routes\n");
+                         "/origins, /origin/..., /routes, /log, /debug/object, /reload, /config\n");
     }
     if (!state.token.empty()) {
         const http::Header* auth = request.headers.find("Authorization");
@@ -150,6 +152,14 @@ AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     }
     if (routes_api) {
         return answer_routes(request, query, state);
+    }
+    if (path == "/log") {
+        return answer_log(request, query, state.observe);
+    }
+    if (path == "/debug/object") {
+        return answer_debug_object(request, query_param(query, "url"), query_param(query, "host"),
+                                   query_param(query, "format").value_or("json") == "json",
+                                   state.observe);
     }
     if (path == "/stats") {
         if (!read) {

@@ -174,4 +174,17 @@ CoalescerStats Coalescer::stats() const {
     return st;
 }
 
+std::vector<std::string> Coalescer::fetching(std::string_view prefix) const {
+    std::vector<std::string> keys;
+    for (const Shard& s : shards_) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        for (const auto& [key, e] : s.entries) {
+            if (e.fetching && std::string_view(key).starts_with(prefix)) {
+                keys.emplace_back(key);
+            }
+        }
+    }
+    return keys;
+}
+
 } // namespace lacquer::cache

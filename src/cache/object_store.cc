@@ -174,6 +174,18 @@ std::size_t ObjectStore::remove(const StoreKey& key) {
     });
 }
 
+std::vector<ObjectRef> ObjectStore::objects_of_url(std::uint64_t url_hash,
+                                                   std::string_view url) const {
+    std::vector<ObjectRef> out;
+    Shard& s = shard_for(url_hash);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    each_of_url(s, url_hash, url, [&out](StoredObject* o) {
+        o->ref();
+        out.emplace_back(o);
+    });
+    return out;
+}
+
 std::size_t ObjectStore::remove_url(std::uint64_t url_hash, std::string_view url) {
     Shard& s = shard_for(url_hash);
     return remove_from(s, [&](auto take) { each_of_url(s, url_hash, url, take); });

@@ -3,8 +3,10 @@
 #include "ctl/admin_client.h"
 
 #include "lacquer/core/errno_text.h"
+#include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -247,6 +249,136 @@ Exchange exchange(const Endpoint& endpoint, std::string_view method, std::string
         }
     }
     return out;
+}
+
+namespace {
+
+// The body of a stream as it arrives: chunked (decoded) or until the listener closes.
+class StreamBody {
+public:
+    StreamBody(const http::Framing& framing, const std::function<bool(std::string_view)>& take)
+        : chunked_(framing.kind == http::Framing::Kind::Chunked), take_(take) {}
+    // False: the stream is over (its end, an error, or `take` said so); `error` set on an error.
+    bool feed(std::string_view bytes, std::string& error) {
+        if (!chunked_) {
+            return bytes.empty() || take_(bytes);
+        }
+        while (!bytes.empty()) {
+            const http::ChunkedDecoder::Step step = decoder_.next(bytes);
+            bytes.remove_prefix(step.consumed);
+            switch (step.status) {
+            case http::ChunkedDecoder::Status::NeedMore:
+                return true;
+            case http::ChunkedDecoder::Status::Done:
+                return false;
+            case http::ChunkedDecoder::Status::Error:
+                error = "the stream's chunked framing is broken";
+                return false;
+            case http::ChunkedDecoder::Status::Data: {
+                const std::size_t n = static_cast<std::size_t>(
+                    std::min<std::uint64_t>(decoder_.data_pending(), bytes.size()));
+                decoder_.data_taken(n);
+                const std::string_view data = bytes.substr(0, n);
+                bytes.remove_prefix(n);
+                if (!data.empty() && !take_(data)) {
+                    return false;
+                }
+                break;
+            }
+            }
+        }
+        return true;
+    }
+
+private:
+    bool chunked_;
+    const std::function<bool(std::string_view)>& take_;
+    http::ChunkedDecoder decoder_;
+};
+
+} // namespace
+
+StreamEnd stream(const Endpoint& endpoint, std::string_view target, std::string_view token,
+                 std::chrono::milliseconds timeout, Clock::time_point until,
+                 const std::function<bool(std::string_view)>& take) {
+    constexpr std::chrono::milliseconds kTick{250};
+    Clock::time_point deadline = Clock::now() + timeout;
+    StreamEnd out;
+    const Socket socket(connect_to(endpoint, deadline, timeout, out.error));
+    if (socket.fd() < 0) {
+        return out;
+    }
+    out.error.clear(); // connect_to() leaves its last note
+    std::string request = "GET ";
+    request.append(target).append(" HTTP/1.1\r\nHost: ").append(endpoint.text());
+    request.append("\r\nUser-Agent: lacquerctl\r\n");
+    if (!token.empty()) {
+        request.append("Authorization: Bearer ").append(token).append("\r\n");
+    }
+    request.append("Connection: close\r\n\r\n");
+    if (!send_all(socket.fd(), request, deadline, out.error)) {
+        out.error = endpoint.text() + ": " + out.error;
+        return out;
+    }
+    http::HeadParser parser(http::HeadKind::Response, http::HeadLimits{64 * 1024, 8 * 1024});
+    parser.expect_response_to("GET");
+    std::optional<StreamBody> body;
+    char buffer[16 * 1024];
+    for (;;) {
+        const ssize_t n = ::recv(socket.fd(), buffer, sizeof buffer, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            // While streaming, `take` hears nothing (an empty view) at least every kTick.
+            const Clock::time_point wake = body ? std::min(until, Clock::now() + kTick) : deadline;
+            const int ready = wait_ready(socket.fd(), POLLIN, wake);
+            if (ready == 1) {
+                continue;
+            }
+            if (ready == 0 && body) {
+                if (Clock::now() >= until || !take({})) {
+                    return out; // the caller has what it wanted
+                }
+                continue;
+            }
+            out.error = endpoint.text() + ": timed out waiting for the answer (after " +
+                        ms_text(timeout) + ")";
+            out.status = 0;
+            return out;
+        }
+        if (n <= 0) {
+            if (n < 0) {
+                out.error = std::string("cannot read the answer: ") + core::errno_text(errno);
+            } else if (!body && out.status == 0) {
+                out.error = endpoint.text() + ": the connection closed without an answer";
+            }
+            return out;
+        }
+        std::string_view bytes(buffer, static_cast<std::size_t>(n));
+        if (!body && out.status == 0) {
+            const http::HeadParser::Fed fed = parser.feed(bytes.data(), bytes.size());
+            if (fed.status == http::HeadParser::Status::Error) {
+                out.error = endpoint.text() + ": not an HTTP answer";
+                return out;
+            }
+            if (fed.status != http::HeadParser::Status::Complete) {
+                continue;
+            }
+            bytes.remove_prefix(fed.consumed);
+            out.status = parser.response().status;
+            if (out.status == 200) {
+                body.emplace(parser.response().framing, take);
+            }
+        }
+        if (!body) { // an error answer: its message, until the listener closes
+            out.body.append(bytes);
+            continue;
+        }
+        if (!body->feed(bytes, out.error)) {
+            return out;
+        }
+    }
 }
 
 } // namespace lacquer::ctl

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,5 +35,20 @@ struct Exchange {
 // the whole answer. Never throws.
 Exchange exchange(const Endpoint& endpoint, std::string_view method, std::string_view target,
                   std::string_view token, std::chrono::milliseconds timeout);
+
+struct StreamEnd {
+    int status = 0;    // the answer's status; 0: none came (`error` says why)
+    std::string body;  // a non-200 answer's body (lacquerd's message)
+    std::string error; // no answer, or the stream broke
+};
+
+// GET `target` whose 200 answer is a stream (GET /log, chunked): its body goes to `take` as it
+// arrives, decoded. Connecting and the answer's head share `timeout`; the body then has no
+// deadline but `until` (steady clock), where the stream is left without an error; `take`
+// returning false leaves it too. While the stream is quiet, `take` is called with an empty view
+// every 250 ms (a terminal refresh can run then). A non-200 answer is read whole into `body`.
+StreamEnd stream(const Endpoint& endpoint, std::string_view target, std::string_view token,
+                 std::chrono::milliseconds timeout, std::chrono::steady_clock::time_point until,
+                 const std::function<bool(std::string_view)>& take);
 
 } // namespace lacquer::ctl

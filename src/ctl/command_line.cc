@@ -52,12 +52,17 @@ struct Words {
 // The command and its argument from the words left once the options are taken.
 std::string choose_command(const Words& w, Invocation& inv) {
     if (w.positional.empty()) {
-        return "no command: status, stats, purge, ban, origins, origin, reload, config or routes "
+        return "no command: status, stats, purge, ban, origins, origin, reload, config, routes, "
+               "log, top or inspect "
                "(see --help)";
     }
     const std::string_view name = w.positional[0];
     const std::size_t operands = w.positional.size() - 1;
     const bool purge_options = w.prefix || w.tag || w.host || w.all;
+    if (is_watch_command(name)) {
+        return choose_watch_command(w.positional, w.host ? &*w.host : nullptr,
+                                    w.prefix || w.tag || w.all || w.soft, inv);
+    }
     if (name == "status" || name == "stats") {
         inv.command = name == "status" ? Command::Status : Command::Stats;
         if (operands > 0 || purge_options) {
@@ -162,6 +167,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
             out.invocation = inv;
             return out;
         }
+        if (is_watch_flag(arg)) {
+            inv.watch.once = true;
+            continue;
+        }
         if (arg == "--json" || arg == "--all" || arg == "--soft") {
             (arg == "--json" ? inv.json : arg == "--all" ? words.all : words.soft) = true;
             continue;
@@ -172,7 +181,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
         std::string value;
         const bool known = name == "--admin" || name == "--token-file" || name == "--config" ||
                            name == "--timeout" || name == "--prefix" || name == "--tag" ||
-                           name == "--host";
+                           name == "--host" || is_watch_option(name);
         if (!known) {
             out.error = "unknown option '" + std::string(arg) + "' (see --help)";
             return out;
@@ -204,6 +213,11 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
             words.prefix = value;
         } else if (name == "--tag") {
             words.tag = value;
+        } else if (is_watch_option(name)) {
+            out.error = set_watch_option(name, value, inv.watch);
+            if (!out.error.empty()) {
+                return out;
+            }
         } else {
             words.host = value;
         }
@@ -242,6 +256,22 @@ std::string usage_text() {
            "                          filled in, no secret)\n"
            "  routes                  every route: its last request, and its requests in the\n"
            "                          last hour, day and week (since lacquerd started)\n"
+           "  log [FILTERS] [--count N]   the live transaction log: one line per finished\n"
+           "                          request (--json: JSON lines), until N or Ctrl-C\n"
+           "  top [FILTERS] [--by misses|hits|origin-time|bytes] [--window 10s] [--count N]\n"
+           "      [--once]            the top URLs over a sliding window, refreshed each\n"
+           "                          second (--once: one frame after the window, for scripts)\n"
+           "  inspect URL [--host H]  the route and key of URL and every stored variant: age,\n"
+           "                          freshness left, stale windows, size, tags, validators,\n"
+           "                          hits, and whether a fetch is in flight\n"
+           "\n"
+           "filters of log and top (checked by lacquerd):\n"
+           "  --url RE                the request's /path?query matches RE (RE2 syntax)\n"
+           "  --route R --status S    route name; status code (404) or class (5xx)\n"
+           "  --cache-status C        hit, miss, stale, revalidated, coalesced, pass,\n"
+           "                          hit_for_miss, synth or error\n"
+           "  --host H --client CIDR  Host (port ignored); client address inside CIDR\n"
+           "  --slower MS             took more than MS milliseconds\n"
            "\n"
            "options:\n"
            "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"

@@ -5,6 +5,7 @@
 #include "ctl/admin_client.h"
 #include "ctl/admin_target.h"
 #include "ctl/config_commands.h"
+#include "ctl/observe_commands.h"
 #include "ctl/report.h"
 #include "ctl/routes_command.h"
 
@@ -18,6 +19,8 @@ bool is_unreserved(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~' || c == '/';
 }
+
+} // namespace
 
 // A query parameter value: everything but unreserved characters and '/' as %XX ('+' too, which
 // the admin listener would read as a space).
@@ -36,6 +39,8 @@ std::string query_value(std::string_view text) {
     }
     return out;
 }
+
+namespace {
 
 std::string_view trimmed(std::string_view text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
@@ -221,6 +226,10 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
     if (inv.command == Command::Routes) {
         return run_routes(inv, *resolved.target, out, err);
     }
+    if (inv.command == Command::Log || inv.command == Command::Top ||
+        inv.command == Command::Inspect) {
+        return run_observe_command(inv, *resolved.target, out, err);
+    }
     AdminCall call(inv, std::move(*resolved.target), out, err);
     const std::string arg = query_value(inv.argument);
     const std::string soft = inv.soft ? "&soft=1" : "";
@@ -250,6 +259,9 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
                                "&server=" + query_value(inv.server));
     case Command::Reload:
     case Command::Config:
+    case Command::Log:
+    case Command::Top:
+    case Command::Inspect:
         break; // above
     }
     return ExitStatus::Usage;

@@ -41,6 +41,9 @@ void RequestFsm::log(int status) {
         return;
     }
     logged_ = true;
+    if (ctx_.transactions_watched->load(std::memory_order_relaxed)) [[unlikely]] {
+        record_transaction(status);
+    }
     // Counted on the request's generation: its route indexes are that generation's.
     const ProxyMetrics* metrics = gen_ != nullptr ? gen_->metrics() : ctx_.metrics();
     if (metrics != nullptr) {

@@ -68,7 +68,9 @@ void RequestFsm::start() {
     history_.clear();
     const http::RequestHead& req = client_.head();
     request_start_ = ctx_.worker.now();
-    origin_start_ = origin_end_ = core::Instant{};
+    origin_start_ = origin_end_ = origin_head_at_ = core::Instant{};
+    origin_server_ = {};
+    key_ = cache::BuiltKey();
     body_bytes_ = 0;
     route_ = nullptr;
     cache_status_ = CacheStatus::Pass;
@@ -195,7 +197,9 @@ void RequestFsm::cancel(int status) {
 void RequestFsm::log_refused(int status) {
     LACQUER_ASSERT(!active_);
     request_start_ = ctx_.worker.now();
-    origin_start_ = origin_end_ = core::Instant{};
+    origin_start_ = origin_end_ = origin_head_at_ = core::Instant{};
+    origin_server_ = {};
+    key_ = cache::BuiltKey();
     route_ = nullptr;
     body_bytes_ = 0;
     cache_status_ = CacheStatus::Synth;

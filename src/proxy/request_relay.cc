@@ -122,6 +122,8 @@ void RequestFsm::fetch_interim(origin::OriginFetch& fetch) {
 
 void RequestFsm::fetch_head(origin::OriginFetch& fetch) {
     origin_head_ = &fetch.response();
+    origin_head_at_ = ctx_.worker.now();
+    origin_server_ = fetch.server_name();
     resume();
 }
 

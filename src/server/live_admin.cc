@@ -4,6 +4,7 @@
 #include "lacquer/config/load.h"
 #include "lacquer/config/write_config.h"
 #include "lacquer/origin/pool_report.h"
+#include "observation.h"
 #include "server_impl.h"
 
 #include <cctype>
@@ -149,6 +150,13 @@ std::unique_ptr<admin::AdminServer> bind_admin(Server::Impl& s, const config::Co
     state.clock = &s.clock;
     wire_origin_control(state, impl);
     wire_config_control(state, impl);
+    state.observe = make_observation_control(
+        *s.transactions,
+        [impl]() -> std::shared_ptr<const proxy::RouteTable> {
+            std::lock_guard<std::mutex> lock(impl->generation_mutex);
+            return {impl->generation, impl->generation->routes.get()};
+        },
+        *s.store, *s.coalescer, s.clock, static_cast<std::size_t>(c.limits.max_uri_bytes));
     token = state.token;
     return std::make_unique<admin::AdminServer>(*address, std::move(state));
 }

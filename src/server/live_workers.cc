@@ -63,6 +63,9 @@ unsigned take_worker_index(Server::Impl& s) {
         s.index_used.push_back(false);
     }
     s.index_used[index] = true;
+    if (s.transactions) {
+        s.transactions->set_workers(index + 1); // its ring, at the reader's next drain
+    }
     while (s.shards.size() <= index) {
         s.shards.push_back(std::make_unique<metrics::Shard>(s.registry.capacity()));
     }
@@ -80,6 +83,8 @@ std::unique_ptr<WorkerSlot> make_worker_slot(Server::Impl& s, unsigned index,
     ctx.coalescer = s.coalescer.get();
     ctx.shard = s.shards[index].get();
     ctx.admin_token = s.admin_token();
+    ctx.transactions = s.transactions.get();
+    ctx.transactions_watched = &s.transactions->watching_flag();
     ctx.switch_to(
         std::make_unique<proxy::WorkerGeneration>(*slot->worker, g, s.workers, ctx.shard));
     return slot;

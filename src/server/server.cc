@@ -91,6 +91,19 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
         take_worker_index(s); // 0 .. workers - 1, each with its shard
     }
     s.probe_shard = std::make_unique<metrics::Shard>(s.registry.capacity());
+    // Room for every worker index a reload may use: running and retiring workers together, at
+    // most twice the 256 threads a config may ask for.
+    s.transactions = std::make_unique<proxy::TransactionLog>(s.workers, 512);
+    {
+        // Read at scrape, on the admin thread: the log's one reader.
+        const proxy::TransactionLog* log = s.transactions.get();
+        s.registry.gauge("lacquer_transaction_log_watchers",
+                         "Clients watching the live transaction log (lacquerctl log and top)", {},
+                         [log] { return static_cast<double>(log->watchers()); });
+        s.registry.counter_fn("lacquer_transaction_log_dropped_total",
+                              "Transaction log records dropped because a watcher read too slowly",
+                              {}, [log] { return static_cast<double>(log->ring_drops()); });
+    }
     if (c.admin.present) {
         std::string token;
         s.admin = bind_admin(s, c, token);

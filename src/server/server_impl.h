@@ -15,6 +15,7 @@
 #include "lacquer/proxy/access_log.h"
 #include "lacquer/proxy/generation.h"
 #include "lacquer/proxy/proxy_metrics.h"
+#include "lacquer/proxy/transaction_log.h"
 #include "lacquer/proxy/worker_context.h"
 #include "lacquer/server/server.h"
 #include "listeners.h"
@@ -78,6 +79,8 @@ struct Server::Impl {
     std::unique_ptr<origin::HealthProber> prober;
     Server* server = nullptr; // for POST /reload
     std::atomic<bool> ready{false};
+    // The live transaction log: the workers write, the admin thread reads; outlives both.
+    std::unique_ptr<proxy::TransactionLog> transactions;
     std::unique_ptr<admin::AdminServer> admin;
     // Admin listeners a reload replaced: their requests in flight finish, then they end.
     std::vector<std::unique_ptr<admin::AdminServer>> retired_admins;

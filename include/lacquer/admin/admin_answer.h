@@ -6,16 +6,29 @@
 
 #include "lacquer/http/head.h"
 
+#include <memory>
 #include <string>
 
 namespace lacquer::admin {
 
 struct AdminState;
 
+// A streamed answer's source (GET /log): the listener calls pump() on its own thread every
+// few milliseconds while the client takes what it sends, and drops the stream when the client
+// goes (which is how a watcher leaves).
+class AdminStream {
+public:
+    virtual ~AdminStream() = default;
+    // Appends what is ready to `out`. False: nothing more will come (the answer ends).
+    virtual bool pump(std::string& out) = 0;
+};
+
 struct AdminAnswer {
     int status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body; // also for HEAD: the listener leaves it out
+    // Set: the body is `body` then what the stream yields, sent chunked until it ends.
+    std::shared_ptr<AdminStream> stream;
 };
 
 // Thread: any that may call `state`'s callbacks (the admin thread in the server). Calls at most

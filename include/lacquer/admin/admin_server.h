@@ -46,6 +46,18 @@ struct OriginControl {
         set_mode;
 };
 
+// What the operator watches and inspects (GET /log, GET /debug/object), implemented by the
+// server on the workers' transaction log and on the store.
+struct ObservationControl {
+    // The live transaction log filtered by `query` (proxy/transaction_filter.h); nullptr with
+    // `error` set when the query is bad.
+    std::function<std::shared_ptr<AdminStream>(std::string_view query, std::string& error)>
+        watch_log;
+    // What the cache holds for `url` ("/path?query") on `host` (empty: the default host), as
+    // JSON (or text); 404 when no cache route takes the URL.
+    std::function<AdminAnswer(std::string_view url, std::string_view host, bool json)> inspect;
+};
+
 struct AdminState {
     const metrics::Registry* registry = nullptr;
     std::vector<const metrics::Shard*> shards; // one per worker
@@ -58,6 +70,7 @@ struct AdminState {
     ConfigControl config; // POST /reload, GET /config
     // The workers' clock: route usage windows are dated with it. nullptr: the system clock.
     const core::Clock* clock = nullptr;
+    ObservationControl observe;
 };
 
 class AdminServer {

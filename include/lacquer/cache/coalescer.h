@@ -81,6 +81,9 @@ public:
     bool leave(const StoreKey& key, const FillWaiter* waiter);
 
     CoalescerStats stats() const;
+    // The keys starting with `prefix` (a BuiltKey::url: every variant of one URL) that have a
+    // fetch in flight now. Visits every shard under its lock: for the admin API, not requests.
+    std::vector<std::string> fetching(std::string_view prefix) const;
 
 private:
     struct Entry {

@@ -59,6 +59,10 @@ public:
     // budget is refused.
     bool insert(ObjectRef object);
 
+    // Every object whose key starts with `url` (BuiltKey::url: all variants of one URL), newest
+    // first, referenced (for the admin API's inspection; one shard lock, briefly).
+    std::vector<ObjectRef> objects_of_url(std::uint64_t url_hash, std::string_view url) const;
+
     // Removes every object stored under `key`; how many there were.
     std::size_t remove(const StoreKey& key);
     // Removes every object whose key starts with `url` (BuiltKey::url), all variants; how many.

@@ -16,8 +16,9 @@ namespace lacquer::proxy {
 // of `target` ("/path?query") for `host` would be cached; false when no cache route takes it
 // or it has no valid key. `path_buffer` receives the path if it needs normalising (it must
 // hold target.size() bytes then; an empty span is enough for a target already normalised).
+// `route`, when given, receives the route a GET of the URL takes (nullptr: the path is bad).
 bool purge_key(const RouteTable& routes, std::string_view host, std::string_view target,
                const http::HeaderList* headers, std::span<char> path_buffer,
-               cache::KeyBuffer& buffer, cache::BuiltKey& key);
+               cache::KeyBuffer& buffer, cache::BuiltKey& key, const Route** route = nullptr);
 
 } // namespace lacquer::proxy

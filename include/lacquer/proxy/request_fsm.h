@@ -207,6 +207,9 @@ private:
     // stale: an expired object that the leader revalidates or refetches).
     CacheStatusField collapsed_status() const;
     void log(int status);
+    // The request's record into the worker's transaction ring (transaction_capture.cc); only
+    // while someone watches the transaction log.
+    void record_transaction(int status);
 
     WorkerContext& ctx_;
     ClientSide& client_;
@@ -279,6 +282,8 @@ private:
     core::Instant request_start_{};
     core::Instant origin_start_{};
     core::Instant origin_end_{};
+    core::Instant origin_head_at_{}; // the origin's answer head arrived (transaction log)
+    std::string_view origin_server_; // the origin server that answered; empty: none
     std::uint64_t body_bytes_ = 0;
 };
 

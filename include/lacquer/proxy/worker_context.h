@@ -12,6 +12,7 @@
 #include "lacquer/proxy/access_log.h"
 #include "lacquer/proxy/generation.h"
 #include "lacquer/proxy/route_table.h"
+#include "lacquer/proxy/transaction_log.h"
 
 #include <atomic>
 #include <memory>
@@ -51,6 +52,10 @@ struct WorkerContext {
     core::Instant body_file_reported{};    // the last report of a request body's failed file
     metrics::Shard* shard = nullptr;       // this worker's counts
     std::string_view admin_token;          // never sent to an origin (http::ForwardedRequest)
+    // The live transaction log: each finished request loads this flag (relaxed) and, only when
+    // someone watches, writes its record into transactions->ring(worker.index()).
+    TransactionLog* transactions = nullptr;
+    const std::atomic<bool>* transactions_watched = &kNobodyWatches;
 
     const config::Config& config() const { return current->config(); }
     // The current generation's slots (nullptr: nothing counted). Slots of series that do not

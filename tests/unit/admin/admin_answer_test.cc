@@ -141,7 +141,7 @@ const std::string kNotAllowed = "405 Method Not Allowed\n";
 const std::string kPostOnly = "405 Method Not Allowed: purge and ban are POST\n";
 const std::string kUnknown =
     "404 Not Found: /metrics, /healthz, /readyz, /purge/..., /ban, /stats, /origins, "
-    "/origin/..., /routes\n";
+    "/origin/..., /routes, /log, /debug/object, /reload, /config\n";
 
 const RouteCase kRoutes[] = {
     // Reads.
