@@ -36,6 +36,10 @@ void check_reloadable(const Config& running, const Config& next) {
         running.log.format != next.log.format) {
         refuse(file_start(next), "`log`");
     }
+    // The writer's line shape (request_id and traceparent apply per request, so they reload).
+    if (running.log.fields != next.log.fields) {
+        refuse(file_start(next), "`log.fields`");
+    }
     if (running.storage.eviction != next.storage.eviction) {
         refuse(next.storage.eviction_mark.line != 0 ? next.storage.eviction_mark : file_start(next),
                "`storage.eviction`");
