@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -188,6 +189,7 @@ std::vector<config::LogFieldSpec> AccessLog::default_fields(config::AccessLogFor
         ids = {F::RequestId, F::Term}; // combined: after its own fields
     }
     std::vector<config::LogFieldSpec> fields;
+    fields.reserve(ids.size());
     for (const F id : ids) {
         fields.push_back({id, std::string(config::log_field_name(id))});
     }
@@ -357,14 +359,13 @@ bool append_number(std::string& o, config::LogField field, const AccessLogEntry&
         e.origin_ms < 0 ? absent() : append_ms(o, e.origin_ms);
         return true;
     case F::OriginUs:
-        e.origin_ms < 0 ? absent()
-                        : append_int(o, static_cast<std::int64_t>(e.origin_ms * 1000.0 + 0.5));
+        e.origin_ms < 0 ? absent() : append_int(o, std::llround(e.origin_ms * 1000.0));
         return true;
     case F::TotalMs:
         append_ms(o, e.total_ms);
         return true;
     case F::TotalUs:
-        append_int(o, static_cast<std::int64_t>(e.total_ms * 1000.0 + 0.5));
+        append_int(o, std::llround(e.total_ms * 1000.0));
         return true;
     default:
         return false;

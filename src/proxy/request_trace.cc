@@ -41,14 +41,14 @@ struct ProcessSeed {
 };
 
 const ProcessSeed& seed() {
-    static const ProcessSeed s = [] {
+    static const ProcessSeed kSeed = [] {
         std::random_device device;
         const auto draw = [&device] {
             return (static_cast<std::uint64_t>(device()) << 32) ^ device();
         };
         return ProcessSeed{draw(), draw(), draw()};
     }();
-    return s;
+    return kSeed;
 }
 
 // Each thread that makes ids gets its own number once; its counter is its own.
