@@ -34,11 +34,12 @@ start_lacquerd() { # config-file [env assignments...] -> sets lport and lpid
 }
 
 base_config() { # file workers -> a config with one listener on port 0 and the demo origin
+  # ACCESS_LOG="/tmp/a.log, format: json" measures with the access log on (default off).
   cat > "$1" <<YAML
 workers: $2
 listen:
   - address: 127.0.0.1:0
-log: { access: off }
+log: { access: ${ACCESS_LOG:-off} }
 origins:
   api:
     servers:

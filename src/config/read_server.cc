@@ -261,27 +261,4 @@ StorageConfig read_storage(const YamlValue& value) {
     return storage;
 }
 
-LogConfig read_log(const YamlValue& value) {
-    const YamlMap map = YamlMap::with_keys(value, {"access", "format"});
-    LogConfig log;
-    if (const std::optional<YamlValue> access = map.find("access")) {
-        const std::string target = access->as_string();
-        if (target == "stdout") {
-            log.access = AccessLogTarget::Stdout;
-        } else if (target == "off") {
-            log.access = AccessLogTarget::Off;
-        } else if (target.empty()) {
-            access->fail("expected stdout, off or a file path, got \"\"");
-        } else {
-            log.access = AccessLogTarget::File;
-            log.access_path = target;
-        }
-    }
-    if (const std::optional<YamlValue> format = map.find("format")) {
-        log.format = format->as_enum<AccessLogFormat>(
-            {{"combined", AccessLogFormat::Combined}, {"json", AccessLogFormat::Json}});
-    }
-    return log;
-}
-
 } // namespace lacquer::config::detail

@@ -187,7 +187,19 @@ void write_server(YamlOut& y, const Config& c) {
         y.str(1, "access", c.log.access_path);
         break;
     }
-    y.raw(1, "format", c.log.format == AccessLogFormat::Json ? "json" : "combined");
+    y.raw(1, "format",
+          c.log.format == AccessLogFormat::Json     ? "json"
+          : c.log.format == AccessLogFormat::Custom ? "custom"
+                                                    : "combined");
+    if (!c.log.fields.empty()) {
+        std::vector<std::string> names;
+        for (const LogFieldSpec& f : c.log.fields) {
+            names.push_back(f.name);
+        }
+        y.raw(1, "fields", YamlOut::list(names));
+    }
+    y.flag(1, "request_id", c.log.request_id);
+    y.raw(1, "traceparent", c.log.traceparent == TraceparentMode::Start ? "start" : "pass");
 }
 
 std::string_view balance_name(Balance b) {

@@ -4,7 +4,9 @@
 #include "lacquer/proxy/request_fsm.h"
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -101,7 +103,98 @@ void append_ms(std::string& out, double ms) {
     out.append(buf, static_cast<std::size_t>(n));
 }
 
+template <typename Int> void append_int(std::string& out, Int v) {
+    char buf[24];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+// A text field: "-" when absent; anything that could split or forge a line escaped, spaces
+// too (a bare field never contains one), so fields are found by splitting on spaces.
+void append_bare(std::string& out, std::string_view v) {
+    if (v.empty()) {
+        out.push_back('-');
+        return;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char c : v) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '"' || c == '\\') {
+            out.append("\\x");
+            out.push_back(kHex[u >> 4]);
+            out.push_back(kHex[u & 15]);
+        } else {
+            out.push_back(c);
+        }
+    }
+}
+
+void append_quoted(std::string& out, std::string_view v) {
+    out.push_back('"');
+    append_escaped(out, v, false); // "-" when empty, as nginx writes an absent Referer
+    out.push_back('"');
+}
+
+void append_json_string(std::string& out, std::string_view v) {
+    if (v.empty()) {
+        out.append("null");
+        return;
+    }
+    out.push_back('"');
+    append_escaped(out, v, true);
+    out.push_back('"');
+}
+
+std::string_view protocol_of(const AccessLogEntry& e) {
+    return e.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+std::int64_t unix_us_of(const AccessLogEntry& e) {
+    return e.unix_us != 0 ? e.unix_us : e.unix_time * 1'000'000;
+}
+
 } // namespace
+
+std::string_view termination_name(Termination term) {
+    switch (term) {
+    case Termination::Ok:
+        return "ok";
+    case Termination::ClientAbort:
+        return "client_abort";
+    case Termination::ClientTimeout:
+        return "client_timeout";
+    case Termination::ClientError:
+        return "client_error";
+    case Termination::OriginAbort:
+        return "origin_abort";
+    case Termination::Shutdown:
+        return "shutdown";
+    case Termination::Internal:
+        return "internal";
+    }
+    return "?";
+}
+
+std::vector<config::LogFieldSpec> AccessLog::default_fields(config::AccessLogFormat format) {
+    using F = config::LogField;
+    std::vector<F> ids;
+    if (format == config::AccessLogFormat::Json) {
+        // Round 1's keys first, in their order, then the ones issue 20 added.
+        ids = {F::Time,      F::Client,      F::Method,  F::Target,       F::Protocol,
+               F::Status,    F::Bytes,       F::Referer, F::UserAgent,    F::Cache,
+               F::Route,     F::OriginMs,    F::TotalMs, F::Tls,          F::Sni,
+               F::Steps,     F::TimeIso8601, F::Host,    F::RequestBytes, F::UpstreamAddr,
+               F::RequestId, F::Traceparent, F::Term};
+    } else {
+        ids = {F::RequestId, F::Term}; // combined: after its own fields
+    }
+    std::vector<config::LogFieldSpec> fields;
+    fields.reserve(ids.size());
+    for (const F id : ids) {
+        fields.push_back({id, std::string(config::log_field_name(id))});
+    }
+    return fields;
+}
 
 std::unique_ptr<AccessLog> AccessLog::open(const config::LogConfig& config, unsigned workers) {
     if (config.access == config::AccessLogTarget::Off) {
@@ -112,6 +205,11 @@ std::unique_ptr<AccessLog> AccessLog::open(const config::LogConfig& config, unsi
 
 AccessLog::AccessLog(const config::LogConfig& config, unsigned workers, int fd)
     : config_(config), fd_(fd) {
+    const std::vector<config::LogFieldSpec> specs =
+        config.fields.empty() ? default_fields(config.format) : config.fields;
+    for (const config::LogFieldSpec& spec : specs) {
+        fields_.push_back({spec.field, "\"" + spec.name + "\":", " " + spec.name + "="});
+    }
     for (unsigned i = 0; i < workers; ++i) {
         buffers_.push_back(std::make_unique<Buffer>());
     }
@@ -137,22 +235,31 @@ void AccessLog::write(unsigned worker, const AccessLogEntry& entry) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    if (config_.format == config::AccessLogFormat::Json) {
-        format_json(b, entry);
-    } else {
-        format_combined(b, entry);
-    }
-}
-
-void AccessLog::format_combined(Buffer& b, const AccessLogEntry& e) {
-    if (e.unix_time != b.cached_second) {
-        const std::time_t t = e.unix_time;
+    const std::int64_t second = unix_us_of(entry) / 1'000'000;
+    if (second != b.cached_second) {
+        const std::time_t t = second;
         std::tm tm{};
         gmtime_r(&t, &tm);
         b.cached_time_length =
             std::strftime(b.cached_time, sizeof b.cached_time, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
-        b.cached_second = e.unix_time;
+        b.cached_iso_length =
+            std::strftime(b.cached_iso, sizeof b.cached_iso, "%Y-%m-%dT%H:%M:%S", &tm);
+        b.cached_second = second;
     }
+    switch (config_.format) {
+    case config::AccessLogFormat::Json:
+        format_json(b, entry);
+        break;
+    case config::AccessLogFormat::Custom:
+        format_custom(b, entry);
+        break;
+    case config::AccessLogFormat::Combined:
+        format_combined(b, entry);
+        break;
+    }
+}
+
+void AccessLog::format_combined(Buffer& b, const AccessLogEntry& e) {
     std::string& o = b.data;
     o.append(e.client.empty() ? std::string_view("-") : e.client);
     o.append(" - - ");
@@ -162,9 +269,9 @@ void AccessLog::format_combined(Buffer& b, const AccessLogEntry& e) {
     o.push_back(' ');
     append_escaped(o, e.target, false);
     o.append(e.version_minor == 0 ? " HTTP/1.0\" " : " HTTP/1.1\" ");
-    o.append(std::to_string(e.status));
+    append_int(o, e.status);
     o.push_back(' ');
-    o.append(std::to_string(e.body_bytes));
+    append_int(o, e.body_bytes);
     o.append(" \"");
     append_escaped(o, e.referer, false);
     o.append("\" \"");
@@ -187,54 +294,231 @@ void AccessLog::format_combined(Buffer& b, const AccessLogEntry& e) {
         o.append(" sni=");
         append_escaped(o, e.sni.empty() ? std::string_view("-") : e.sni, false);
     }
+    for (const Field& f : fields_) {
+        o.append(f.text_key);
+        append_text(b, f.field, e);
+    }
     o.push_back('\n');
+}
+
+void AccessLog::format_custom(Buffer& b, const AccessLogEntry& e) {
+    bool first = true;
+    for (const Field& f : fields_) {
+        if (!first) {
+            b.data.push_back(' ');
+        }
+        first = false;
+        append_text(b, f.field, e);
+    }
+    b.data.push_back('\n');
 }
 
 void AccessLog::format_json(Buffer& b, const AccessLogEntry& e) {
     std::string& o = b.data;
-    o.append("{\"time\":");
-    o.append(std::to_string(e.unix_time));
-    o.append(",\"client\":\"");
-    append_escaped(o, e.client, true);
-    o.append("\",\"method\":\"");
-    append_escaped(o, e.method, true);
-    o.append("\",\"target\":\"");
-    append_escaped(o, e.target, true);
-    o.append(e.version_minor == 0 ? "\",\"protocol\":\"HTTP/1.0\""
-                                  : "\",\"protocol\":\"HTTP/1.1\"");
-    o.append(",\"status\":");
-    o.append(std::to_string(e.status));
-    o.append(",\"bytes\":");
-    o.append(std::to_string(e.body_bytes));
-    o.append(",\"referer\":\"");
-    append_escaped(o, e.referer, true);
-    o.append("\",\"user_agent\":\"");
-    append_escaped(o, e.user_agent, true);
-    o.append("\",\"cache\":\"");
-    o.append(e.cache_status);
-    o.append("\",\"route\":\"");
-    append_escaped(o, e.route, true);
-    o.append("\",\"origin_ms\":");
-    if (e.origin_ms < 0) {
-        o.append("null");
-    } else {
-        append_ms(o, e.origin_ms);
-    }
-    o.append(",\"total_ms\":");
-    append_ms(o, e.total_ms);
-    if (!e.tls_version.empty()) {
-        o.append(",\"tls\":\"");
-        o.append(e.tls_version);
-        o.append("\",\"sni\":\"");
-        append_escaped(o, e.sni, true);
-        o.push_back('"');
-    }
-    if (e.steps != nullptr) {
-        o.append(",\"steps\":\"");
-        e.steps->append_trace(o); // step names and numbers: nothing to escape
-        o.push_back('"');
+    o.push_back('{');
+    bool first = true;
+    for (const Field& f : fields_) {
+        if (!first) {
+            o.push_back(',');
+        }
+        first = false;
+        o.append(f.json_key);
+        append_json(b, f.field, e);
     }
     o.append("}\n");
+}
+
+// The values that read the same in text and JSON: numbers (text "-" / JSON null when absent).
+// False when `field` is not one of them.
+namespace {
+bool append_number(std::string& o, config::LogField field, const AccessLogEntry& e, bool json) {
+    using F = config::LogField;
+    const auto absent = [&o, json] { o.append(json ? "null" : "-"); };
+    switch (field) {
+    case F::Time:
+        append_int(o, unix_us_of(e) / 1'000'000);
+        return true;
+    case F::TimeMsec: {
+        const std::int64_t us = unix_us_of(e);
+        append_int(o, us / 1'000'000);
+        char buf[8];
+        std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(us % 1'000'000 / 1000));
+        o.append(buf, 4);
+        return true;
+    }
+    case F::Status:
+        append_int(o, e.status);
+        return true;
+    case F::Bytes:
+        append_int(o, e.body_bytes);
+        return true;
+    case F::RequestBytes:
+        append_int(o, e.request_bytes);
+        return true;
+    case F::OriginMs:
+        e.origin_ms < 0 ? absent() : append_ms(o, e.origin_ms);
+        return true;
+    case F::OriginUs:
+        e.origin_ms < 0 ? absent() : append_int(o, std::llround(e.origin_ms * 1000.0));
+        return true;
+    case F::TotalMs:
+        append_ms(o, e.total_ms);
+        return true;
+    case F::TotalUs:
+        append_int(o, std::llround(e.total_ms * 1000.0));
+        return true;
+    default:
+        return false;
+    }
+}
+} // namespace
+
+void AccessLog::append_text(Buffer& b, config::LogField field, const AccessLogEntry& e) {
+    using F = config::LogField;
+    std::string& o = b.data;
+    if (append_number(o, field, e, false)) {
+        return;
+    }
+    switch (field) {
+    case F::TimeIso8601:
+        o.append(b.cached_iso, b.cached_iso_length);
+        {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, ".%03dZ",
+                          static_cast<int>(unix_us_of(e) % 1'000'000 / 1000));
+            o.append(buf, 5);
+        }
+        return;
+    case F::TimeLocal:
+        o.append(b.cached_time, b.cached_time_length);
+        return;
+    case F::Client:
+        return append_bare(o, e.client);
+    case F::Method:
+        return append_bare(o, e.method);
+    case F::Target:
+        return append_bare(o, e.target);
+    case F::Protocol:
+        o.append(protocol_of(e));
+        return;
+    case F::Request:
+        o.push_back('"');
+        append_escaped(o, e.method, false);
+        o.push_back(' ');
+        append_escaped(o, e.target, false);
+        o.push_back(' ');
+        o.append(protocol_of(e));
+        o.push_back('"');
+        return;
+    case F::Referer:
+        return append_quoted(o, e.referer);
+    case F::UserAgent:
+        return append_quoted(o, e.user_agent);
+    case F::Host:
+        return append_bare(o, e.host);
+    case F::Cache:
+        return append_bare(o, e.cache_status);
+    case F::Route:
+        return append_bare(o, e.route);
+    case F::UpstreamAddr:
+        return append_bare(o, e.upstream_addr);
+    case F::RequestId:
+        return append_bare(o, e.request_id);
+    case F::Traceparent:
+        return append_bare(o, e.traceparent);
+    case F::Tls:
+        return append_bare(o, e.tls_version);
+    case F::Sni:
+        return append_bare(o, e.sni);
+    case F::Term:
+        o.append(termination_name(e.term));
+        return;
+    case F::Steps:
+        o.push_back('"');
+        if (e.steps != nullptr && e.steps->size() > 0) {
+            e.steps->append_trace(o); // step names and numbers: nothing to escape
+        } else {
+            o.push_back('-');
+        }
+        o.push_back('"');
+        return;
+    default:
+        o.push_back('-'); // the numbers: written above
+        return;
+    }
+}
+
+void AccessLog::append_json(Buffer& b, config::LogField field, const AccessLogEntry& e) {
+    using F = config::LogField;
+    std::string& o = b.data;
+    if (append_number(o, field, e, true)) {
+        return;
+    }
+    switch (field) {
+    case F::TimeIso8601:
+    case F::TimeLocal:
+        o.push_back('"');
+        append_text(b, field, e); // digits, letters and punctuation only
+        o.push_back('"');
+        return;
+    case F::Client:
+        return append_json_string(o, e.client);
+    case F::Method:
+        return append_json_string(o, e.method);
+    case F::Target:
+        return append_json_string(o, e.target);
+    case F::Protocol:
+        o.push_back('"');
+        o.append(protocol_of(e));
+        o.push_back('"');
+        return;
+    case F::Request:
+        o.push_back('"');
+        append_escaped(o, e.method, true);
+        o.push_back(' ');
+        append_escaped(o, e.target, true);
+        o.push_back(' ');
+        o.append(protocol_of(e));
+        o.push_back('"');
+        return;
+    case F::Referer:
+        return append_json_string(o, e.referer);
+    case F::UserAgent:
+        return append_json_string(o, e.user_agent);
+    case F::Host:
+        return append_json_string(o, e.host);
+    case F::Cache:
+        return append_json_string(o, e.cache_status);
+    case F::Route:
+        return append_json_string(o, e.route);
+    case F::UpstreamAddr:
+        return append_json_string(o, e.upstream_addr);
+    case F::RequestId:
+        return append_json_string(o, e.request_id);
+    case F::Traceparent:
+        return append_json_string(o, e.traceparent);
+    case F::Tls:
+        return append_json_string(o, e.tls_version);
+    case F::Sni:
+        return append_json_string(o, e.sni);
+    case F::Term:
+        o.push_back('"');
+        o.append(termination_name(e.term));
+        o.push_back('"');
+        return;
+    case F::Steps:
+        if (e.steps == nullptr || e.steps->size() == 0) {
+            o.append("null");
+            return;
+        }
+        o.push_back('"');
+        e.steps->append_trace(o);
+        o.push_back('"');
+        return;
+    default:
+        o.append("null"); // the numbers: written above
+        return;
+    }
 }
 
 void AccessLog::reopen() {

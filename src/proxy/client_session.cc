@@ -344,10 +344,13 @@ void ClientSession::release_request_buffers() {
 }
 
 void ClientSession::answer_and_close(int status) {
+    const Termination term = status == 408   ? Termination::ClientTimeout
+                             : status == 500 ? Termination::Internal
+                                             : Termination::ClientError;
     if (request_.active()) {
-        request_.cancel(status); // an error while reading the body ends the request
+        request_.cancel(status, term); // an error while reading the body ends the request
     } else {
-        request_.log_refused(status); // refused before it started: still one log line
+        request_.log_refused(status, term); // refused before it started: still one log line
     }
     scratch_answer_.clear();
     http::write_synthetic_response(scratch_answer_, status, true, false,
@@ -377,8 +380,13 @@ void ClientSession::close_now() {
     if (state_ == State::Closed) {
         return;
     }
+    const State was = state_;
     state_ = State::Closed;
-    request_.cancel(499); // the client went away mid-request (nginx's 499); no-op when over
+    request_.cancel(499, Termination::ClientAbort); // the client went away mid-request
+    if (was == State::ReadingHead && parser_.started() && !request_.active()) {
+        // Gone with part of a head sent: a request all the same (HAProxy's "CR"), one line.
+        request_.log_refused(499, Termination::ClientAbort);
+    }
     timer_.cancel();
     conn_->set_reading(false);
     unlink();

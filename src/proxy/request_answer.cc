@@ -7,8 +7,24 @@
 #include "range_answer.h"
 
 #include <chrono>
+#include <ctime>
 
 namespace lacquer::proxy {
+
+namespace {
+
+// The log line's time with microseconds, from the wall clock, when the worker runs on the
+// system clock (one vDSO call); 0 under a test's manual clock, whose whole seconds are used.
+std::int64_t wall_clock_us(const net::Worker& worker) {
+    if (&worker.clock() != &core::system_clock()) {
+        return 0;
+    }
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+} // namespace
 
 void RequestFsm::deliver(const cache::StoredObject& object, CacheStatusField field) {
     const core::Instant now = ctx_.worker.now();
@@ -83,7 +99,39 @@ void RequestFsm::log(int status) {
     e.steps = history_.size() > 0 ? &history_ : nullptr;
     e.tls_version = client_.tls_version();
     e.sni = client_.tls_server_name();
+    e.host = host_of_log(req);
+    e.request_id = trace_.request_id();
+    e.traceparent = trace_.traceparent();
+    e.upstream_addr = trace_.upstream();
+    e.request_bytes = client_.request_bytes();
+    e.term = term_;
+    e.unix_us = wall_clock_us(ctx_.worker);
+    if (e.unix_us != 0) {
+        e.unix_time = e.unix_us / 1'000'000;
+    }
     ctx_.access_log->write(ctx_.worker.index(), e);
+}
+
+std::string_view RequestFsm::host_of_log(const http::RequestHead& req) const {
+    if (active_ && !host_.empty()) {
+        return host_; // the authority it was routed on
+    }
+    const http::Header* host = req.headers.find("Host");
+    return host != nullptr ? host->value : std::string_view();
+}
+
+void RequestFsm::add_trace_headers() {
+    const std::span<const http::Header> trace = trace_.headers();
+    const std::size_t n = forward_.set_headers.size();
+    if (trace.empty() ||
+        (n > 0 && forward_.set_headers[n - 1].value.data() == trace.back().value.data())) {
+        return; // none, or already there (a request forwarded twice: a refresh, then a fetch)
+    }
+    std::size_t count = n;
+    for (const http::Header& h : trace) {
+        variant_headers_[count++] = h;
+    }
+    forward_.set_headers = std::span<const http::Header>(variant_headers_.data(), count);
 }
 
 } // namespace lacquer::proxy

@@ -162,6 +162,7 @@ void RequestFsm::start_refresh(const cache::ObjectRef& object) {
     count(ctx_, &ProxyMetrics::background_refreshes);
     // The refresh asks "has it changed?" with the stored validators.
     add_validators(*object);
+    add_trace_headers(); // the refresh carries the id of the request that caused it
     forward_.method = "GET";
     forward_.representation_only = route_->cache->representation_only;
     forward_.shared_fetch = true;

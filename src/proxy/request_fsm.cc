@@ -72,6 +72,8 @@ void RequestFsm::start() {
     origin_server_ = {};
     key_ = cache::BuiltKey();
     body_bytes_ = 0;
+    term_ = Termination::Ok;
+    trace_.begin(req.headers, gen_->config().log); // the id the origin and the log get
     route_ = nullptr;
     cache_status_ = CacheStatus::Pass;
     status_field_ = CacheStatusField();
@@ -170,6 +172,9 @@ Next RequestFsm::dispatch() {
 void RequestFsm::finish() {
     step_ = Step::Done;
     history_.record(Step::Done, ctx_.worker.now());
+    if (cut_) { // the answer started and will not be complete
+        term_ = body_send_failed_ ? Termination::Internal : Termination::OriginAbort;
+    }
     log(log_status_);
     active_ = false;
     ctx_.release(*gen_); // a reload's old generation may go
@@ -178,10 +183,14 @@ void RequestFsm::finish() {
     client_.request_ended(keep_alive_ && !cut_, cut_, cut_ && close_delimited_);
 }
 
-void RequestFsm::cancel(int status) {
+void RequestFsm::cancel(int status, Termination term) {
     if (!active_) {
         return;
     }
+    if (term == Termination::ClientAbort && response_started_ && log_status_ != 0) {
+        status = log_status_; // the client has the status line: say what it got (nginx)
+    }
+    term_ = term;
     stop_everything();
     if (status != 499 && cache_status_ != CacheStatus::Error) {
         cache_status_ = CacheStatus::Synth; // the connection answered it
@@ -194,8 +203,11 @@ void RequestFsm::cancel(int status) {
     gen_ = nullptr;
 }
 
-void RequestFsm::log_refused(int status) {
+void RequestFsm::log_refused(int status, Termination term) {
     LACQUER_ASSERT(!active_);
+    term_ = term;
+    // An id of its own for the log line: the head may be incomplete, nothing was forwarded.
+    trace_.begin(http::HeaderList(), ctx_.config().log);
     request_start_ = ctx_.worker.now();
     origin_start_ = origin_end_ = origin_head_at_ = core::Instant{};
     origin_server_ = {};

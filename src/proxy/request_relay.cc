@@ -17,6 +17,7 @@ constexpr std::size_t kUpstreamHighMark = 256 * 1024;
 } // namespace
 
 void RequestFsm::forward() {
+    add_trace_headers();
     const http::RequestHead& req = client_.head();
     const std::uint64_t body =
         req.framing.kind != http::Framing::Kind::None ? client_.body().size() : 0;
@@ -121,6 +122,7 @@ void RequestFsm::fetch_interim(origin::OriginFetch& fetch) {
 }
 
 void RequestFsm::fetch_head(origin::OriginFetch& fetch) {
+    trace_.set_upstream(fetch.server_name());
     origin_head_ = &fetch.response();
     origin_head_at_ = ctx_.worker.now();
     origin_server_ = fetch.server_name();
@@ -161,7 +163,9 @@ void RequestFsm::fetch_done(origin::OriginFetch&) {
     resume();
 }
 
-void RequestFsm::fetch_failed(origin::OriginFetch&, origin::FetchFault fault, bool head_delivered) {
+void RequestFsm::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault fault,
+                              bool head_delivered) {
+    trace_.set_upstream(fetch.server_name()); // the server tried last, "-" when none was
     origin_end_ = ctx_.worker.now();
     fill_ = nullptr;
     fault_ = fault;

@@ -104,6 +104,7 @@ void RequestFsm::write_stream_head() {
     http::write_response_end(scratch_, framing);
     client_.write(scratch_);
     response_started_ = true;
+    log_status_ = status; // what a client that leaves mid-body is logged with
 }
 
 void RequestFsm::pump_stream() {

@@ -3,6 +3,7 @@
 #include "lacquer/config/load.h"
 #include "lacquer/http/head.h"
 #include "lacquer/http/serialize.h"
+#include "lacquer/proxy/request_trace.h"
 
 #include <algorithm>
 
@@ -61,6 +62,9 @@ std::unique_ptr<RouteCache> compile_cache(const config::CachePolicyConfig& polic
     if (policy.remove_targeted_cache_control) {
         rc->removed_fields = policy.targeted_cache_control;
     }
+    // An origin's echo of the fetch's X-Request-Id is the leader's: never stored, never
+    // replayed to the clients that share the answer (request_trace.h).
+    rc->removed_fields.emplace_back(kRequestIdHeader);
     rc->forward_all_headers = !policy.forward_headers_set;
     rc->forward_headers = policy.forward_headers;
     rc->representation_only = !default_route && !policy.forward_headers_set;

@@ -37,6 +37,11 @@ void ClientSession::drain(bool serve_new) {
 }
 
 void ClientSession::cut_at_shutdown() {
+    if (!request_.active() && state_ == State::ReadingHead && parser_.started()) {
+        // Part of a head had come: the request never started, it still gets its line.
+        request_.log_refused(503, Termination::Shutdown);
+        return;
+    }
     request_.cut_at_shutdown();
 }
 
@@ -59,7 +64,7 @@ void RequestFsm::cut_at_shutdown() {
                                   : " ms (no answer yet)\n");
     // One write: lines from several workers must not interleave (stderr is unbuffered).
     std::fwrite(line.data(), 1, line.size(), stderr);
-    cancel(503); // 503: the server gave up on it (499 stays for clients that went away)
+    cancel(503, Termination::Shutdown); // the server gave up on it (499: the client did)
 }
 
 void close_all_sessions(WorkerContext& context) {

@@ -189,7 +189,7 @@ SideChanges prepare_side_changes(Server::Impl& s, const config::Config& running,
     const config::LogConfig& la = running.log;
     const config::LogConfig& lb = next.log;
     if (la.access != lb.access || la.access_path != lb.access_path || la.format != lb.format ||
-        slots > s.log_slots) {
+        la.fields != lb.fields || slots > s.log_slots) {
         out.log_changed = true;
         out.log_slots = std::max(slots, s.log_slots);
         try {

@@ -5,6 +5,7 @@
 // compilation, feature checks) can report errors as FILE:LINE:COL too.
 
 #include "lacquer/config/address_range.h"
+#include "lacquer/config/log_fields.h"
 
 #include <chrono>
 #include <cstdint>
@@ -112,12 +113,27 @@ struct StorageConfig {
 };
 
 enum class AccessLogTarget : std::uint8_t { Stdout, Off, File };
-enum class AccessLogFormat : std::uint8_t { Combined, Json };
+enum class AccessLogFormat : std::uint8_t { Combined, Json, Custom };
+enum class TraceparentMode : std::uint8_t { Pass, Start };
+
+// One entry of log.fields: the field and the name it was written with (a JSON line's key).
+struct LogFieldSpec {
+    LogField field{};
+    std::string name;
+    bool operator==(const LogFieldSpec&) const = default;
+};
 
 struct LogConfig {
     AccessLogTarget access = AccessLogTarget::Stdout;
     std::string access_path; // when access == File
     AccessLogFormat format = AccessLogFormat::Combined;
+    // combined: `name=value` after the NCSA line; json: the keys; custom: the values, in
+    // order. Empty: the format's default (proxy/access_log.h).
+    std::vector<LogFieldSpec> fields;
+    // X-Request-Id: the client's when it is valid, else a new one; sent to the origin, logged.
+    bool request_id = true;
+    TraceparentMode traceparent = TraceparentMode::Pass; // Start: a new trace when absent
+    bool operator==(const LogConfig&) const = default;
 };
 
 struct OriginServerConfig {

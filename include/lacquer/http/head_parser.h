@@ -72,6 +72,8 @@ public:
     void restart();
 
     bool started() const { return head_bytes_ > 0; }
+    // Bytes of the current head taken so far (the access log's request_bytes).
+    std::size_t head_bytes() const { return head_bytes_; }
     // The working memory is held (from the first byte fed until reset()).
     bool holds_memory() const { return work_ != nullptr; }
     HeadError error() const { return error_; }

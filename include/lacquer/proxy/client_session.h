@@ -64,6 +64,10 @@ private:
     std::string_view peer_host() const override { return conn_->peer_host(); }
     std::string_view tls_version() const override { return conn_->tls_version(); }
     std::string_view tls_server_name() const override { return conn_->tls_server_name(); }
+    std::uint64_t request_bytes() const override {
+        const bool body = parser_.request().framing.kind != http::Framing::Kind::None;
+        return parser_.head_bytes() + (body ? body_.size() : 0);
+    }
     void read_body() override;
     RequestBody& body() override { return body_; }
     void write(std::string_view bytes) override { conn_->write(bytes); }

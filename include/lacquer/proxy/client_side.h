@@ -10,6 +10,7 @@
 #include "lacquer/net/connection.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -24,6 +25,8 @@ public:
     // TLS: the version ("TLSv1.3") and the SNI name, for the access log; "" when plain.
     virtual std::string_view tls_version() const { return {}; }
     virtual std::string_view tls_server_name() const { return {}; }
+    // Bytes of this request read from the client so far: its head and its body.
+    virtual std::uint64_t request_bytes() const { return 0; }
 
     // Reads the request body whole (the connection owns its framing and its deadlines) and
     // calls RequestFsm::body_complete() once it is. What goes wrong on the way (408, 413, 400,

@@ -18,8 +18,10 @@
 #include "lacquer/http/serialize.h"
 #include "lacquer/net/timer.h"
 #include "lacquer/origin/origin_fetch.h"
+#include "lacquer/proxy/access_log.h"
 #include "lacquer/proxy/cache_status.h"
 #include "lacquer/proxy/client_side.h"
+#include "lacquer/proxy/request_trace.h"
 #include "lacquer/proxy/worker_context.h"
 
 #include <array>
@@ -100,12 +102,14 @@ public:
     // Events from the client's side.
     void body_complete();  // ReadBody is over: the whole body is in ClientSide::body()
     void client_drained(); // the answer's queued bytes fell below the mark: send more
-    // The connection ended the request itself: the client went away (499), or the connection
-    // answered an error while reading the body (`status`). Every wait, stream and fetch of
-    // the request is cancelled (a fill goes on for the cache); logged once.
-    void cancel(int status);
-    // A request refused before it could start (a bad head, a head timeout): logged once.
-    void log_refused(int status);
+    // The connection ended the request itself: the client went away (499, or the status
+    // already sent when the answer had started, as nginx logs it), or the connection answered
+    // an error while reading the body (`status`). Every wait, stream and fetch of the request
+    // is cancelled (a fill goes on for the cache); logged once, with `term`.
+    void cancel(int status, Termination term);
+    // A request refused before it could start (a bad head, a head timeout, a head cut by the
+    // client or by shutdown): logged once.
+    void log_refused(int status, Termination term);
     // The connection closes after this request (shutdown): its answer says so if it can.
     void last_on_connection();
     // The process stops past limits.drain_timeout: a request still running is logged as cut
@@ -163,6 +167,9 @@ private:
     // The key of the request; an outcome other than Ok is answered by the caller.
     cache::KeyOutcome build_key(const RouteCache& rc);
     void set_variant_headers(const RouteCache& rc, const cache::BuiltKey* key);
+    // The request id and trace headers (trace_) join forward_.set_headers, once
+    // (request_trace.cc's caller: request_answer.cc).
+    void add_trace_headers();
     // True when the request carries `name` (Cookie, Authorization) and a fetch would send it.
     bool forwards_credential(std::string_view name) const;
     Next pass_with_credentials(); // to the origin as sent, never stored
@@ -210,6 +217,7 @@ private:
     // The request's record into the worker's transaction ring (transaction_capture.cc); only
     // while someone watches the transaction log.
     void record_transaction(int status);
+    std::string_view host_of_log(const http::RequestHead& req) const;
 
     WorkerContext& ctx_;
     ClientSide& client_;
@@ -235,7 +243,8 @@ private:
     http::ForwardedRequest forward_;
     // The variants' headers, their rewritten source headers, then the validators of a refresh.
     // (A spare block taken by the first request that sets one, given back when idle.)
-    core::SpareArray<http::Header, 2 * cache::kMaxKeyVariants + 2> variant_headers_;
+    // Then the request id and trace context (3).
+    core::SpareArray<http::Header, 2 * cache::kMaxKeyVariants + 2 + 3> variant_headers_;
     cache::ObjectRef stale_;      // an expired object that may still answer if the origin fails
     cache::ObjectRef object_;     // what Deliver answers from
     cache::ObjectRef revalidate_; // the expired object a conditional fetch asks about
@@ -279,6 +288,8 @@ private:
     int log_status_ = 0;
     bool logged_ = false;
     // What the access log reports
+    RequestTrace trace_;
+    Termination term_ = Termination::Ok;
     core::Instant request_start_{};
     core::Instant origin_start_{};
     core::Instant origin_end_{};

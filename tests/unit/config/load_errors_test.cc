@@ -217,7 +217,22 @@ std::vector<ErrorCase> error_cases() {
          "t.yaml:7:10: origins.api.tls: expected true, false or a map with verify, ca_file, "
          "server_name, certificate and private_key, got \"yes\""},
         {"BadLogFormat", with_base("log:\n  format: xml\n"),
-         "t.yaml:8:11: log.format: expected one of combined, json, got \"xml\""},
+         "t.yaml:8:11: log.format: expected one of combined, json, custom, got \"xml\""},
+        {"UnknownLogField", with_base("log:\n  format: json\n  fields: [status, bytez]\n"),
+         "t.yaml:9:20: log.fields[1]: unknown log field \"bytez\" (known: time, time_iso8601, ",
+         true},
+        {"RepeatedLogField",
+         with_base("log:\n  format: custom\n  fields:\n    - status\n    - status\n"),
+         "t.yaml:11:7: log.fields[1]: log field \"status\" is listed twice"},
+        {"CustomLogWithoutFields", with_base("log:\n  format: custom\n"),
+         "t.yaml:8:11: log.format: format: custom needs `fields`, the list of what each line "
+         "says"},
+        {"EmptyLogFields", with_base("log:\n  fields: []\n"),
+         "t.yaml:8:11: log.fields: expected at least one field name"},
+        {"BadTraceparentMode", with_base("log:\n  traceparent: always\n"),
+         "t.yaml:8:16: log.traceparent: expected one of pass, start, got \"always\""},
+        {"RequestIdNotABool", with_base("log:\n  request_id: yes please\n"),
+         "t.yaml:8:15: log.request_id: expected true or false, got \"yes please\""},
         {"EmptyLogAccess", with_base("log:\n  access: ''\n"),
          "t.yaml:8:11: log.access: expected stdout, off or a file path, got \"\""},
 

@@ -315,6 +315,18 @@ TEST(LoadLog, AccessTargetsAndFormats) {
     EXPECT_EQ(file.log.access, AccessLogTarget::File);
     EXPECT_EQ(file.log.access_path, "/var/log/lacquer/access.log");
     EXPECT_EQ(file.log.format, AccessLogFormat::Json);
+    EXPECT_TRUE(file.log.fields.empty()); // the format's default
+    EXPECT_TRUE(file.log.request_id);
+    EXPECT_EQ(file.log.traceparent, TraceparentMode::Pass);
+    const Config custom = load("log:\n  format: custom\n  fields: [time_iso8601, url, status, "
+                               "request_id, term]\n  request_id: false\n  traceparent: start\n");
+    EXPECT_EQ(custom.log.format, AccessLogFormat::Custom);
+    ASSERT_EQ(custom.log.fields.size(), 5u);
+    EXPECT_EQ(custom.log.fields[1].field, LogField::Target); // an alias, keyed by its own name
+    EXPECT_EQ(custom.log.fields[1].name, "url");
+    EXPECT_EQ(custom.log.fields[4].field, LogField::Term);
+    EXPECT_FALSE(custom.log.request_id);
+    EXPECT_EQ(custom.log.traceparent, TraceparentMode::Start);
 }
 
 TEST(LoadOrigins, ServerHealthKeys) {
