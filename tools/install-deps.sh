@@ -17,7 +17,9 @@ case "$what" in
   # starts on its own port; its systemd service is not used.
   # systemd brings systemd-analyze (packaging_systemd_unit: verify, security); nothing is started.
   # clang-tidy: tools/tidy.py (.clang-tidy); python3 also runs tools/check_includes.py.
-  test)  pkgs+=(clang clang-format clang-tidy libclang-rt-dev python3 procps prometheus systemd
+  # haproxy: integration_fleet runs it on its own ports (packaging/haproxy/lacquer-fleet.cfg);
+  # its system service is not used.
+  test)  pkgs+=(clang clang-format clang-tidy libclang-rt-dev python3 procps prometheus systemd haproxy
                 "${package_pkgs[@]}") ;;
   # libFuzzer and the sanitizer runtimes come with clang (libclang-rt-dev); llvm brings
   # llvm-symbolizer for readable stack traces.

@@ -64,6 +64,10 @@ std::string choose_command(const Words& w, Invocation& inv) {
         }
         return {};
     }
+    if (name == "reload") {
+        inv.command = Command::Reload;
+        return operands > 0 || purge_options ? "reload takes no argument" : "";
+    }
     if (name == "origins") {
         inv.command = Command::Origins;
         return operands > 0 || purge_options ? "origins takes no argument" : "";
@@ -162,7 +166,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
         std::string value;
         const bool known = name == "--admin" || name == "--token-file" || name == "--config" ||
                            name == "--timeout" || name == "--prefix" || name == "--tag" ||
-                           name == "--host";
+                           name == "--host" || name == "--fleet";
         if (!known) {
             out.error = "unknown option '" + std::string(arg) + "' (see --help)";
             return out;
@@ -192,6 +196,8 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
             inv.timeout = *timeout;
         } else if (name == "--prefix") {
             words.prefix = value;
+        } else if (name == "--fleet") {
+            inv.fleet_file = value;
         } else if (name == "--tag") {
             words.tag = value;
         } else {
@@ -225,6 +231,7 @@ std::string usage_text() {
            "  origin drain POOL SERVER    no new requests to SERVER; those in flight finish\n"
            "  origin disable POOL SERVER  no requests to SERVER\n"
            "  origin enable POOL SERVER   SERVER takes requests again (slow start if set)\n"
+           "  reload                  load the config file again (as SIGHUP does)\n"
            "\n"
            "options:\n"
            "  --admin HOST:PORT       the admin listener (default: admin.address of the config,\n"
@@ -232,6 +239,10 @@ std::string usage_text() {
            "  --token-file FILE       the bearer token (default: admin.token_file of the config)\n"
            "  --config FILE           lacquerd's config (default /etc/lacquer/lacquer.yaml)\n"
            "  --timeout T             per request: seconds, or 500ms, 10s (default 5s)\n"
+           "  --fleet FILE            every node of FILE at once (purge, ban, stats, reload):\n"
+           "                          lines of ADMIN_ADDRESS [TOKEN_FILE]; one line per node\n"
+           "                          is printed, and any node that fails makes the exit\n"
+           "                          status 3 (did not answer) or 1 (answered an error)\n"
            "  --json                  print JSON instead of text\n"
            "  --version               print the version and exit\n"
            "  --help                  print this help and exit\n"

@@ -32,6 +32,7 @@ enum class Command : std::uint8_t {
     Ban,
     Origins,   // every origin server: state, in flight, connections, errors, last probe
     OriginSet, // origin drain|disable|enable POOL SERVER
+    Reload,    // POST /reload: 200 "applied generation N", 422 "refused: FILE:LINE:COL: ..."
 };
 
 struct Invocation {
@@ -42,6 +43,7 @@ struct Invocation {
     std::string host;       // purge URL: only that host's copies; empty: every host
     std::string admin;      // --admin HOST:PORT; empty: admin.address of the config
     std::string token_file; // --token-file; empty: admin.token_file of the config
+    std::string fleet_file; // --fleet FILE: every node of it instead of one (ctl/fleet.h)
     std::string config_path{kDefaultConfigPath};
     bool config_given = false; // --config was written: the file must then be usable
     bool json = false;

@@ -4,6 +4,7 @@
 
 #include "ctl/admin_client.h"
 #include "ctl/admin_target.h"
+#include "ctl/fleet.h"
 #include "ctl/report.h"
 
 #include <ostream>
@@ -17,8 +18,8 @@ bool is_unreserved(char c) {
            c == '.' || c == '_' || c == '~' || c == '/';
 }
 
-// A query parameter value: everything but unreserved characters and '/' as %XX ('+' too, which
-// the admin listener would read as a space).
+} // namespace
+
 std::string query_value(std::string_view text) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
@@ -34,6 +35,8 @@ std::string query_value(std::string_view text) {
     }
     return out;
 }
+
+namespace {
 
 std::string_view trimmed(std::string_view text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
@@ -207,6 +210,9 @@ private:
 } // namespace
 
 ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& err) {
+    if (!inv.fleet_file.empty()) {
+        return run_fleet(inv, out, err);
+    }
     ResolvedTarget resolved = resolve_target(inv);
     if (!resolved.target) {
         err << "lacquerctl: " << resolved.error << "\n";
@@ -234,6 +240,8 @@ ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& e
         return call.purge("/ban?regex=" + arg, "banned");
     case Command::Origins:
         return call.origins();
+    case Command::Reload: // one line: "applied generation N" (or the refusal, on stderr)
+        return call.set_origin("/reload");
     case Command::OriginSet:
         return call.set_origin("/origin/" + arg + "?pool=" + query_value(inv.pool) +
                                "&server=" + query_value(inv.server));

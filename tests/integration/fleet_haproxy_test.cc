@@ -1,0 +1,200 @@
+// Three real lacquerd nodes behind a real HAProxy running the packaged lacquer-fleet.cfg: each
+// key costs the origin one request for the whole fleet (round robin costs one per node), a
+// stopped node moves only its own keys (about a third) without failing client requests, and
+// its return gets its keys back. Skips only when haproxy is not installed.
+#include "fleet_support.h"
+#include "support/http_client.h"
+
+#include <atomic>
+#include <gtest/gtest.h>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lacquer::test::fleet {
+namespace {
+
+const HeaderFields kApi{{"Host", "api.test"}};
+constexpr std::size_t kNodes = 3;
+constexpr std::size_t kKeys = 90;
+
+std::string key_target(std::string_view set, std::size_t i) {
+    return "/c/" + std::string(set) + "/" + std::to_string(i) + "?v=" + std::to_string(i % 7);
+}
+
+class FleetHaproxy : public ::testing::Test {
+protected:
+    void SetUp() override {
+        binary_ = haproxy_binary();
+        if (binary_.empty()) {
+            GTEST_SKIP() << "haproxy is not installed (apt-get install haproxy, or "
+                            "tools/install-deps.sh test; or set LACQUER_HAPROXY): the fleet "
+                            "test needs a real HAProxy";
+        }
+        fleet_ = std::make_unique<LacquerFleet>(kNodes);
+        ASSERT_TRUE(fleet_->started());
+        haproxy_ = std::make_unique<HaproxyProcess>(binary_, *fleet_);
+        ASSERT_TRUE(haproxy_->started()) << haproxy_->error();
+        for (std::size_t i = 0; i < kNodes; ++i) {
+            ASSERT_TRUE(haproxy_->wait_for_state(server_name(i), "UP", 5s))
+                << server_name(i) << ": " << haproxy_->stderr_text();
+        }
+    }
+
+    // One GET through HAProxy; the node that answered (X-Lacquer-Node), "" on failure.
+    std::string fetch(const std::string& target) const {
+        const Response r = http_get(haproxy_->port(), target, kApi, 5s);
+        EXPECT_EQ(r.status, 200) << target << ": " << r.summary();
+        return r.status == 200 ? r.header("X-Lacquer-Node") : "";
+    }
+
+    // Every key of `set` once through HAProxy: key index -> node.
+    std::vector<std::string> fetch_all(std::string_view set) const {
+        std::vector<std::string> nodes;
+        for (std::size_t i = 0; i < kKeys; ++i) {
+            nodes.push_back(fetch(key_target(set, i)));
+        }
+        return nodes;
+    }
+
+    std::uint64_t origin_requests() const {
+        const auto stats = fleet_->origin().stats();
+        return stats ? stats->requests : 0;
+    }
+
+    std::string binary_;
+    std::unique_ptr<LacquerFleet> fleet_;
+    std::unique_ptr<HaproxyProcess> haproxy_;
+};
+
+TEST_F(FleetHaproxy, EachKeyCostsTheOriginOneRequestForTheFleetWhereRoundRobinCostsOnePerNode) {
+    ASSERT_TRUE(fleet_->origin().reset_stats());
+    const std::vector<std::string> owner = fetch_all("hash");
+    std::map<std::string, std::size_t> keys_per_node;
+    for (int round = 1; round < 3; ++round) {
+        const std::vector<std::string> again = fetch_all("hash");
+        EXPECT_EQ(again, owner) << "round " << round << ": a key changed node";
+    }
+    for (const std::string& node : owner) {
+        ++keys_per_node[node];
+    }
+    const std::uint64_t hashed = origin_requests();
+    EXPECT_EQ(hashed, kKeys) << "3 rounds of " << kKeys << " keys through the hash balancer";
+    // Every node holds a share (consistent hashing on 3 servers is uneven, never empty).
+    EXPECT_EQ(keys_per_node.size(), kNodes);
+    for (const auto& [node, keys] : keys_per_node) {
+        EXPECT_GE(keys, kKeys / 10) << node;
+    }
+
+    // What a round-robin balancer does with the same traffic: the 3 requests for a key land on
+    // the 3 nodes in turn, and each node fetches it for itself.
+    ASSERT_TRUE(fleet_->origin().reset_stats());
+    for (std::size_t round = 0; round < kNodes; ++round) {
+        for (std::size_t i = 0; i < kKeys; ++i) {
+            const Response r = http_get(fleet_->port(round), key_target("rr", i), kApi, 5s);
+            ASSERT_EQ(r.status, 200) << r.summary();
+        }
+    }
+    const std::uint64_t round_robin = origin_requests();
+    EXPECT_EQ(round_robin, kNodes * kKeys);
+    std::cout << "[ figures  ] origin requests for " << kKeys << " keys x 3 rounds: hash " << hashed
+              << ", round robin " << round_robin << "\n";
+}
+
+// Requests through HAProxy from another thread while a node stops and returns; bounded in count
+// and time. Counts the answers that were not a 200.
+class BackgroundLoad {
+public:
+    explicit BackgroundLoad(std::uint16_t port) : thread_([this, port] { run(port); }) {}
+    ~BackgroundLoad() { finish(); }
+    BackgroundLoad(const BackgroundLoad&) = delete;
+    BackgroundLoad& operator=(const BackgroundLoad&) = delete;
+
+    void finish() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+    std::size_t sent() const { return sent_; }
+    const std::vector<std::string>& failures() const { return failures_; } // after finish()
+
+private:
+    void run(std::uint16_t port) {
+        const Deadline deadline(20s);
+        for (std::size_t i = 0; !stop_ && !deadline.expired() && i < 20'000; ++i) {
+            const std::string target = key_target("move", i % kKeys);
+            const Response r = http_get(port, target, kApi, 5s);
+            ++sent_;
+            if (r.status != 200) {
+                failures_.push_back(target + ": " + r.summary());
+            }
+        }
+    }
+
+    std::atomic<bool> stop_{false};
+    std::atomic<std::size_t> sent_{0};
+    std::vector<std::string> failures_;
+    std::thread thread_;
+};
+
+TEST_F(FleetHaproxy, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsThemBackOnReturn) {
+    constexpr std::size_t kStopped = 1;
+    const std::string stopped = server_name(kStopped);
+    const std::vector<std::string> owner = fetch_all("move");
+    std::size_t owned = 0;
+    for (const std::string& node : owner) {
+        owned += node == stopped ? 1 : 0;
+    }
+    ASSERT_GT(owned, 0U);
+
+    BackgroundLoad load(haproxy_->port());
+    ASSERT_TRUE(fleet_->origin().reset_stats());
+    ASSERT_TRUE(fleet_->stop(kStopped));
+    ASSERT_TRUE(haproxy_->wait_for_state(stopped, "DOWN", 5s));
+    // Until the checks mark it down, a request for its keys is refused there and redispatched
+    // to another node (HAProxy's choice, not always the one the ring gives the key next).
+    const std::uint64_t redispatched = origin_requests();
+    ASSERT_TRUE(fleet_->origin().reset_stats());
+    const std::vector<std::string> moved_to = fetch_all("move");
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < kKeys; ++i) {
+        EXPECT_NE(moved_to[i], stopped);
+        if (owner[i] == stopped) {
+            ++moved;
+        } else {
+            EXPECT_EQ(moved_to[i], owner[i]) << "key " << i << " moved though its node runs";
+        }
+    }
+    EXPECT_EQ(moved, owned);
+    const double share = static_cast<double>(moved) / kKeys;
+    EXPECT_GE(share, 0.15);
+    EXPECT_LE(share, 0.55);
+    // Once it is down, each moved key costs at most one fetch, by the node that took it over
+    // (fewer when a redispatched request already stored it there); nothing else is fetched.
+    const std::uint64_t taken_over = origin_requests();
+    EXPECT_LE(taken_over, moved);
+    EXPECT_GE(redispatched + taken_over, moved);
+    EXPECT_LE(redispatched + taken_over, 2 * moved);
+
+    ASSERT_TRUE(fleet_->origin().reset_stats());
+    ASSERT_TRUE(fleet_->restart(kStopped));
+    ASSERT_TRUE(haproxy_->wait_for_state(stopped, "UP", 5s));
+    const std::vector<std::string> back = fetch_all("move");
+    EXPECT_EQ(back, owner) << "the returned node did not get its keys back";
+    // It came back empty: its keys are fetched once more, by it.
+    EXPECT_EQ(origin_requests(), owned);
+
+    load.finish();
+    EXPECT_GT(load.sent(), 50U);
+    // One request at a time was in flight on the stopping node: at most that one may fail.
+    EXPECT_LE(load.failures().size(), 1U) << ::testing::PrintToString(load.failures());
+    std::cout << "[ figures  ] " << moved << " of " << kKeys << " keys moved off " << stopped
+              << " (" << static_cast<int>(share * 100) << "%); origin fetches while it was going "
+              << redispatched << ", once down " << taken_over << "; background requests "
+              << load.sent() << ", failed " << load.failures().size() << "\n";
+}
+
+} // namespace
+} // namespace lacquer::test::fleet

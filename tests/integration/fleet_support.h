@@ -1,0 +1,98 @@
+#pragma once
+// A fleet on loopback for the fleet tests: one demo origin, N real lacquerd nodes with admin
+// listeners (a node can be stopped and brought back on its own ports), and HAProxy run on the
+// packaged packaging/haproxy/lacquer-fleet.cfg with only its addresses and health-check timings
+// rewritten, so the file users install is the file tested.
+
+#include "support/child_process.h"
+#include "support/demo_origin_process.h"
+#include "support/lacquer_process.h"
+#include "support/socket_io.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lacquer::test::fleet {
+
+// Nodes cache /c/ (every param in the key, ttl 60s) and reject the rest; the host is api.test.
+class LacquerFleet {
+public:
+    explicit LacquerFleet(std::size_t nodes);
+
+    bool started() const;
+    const DemoOriginProcess& origin() const { return origin_; }
+    std::size_t size() const { return nodes_.size(); }
+    LacquerProcess& node(std::size_t i) { return *nodes_[i]; }
+    std::uint16_t port(std::size_t i) const { return ports_[i]; }
+    std::uint16_t admin_port(std::size_t i) const { return admin_ports_[i]; }
+    std::string admin_address(std::size_t i) const;
+
+    // SIGTERM (lacquerd drains: /readyz 503, listeners closed) and wait for the exit.
+    [[nodiscard]] bool stop(std::size_t i);
+    // A fresh lacquerd (empty cache) on the ports node i had.
+    [[nodiscard]] bool restart(std::size_t i);
+
+private:
+    std::string yaml_on(std::uint16_t port, std::uint16_t admin_port) const;
+
+    DemoOriginProcess origin_;
+    std::vector<std::unique_ptr<LacquerProcess>> nodes_;
+    std::vector<std::uint16_t> ports_;
+    std::vector<std::uint16_t> admin_ports_;
+};
+
+// $LACQUER_HAPROXY, else the haproxy CMake found; "" when there is none (the test skips).
+std::string haproxy_binary();
+// packaging/haproxy/lacquer-fleet.cfg under $LACQUER_SOURCE_DIR (else this tree's source).
+std::string packaged_haproxy_config();
+
+struct HaproxyPorts {
+    std::string client_bind; // "fd@N" or "127.0.0.1:PORT"
+    std::string stats_bind;
+};
+// The packaged config with its binds, its server lines (one per node: client port, `check port`
+// the admin port) and its check timings (`inter` and friends: `check_interval`) rewritten, and
+// a response header naming the server that answered (X-Lacquer-Node) added to the backend.
+// nullopt + `error` when the packaged file no longer has the shape this relies on.
+std::optional<std::string> haproxy_config_for(const std::string& packaged,
+                                              const HaproxyPorts& ports, const LacquerFleet& fleet,
+                                              const std::string& check_interval,
+                                              std::string& error);
+
+class HaproxyProcess {
+public:
+    // Starts haproxy on the generated config, listening on sockets this process bound (passed
+    // down as fd@N, so no port can be taken in between), and waits for its stats page.
+    HaproxyProcess(const std::string& binary, const LacquerFleet& fleet);
+    ~HaproxyProcess() = default;
+    HaproxyProcess(const HaproxyProcess&) = delete;
+    HaproxyProcess& operator=(const HaproxyProcess&) = delete;
+
+    bool started() const { return started_; }
+    const std::string& error() const { return error_; }
+    std::uint16_t port() const { return port_; }
+
+    // Server name ("lacquer1".."lacquerN") -> HAProxy's status ("UP", "DOWN", ...), from /;csv.
+    std::map<std::string, std::string> server_states() const;
+    // Waits until server `name` has status `status`; false at the deadline.
+    [[nodiscard]] bool wait_for_state(const std::string& name, const std::string& status,
+                                      Millis timeout) const;
+    std::string stderr_text() const { return child_.stderr_text(); }
+
+private:
+    TempDir dir_{"lacquer-haproxy"};
+    ChildProcess child_;
+    std::uint16_t port_ = 0;
+    std::uint16_t stats_port_ = 0;
+    bool started_ = false;
+    std::string error_;
+};
+
+// The name HAProxy gives node i in the generated config.
+std::string server_name(std::size_t i);
+
+} // namespace lacquer::test::fleet
