@@ -19,8 +19,8 @@ case "$what" in
   # clang-tidy: tools/tidy.py (.clang-tidy); python3 also runs tools/check_includes.py.
   # haproxy: integration_fleet runs it on its own ports (packaging/haproxy/lacquer-fleet.cfg);
   # its system service is not used.
-  test)  pkgs+=(clang clang-format clang-tidy libclang-rt-dev python3 procps prometheus systemd haproxy
-                "${package_pkgs[@]}") ;;
+  test)  pkgs+=(clang clang-format clang-tidy libclang-rt-dev python3 procps prometheus systemd
+                haproxy "${package_pkgs[@]}") ;;
   # libFuzzer and the sanitizer runtimes come with clang (libclang-rt-dev); llvm brings
   # llvm-symbolizer for readable stack traces.
   fuzz)  pkgs+=(clang llvm libclang-rt-dev) ;;

@@ -266,3 +266,169 @@ bool HaproxyProcess::wait_for_state(const std::string& name, const std::string& 
 }
 
 } // namespace lacquer::test::fleet
+
+namespace lacquer::test::fleet {
+
+std::string HaproxyProcess::node_of(const Response& response) const {
+    return response.header("X-Lacquer-Node");
+}
+
+bool HaproxyProcess::wait_out(std::size_t i, Millis timeout) {
+    return wait_for_state(server_name(i), "DOWN", timeout);
+}
+
+bool HaproxyProcess::wait_in(std::size_t i, const std::string& /*probe*/, Millis timeout) {
+    return wait_for_state(server_name(i), "UP", timeout);
+}
+
+std::string nginx_binary() {
+    const std::string binary = from_env_or("LACQUER_NGINX", LACQUER_NGINX_BIN);
+    return !binary.empty() && ::access(binary.c_str(), X_OK) == 0 ? binary : "";
+}
+
+std::string packaged_nginx_config() {
+    return from_env_or("LACQUER_SOURCE_DIR", LACQUER_SOURCE_DIR_BUILT) +
+           "/packaging/nginx/lacquer-fleet.conf";
+}
+
+std::optional<std::string> nginx_config_for(const std::string& packaged, std::uint16_t port,
+                                            const LacquerFleet& fleet,
+                                            const std::string& fail_timeout, std::string& error) {
+    std::istringstream in(packaged);
+    std::string out;
+    std::string line;
+    bool in_upstream = false;
+    std::size_t servers = 0;
+    int listens = 0;
+    int locations = 0;
+    while (std::getline(in, line)) {
+        const std::string word = first_word(line);
+        if (line.starts_with("upstream lacquer_fleet {")) {
+            in_upstream = true;
+        } else if (line.starts_with("}")) {
+            in_upstream = false;
+        }
+        if (in_upstream && word == "server") {
+            // "    server ADDRESS options...;": the address and fail_timeout are the test's.
+            if (servers < fleet.size()) {
+                std::istringstream words(line);
+                std::string token;
+                std::string rewritten = "    server";
+                words >> token >> token; // "server", the packaged address
+                rewritten += " 127.0.0.1:" + std::to_string(fleet.port(servers));
+                while (words >> token) {
+                    if (token.starts_with("fail_timeout=")) {
+                        token = "fail_timeout=" + fail_timeout + (token.ends_with(";") ? ";" : "");
+                    }
+                    rewritten += " " + token;
+                }
+                out += rewritten + "\n";
+            }
+            ++servers;
+        } else if (word == "listen") {
+            out += "    listen 127.0.0.1:" + std::to_string(port) + ";\n";
+            ++listens;
+        } else if (word == "location" && line.find("location / {") != std::string::npos) {
+            out += "    location = /__fleet_test_alive { return 204; }\n";
+            out += line + "\n        add_header X-Lacquer-Node $upstream_addr always;\n";
+            ++locations;
+        } else {
+            out += line + "\n";
+        }
+    }
+    if (servers != fleet.size() || listens != 1 || locations != 1) {
+        error = "the packaged nginx config lost its shape: " + std::to_string(servers) +
+                " upstream servers for " + std::to_string(fleet.size()) + " nodes, " +
+                std::to_string(listens) + " of 1 listen, " + std::to_string(locations) +
+                " of 1 `location / {`";
+        return std::nullopt;
+    }
+    return out;
+}
+
+NginxProcess::NginxProcess(const std::string& binary, const LacquerFleet& fleet) : fleet_(fleet) {
+    std::ifstream in(packaged_nginx_config());
+    const std::string packaged((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    if (packaged.empty()) {
+        error_ = "cannot read " + packaged_nginx_config();
+        return;
+    }
+    // nginx cannot be handed a bound socket, so its port is found free and then given to it; a
+    // port taken in between makes it exit, and another is tried.
+    for (int attempt = 0; attempt < 3 && !started_; ++attempt) {
+        error_.clear();
+        started_ = start_once(binary, packaged, error_);
+    }
+}
+
+bool NginxProcess::start_once(const std::string& binary, const std::string& packaged,
+                              std::string& error) {
+    {
+        const UniqueFd probe = listen_loopback(port_, error);
+        if (!probe.valid()) {
+            return false;
+        }
+    }
+    const std::optional<std::string> fleet_conf =
+        nginx_config_for(packaged, port_, fleet_, "1s", error);
+    if (!fleet_conf) {
+        return false;
+    }
+    const std::string dir = dir_.path().string();
+    const std::string include = dir_.write_file("lacquer-fleet.conf", *fleet_conf).string();
+    // One process: no worker that would outlive a killed master and keep the port.
+    std::string main_conf = "daemon off;\nmaster_process off;\npid " + dir + "/nginx.pid;\n";
+    main_conf += ::geteuid() == 0 ? "user root;\n" : "";
+    main_conf += "error_log stderr warn;\nevents { worker_connections 512; }\nhttp {\n"
+                 "    access_log off;\n";
+    for (const char* temp : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
+        main_conf += "    " + std::string(temp) + "_temp_path " + dir + "/" + temp + ";\n";
+    }
+    main_conf += "    include " + include + ";\n}\n";
+    const std::string conf = dir_.write_file("nginx.conf", main_conf).string();
+    child_ = std::make_unique<ChildProcess>();
+    if (!child_->start(binary, {"-p", dir, "-e", "stderr", "-c", conf}, dir_.path(), "nginx",
+                       error)) {
+        return false;
+    }
+    const Deadline deadline(5s);
+    while (!deadline.expired() && child_->is_running()) {
+        if (http_get(port_, "/__fleet_test_alive", {}, 1s).status == 204) {
+            return true;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    error =
+        "nginx did not answer on 127.0.0.1:" + std::to_string(port_) + ": " + child_->stderr_text();
+    return false;
+}
+
+std::string NginxProcess::node_of(const Response& response) const {
+    // "127.0.0.1:P1, 127.0.0.1:P2" when nginx tried more than one: the last one answered.
+    const std::string upstreams = response.header("X-Lacquer-Node");
+    const std::string last = upstreams.substr(upstreams.rfind(' ') + 1);
+    for (std::size_t i = 0; i < fleet_.size(); ++i) {
+        if (last == "127.0.0.1:" + std::to_string(fleet_.port(i))) {
+            return server_name(i);
+        }
+    }
+    return {};
+}
+
+bool NginxProcess::wait_out(std::size_t /*i*/, Millis /*timeout*/) {
+    return true; // a stopped node refuses connections: nginx moves on from the first request
+}
+
+bool NginxProcess::wait_in(std::size_t i, const std::string& probe, Millis timeout) {
+    const Deadline deadline(timeout);
+    while (!deadline.expired()) {
+        if (node_of(http_get(port_, probe, {{"Host", "api.test"}}, 2s)) == server_name(i)) {
+            return true;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+} // namespace lacquer::test::fleet

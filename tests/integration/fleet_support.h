@@ -6,6 +6,7 @@
 
 #include "support/child_process.h"
 #include "support/demo_origin_process.h"
+#include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/socket_io.h"
 
@@ -63,25 +64,44 @@ std::optional<std::string> haproxy_config_for(const std::string& packaged,
                                               const std::string& check_interval,
                                               std::string& error);
 
-class HaproxyProcess {
+// What the fleet tests need of a load balancer in front of the fleet.
+class Balancer {
+public:
+    virtual ~Balancer() = default;
+    virtual bool started() const = 0;
+    virtual const std::string& error() const = 0;
+    virtual std::uint16_t port() const = 0;
+    // server_name(i) of the node that answered `response`; "" when it does not say.
+    virtual std::string node_of(const Response& response) const = 0;
+    // Until the balancer has taken node i out (a stopped node) or put it back (a returned
+    // one); `probe` is a target that node i owns, for balancers that learn only from traffic.
+    [[nodiscard]] virtual bool wait_out(std::size_t i, Millis timeout) = 0;
+    [[nodiscard]] virtual bool wait_in(std::size_t i, const std::string& probe, Millis timeout) = 0;
+    virtual std::string stderr_text() const = 0;
+};
+
+class HaproxyProcess final : public Balancer {
 public:
     // Starts haproxy on the generated config, listening on sockets this process bound (passed
     // down as fd@N, so no port can be taken in between), and waits for its stats page.
     HaproxyProcess(const std::string& binary, const LacquerFleet& fleet);
-    ~HaproxyProcess() = default;
+    ~HaproxyProcess() override = default;
     HaproxyProcess(const HaproxyProcess&) = delete;
     HaproxyProcess& operator=(const HaproxyProcess&) = delete;
 
-    bool started() const { return started_; }
-    const std::string& error() const { return error_; }
-    std::uint16_t port() const { return port_; }
+    bool started() const override { return started_; }
+    const std::string& error() const override { return error_; }
+    std::uint16_t port() const override { return port_; }
+    std::string node_of(const Response& response) const override;
+    bool wait_out(std::size_t i, Millis timeout) override;
+    bool wait_in(std::size_t i, const std::string& probe, Millis timeout) override;
 
     // Server name ("lacquer1".."lacquerN") -> HAProxy's status ("UP", "DOWN", ...), from /;csv.
     std::map<std::string, std::string> server_states() const;
     // Waits until server `name` has status `status`; false at the deadline.
     [[nodiscard]] bool wait_for_state(const std::string& name, const std::string& status,
                                       Millis timeout) const;
-    std::string stderr_text() const { return child_.stderr_text(); }
+    std::string stderr_text() const override { return child_.stderr_text(); }
 
 private:
     TempDir dir_{"lacquer-haproxy"};
@@ -92,7 +112,47 @@ private:
     std::string error_;
 };
 
-// The name HAProxy gives node i in the generated config.
+// $LACQUER_NGINX, else the nginx CMake found; "" when there is none (the test skips).
+std::string nginx_binary();
+// packaging/nginx/lacquer-fleet.conf under $LACQUER_SOURCE_DIR (else this tree's source).
+std::string packaged_nginx_config();
+
+// The packaged nginx file with its `listen`, the addresses of its upstream servers and their
+// fail_timeout rewritten, the upstream that answered in X-Lacquer-Node, and a 204 location for
+// the start-up wait. nullopt + `error` when the packaged file lost the shape this relies on.
+std::optional<std::string> nginx_config_for(const std::string& packaged, std::uint16_t port,
+                                            const LacquerFleet& fleet,
+                                            const std::string& fail_timeout, std::string& error);
+
+// nginx has no active health checks: a node is out once a request failed on it (max_fails=1)
+// and back once fail_timeout has passed and a request succeeded on it.
+class NginxProcess final : public Balancer {
+public:
+    NginxProcess(const std::string& binary, const LacquerFleet& fleet);
+    ~NginxProcess() override = default;
+    NginxProcess(const NginxProcess&) = delete;
+    NginxProcess& operator=(const NginxProcess&) = delete;
+
+    bool started() const override { return started_; }
+    const std::string& error() const override { return error_; }
+    std::uint16_t port() const override { return port_; }
+    std::string node_of(const Response& response) const override;
+    bool wait_out(std::size_t i, Millis timeout) override;
+    bool wait_in(std::size_t i, const std::string& probe, Millis timeout) override;
+    std::string stderr_text() const override { return child_ ? child_->stderr_text() : ""; }
+
+private:
+    bool start_once(const std::string& binary, const std::string& packaged, std::string& error);
+
+    const LacquerFleet& fleet_;
+    TempDir dir_{"lacquer-nginx"};
+    std::unique_ptr<ChildProcess> child_; // one per attempt
+    std::uint16_t port_ = 0;
+    bool started_ = false;
+    std::string error_;
+};
+
+// The name HAProxy gives node i in the generated config (and the tests, for any balancer).
 std::string server_name(std::size_t i);
 
 } // namespace lacquer::test::fleet

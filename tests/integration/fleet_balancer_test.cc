@@ -1,7 +1,8 @@
-// Three real lacquerd nodes behind a real HAProxy running the packaged lacquer-fleet.cfg: each
-// key costs the origin one request for the whole fleet (round robin costs one per node), a
-// stopped node moves only its own keys (about a third) without failing client requests, and
-// its return gets its keys back. Skips only when haproxy is not installed.
+// Three real lacquerd nodes behind a real load balancer running the packaged config (HAProxy:
+// packaging/haproxy/lacquer-fleet.cfg; nginx: packaging/nginx/lacquer-fleet.conf): each key
+// costs the origin one request for the whole fleet (round robin costs one per node), a stopped
+// node moves only its own keys (about a third) without failing client requests, and its return
+// gets its keys back. Each balancer's tests skip only when that balancer is not installed.
 #include "fleet_support.h"
 #include "support/http_client.h"
 
@@ -23,30 +24,39 @@ std::string key_target(std::string_view set, std::size_t i) {
     return "/c/" + std::string(set) + "/" + std::to_string(i) + "?v=" + std::to_string(i % 7);
 }
 
-class FleetHaproxy : public ::testing::Test {
+// The parameter: "haproxy" or "nginx".
+class FleetBalancer : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
-        binary_ = haproxy_binary();
-        if (binary_.empty()) {
-            GTEST_SKIP() << "haproxy is not installed (apt-get install haproxy, or "
-                            "tools/install-deps.sh test; or set LACQUER_HAPROXY): the fleet "
-                            "test needs a real HAProxy";
+        const bool haproxy = GetParam() == "haproxy";
+        const std::string binary = haproxy ? haproxy_binary() : nginx_binary();
+        if (binary.empty()) {
+            GTEST_SKIP() << GetParam() << " is not installed (apt-get install " << GetParam()
+                         << ", or tools/install-deps.sh test; or set LACQUER_"
+                         << (haproxy ? "HAPROXY" : "NGINX")
+                         << "): this fleet test needs the real balancer";
         }
         fleet_ = std::make_unique<LacquerFleet>(kNodes);
         ASSERT_TRUE(fleet_->started());
-        haproxy_ = std::make_unique<HaproxyProcess>(binary_, *fleet_);
-        ASSERT_TRUE(haproxy_->started()) << haproxy_->error();
-        for (std::size_t i = 0; i < kNodes; ++i) {
-            ASSERT_TRUE(haproxy_->wait_for_state(server_name(i), "UP", 5s))
-                << server_name(i) << ": " << haproxy_->stderr_text();
+        if (haproxy) {
+            auto process = std::make_unique<HaproxyProcess>(binary, *fleet_);
+            ASSERT_TRUE(process->started()) << process->error();
+            for (std::size_t i = 0; i < kNodes; ++i) {
+                ASSERT_TRUE(process->wait_for_state(server_name(i), "UP", 5s))
+                    << server_name(i) << ": " << process->stderr_text();
+            }
+            balancer_ = std::move(process);
+        } else {
+            balancer_ = std::make_unique<NginxProcess>(binary, *fleet_);
+            ASSERT_TRUE(balancer_->started()) << balancer_->error();
         }
     }
 
-    // One GET through HAProxy; the node that answered (X-Lacquer-Node), "" on failure.
+    // One GET through the balancer; the node that answered, "" on failure.
     std::string fetch(const std::string& target) const {
-        const Response r = http_get(haproxy_->port(), target, kApi, 5s);
+        const Response r = http_get(balancer_->port(), target, kApi, 5s);
         EXPECT_EQ(r.status, 200) << target << ": " << r.summary();
-        return r.status == 200 ? r.header("X-Lacquer-Node") : "";
+        return r.status == 200 ? balancer_->node_of(r) : "";
     }
 
     // Every key of `set` once through HAProxy: key index -> node.
@@ -63,12 +73,11 @@ protected:
         return stats ? stats->requests : 0;
     }
 
-    std::string binary_;
     std::unique_ptr<LacquerFleet> fleet_;
-    std::unique_ptr<HaproxyProcess> haproxy_;
+    std::unique_ptr<Balancer> balancer_;
 };
 
-TEST_F(FleetHaproxy, EachKeyCostsTheOriginOneRequestForTheFleetWhereRoundRobinCostsOnePerNode) {
+TEST_P(FleetBalancer, EachKeyCostsTheOriginOneRequestForTheFleetWhereRoundRobinCostsOnePerNode) {
     ASSERT_TRUE(fleet_->origin().reset_stats());
     const std::vector<std::string> owner = fetch_all("hash");
     std::map<std::string, std::size_t> keys_per_node;
@@ -98,8 +107,8 @@ TEST_F(FleetHaproxy, EachKeyCostsTheOriginOneRequestForTheFleetWhereRoundRobinCo
     }
     const std::uint64_t round_robin = origin_requests();
     EXPECT_EQ(round_robin, kNodes * kKeys);
-    std::cout << "[ figures  ] origin requests for " << kKeys << " keys x 3 rounds: hash " << hashed
-              << ", round robin " << round_robin << "\n";
+    std::cout << "[ figures  ] " << GetParam() << ": origin requests for " << kKeys
+              << " keys x 3 rounds: hash " << hashed << ", round robin " << round_robin << "\n";
 }
 
 // Requests through HAProxy from another thread while a node stops and returns; bounded in count
@@ -139,7 +148,7 @@ private:
     std::thread thread_;
 };
 
-TEST_F(FleetHaproxy, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsThemBackOnReturn) {
+TEST_P(FleetBalancer, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsThemBackOnReturn) {
     constexpr std::size_t kStopped = 1;
     const std::string stopped = server_name(kStopped);
     const std::vector<std::string> owner = fetch_all("move");
@@ -149,10 +158,10 @@ TEST_F(FleetHaproxy, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsThe
     }
     ASSERT_GT(owned, 0U);
 
-    BackgroundLoad load(haproxy_->port());
+    BackgroundLoad load(balancer_->port());
     ASSERT_TRUE(fleet_->origin().reset_stats());
     ASSERT_TRUE(fleet_->stop(kStopped));
-    ASSERT_TRUE(haproxy_->wait_for_state(stopped, "DOWN", 5s));
+    ASSERT_TRUE(balancer_->wait_out(kStopped, 5s));
     // Until the checks mark it down, a request for its keys is refused there and redispatched
     // to another node (HAProxy's choice, not always the one the ring gives the key next).
     const std::uint64_t redispatched = origin_requests();
@@ -180,7 +189,11 @@ TEST_F(FleetHaproxy, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsThe
 
     ASSERT_TRUE(fleet_->origin().reset_stats());
     ASSERT_TRUE(fleet_->restart(kStopped));
-    ASSERT_TRUE(haproxy_->wait_for_state(stopped, "UP", 5s));
+    std::size_t probe = 0;
+    while (owner[probe] != stopped) {
+        ++probe;
+    }
+    ASSERT_TRUE(balancer_->wait_in(kStopped, key_target("move", probe), 5s));
     const std::vector<std::string> back = fetch_all("move");
     EXPECT_EQ(back, owner) << "the returned node did not get its keys back";
     // It came back empty: its keys are fetched once more, by it.
@@ -190,11 +203,17 @@ TEST_F(FleetHaproxy, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsThe
     EXPECT_GT(load.sent(), 50U);
     // One request at a time was in flight on the stopping node: at most that one may fail.
     EXPECT_LE(load.failures().size(), 1U) << ::testing::PrintToString(load.failures());
-    std::cout << "[ figures  ] " << moved << " of " << kKeys << " keys moved off " << stopped
-              << " (" << static_cast<int>(share * 100) << "%); origin fetches while it was going "
-              << redispatched << ", once down " << taken_over << "; background requests "
-              << load.sent() << ", failed " << load.failures().size() << "\n";
+    std::cout << "[ figures  ] " << GetParam() << ": " << moved << " of " << kKeys
+              << " keys moved off " << stopped << " (" << static_cast<int>(share * 100)
+              << "%); origin fetches while it was going " << redispatched << ", once down "
+              << taken_over << "; background requests " << load.sent() << ", failed "
+              << load.failures().size() << "\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(Balancers, FleetBalancer, ::testing::Values("haproxy", "nginx"),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                             return param.param;
+                         });
 
 } // namespace
 } // namespace lacquer::test::fleet
