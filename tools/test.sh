@@ -40,16 +40,17 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   # TSan: lacquerd and the suites where threads meet (the store, the coalescer, posts between
   # workers, streaming to waiters, reload, metrics, purge, origin faults met by coalesced
   # clients, a manual clock read by workers while the test advances it, the origin pool's retry
-  # budget and admission queue shared by workers), one test at a time:
+  # budget and admission queue shared by workers; lacquerctl --fleet's fan-out threads), one test
+  # at a time:
   # timing-bound tests stay meaningful.
   echo "== tsan: build"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$jobs" \
     --target lacquerd lacquer-demo-origin unit_core unit_cache unit_metrics unit_net integration_cache \
-    integration_inproc unit_origin integration_origin_pool
+    integration_inproc unit_origin integration_origin_pool lacquerctl integration_fleet
   echo "== tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
-    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission)\.'
+    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|FleetCtl)\.'
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi
 echo "== all test runs passed"
