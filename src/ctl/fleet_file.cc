@@ -173,13 +173,14 @@ FleetParse load_fleet_file(const std::string& path, const std::string& default_t
         const std::optional<std::string> token = read_token_file(file, error);
         if (!token) {
             // A node's own token file is that line's fault; the default is --token-file's.
-            out.errors.push_back(node.token_file.empty()
-                                     ? "--token-file: " + error
-                                     : path + ":" + std::to_string(node.line) + ":" +
-                                           std::to_string(node.token_column) + ": " + error);
             if (node.token_file.empty()) {
+                out.errors.push_back("--token-file: " + error);
                 break; // the same message for every node without a token file
             }
+            std::string where = path;
+            where.append(":").append(std::to_string(node.line));
+            where.append(":").append(std::to_string(node.token_column)).append(": ");
+            out.errors.push_back(where + error);
             continue;
         }
         node.token = *token;

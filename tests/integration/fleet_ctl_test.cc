@@ -176,6 +176,67 @@ TEST_F(FleetCtl, ReloadReportsEachNodesGenerationOrRefusal) {
     EXPECT_THAT(json.stdout_text, HasSubstr("\"outcome\": \"error\", \"http_status\": 422, "));
 }
 
+// Fake admin listeners that answer a purge only with the right bearer token: each node gets
+// the token of its own line (a path relative to the fleet file), or --token-file's.
+TEST_F(FleetCtl, EachNodeGetsTheTokenOfItsLineOrTheDefaultOne) {
+    const auto purge_with = [](std::string token) {
+        return [token](OriginExchange& x) {
+            if (x.request().header("Authorization") == "Bearer " + token) {
+                x.respond(200, {}, "{\"purged\": 1}\n");
+            } else {
+                x.respond(401, {}, "401 missing or wrong token\n");
+            }
+        };
+    };
+    ScriptedOrigin own;
+    own.on("POST", "/purge/all", purge_with("own-token"));
+    ScriptedOrigin fallback;
+    fallback.on("POST", "/purge/all", purge_with("default-token"));
+    (void)dir_.write_file("own.token", "own-token\n");
+    const std::string default_token = dir_.write_file("default.token", "default-token\n").string();
+    const std::string file =
+        dir_.write_file("tokens.txt", own.address() + " own.token\n" + fallback.address() + "\n")
+            .string();
+    const ProgramRun run = ctl({"purge", "--all", "--token-file", default_token}, file);
+    EXPECT_EQ(run.exit_code, 0) << run.stdout_text << run.stderr_text;
+    EXPECT_THAT(run.stdout_text, HasSubstr("fleet: 2 of 2 nodes ok; purged 2 in all\n"));
+
+    const ProgramRun without = ctl({"purge", "--all"}, file);
+    EXPECT_EQ(without.exit_code, 1);
+    EXPECT_THAT(line_of(without.stdout_text, fallback.address()),
+                ::testing::MatchesRegex(".* error +401 missing or wrong token"));
+    EXPECT_THAT(without.stderr_text, HasSubstr("1 of 2 nodes failed: " + fallback.address()));
+}
+
+// Nodes that accept and never answer are cut at --timeout, all at once: three of them take
+// about one timeout, not three.
+TEST_F(FleetCtl, NodesThatDoNotAnswerAreCutAtTheTimeoutInParallel) {
+    std::vector<std::unique_ptr<ScriptedOrigin>> silent;
+    std::string lines;
+    for (int i = 0; i < 3; ++i) {
+        silent.push_back(std::make_unique<ScriptedOrigin>());
+        silent.back()->on("POST", "/purge/all",
+                          [](OriginExchange& x) { (void)x.wait_for_close(10s); });
+        lines += silent.back()->address() + "\n";
+    }
+    lines += fleet_->admin_address(0) + "\n";
+    const std::string file = dir_.write_file("silent.txt", lines).string();
+    const auto start = SteadyClock::now();
+    const ProgramRun run =
+        run_to_exit(lacquerctl_binary(), {"--fleet", file, "--timeout", "800ms", "purge", "--all"},
+                    dir_.path(), 15s);
+    const auto took = std::chrono::duration_cast<Millis>(SteadyClock::now() - start);
+    EXPECT_EQ(run.exit_code, 3) << run.stdout_text << run.stderr_text;
+    EXPECT_THAT(line_of(run.stdout_text, fleet_->admin_address(0)),
+                ::testing::MatchesRegex(".* ok +purged 0 objects"));
+    for (const auto& node : silent) {
+        EXPECT_THAT(line_of(run.stdout_text, node->address()),
+                    ::testing::MatchesRegex(".* unreachable +.*timed out.*"));
+    }
+    EXPECT_GE(took, 800ms);
+    EXPECT_LT(took, 2000ms) << "the nodes were not asked in parallel";
+}
+
 TEST_F(FleetCtl, ABadFleetFileIsRefusedWithFileLineAndColumn) {
     const std::string file = dir_.write_file("bad.txt", "# nodes\n"
                                                         "127.0.0.1:9190\n"
