@@ -139,6 +139,7 @@ private:
             if (r.status != 200) {
                 failures_.push_back(target + ": " + r.summary());
             }
+            std::this_thread::sleep_for(1ms); // a steady client, not a flood on a shared CI box
         }
     }
 
@@ -164,8 +165,8 @@ TEST_P(FleetBalancer, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsTh
     ASSERT_TRUE(balancer_->wait_out(kStopped, 5s));
     // Until the checks mark it down, a request for its keys is refused there and redispatched
     // to another node (HAProxy's choice, not always the one the ring gives the key next).
+    // (The counter is read, not reset: the background requests go on meanwhile.)
     const std::uint64_t redispatched = origin_requests();
-    ASSERT_TRUE(fleet_->origin().reset_stats());
     const std::vector<std::string> moved_to = fetch_all("move");
     std::size_t moved = 0;
     for (std::size_t i = 0; i < kKeys; ++i) {
@@ -182,7 +183,7 @@ TEST_P(FleetBalancer, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsTh
     EXPECT_LE(share, 0.55);
     // Once it is down, each moved key costs at most one fetch, by the node that took it over
     // (fewer when a redispatched request already stored it there); nothing else is fetched.
-    const std::uint64_t taken_over = origin_requests();
+    const std::uint64_t taken_over = origin_requests() - redispatched;
     EXPECT_LE(taken_over, moved);
     EXPECT_GE(redispatched + taken_over, moved);
     EXPECT_LE(redispatched + taken_over, 2 * moved);
