@@ -179,14 +179,18 @@ TEST_P(FleetBalancer, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsTh
     }
     EXPECT_EQ(moved, owned);
     const double share = static_cast<double>(moved) / kKeys;
-    EXPECT_GE(share, 0.15);
-    EXPECT_LE(share, 0.55);
-    // Once it is down, each moved key costs at most one fetch, by the node that took it over
-    // (fewer when a redispatched request already stored it there); nothing else is fetched.
+    // About a third: the stopped node's share of the ring, which for nginx depends on the
+    // ports of the run (19 to 39 of 90 keys seen), and for HAProxy on the server ids (32).
+    EXPECT_GE(share, 0.10);
+    EXPECT_LE(share, 0.60);
+    // Each moved key is fetched once, by the node that took it over: the balancers send a key
+    // of a refused node to the next node of the ring (HAProxy: once `observe layer4` has taken
+    // it out, at the first refused connection). A little slack for the requests that were on
+    // their way to the stopping node at that moment.
     const std::uint64_t taken_over = origin_requests() - redispatched;
     EXPECT_LE(taken_over, moved);
     EXPECT_GE(redispatched + taken_over, moved);
-    EXPECT_LE(redispatched + taken_over, 2 * moved);
+    EXPECT_LE(redispatched + taken_over, moved + 2);
 
     ASSERT_TRUE(fleet_->origin().reset_stats());
     ASSERT_TRUE(fleet_->restart(kStopped));
@@ -201,7 +205,7 @@ TEST_P(FleetBalancer, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsTh
     EXPECT_EQ(origin_requests(), owned);
 
     load.finish();
-    EXPECT_GT(load.sent(), 50U);
+    EXPECT_GT(load.sent(), 20U);
     // One request at a time was in flight on the stopping node: at most that one may fail.
     EXPECT_LE(load.failures().size(), 1U) << ::testing::PrintToString(load.failures());
     std::cout << "[ figures  ] " << GetParam() << ": " << moved << " of " << kKeys
