@@ -215,6 +215,49 @@ TEST_P(FleetBalancer, AStoppedNodeMovesOnlyItsKeysWithoutFailedRequestsAndGetsTh
               << load.failures().size() << "\n";
 }
 
+// The same key written three ways (params reordered, an unkeyed utm_source added): Lacquer keys
+// them as one object (key_params [limit, offset]), but `pathq` hashes three strings, so the key
+// is on up to three nodes. The alternative in the packaged file's comment (the path plus the
+// allow-listed params) puts the three on one node: one origin fetch per key again.
+TEST(FleetHaproxyAllowList, HashingOnTheAllowListedParamsKeepsAnObjectOnOneNode) {
+    const std::string binary = haproxy_binary();
+    if (binary.empty()) {
+        GTEST_SKIP() << "haproxy is not installed (apt-get install haproxy, or "
+                        "tools/install-deps.sh test; or set LACQUER_HAPROXY)";
+    }
+    LacquerFleet fleet(kNodes);
+    ASSERT_TRUE(fleet.started());
+    const std::string allow_list = allow_list_balance(packaged_haproxy_text());
+    ASSERT_NE(allow_list.find("balance hash var(txn.lq_hash)"), std::string::npos) << allow_list;
+    constexpr std::size_t kListed = 30;
+    const auto origin_fetches = [&](const std::string& balance, std::string_view set) {
+        HaproxyProcess haproxy(binary, fleet, balance);
+        EXPECT_TRUE(haproxy.started()) << haproxy.error();
+        for (std::size_t i = 0; i < kNodes; ++i) {
+            EXPECT_TRUE(haproxy.wait_for_state(server_name(i), "UP", 5s)) << server_name(i);
+        }
+        EXPECT_TRUE(fleet.origin().reset_stats());
+        for (std::size_t i = 0; i < kListed && haproxy.started(); ++i) {
+            const std::string path = "/l/" + std::string(set) + "/" + std::to_string(i);
+            const std::string limit = "limit=" + std::to_string(i);
+            for (const std::string& target :
+                 {path + "?" + limit + "&offset=0", path + "?offset=0&" + limit + "&utm_source=a",
+                  path + "?utm_source=b&" + limit + "&offset=0"}) {
+                const Response r = http_get(haproxy.port(), target, kApi, 5s);
+                EXPECT_EQ(r.status, 200) << target << ": " << r.summary();
+            }
+        }
+        const auto stats = fleet.origin().stats();
+        return stats ? stats->requests : 0;
+    };
+    const std::uint64_t by_pathq = origin_fetches({}, "pathq");
+    const std::uint64_t by_allow_list = origin_fetches(allow_list, "allow");
+    EXPECT_GT(by_pathq, kListed);
+    EXPECT_EQ(by_allow_list, kListed);
+    std::cout << "[ figures  ] " << kListed << " keys written 3 ways: origin fetches with pathq "
+              << by_pathq << ", with the allow-listed params " << by_allow_list << "\n";
+}
+
 INSTANTIATE_TEST_SUITE_P(Balancers, FleetBalancer, ::testing::Values("haproxy", "nginx"),
                          [](const ::testing::TestParamInfo<std::string>& param) {
                              return param.param;

@@ -20,6 +20,9 @@ constexpr std::string_view kRoutes = R"(routes:
   - name: cached
     match: { path_prefix: /c/ }
     cache: { key_params: all, ttl: 60s }
+  - name: listed
+    match: { path_prefix: /l/ }
+    cache: { key_params: [limit, offset], unknown_params: strip, ttl: 60s }
 default_route: reject
 )";
 
@@ -138,7 +141,7 @@ std::string packaged_haproxy_config() {
 std::optional<std::string> haproxy_config_for(const std::string& packaged,
                                               const HaproxyPorts& ports, const LacquerFleet& fleet,
                                               const std::string& check_interval,
-                                              std::string& error) {
+                                              const std::string& balance, std::string& error) {
     std::istringstream in(packaged);
     std::string out;
     std::string section;
@@ -162,6 +165,8 @@ std::optional<std::string> haproxy_config_for(const std::string& packaged,
         } else if (word == "bind" && section == "listen lacquer_stats") {
             out += "    bind " + ports.stats_bind + "\n";
             ++binds;
+        } else if (word == "balance" && section == "backend lacquer_fleet" && !balance.empty()) {
+            out += balance;
         } else if (word == "default-server" && section == "backend lacquer_fleet") {
             out += with_check_timings(line, check_interval) + "\n";
             ++timings;
@@ -186,10 +191,29 @@ std::optional<std::string> haproxy_config_for(const std::string& packaged,
     return out;
 }
 
-HaproxyProcess::HaproxyProcess(const std::string& binary, const LacquerFleet& fleet) {
+std::string allow_list_balance(const std::string& packaged) {
+    std::istringstream in(packaged);
+    std::string out;
+    std::string line;
+    bool in_backend = false;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line[0] != ' ' && line[0] != '#') {
+            in_backend = line == "backend lacquer_fleet";
+        } else if (in_backend && line.starts_with("    #      ")) {
+            out += "    " + line.substr(11) + "\n";
+        }
+    }
+    return out;
+}
+
+std::string packaged_haproxy_text() {
     std::ifstream in(packaged_haproxy_config());
-    const std::string packaged((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+HaproxyProcess::HaproxyProcess(const std::string& binary, const LacquerFleet& fleet,
+                               const std::string& balance) {
+    const std::string packaged = packaged_haproxy_text();
     if (packaged.empty()) {
         error_ = "cannot read " + packaged_haproxy_config();
         return;
@@ -202,7 +226,7 @@ HaproxyProcess::HaproxyProcess(const std::string& binary, const LacquerFleet& fl
     const HaproxyPorts ports{"fd@" + std::to_string(client.get()),
                              "fd@" + std::to_string(stats.get())};
     const std::optional<std::string> config =
-        haproxy_config_for(packaged, ports, fleet, "100ms", error_);
+        haproxy_config_for(packaged, ports, fleet, "100ms", balance, error_);
     if (!config) {
         return;
     }

@@ -19,7 +19,8 @@
 
 namespace lacquer::test::fleet {
 
-// Nodes cache /c/ (every param in the key, ttl 60s) and reject the rest; the host is api.test.
+// Nodes cache /c/ (every param in the key) and /l/ (key_params [limit, offset], the others
+// stripped), ttl 60s, and reject the rest; the host is api.test.
 class LacquerFleet {
 public:
     explicit LacquerFleet(std::size_t nodes);
@@ -48,8 +49,10 @@ private:
 
 // $LACQUER_HAPROXY, else the haproxy CMake found; "" when there is none (the test skips).
 std::string haproxy_binary();
-// packaging/haproxy/lacquer-fleet.cfg under $LACQUER_SOURCE_DIR (else this tree's source).
+// packaging/haproxy/lacquer-fleet.cfg under $LACQUER_SOURCE_DIR (else this tree's source), and
+// its text ("" when it cannot be read).
 std::string packaged_haproxy_config();
+std::string packaged_haproxy_text();
 
 struct HaproxyPorts {
     std::string client_bind; // "fd@N" or "127.0.0.1:PORT"
@@ -57,12 +60,17 @@ struct HaproxyPorts {
 };
 // The packaged config with its binds, its server lines (one per node: client port, `check port`
 // the admin port) and its check timings (`inter` and friends: `check_interval`) rewritten, and
-// a response header naming the server that answered (X-Lacquer-Node) added to the backend.
+// a response header naming the server that answered (X-Lacquer-Node) added to the backend;
+// `balance` (when not empty) replaces the packaged `balance` line.
 // nullopt + `error` when the packaged file no longer has the shape this relies on.
 std::optional<std::string> haproxy_config_for(const std::string& packaged,
                                               const HaproxyPorts& ports, const LacquerFleet& fleet,
                                               const std::string& check_interval,
-                                              std::string& error);
+                                              const std::string& balance, std::string& error);
+
+// The alternative the packaged file gives in a comment (hash on the path plus allow-listed
+// params), uncommented: its lines that start with "#      " inside backend lacquer_fleet.
+std::string allow_list_balance(const std::string& packaged);
 
 // What the fleet tests need of a load balancer in front of the fleet.
 class Balancer {
@@ -84,7 +92,9 @@ class HaproxyProcess final : public Balancer {
 public:
     // Starts haproxy on the generated config, listening on sockets this process bound (passed
     // down as fd@N, so no port can be taken in between), and waits for its stats page.
-    HaproxyProcess(const std::string& binary, const LacquerFleet& fleet);
+    // `balance`: see haproxy_config_for (empty: the packaged one).
+    HaproxyProcess(const std::string& binary, const LacquerFleet& fleet,
+                   const std::string& balance = {});
     ~HaproxyProcess() override = default;
     HaproxyProcess(const HaproxyProcess&) = delete;
     HaproxyProcess& operator=(const HaproxyProcess&) = delete;
