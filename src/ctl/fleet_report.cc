@@ -4,7 +4,10 @@
 #include "ctl/fleet.h"
 #include "ctl/report.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 namespace lacquer::ctl {
 
