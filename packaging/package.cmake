@@ -6,6 +6,7 @@
 #   /etc/logrotate.d/lacquer                  conffile
 #   /lib/systemd/system/lacquer.service
 #   /usr/share/lacquer/grafana/, prometheus/  the dashboard, alert rules, example scrape config
+#   /usr/share/lacquer/haproxy/, nginx/       a fleet behind a load balancer (README)
 #   /usr/share/doc/lacquer/                   README.md, examples/full.yaml, copyright, changelog
 #   /usr/share/man/man8/lacquerd.8.gz, /usr/share/man/man1/lacquerctl.1.gz
 # /etc and /lib/systemd are absolute (fixed by Debian and systemd, and the unit names
@@ -27,6 +28,10 @@ install(FILES ${LACQUER_PKG_DIR}/grafana/lacquer.json
 install(FILES ${LACQUER_PKG_DIR}/prometheus/lacquer-alerts.yml
               ${LACQUER_PKG_DIR}/prometheus/prometheus.example.yml
         DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lacquer/prometheus)
+install(FILES ${LACQUER_PKG_DIR}/haproxy/lacquer-fleet.cfg
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lacquer/haproxy)
+install(FILES ${LACQUER_PKG_DIR}/nginx/lacquer-fleet.conf
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lacquer/nginx)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${LACQUER_PKG_DIR}/debian/copyright
         DESTINATION ${LACQUER_DOC_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/vcl-like-config/examples/full.yaml

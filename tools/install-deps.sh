@@ -19,8 +19,10 @@ case "$what" in
   # starts on its own port; its systemd service is not used.
   # systemd brings systemd-analyze (packaging_systemd_unit: verify, security); nothing is started.
   # clang-tidy: tools/tidy.py (.clang-tidy); python3 also runs tools/check_includes.py.
+  # haproxy and nginx: integration_fleet runs each on its own ports and temp dir (the configs
+  # in packaging/haproxy/ and packaging/nginx/); their system services are not used.
   test)  pkgs+=(clang clang-format clang-tidy libclang-rt-dev python3 procps prometheus systemd
-                "${package_pkgs[@]}") ;;
+                haproxy nginx "${package_pkgs[@]}") ;;
   # libFuzzer and the sanitizer runtimes come with clang (libclang-rt-dev); llvm brings
   # llvm-symbolizer for readable stack traces.
   fuzz)  pkgs+=(clang llvm libclang-rt-dev) ;;

@@ -48,6 +48,8 @@ check "/lib/systemd/system/lacquer.service" has_file lib/systemd/system/lacquer.
 check "the Grafana dashboard" has_file usr/share/lacquer/grafana/lacquer.json
 check "the Prometheus alert rules" has_file usr/share/lacquer/prometheus/lacquer-alerts.yml
 check "the example scrape config" has_file usr/share/lacquer/prometheus/prometheus.example.yml
+check "the HAProxy fleet config" has_file usr/share/lacquer/haproxy/lacquer-fleet.cfg
+check "the nginx fleet config" has_file usr/share/lacquer/nginx/lacquer-fleet.conf
 check "examples/full.yaml" has_file usr/share/doc/lacquer/examples/full.yaml
 check "copyright" has_file usr/share/doc/lacquer/copyright
 check "changelog.gz" has_file usr/share/doc/lacquer/changelog.gz

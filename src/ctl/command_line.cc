@@ -181,7 +181,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
         std::string value;
         const bool known = name == "--admin" || name == "--token-file" || name == "--config" ||
                            name == "--timeout" || name == "--prefix" || name == "--tag" ||
-                           name == "--host" || is_watch_option(name);
+                           name == "--host" || name == "--fleet" || is_watch_option(name);
         if (!known) {
             out.error = "unknown option '" + std::string(arg) + "' (see --help)";
             return out;
@@ -211,6 +211,8 @@ ParsedCommandLine parse_command_line(const std::vector<std::string_view>& args) 
             inv.timeout = *timeout;
         } else if (name == "--prefix") {
             words.prefix = value;
+        } else if (name == "--fleet") {
+            inv.fleet_file = value;
         } else if (name == "--tag") {
             words.tag = value;
         } else if (is_watch_option(name)) {
@@ -279,6 +281,10 @@ std::string usage_text() {
            "  --token-file FILE       the bearer token (default: admin.token_file of the config)\n"
            "  --config FILE           lacquerd's config (default /etc/lacquer/lacquer.yaml)\n"
            "  --timeout T             per request: seconds, or 500ms, 10s (default 5s)\n"
+           "  --fleet FILE            every node of FILE at once (purge, ban, stats, reload):\n"
+           "                          lines of ADMIN_ADDRESS [TOKEN_FILE]; one line per node\n"
+           "                          is printed, and any node that fails makes the exit\n"
+           "                          status 3 (did not answer) or 1 (answered an error)\n"
            "  --json                  print JSON instead of text\n"
            "  --version               print the version and exit\n"
            "  --help                  print this help and exit\n"

@@ -62,6 +62,7 @@ struct Invocation {
     std::string host;       // purge URL: only that host's copies; empty: every host
     std::string admin;      // --admin HOST:PORT; empty: admin.address of the config
     std::string token_file; // --token-file; empty: admin.token_file of the config
+    std::string fleet_file; // --fleet FILE: every node of it instead of one (ctl/fleet.h)
     std::string config_path{kDefaultConfigPath};
     bool config_given = false; // --config was written: the file must then be usable
     bool json = false;

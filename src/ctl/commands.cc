@@ -6,6 +6,7 @@
 #include "ctl/admin_target.h"
 #include "ctl/config_commands.h"
 #include "ctl/observe_commands.h"
+#include "ctl/fleet.h"
 #include "ctl/report.h"
 #include "ctl/routes_command.h"
 
@@ -214,6 +215,9 @@ private:
 } // namespace
 
 ExitStatus run_command(const Invocation& inv, std::ostream& out, std::ostream& err) {
+    if (!inv.fleet_file.empty()) {
+        return run_fleet(inv, out, err);
+    }
     if (inv.command == Command::Reload || inv.command == Command::Config) {
         return inv.command == Command::Reload ? run_reload(inv, out, err)
                                               : run_config(inv, out, err);

@@ -5,10 +5,16 @@
 #include "ctl/command_line.h"
 
 #include <iosfwd>
+#include <string>
+#include <string_view>
 
 namespace lacquer::ctl {
 
 // Precondition: `invocation` is neither --help nor --version.
 ExitStatus run_command(const Invocation& invocation, std::ostream& out, std::ostream& err);
+
+// A query parameter value for the admin API: everything but unreserved characters and '/' as
+// %XX ('+' too, which the admin listener would read as a space).
+std::string query_value(std::string_view text);
 
 } // namespace lacquer::ctl
