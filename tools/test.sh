@@ -42,15 +42,15 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   # clients, a manual clock read by workers while the test advances it, the origin pool's retry
   # budget and admission queue shared by workers, server health shared by the workers and the
   # probe loop, names re-resolved beside them, worker threads added and removed, the admin
-  # listener rebound and the access log swapped by a reload, snapshot writes beside inserts), one
-  # test at a time:
-  # timing-bound tests stay meaningful.
+  # listener rebound and the access log swapped by a reload, snapshot writes beside inserts, the
+  # transaction log's rings and the access log's writer thread, lacquerctl --fleet's fan-out
+  # threads), one test at a time: timing-bound tests stay meaningful.
   echo "== tsan: build"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$jobs" \
-    --target lacquerd lacquer-demo-origin unit_core unit_cache unit_metrics unit_net integration_cache \
-    integration_inproc unit_origin integration_origin_pool integration_pool lacquerctl \
-    integration_reload
+    --target lacquerd lacquer-demo-origin unit_core unit_cache unit_metrics unit_net \
+    integration_cache integration_inproc unit_origin integration_origin_pool integration_pool \
+    lacquerctl integration_reload unit_proxy integration_observe integration_fleet
   echo "== tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
     -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|LiveReload|Snapshot|WarmRestart|MetricsOnCall|RouteUsage|TransactionRing|TransactionLog|ObserveLog|AccessLog|AccessLogEndings|FleetCtl)\.'
