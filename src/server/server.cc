@@ -32,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 #include <systemd/sd-daemon.h>
 #include <thread>
@@ -59,10 +60,13 @@ namespace {
 // A config compiled for the workers, its metric series declared (found again when they exist).
 std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, config::Config config,
                                                           std::uint64_t number);
+Server::ReloadOutcome apply_config(Server::Impl& s, std::ostream& out, std::ostream& log,
+                                   bool rebuild);
 
 } // namespace
 
-Server::Server(config::Config config, std::string config_path, const core::Clock& clock)
+Server::Server(config::Config config, std::string config_path, const core::Clock& clock,
+               origin::NameBook::Resolver resolver)
     : impl_(std::make_unique<Impl>(clock)) {
     Impl& s = *impl_;
     s.server = this;
@@ -78,6 +82,8 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     s.sources.workers = s.workers;
     s.sources.version = LACQUER_VERSION_STRING;
     s.health_book = std::make_unique<origin::HealthBook>(clock);
+    s.names = resolver ? std::make_unique<origin::NameBook>(std::move(resolver))
+                       : std::make_unique<origin::NameBook>();
     s.generation = build_generation(s, std::move(config), 1);
     const config::Config& c = s.generation->config;
     for (const char* result : {"success", "failure"}) {
@@ -173,6 +179,14 @@ void Server::start(std::ostream& out) {
         s.admin->start();
     }
     s.started = true;
+    // Origin server names re-resolved when due: a changed address set rebuilds the pools.
+    s.name_watch = std::make_unique<NameWatch>(
+        *s.names, s.clock,
+        [impl = &s] {
+            std::ostringstream quiet; // no listener changes: nothing to say on stdout
+            apply_config(*impl, quiet, std::cerr, true);
+        },
+        std::cerr);
     s.snapshots->start_periodic();
     s.ready = true;
     for (const BoundListener& l : s.listeners) {
@@ -232,8 +246,8 @@ std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, confi
         running = s.generation; // nullptr at start
     }
     // A reload keeps each pool's retry budget and admission count when their limits stay.
-    g->pool_specs = origin::build_pool_specs(g->config, s.health_book.get(),
-                                             running ? &running->pool_specs : nullptr);
+    g->pool_specs = origin::build_pool_specs(
+        g->config, s.health_book.get(), running ? &running->pool_specs : nullptr, s.names.get());
     g->routes = std::make_unique<proxy::RouteTable>(g->config);
     g->listener_tls = build_listener_tls(g->config, &s.tls_stats); // reads the certificates
     s.metrics.push_back(
@@ -347,10 +361,14 @@ bool Server::reload(std::ostream& out, std::ostream& log) {
     return reload_config(out, log).applied;
 }
 
-Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log) {
-    Impl& s = *impl_;
-    ReloadOutcome outcome;
-    if (!s.started || s.config_path.empty()) {
+namespace {
+
+// A reload (`rebuild` false: the config file, read again) or a rebuild of the running config
+// (`rebuild`: origin server names resolve to other addresses now, origin/name_book.h).
+Server::ReloadOutcome apply_config(Server::Impl& s, std::ostream& out, std::ostream& log,
+                                   bool rebuild) {
+    Server::ReloadOutcome outcome;
+    if (!s.started || (s.config_path.empty() && !rebuild)) {
         outcome.message = "this lacquerd has no config file to reload";
         return outcome;
     }
@@ -368,7 +386,8 @@ Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log
     SideChanges side;
     const unsigned running_workers = s.workers;
     try {
-        config::Config loaded = config::load_config_file(s.config_path);
+        config::Config loaded =
+            rebuild ? running_config(s) : config::load_config_file(s.config_path);
         check_supported(loaded);
         config::check_reloadable(running_config(s), loaded);
         const unsigned to = loaded.workers != 0 ? loaded.workers
@@ -405,11 +424,17 @@ Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log
             close_unowned(b);
         }
         close_plan(workers_plan);
-        ++s.reloads_failed;
         outcome.message = refusal_text(e, s.config_path);
         // One write: stderr is unbuffered, and readers of the log must see whole lines.
-        log << ("lacquerd: reload refused, the running config stays: " + outcome.message + "\n")
-            << std::flush;
+        if (rebuild) {
+            log << ("lacquerd: origin addresses changed, but the pools stay as they are: " +
+                    outcome.message + "\n")
+                << std::flush;
+        } else {
+            ++s.reloads_failed;
+            log << ("lacquerd: reload refused, the running config stays: " + outcome.message + "\n")
+                << std::flush;
+        }
         sd_notify(0, "READY=1");
         return outcome;
     }
@@ -480,6 +505,15 @@ Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log
         }
     }
     ensure_open_files(next->config, s.workers, log); // limits and origins may have grown
+    if (rebuild) {
+        log << ("lacquerd: origin addresses changed: pools rebuilt (generation " +
+                std::to_string(next->number) + ")\n")
+            << std::flush;
+        sd_notify(0, "READY=1");
+        outcome.applied = true;
+        outcome.generation = next->number;
+        return outcome;
+    }
     ++s.reloads_ok;
     std::string workers_note =
         std::to_string(switched->load()) + "/" + std::to_string(staying) + " workers switched";
@@ -494,6 +528,12 @@ Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log
     outcome.applied = true;
     outcome.generation = next->number;
     return outcome;
+}
+
+} // namespace
+
+Server::ReloadOutcome Server::reload_config(std::ostream& out, std::ostream& log) {
+    return apply_config(*impl_, out, log, false);
 }
 
 void Server::drain(core::Millis within) {
@@ -524,6 +564,7 @@ void Server::drain(core::Millis within) {
 
 void Server::stop() {
     Impl& s = *impl_;
+    s.name_watch.reset(); // before the lock: a rebuild it runs takes it
     std::unique_lock<std::mutex> serialised(s.reload_mutex); // a reload in flight ends first
     if (!s.started) {
         return;

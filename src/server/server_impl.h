@@ -11,6 +11,7 @@
 #include "lacquer/net/tls_context.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/origin/health_probe.h"
+#include "lacquer/origin/name_book.h"
 #include "lacquer/origin/server_health.h"
 #include "lacquer/proxy/access_log.h"
 #include "lacquer/proxy/generation.h"
@@ -19,6 +20,7 @@
 #include "lacquer/proxy/worker_context.h"
 #include "lacquer/server/server.h"
 #include "listeners.h"
+#include "name_watch.h"
 #include "snapshot_files.h"
 
 #include <atomic>
@@ -74,6 +76,9 @@ struct Server::Impl {
     // Origin server health, shared by every worker and kept across reloads; the probe loop
     // probes and watches it (origin/health_probe.h) from one place, beside the workers.
     std::unique_ptr<origin::HealthBook> health_book;
+    // Where origin server names resolve, and the thread that re-resolves them (resolve_every).
+    std::unique_ptr<origin::NameBook> names;
+    std::unique_ptr<NameWatch> name_watch;
     std::unique_ptr<metrics::Shard> probe_shard;
     std::unique_ptr<net::Worker> probe_loop;
     std::unique_ptr<origin::HealthProber> prober;

@@ -12,14 +12,16 @@
 
 namespace lacquer::test {
 
-InProcessLacquer::InProcessLacquer(const TestConfig& config) : InProcessLacquer(config.yaml()) {}
+InProcessLacquer::InProcessLacquer(const TestConfig& config, origin::NameBook::Resolver resolver)
+    : InProcessLacquer(config.yaml(), std::move(resolver)) {}
 
-InProcessLacquer::InProcessLacquer(std::string_view yaml) {
+InProcessLacquer::InProcessLacquer(std::string_view yaml, origin::NameBook::Resolver resolver) {
     std::ostringstream out;
     try {
         config::Config config = config::load_config_string(yaml, "inproc.yaml");
         server::check_supported(config);
-        auto server = std::make_unique<server::Server>(std::move(config), std::string(), clock_);
+        auto server = std::make_unique<server::Server>(std::move(config), std::string(), clock_,
+                                                       std::move(resolver));
         server->start(out);
         server_ = std::move(server);
     } catch (const std::exception& e) {

@@ -26,8 +26,9 @@ class InProcessLacquer {
 public:
     // A start-up failure (a config error, a port that cannot be bound) is a test failure, and
     // started() says false.
-    explicit InProcessLacquer(const TestConfig& config);
-    explicit InProcessLacquer(std::string_view yaml);
+    // `resolver`: where origin server names resolve (empty: the system's resolver).
+    explicit InProcessLacquer(const TestConfig& config, origin::NameBook::Resolver resolver = {});
+    explicit InProcessLacquer(std::string_view yaml, origin::NameBook::Resolver resolver = {});
     ~InProcessLacquer();
     InProcessLacquer(const InProcessLacquer&) = delete;
     InProcessLacquer& operator=(const InProcessLacquer&) = delete;

@@ -5,6 +5,7 @@
 
 #include "lacquer/config/config.h"
 #include "lacquer/core/clock.h"
+#include "lacquer/origin/name_book.h"
 
 #include <iosfwd>
 #include <memory>
@@ -28,8 +29,10 @@ public:
     // cannot be resolved, std::runtime_error when a socket cannot be bound). `config_path` is
     // read again on reload (empty: no reload). `clock` is the time of every worker (their now())
     // and of purges; it must outlive the server. Start-up, reload and drain wait in real time.
+    // `resolver`: where origin server names resolve (tests; empty: the system's resolver).
     explicit Server(config::Config config, std::string config_path = {},
-                    const core::Clock& clock = core::system_clock());
+                    const core::Clock& clock = core::system_clock(),
+                    origin::NameBook::Resolver resolver = {});
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
