@@ -6,6 +6,10 @@
 // stores a new object of the key's size, as a fill would. Sizes follow a log-normal law of API
 // answers (median 2 KiB, sigma 1, 128 B to 256 KiB), fixed per key.
 //   lacquer_store_sim [requests]     (default 400000; perf/store_sim.sh runs it)
+//   lacquer_store_sim --trace FILE BUDGET HEAD_BYTES
+//       replays FILE (one "id size" a line) with every policy at BUDGET bytes, objects carrying
+//       HEAD_BYTES of stored head, and prints the hit ratio over the whole trace: what
+//       perf/store_e2e.sh compares with the real lacquerd serving the same trace.
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/stored_object.h"
 
@@ -15,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <unordered_set>
@@ -116,21 +121,25 @@ struct Result {
     double bytes = 0;   // by bytes served
 };
 
-Result replay(const Workload& w, std::uint64_t budget, config::Eviction policy) {
+// `sizes`: each request's size (empty: size_of(id)); `measure_from`: the first request counted.
+Result replay(const Workload& w, std::uint64_t budget, config::Eviction policy,
+              const std::vector<std::size_t>& sizes, std::size_t measure_from,
+              std::size_t head_bytes) {
     cache::ObjectStore store(budget, policy);
     std::uint64_t hits = 0;
     std::uint64_t hit_bytes = 0;
     std::uint64_t all_bytes = 0;
     std::string key;
-    const std::size_t measure_from = w.stream.size() / 2; // the first half fills the cache
+    const std::string head = "Content-Type: application/json\r\n" +
+                             std::string(head_bytes > 32 ? head_bytes - 32 : 0, 'h');
     std::size_t at = 0;
     std::uint64_t counted = 0;
     for (const std::uint64_t id : w.stream) {
+        const std::size_t size = sizes.empty() ? size_of(id) : sizes[at];
         const bool measured = at++ >= measure_from;
         counted += measured ? 1 : 0;
         key = "G\nsim\n/k/" + std::to_string(id) + "\n";
         const std::uint64_t hash = XXH3_64bits(key.data(), key.size());
-        const std::size_t size = size_of(id);
         all_bytes += measured ? size : 0;
         if (store.lookup(cache::StoreKey{hash, hash, key})) {
             hits += measured ? 1 : 0;
@@ -141,7 +150,7 @@ Result replay(const Workload& w, std::uint64_t budget, config::Eviction policy) 
         f.key = key;
         f.hash = hash;
         f.url_hash = hash;
-        f.head = "Content-Type: application/json\r\n";
+        f.head = head;
         f.body_size = size;
         f.window.ttl = std::chrono::hours(1);
         store.insert(cache::ObjectRef(cache::StoredObject::create(f)));
@@ -161,7 +170,35 @@ std::uint64_t working_set(const Workload& w) {
 
 } // namespace
 
+// --trace: the same stream lacquerd is given by perf/store_e2e.sh.
+int replay_trace(const char* path, std::uint64_t budget, std::size_t head_bytes) {
+    std::ifstream in(path);
+    Workload w{"trace", {}};
+    std::vector<std::size_t> sizes;
+    std::uint64_t id = 0;
+    std::size_t size = 0;
+    while (in >> id >> size) {
+        w.stream.push_back(id);
+        sizes.push_back(size);
+    }
+    if (w.stream.empty()) {
+        std::fprintf(stderr, "lacquer_store_sim: no requests in %s\n", path);
+        return 1;
+    }
+    for (const config::Eviction policy : {config::Eviction::S3Fifo, config::Eviction::Clock}) {
+        const Result r = replay(w, budget, policy, sizes, 0, head_bytes);
+        std::printf("%-6s simulated: %5.1f%% of requests hit (%zu requests, budget %.1f MiB)\n",
+                    policy == config::Eviction::S3Fifo ? "s3fifo" : "clock", 100 * r.objects,
+                    w.stream.size(), static_cast<double>(budget) / (1 << 20));
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 5 && std::string(argv[1]) == "--trace") {
+        return replay_trace(argv[2], std::strtoull(argv[3], nullptr, 10),
+                            std::strtoull(argv[4], nullptr, 10));
+    }
     const std::size_t requests = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 400000;
     std::printf("%-28s %6s %12s   %-17s %-17s %s\n", "workload", "budget", "working set",
                 "s3fifo obj/bytes", "clock obj/bytes", "s3fifo - clock (objects)");
@@ -169,8 +206,10 @@ int main(int argc, char** argv) {
         const std::uint64_t ws = working_set(w);
         for (const int percent : {1, 10, 30}) {
             const std::uint64_t budget = ws * static_cast<std::uint64_t>(percent) / 100;
-            const Result s3 = replay(w, budget, config::Eviction::S3Fifo);
-            const Result clock = replay(w, budget, config::Eviction::Clock);
+            // The first half of each stream fills the cache: it is not counted.
+            const std::size_t half = w.stream.size() / 2;
+            const Result s3 = replay(w, budget, config::Eviction::S3Fifo, {}, half, 32);
+            const Result clock = replay(w, budget, config::Eviction::Clock, {}, half, 32);
             std::printf(
                 "%-28s %5d%% %9.1f MiB   %6.1f%% / %5.1f%%  %6.1f%% / %5.1f%%  %+6.1f points\n",
                 w.name, percent, static_cast<double>(ws) / (1 << 20), 100 * s3.objects,
