@@ -1,29 +1,13 @@
 #include "routes_answer.h"
 
+#include "lacquer/core/json_text.h"
+
 #include <cstdio>
 #include <ctime>
 
 namespace lacquer::admin {
 
 namespace {
-
-void append_json_string(std::string& out, std::string_view text) {
-    out.push_back('"');
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (byte < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", byte);
-            out.append(buf);
-        } else {
-            out.push_back(c); // route names come from the config: UTF-8 as written
-        }
-    }
-    out.push_back('"');
-}
 
 // "2026-12-06T07:19:45Z"; "-" for 0 (no request since lacquerd started).
 std::string iso8601(std::int64_t unix_seconds) {
@@ -74,7 +58,7 @@ std::string routes_json(const std::vector<metrics::RouteUsage>& usage, std::int6
     for (std::size_t i = 0; i < usage.size(); ++i) {
         const metrics::RouteUsage& u = usage[i];
         out.append(i == 0 ? "\n  {\"route\": " : ",\n  {\"route\": ");
-        append_json_string(out, u.route);
+        core::append_json_string(out, u.route);
         out.append(", \"last_request\": ");
         out.append(u.last_request > 0 ? std::to_string(u.last_request) : "null");
         out.append(", \"requests_1h\": " + std::to_string(u.last_hour));

@@ -3,6 +3,7 @@
 // formatting; the man page lists the JSON keys.
 #include "ctl/fleet.h"
 #include "ctl/report.h"
+#include "lacquer/core/json_text.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -38,24 +39,6 @@ std::string_view command_word(Command command) {
     default:
         return "purge";
     }
-}
-
-std::string quoted(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            out.append(escaped);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-    return out;
 }
 
 std::string ratio_text(const HitRatio& r) {
@@ -157,16 +140,17 @@ std::string fleet_text(Command command, const std::vector<NodeOutcome>& outcomes
 }
 
 std::string fleet_json(Command command, const std::vector<NodeOutcome>& outcomes) {
-    std::string out = "{\"command\": " + quoted(command_word(command)) + ", \"nodes\": [";
+    std::string out =
+        "{\"command\": " + core::json_string(command_word(command)) + ", \"nodes\": [";
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
         const NodeOutcome& o = outcomes[i];
-        out += std::string(i == 0 ? "" : ", ") + "{\"node\": " + quoted(o.node) +
-               ", \"outcome\": " + quoted(kind_word(o.kind)) + ", \"http_status\": " +
+        out += std::string(i == 0 ? "" : ", ") + "{\"node\": " + core::json_string(o.node) +
+               ", \"outcome\": " + core::json_string(kind_word(o.kind)) + ", \"http_status\": " +
                (o.http_status == 0 ? "null" : std::to_string(o.http_status));
         if (o.kind != Kind::Ok) {
-            out += ", \"error\": " + quoted(o.message);
+            out += ", \"error\": " + core::json_string(o.message);
         } else if (o.count) {
-            out += ", " + quoted(verb_of(command)) + ": " + std::to_string(*o.count);
+            out += ", " + core::json_string(verb_of(command)) + ": " + std::to_string(*o.count);
         } else if (o.store && o.metrics) {
             const HitRatio r = hit_ratio(*o.metrics);
             out += ", \"objects\": " + std::to_string(o.store->objects) +
@@ -176,14 +160,14 @@ std::string fleet_json(Command command, const std::vector<NodeOutcome>& outcomes
                    ", \"hits\": " + std::to_string(r.hits) +
                    ", \"cacheable\": " + std::to_string(r.cacheable);
         } else {
-            out += ", \"message\": " + quoted(o.message);
+            out += ", \"message\": " + core::json_string(o.message);
         }
         out += "}";
     }
     const Totals t = totals_of(outcomes);
     out += "], \"ok\": " + std::to_string(t.ok) + ", \"failed\": [";
     for (std::size_t i = 0; i < t.failed.size(); ++i) {
-        out += (i == 0 ? "" : ", ") + quoted(t.failed[i]);
+        out += (i == 0 ? "" : ", ") + core::json_string(t.failed[i]);
     }
     out += "]";
     if (command == Command::Stats) {
@@ -192,7 +176,7 @@ std::string fleet_json(Command command, const std::vector<NodeOutcome>& outcomes
                ", \"hits\": " + std::to_string(t.ratio.hits) +
                ", \"cacheable\": " + std::to_string(t.ratio.cacheable);
     } else if (command != Command::Reload) {
-        out += ", " + quoted(verb_of(command)) + ": " + std::to_string(t.count);
+        out += ", " + core::json_string(verb_of(command)) + ": " + std::to_string(t.count);
     }
     return out + "}\n";
 }

@@ -2,6 +2,8 @@
 // up; JSON keys are stable (the man page lists them) and absent figures are null.
 #include "ctl/report.h"
 
+#include "lacquer/core/json_text.h"
+
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -19,24 +21,6 @@ std::string line(std::string_view label, std::string_view value) {
     return out;
 }
 
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-            out.append(escaped);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-    return out;
-}
-
 std::string json_number(double value) {
     std::array<char, 32> buf{};
     const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), value);
@@ -47,7 +31,7 @@ std::string json_number(double value) {
 class JsonObject {
 public:
     JsonObject& raw(std::string_view key, std::string_view value) {
-        out_.append(out_.size() > 1 ? ", " : "").append(json_string(key)).append(": ");
+        out_.append(out_.size() > 1 ? ", " : "").append(core::json_string(key)).append(": ");
         out_.append(value);
         return *this;
     }
@@ -61,7 +45,7 @@ public:
         return raw(key, value ? "true" : "false");
     }
     JsonObject& text(std::string_view key, std::string_view value) {
-        return raw(key, json_string(value));
+        return raw(key, core::json_string(value));
     }
     std::string close() const { return out_ + "}"; }
 
@@ -189,7 +173,7 @@ std::string status_text(const StatusReport& r) {
 std::string status_json(const StatusReport& r) {
     JsonObject out;
     out.text("admin", r.admin);
-    out.raw("version", r.metrics ? json_string(r.metrics->version) : "null");
+    out.raw("version", r.metrics ? core::json_string(r.metrics->version) : "null");
     out.flag("live", r.live).flag("ready", r.ready).text("ready_message", r.ready_message);
     out.maybe("workers", r.metrics ? r.metrics->workers : std::nullopt);
     out.maybe("connections_open", r.metrics ? r.metrics->connections_open : std::nullopt);

@@ -1,6 +1,7 @@
 #include "lacquer/proxy/access_log.h"
 
 #include "lacquer/core/errno_text.h"
+#include "lacquer/core/json_text.h"
 #include "lacquer/proxy/request_fsm.h"
 
 #include <cerrno>
@@ -31,64 +32,25 @@ int open_target(const config::LogConfig& config) {
     return fd;
 }
 
-// The length of the well-formed UTF-8 sequence at the front of `s` (RFC 3629: no overlong
-// forms, no surrogates, nothing past U+10FFFF), or 0 when there is none.
-std::size_t utf8_sequence(std::string_view s) {
-    const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    const unsigned char b0 = byte(0);
-    std::size_t n = 0;
-    unsigned char lo = 0x80; // the second byte's range, narrowed for the first bytes below
-    unsigned char hi = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        n = 2;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-        n = 3;
-        lo = b0 == 0xe0 ? 0xa0 : 0x80; // overlong
-        hi = b0 == 0xed ? 0x9f : 0xbf; // surrogates
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-        n = 4;
-        lo = b0 == 0xf0 ? 0x90 : 0x80; // overlong
-        hi = b0 == 0xf4 ? 0x8f : 0xbf; // past U+10FFFF
-    } else {
-        return 0;
-    }
-    if (s.size() < n || byte(1) < lo || byte(1) > hi) {
-        return 0;
-    }
-    for (std::size_t i = 2; i < n; ++i) {
-        if (byte(i) < 0x80 || byte(i) > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 // Quotes and control bytes as \xHH, as nginx does, so a line can never be split or forged. In
 // JSON: well-formed UTF-8 goes as it is (a parser reads back the same characters); a byte that
 // is not part of one becomes \udcXX, the lone surrogate that Python's surrogateescape and
 // others read back as that byte (strict parsers read U+FFFD): nothing is lost or reinterpreted
 // as Latin-1.
 void append_escaped(std::string& out, std::string_view v, bool json) {
-    if (v.empty() && !json) {
+    if (json) {
+        core::append_json_escaped(out, v);
+        return;
+    }
+    if (v.empty()) {
         out.push_back('-');
         return;
     }
     static constexpr char kHex[] = "0123456789abcdef";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        const char c = v[i];
+    for (const char c : v) {
         const auto u = static_cast<unsigned char>(c);
-        if (json && u >= 0x80) {
-            const std::size_t n = utf8_sequence(v.substr(i));
-            if (n > 0) {
-                out.append(v.substr(i, n));
-                i += n - 1;
-            } else {
-                out.append("\\udc");
-                out.push_back(kHex[u >> 4]);
-                out.push_back(kHex[u & 15]);
-            }
-        } else if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
-            out.append(json ? "\\u00" : "\\x");
+        if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+            out.append("\\x");
             out.push_back(kHex[u >> 4]);
             out.push_back(kHex[u & 15]);
         } else {

@@ -1,5 +1,6 @@
 // The lines of the transaction log (transaction_filter.h): text for a terminal, JSON for tools
 // (`lacquerctl top` reads these). The reader thread formats; workers never do.
+#include "lacquer/core/json_text.h"
 #include "lacquer/proxy/cache_status.h"
 #include "lacquer/proxy/request_fsm.h"
 #include "lacquer/proxy/transaction_filter.h"
@@ -17,29 +18,6 @@ void append_ms(std::string& out, std::uint32_t us) {
     char buf[32];
     const int n = std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(us) / 1e3);
     out.append(buf, static_cast<std::size_t>(n));
-}
-
-// A JSON string: quotes, backslashes and control bytes escaped; other bytes as they are (URLs
-// and keys are percent-encoded ASCII; a stray byte above 0x7f is written as \u00XX).
-void append_json_string(std::string& out, std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (c == '\n') {
-            out.append("\\n");
-        } else if (byte < 0x20 || byte >= 0x7f) {
-            out.append("\\u00");
-            out.push_back(kHex[byte >> 4]);
-            out.push_back(kHex[byte & 0xf]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
 }
 
 // Text fields: a space or control byte would split the line, so they are escaped as %XX.
@@ -138,7 +116,7 @@ void append_json(std::string& out, const TransactionRecord& r) {
         {Field::Url, "url"},       {Field::Route, "route"},   {Field::Key, "key"}};
     for (const auto& [field, name] : kTexts) {
         out.append(", \"").append(name).append("\": ");
-        append_json_string(out, r.field(field));
+        core::append_json_string(out, r.field(field));
     }
     out.append(", \"variants\": {");
     std::string_view rest = r.variants();
@@ -153,9 +131,9 @@ void append_json(std::string& out, const TransactionRecord& r) {
         }
         out.append(first ? "" : ", ");
         first = false;
-        append_json_string(out, line.substr(0, eq));
+        core::append_json_string(out, line.substr(0, eq));
         out.append(": ");
-        append_json_string(out, line.substr(eq + 1));
+        core::append_json_string(out, line.substr(eq + 1));
     }
     out.append("}, \"steps\": [");
     for (std::size_t i = 0; i < r.step_count; ++i) {
@@ -165,9 +143,9 @@ void append_json(std::string& out, const TransactionRecord& r) {
         out.push_back('}');
     }
     out.append("], \"cache\": \"").append(cache_name(r)).append("\", \"cache_status\": ");
-    append_json_string(out, r.field(Field::CacheStatus));
+    core::append_json_string(out, r.field(Field::CacheStatus));
     out.append(", \"origin\": ");
-    append_json_string(out, r.field(Field::Origin));
+    core::append_json_string(out, r.field(Field::Origin));
     out.append(", \"origin_ms\": ");
     if (r.origin_us == TransactionRecord::kNoTime) {
         out.append("null");

@@ -2,6 +2,7 @@
 #include "observation.h"
 
 #include "lacquer/cache/cache_key.h"
+#include "lacquer/core/json_text.h"
 #include "lacquer/proxy/purge_target.h"
 #include "lacquer/proxy/transaction_filter.h"
 
@@ -21,27 +22,6 @@ public:
 private:
     std::unique_ptr<proxy::TransactionWatch> watch_;
 };
-
-void append_json_string(std::string& out, std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (c == '\n') {
-            out.append("\\n"); // the lines of a canonical key
-        } else if (byte < 0x20 || byte >= 0x7f) {
-            out.append("\\u00");
-            out.push_back(kHex[byte >> 4]);
-            out.push_back(kHex[byte & 0xf]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-}
 
 std::string seconds(core::Millis ms) {
     char buf[32];
@@ -93,18 +73,18 @@ void append_object_json(std::string& out, const cache::StoredObject& o, core::In
     const cache::FreshnessWindow w = o.window();
     const core::Millis age = o.age_at(now);
     out.append("{\"key\": ");
-    append_json_string(out, o.key());
+    core::append_json_string(out, o.key());
     out.append(", \"variants\": {");
     bool first = true;
     each_variant(variant_lines(o.key()), [&](std::string_view name, std::string_view value) {
         out.append(first ? "" : ", ");
         first = false;
-        append_json_string(out, name);
+        core::append_json_string(out, name);
         out.append(": ");
-        append_json_string(out, value);
+        core::append_json_string(out, value);
     });
     out.append("}, \"vary\": ");
-    append_json_string(out, o.vary());
+    core::append_json_string(out, o.vary());
     out.append(", \"status\": ").append(std::to_string(o.status()));
     out.append(", \"state\": \"").append(state_at(w, age)).append("\"");
     out.append(", \"age_s\": ").append(seconds(age));
@@ -127,13 +107,13 @@ void append_object_json(std::string& out, const cache::StoredObject& o, core::In
         if (!tag.empty()) {
             out.append(first ? "" : ", ");
             first = false;
-            append_json_string(out, tag);
+            core::append_json_string(out, tag);
         }
     }
     out.append("], \"etag\": ");
-    append_json_string(out, o.etag());
+    core::append_json_string(out, o.etag());
     out.append(", \"last_modified\": ");
-    append_json_string(out, o.last_modified());
+    core::append_json_string(out, o.last_modified());
     out.append(", \"hits\": ").append(std::to_string(o.hits()));
     out.append("}");
 }
@@ -190,17 +170,17 @@ admin::AdminAnswer inspect(const CurrentRoutes& current_routes, const cache::Obj
     if (json) {
         a.content_type = "application/json";
         out.append("{\"url\": ");
-        append_json_string(out, url);
+        core::append_json_string(out, url);
         out.append(", \"host\": ");
-        append_json_string(out, host);
+        core::append_json_string(out, host);
         out.append(", \"route\": ");
-        append_json_string(out, route->name);
+        core::append_json_string(out, route->name);
         out.append(", \"key\": ");
-        append_json_string(out, key.url);
+        core::append_json_string(out, key.url);
         out.append(", \"fetching\": [");
         for (std::size_t i = 0; i < fetching.size(); ++i) {
             out.append(i > 0 ? ", " : "");
-            append_json_string(out, fetching[i]);
+            core::append_json_string(out, fetching[i]);
         }
         out.append("], \"objects\": [");
         for (std::size_t i = 0; i < objects.size(); ++i) {

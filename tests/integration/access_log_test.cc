@@ -174,7 +174,7 @@ TEST(AccessLog, JsonKeepsUtf8CharactersAndMarksBytesThatAreNotUtf8) {
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_THAT(lines[0], HasSubstr("\"user_agent\":\"M\xc3\xbcller-Bot \xe2\x98\x83 "
                                     "\xf0\x9f\x98\x80 \\udc80 \\udcc0\\udcaf "
-                                    "\\udced\\udca0\\udc80 \\udce2\\udc98 \\u0022q\""));
+                                    "\\udced\\udca0\\udc80 \\udce2\\udc98 \\\"q\""));
 }
 
 TEST(AccessLog, CombinedFormatAndReopenOnSigusr1) {
