@@ -76,10 +76,13 @@ bool NameBook::refresh(core::Instant now, std::ostream& log) {
         entry.due = now + entry.every;
         if (found.empty()) {
             if (!entry.failing) {
-                log << ("lacquerd: origin server " + key + " no longer resolves (" + error +
-                        "); keeping its " + std::to_string(entry.addresses.size()) +
-                        " last address(es)\n")
-                    << std::flush;
+                std::string line = "lacquerd: origin server " + key;
+                line += " no longer resolves (";
+                line += error;
+                line += "); keeping its ";
+                line += std::to_string(entry.addresses.size());
+                line += " last address(es)\n";
+                log << line << std::flush; // one write: other threads log to the same stream
             }
             entry.failing = true;
             continue;
@@ -89,12 +92,13 @@ bool NameBook::refresh(core::Instant now, std::ostream& log) {
             entry.failing = false;
         }
         if (!same_addresses(found, entry.addresses)) {
-            std::string list;
-            for (const net::SocketAddress& a : found) {
-                list += (list.empty() ? "" : ", ") + a.text();
+            std::string line = "lacquerd: origin server " + key + " now resolves to ";
+            for (std::size_t i = 0; i < found.size(); ++i) {
+                line += i == 0 ? "" : ", ";
+                line += found[i].text();
             }
-            log << ("lacquerd: origin server " + key + " now resolves to " + list + "\n")
-                << std::flush;
+            line += "\n";
+            log << line << std::flush;
             entry.addresses = std::move(found);
             changed = true;
         }
