@@ -133,11 +133,14 @@ Server::~Server() {
     }
 }
 
+// Both read what a reload replaces (on the signal or the admin thread): under its lock.
 unsigned Server::worker_count() const {
+    std::lock_guard<std::mutex> serialised(impl_->reload_mutex);
     return impl_->workers;
 }
 
 std::vector<std::uint16_t> Server::ports() const {
+    std::lock_guard<std::mutex> serialised(impl_->reload_mutex);
     std::vector<std::uint16_t> out;
     for (const BoundListener& l : impl_->listeners) {
         out.push_back(l.address.port());
