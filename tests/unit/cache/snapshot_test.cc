@@ -72,7 +72,7 @@ struct Spec {
 
 ObjectRef make(const Spec& spec, const core::ManualClock& clock) {
     const std::string key = canonical(spec.path);
-    const std::string url = key; // no variants: the key is its URL
+    const std::string& url = key; // no variants: the key is its URL
     StoredObject::Fields f;
     f.key = key;
     f.hash = XXH3_64bits(key.data(), key.size());
