@@ -5,8 +5,8 @@
 #include "ctl/admin_client.h"
 #include "ctl/admin_target.h"
 #include "ctl/config_commands.h"
-#include "ctl/observe_commands.h"
 #include "ctl/fleet.h"
+#include "ctl/observe_commands.h"
 #include "ctl/report.h"
 #include "ctl/routes_command.h"
 
