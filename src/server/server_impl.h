@@ -115,6 +115,16 @@ struct Server::Impl {
     }
 };
 
+// live_config.cc ------------------------------------------------------------------------------
+
+// A config compiled for the workers, its metric series declared (found again when they exist).
+std::shared_ptr<const proxy::Generation> build_generation(Server::Impl& s, config::Config config,
+                                                          std::uint64_t number);
+// A reload (`rebuild` false: the config file, read again) or a rebuild of the running config
+// (`rebuild`: origin server names resolve to other addresses now, origin/name_book.h).
+Server::ReloadOutcome apply_config(Server::Impl& s, std::ostream& out, std::ostream& log,
+                                   bool rebuild);
+
 // live_workers.cc ------------------------------------------------------------------------------
 
 // A free worker index (its shard made when new); marks it used.
