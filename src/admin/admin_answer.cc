@@ -1,6 +1,7 @@
 #include "lacquer/admin/admin_answer.h"
 
 #include "admin_observe.h"
+#include "bearer.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/http/ascii.h"
 #include "lacquer/metrics/exposition.h"
@@ -42,19 +43,6 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
         return value;
     }
     return std::nullopt;
-}
-
-// `Bearer <token>`, compared in time that does not depend on where the bytes differ.
-bool bearer_matches(std::string_view value, std::string_view token) {
-    constexpr std::string_view kScheme = "Bearer ";
-    if (value.size() != kScheme.size() + token.size() || !value.starts_with(kScheme)) {
-        return false;
-    }
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < token.size(); ++i) {
-        diff |= static_cast<unsigned char>(value[kScheme.size() + i] ^ token[i]);
-    }
-    return diff == 0;
 }
 
 AdminAnswer json_count(std::string_view name, std::size_t n) {
@@ -103,6 +91,18 @@ AdminAnswer answer_origins(const http::RequestHead& request, std::string_view pa
 }
 
 } // namespace
+
+bool bearer_matches(std::string_view value, std::string_view token) {
+    constexpr std::string_view kScheme = "Bearer ";
+    if (value.size() != kScheme.size() + token.size() || !value.starts_with(kScheme)) {
+        return false;
+    }
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        diff |= static_cast<unsigned char>(value[kScheme.size() + i] ^ token[i]);
+    }
+    return diff == 0;
+}
 
 AdminAnswer answer(const http::RequestHead& request, const AdminState& state) {
     const std::string_view target = request.target;

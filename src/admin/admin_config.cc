@@ -1,23 +1,11 @@
 // POST /reload and GET /config (admin/config_control.h).
+#include "bearer.h"
 #include "lacquer/admin/admin_server.h"
 #include "lacquer/admin/config_control.h"
 
 namespace lacquer::admin {
 
 namespace {
-
-// `Bearer <token>`, compared in time that does not depend on where the bytes differ.
-bool bearer_is(std::string_view value, std::string_view token) {
-    constexpr std::string_view kScheme = "Bearer ";
-    if (value.size() != kScheme.size() + token.size() || !value.starts_with(kScheme)) {
-        return false;
-    }
-    unsigned char diff = 0;
-    for (std::size_t i = 0; i < token.size(); ++i) {
-        diff |= static_cast<unsigned char>(value[kScheme.size() + i] ^ token[i]);
-    }
-    return diff == 0;
-}
 
 AdminAnswer reply(int status, std::string body) {
     AdminAnswer a;
@@ -35,7 +23,7 @@ std::optional<AdminAnswer> answer_config_api(const http::RequestHead& request,
     }
     if (!state.token.empty()) {
         const http::Header* auth = request.headers.find("Authorization");
-        if (auth == nullptr || !bearer_is(auth->value, state.token)) {
+        if (auth == nullptr || !bearer_matches(auth->value, state.token)) {
             return reply(401, "401 Unauthorized: Authorization: Bearer <admin token>\n");
         }
     }
