@@ -14,16 +14,18 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh test
 
 jobs=$(nproc)
+# Each step's start, as minutes:seconds since the run began, so a slow step shows itself.
+step() { printf '== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 run_preset() {
   local preset=$1
-  echo "== $preset: build"
+  step "$preset: build"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
-  echo "== $preset: test"
+  step "$preset: test"
   ctest --preset "$preset" -j "$jobs"
 }
 
-echo "== format: clang-format --dry-run --Werror (.clang-format)"
+step "format: clang-format --dry-run --Werror (.clang-format)"
 find src include tests perf \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) -not -path '*/corpus/*' \
   -print0 | xargs -0 clang-format --dry-run --Werror
 
@@ -32,7 +34,7 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   # On the files changed since the merge base with the last release tag (v*), or since HEAD~20
   # while there is none, and on the sources that include a changed header. A whole-tree run
   # takes about 4 minutes of 2 cores; tools/tidy.py runs one when .clang-tidy changes.
-  echo "== tidy: clang-tidy (.clang-tidy)"
+  step "tidy: clang-tidy (.clang-tidy)"
   # shellcheck disable=SC2086 # LACQUER_TIDY_ARGS is a list of options
   tools/tidy.py --build build/release -j "$jobs" ${LACQUER_TIDY_ARGS:-}
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -45,15 +47,16 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   # listener rebound and the access log swapped by a reload, snapshot writes beside inserts, the
   # transaction log's rings and the access log's writer thread, lacquerctl --fleet's fan-out
   # threads), one test at a time: timing-bound tests stay meaningful.
-  echo "== tsan: build"
+  step "tsan: build"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$jobs" \
     --target lacquerd lacquer-demo-origin unit_core unit_cache unit_metrics unit_net \
     integration_cache integration_inproc unit_origin integration_origin_pool integration_pool \
     lacquerctl integration_reload unit_proxy integration_observe integration_fleet
-  echo "== tsan: test"
+  step "tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
     -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|OriginNames|LiveReload|Snapshot|WarmRestart|MetricsOnCall|RouteUsage|TransactionRing|TransactionLog|ObserveLog|AccessLog|AccessLogEndings|FleetCtl)\.'
+  step "fuzz"
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi
-echo "== all test runs passed"
+step "all test runs passed"

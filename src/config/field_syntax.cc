@@ -48,6 +48,10 @@ void append_escaped(std::string& out, std::string_view text, bool escape_quotes)
 
 } // namespace
 
+} // namespace lacquer::config::detail
+
+namespace lacquer::config {
+
 std::optional<HostPort> parse_host_port(std::string_view text, std::uint16_t min_port,
                                         std::string& problem) {
     std::string_view host;
@@ -77,20 +81,24 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::uint16_t min
             problem = "an IPv6 address needs brackets, as in [::1]:8080";
             return std::nullopt;
         }
-        if (!is_host_name(host)) {
+        if (!detail::is_host_name(host)) {
             problem = "expected host:port with a host name or IPv4 address";
             return std::nullopt;
         }
     }
     unsigned value = 0;
     const char* end = port.data() + port.size();
-    if (!all_digits(port) || std::from_chars(port.data(), end, value).ptr != end || value > 65535 ||
-        value < min_port) {
+    if (!detail::all_digits(port) || std::from_chars(port.data(), end, value).ptr != end ||
+        value > 65535 || value < min_port) {
         problem = "the port must be a number from " + std::to_string(min_port) + " to 65535";
         return std::nullopt;
     }
     return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
 }
+
+} // namespace lacquer::config
+
+namespace lacquer::config::detail {
 
 bool is_host_name(std::string_view host) {
     if (host.empty() || host.size() > 253) {

@@ -12,10 +12,6 @@
 
 namespace lacquer::config::detail {
 
-// "host:port" or "[v6]:port"; the port must lie in [min_port, 65535].
-std::optional<HostPort> parse_host_port(std::string_view text, std::uint16_t min_port,
-                                        std::string& problem);
-
 // Dot-separated labels of letters, digits, '-' and '_'; an all-numeric name must be IPv4.
 bool is_host_name(std::string_view text);
 

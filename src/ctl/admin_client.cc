@@ -2,13 +2,13 @@
 // project's own HTTP parser, so framing is read exactly as lacquerd writes it.
 #include "ctl/admin_client.h"
 
+#include "lacquer/config/config.h"
 #include "lacquer/core/errno_text.h"
 #include "lacquer/http/chunked.h"
 #include "lacquer/http/head_parser.h"
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -201,24 +201,12 @@ std::string Endpoint::text() const {
 }
 
 std::optional<Endpoint> parse_endpoint(std::string_view text) {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
+    std::string problem;
+    std::optional<config::HostPort> parsed = config::parse_host_port(text, 1, problem);
+    if (!parsed) {
         return std::nullopt;
     }
-    std::string_view host = text.substr(0, colon);
-    const std::string_view port = text.substr(colon + 1);
-    if (host.starts_with('[') && host.ends_with(']')) {
-        host = host.substr(1, host.size() - 2);
-    } else if (host.find(':') != std::string_view::npos) {
-        return std::nullopt; // an IPv6 literal needs its brackets
-    }
-    unsigned number = 0;
-    const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
-    if (host.empty() || port.empty() || error != std::errc() || end != port.data() + port.size() ||
-        number == 0 || number > 65535) {
-        return std::nullopt;
-    }
-    return Endpoint{std::string(host), static_cast<std::uint16_t>(number)};
+    return Endpoint{std::move(parsed->host), parsed->port};
 }
 
 Exchange exchange(const Endpoint& endpoint, std::string_view method, std::string_view target,

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lacquer::config {
@@ -30,6 +31,12 @@ struct HostPort {
     std::uint16_t port = 0;
     std::string text() const; // "host:port", "[v6]:port"
 };
+
+// "host:port" (a host name or IPv4 literal) or "[v6]:port"; the port must lie in
+// [min_port, 65535]. nullopt with the problem in words otherwise. text() of the answer parses
+// back to the same value.
+std::optional<HostPort> parse_host_port(std::string_view text, std::uint16_t min_port,
+                                        std::string& problem);
 
 // A certificate chain and its key (PEM files), and the SNI names it answers (exact or
 // "*.suffix"; none for a listener's default certificate).

@@ -51,7 +51,8 @@ TEST(CtlEndpoint, ParsesHostPortAndBracketedIpv6) {
     EXPECT_EQ(v6->text(), "[::1]:9190");
     EXPECT_EQ(parse_endpoint("admin.internal:80")->host, "admin.internal");
     for (const char* bad :
-         {"127.0.0.1", "127.0.0.1:", ":9190", "::1:9190", "h:0", "h:65536", "h:12ab"}) {
+         {"127.0.0.1", "127.0.0.1:", ":9190", "::1:9190", "h:0", "h:65536", "h:12ab", "[#d00]:9190",
+          "[]:9190", "[10.0.0.1]:80", "[::1]x:80", "a#b:80", "a b:80", "[a]]:80", "h\xcb:80"}) {
         EXPECT_FALSE(parse_endpoint(bad).has_value()) << bad;
     }
 }
