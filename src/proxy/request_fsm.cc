@@ -1,14 +1,15 @@
 // The request state machine: the driver and every step, with each decision made in one place.
 // A reader follows a request here from Recv to Done; the effects the steps call (keys and
 // lookups, writing an origin's head, streaming a leader's body, delivering an object) are in
-// request_cache.cc, request_relay.cc, request_stream.cc and object_delivery.cc.
+// request_cache.cc, request_relay.cc, request_stream.cc and object_delivery.cc; what the
+// connection asks of a request between steps (cancel, a refused head's line, buffers back, the
+// events that resume it) is in request_connection.cc.
 #include "lacquer/proxy/request_fsm.h"
 
 #include "lacquer/cache/freshness.h"
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/core/assert.h"
-#include "lacquer/core/spare_strings.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/proxy_metrics.h"
@@ -16,34 +17,7 @@
 #include "object_delivery.h"
 #include "request_waiter.h"
 
-#include <chrono>
-#include <cstdio>
-
 namespace lacquer::proxy {
-
-std::string_view step_name(Step step) {
-    static constexpr std::string_view kNames[] = {
-#define LACQUER_AS_NAME(name) #name,
-        LACQUER_REQUEST_STEPS(LACQUER_AS_NAME)
-#undef LACQUER_AS_NAME
-    };
-    const auto index = static_cast<std::size_t>(step);
-    return index < std::size(kNames) ? kNames[index] : std::string_view("?");
-}
-
-void StepHistory::append_trace(std::string& out) const {
-    for (std::size_t i = 0; i < size(); ++i) {
-        if (i > 0) {
-            out.push_back(' ');
-        }
-        out.append(step_name(at(i).step));
-        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(at(i).at - at(0).at);
-        char buf[32];
-        const int n =
-            std::snprintf(buf, sizeof buf, ":%.3f", static_cast<double>(us.count()) / 1e3);
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-}
 
 RequestFsm::RequestFsm(WorkerContext& ctx, ClientSide& client)
     : ctx_(ctx), client_(client), wait_timer_(ctx.worker, &RequestFsm::on_wait_timeout, this),
@@ -181,61 +155,6 @@ void RequestFsm::finish() {
     gen_ = nullptr;
     // Cut answers end the connection; a request body not read (refused before it) too.
     client_.request_ended(keep_alive_ && !cut_, cut_, cut_ && close_delimited_);
-}
-
-void RequestFsm::cancel(int status, Termination term) {
-    if (!active_) {
-        return;
-    }
-    if (term == Termination::ClientAbort && response_started_ && log_status_ != 0) {
-        status = log_status_; // the client has the status line: say what it got (nginx)
-    }
-    term_ = term;
-    stop_everything();
-    if (status != 499 && cache_status_ != CacheStatus::Error) {
-        cache_status_ = CacheStatus::Synth; // the connection answered it
-    }
-    step_ = Step::Done;
-    history_.record(Step::Done, ctx_.worker.now());
-    log(status);
-    active_ = false;
-    ctx_.release(*gen_);
-    gen_ = nullptr;
-}
-
-void RequestFsm::log_refused(int status, Termination term) {
-    LACQUER_ASSERT(!active_);
-    term_ = term;
-    // An id of its own for the log line: the head may be incomplete, nothing was forwarded.
-    trace_.begin(http::HeaderList(), ctx_.config().log);
-    request_start_ = ctx_.worker.now();
-    origin_start_ = origin_end_ = origin_head_at_ = core::Instant{};
-    origin_server_ = {};
-    key_ = cache::BuiltKey();
-    route_ = nullptr;
-    body_bytes_ = 0;
-    cache_status_ = CacheStatus::Synth;
-    history_.clear();
-    logged_ = false;
-    log(status);
-}
-
-void RequestFsm::last_on_connection() {
-    keep_alive_ = false; // said in the answer when its head is still to be written
-}
-
-void RequestFsm::release_buffers() {
-    if (active_) {
-        return;
-    }
-    fetch_.release_buffers();
-    key_buffer_.release();
-    target_buffer_.reset();
-    target_capacity_ = 0;
-    variant_headers_.release();
-    if (scratch_.capacity() > kKeptScratch) {
-        core::give_string(scratch_); // to the thread's pool: the next long head takes it
-    }
 }
 
 void RequestFsm::stop_everything() {
@@ -636,23 +555,6 @@ bool RequestFsm::take_stale_for_error(int fwd_status) {
     object_ = std::move(stale_);
     delivery_ = hit_status(fwd_status);
     return true;
-}
-
-// ---- events ----------------------------------------------------------------------------------
-
-void RequestFsm::body_complete() {
-    body_in_ = true;
-    resume();
-}
-
-void RequestFsm::client_drained() {
-    if (stream_) {
-        pump_stream();
-        return;
-    }
-    if (step_ == Step::Relay) {
-        active_fetch().resume_body();
-    }
 }
 
 } // namespace lacquer::proxy
