@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Short libFuzzer runs of every target in tests/fuzz/ (preset `fuzz`: clang, ASan + UBSan).
+# Short libFuzzer runs of every target in tests/fuzz/ (preset `fuzz`: the clang ASan + UBSan tree
+# of preset `asan-ubsan`, which builds the targets too, so after tools/test.sh's sanitizer step
+# there is nothing left to compile).
 # Each target first replays every input of tests/fuzz/corpus/<target>/ one by one, then fuzzes
 # for the given time from a scratch copy of that corpus, so a run never writes
 # into the repo; up to $(nproc) targets run at once. Any crash, leak, timeout or sanitizer report
-# fails the run; the failing input is kept in build/fuzz/findings/<target>/ (reproduce with
-# `build/fuzz/tests/fuzz/fuzz_<target> FILE`).
+# fails the run; the failing input is kept in build/fuzz-findings/<target>/ (reproduce with
+# `build/asan-ubsan/tests/fuzz/fuzz_<target> FILE`).
 #   tools/fuzz.sh [seconds-per-target]                   (default 30)
 #   LACQUER_FUZZ_TARGETS="chunked head_parser" tools/fuzz.sh 60
 set -euo pipefail
@@ -27,8 +29,8 @@ else
   done
 fi
 
-bin=build/fuzz/tests/fuzz
-findings=build/fuzz/findings
+bin=build/asan-ubsan/tests/fuzz
+findings=build/fuzz-findings
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 

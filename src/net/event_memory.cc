@@ -1,5 +1,7 @@
 #include "lacquer/net/event_memory.h"
 
+#include "lacquer/core/sanitizers.h"
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -204,7 +206,7 @@ void* cached_realloc(void* p, std::size_t n) {
 } // namespace
 
 void install_event_memory() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(LACQUER_ASAN) || defined(LACQUER_TSAN)
     return; // sanitizers see each libevent allocation on its own, overflows included
 #endif
     static std::once_flag once;

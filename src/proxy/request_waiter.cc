@@ -1,5 +1,7 @@
 #include "request_waiter.h"
 
+#include "lacquer/core/sanitizers.h"
+
 #include <vector>
 
 namespace lacquer::proxy {
@@ -10,7 +12,7 @@ namespace {
 constexpr std::size_t kKeptWaiters = 256;
 // ASan builds keep none (every waiter checked on its own); TSan builds do, so that the hand-over
 // between threads that recycling relies on is checked.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(LACQUER_ASAN)
 constexpr bool kRecycles = false;
 #else
 constexpr bool kRecycles = true;

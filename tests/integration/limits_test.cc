@@ -1,6 +1,7 @@
 // Limits and timeouts: each gets its status, a short body, the connection is closed, and nothing
 // reaches the origin. Malformed and oversized requests are cases of smuggling_corpus.txt
 // (request_smuggling_test.cc).
+#include "lacquer/core/sanitizers.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
@@ -117,7 +118,7 @@ double cpu_seconds(pid_t pid) {
 }
 
 TEST(Limits, OutOfFileDescriptorsPausesAcceptingInsteadOfSpinningAndRecovers) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(LACQUER_ASAN)
     // UBSan's vptr check opens a pipe to probe memory; with no descriptor left it reports every
     // virtual call as "invalid vptr" (and CPU time means little under sanitizers anyway).
     GTEST_SKIP() << "out-of-descriptor behaviour is checked in the release build";

@@ -1,5 +1,6 @@
 // Pass-through proxying end to end: the real lacquerd between a real client socket and a
 // ScriptedOrigin on loopback. Each test uses its own paths so that no two share state.
+#include "lacquer/core/sanitizers.h"
 #include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
@@ -159,7 +160,7 @@ TEST(ProxyPass, CloseDelimitedResponseBecomesChunkedForHttp11Clients) {
 }
 
 // Sanitizer builds keep freed memory in quarantine and add shadow memory: RSS says nothing there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(LACQUER_ASAN) || defined(LACQUER_TSAN)
 constexpr bool kMeasuresMemory = false;
 #else
 constexpr bool kMeasuresMemory = true;

@@ -10,13 +10,15 @@
 // there to the system (net/memory_trim.h). Sanitizer builds use plain new/delete so that every
 // block stays checked on its own.
 
+#include "lacquer/core/sanitizers.h"
+
 #include <cstddef>
 #include <memory>
 #include <type_traits>
 
 namespace lacquer::core {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(LACQUER_ASAN) || defined(LACQUER_TSAN)
 inline constexpr bool kKeepsBlocks = false; // sanitizers check each block on its own
 #else
 inline constexpr bool kKeepsBlocks = true;

@@ -1,5 +1,6 @@
 // libevent's memory goes through per-thread block caches: a buffer that is filled and emptied
 // again and again reuses its blocks instead of asking malloc each time.
+#include "lacquer/core/sanitizers.h"
 #include "lacquer/net/event_memory.h"
 #include "lacquer/net/worker.h"
 
@@ -13,7 +14,7 @@
 namespace lacquer::net {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(LACQUER_ASAN) || defined(LACQUER_TSAN)
 constexpr bool kCaching = false; // sanitizer builds keep plain malloc on purpose
 #else
 constexpr bool kCaching = true;
