@@ -59,7 +59,7 @@ struct TlsServerContext::Impl {
     };
     SSL_CTX* main = nullptr; // the default certificate; every handshake starts here
     std::vector<Named> named;
-    TlsStats* stats = nullptr;
+    const TlsStats* stats = nullptr;
 
     ~Impl() {
         for (Named& n : named) {
@@ -144,7 +144,8 @@ TlsServerContext::TlsServerContext(std::shared_ptr<Impl> impl) : impl_(std::move
 TlsServerContext::~TlsServerContext() = default;
 
 std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsServerOptions& options,
-                                                           TlsStats* stats, std::string& error,
+                                                           const TlsStats* stats,
+                                                           std::string& error,
                                                            std::size_t& failed_entry) {
     auto impl = std::make_shared<Impl>();
     impl->stats = stats;
@@ -172,7 +173,7 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsServerOption
     return std::shared_ptr<TlsServerContext>(new TlsServerContext(std::move(impl)));
 }
 
-std::unique_ptr<Transport> TlsServerContext::accept(int fd) const {
+std::unique_ptr<Transport> TlsServerContext::accept(int fd, metrics::Shard* shard) const {
     SSL* ssl = SSL_new(impl_->main);
     if (ssl == nullptr) {
         ERR_clear_error();
@@ -180,7 +181,7 @@ std::unique_ptr<Transport> TlsServerContext::accept(int fd) const {
     }
     SSL_set_accept_state(ssl);
     // The transport keeps the certificates alive: a reload may drop this context mid-handshake.
-    return std::make_unique<TlsTransport>(ssl, fd, impl_->stats, impl_);
+    return std::make_unique<TlsTransport>(ssl, fd, impl_->stats, shard, impl_);
 }
 
 } // namespace lacquer::net
