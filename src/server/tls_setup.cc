@@ -14,18 +14,19 @@ build_listener_tls(const config::Config& config, const net::TlsStats* stats) {
         }
         net::TlsServerOptions options;
         for (const config::TlsCertificateConfig& c : l.tls->certificates) {
-            options.certificates.push_back({c.certificate, c.private_key, c.names});
+            options.certificates.push_back({c.certificate, c.private_key, c.names, c.ocsp});
         }
         options.ciphers = l.tls->ciphers;
         options.ciphersuites = l.tls->ciphersuites;
         std::string error;
         std::size_t failed = 0;
+        bool ocsp = false;
         std::shared_ptr<net::TlsServerContext> ctx =
-            net::TlsServerContext::create(options, stats, error, failed);
+            net::TlsServerContext::create(options, stats, error, failed, &ocsp);
         if (!ctx) {
-            const config::SourceMark& mark = failed < l.tls->certificates.size()
-                                                 ? l.tls->certificates[failed].mark
-                                                 : l.tls->mark;
+            const config::SourceMark& mark = failed >= l.tls->certificates.size() ? l.tls->mark
+                                             : ocsp ? l.tls->certificates[failed].ocsp_mark
+                                                    : l.tls->certificates[failed].mark;
             throw config::ConfigError(mark, "tls: " + error);
         }
         out.push_back(std::move(ctx));

@@ -53,6 +53,7 @@ struct TlsCertificateFiles {
     std::string private_key; // PEM
     // SNI names ("api.example.com", "*.example.com"); empty for the default certificate.
     std::vector<std::string> names;
+    std::string ocsp; // a DER OCSP response for the certificate, stapled on request ("" = none)
 };
 
 struct TlsServerOptions {
@@ -64,11 +65,13 @@ struct TlsServerOptions {
 class TlsServerContext {
 public:
     // Reads the files. nullptr on failure, with `error` and the index of the certificate entry
-    // at fault in `failed_entry` (SIZE_MAX when it is the ciphers).
-    // `stats` (or nullptr: nothing counted) outlives the context.
+    // at fault in `failed_entry` (SIZE_MAX when it is the ciphers); `ocsp_at_fault` (when set)
+    // says whether it was the entry's OCSP response file. `stats` (or nullptr: nothing
+    // counted) outlives the context.
     static std::shared_ptr<TlsServerContext> create(const TlsServerOptions& options,
                                                     const TlsStats* stats, std::string& error,
-                                                    std::size_t& failed_entry);
+                                                    std::size_t& failed_entry,
+                                                    bool* ocsp_at_fault = nullptr);
     ~TlsServerContext();
     TlsServerContext(const TlsServerContext&) = delete;
     TlsServerContext& operator=(const TlsServerContext&) = delete;

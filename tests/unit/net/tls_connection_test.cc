@@ -83,7 +83,7 @@ protected:
     std::shared_ptr<TlsServerContext> server_context(bool require_client_cert = false) {
         TlsServerOptions options;
         options.certificates.push_back(
-            {shared_certs->localhost.certificate, shared_certs->localhost.private_key, {}});
+            {shared_certs->localhost.certificate, shared_certs->localhost.private_key, {}, {}});
         std::string error;
         std::size_t failed = 0;
         auto ctx = TlsServerContext::create(options, &stats_, error, failed);
@@ -191,7 +191,7 @@ TEST_F(TlsConnectionTest, AMebibyteCrossesInOrderThroughPartialWritesAndBuffered
 TEST_F(TlsConnectionTest, AnUnknownCaFailsVerificationWithItsReason) {
     TlsServerOptions options;
     options.certificates.push_back(
-        {shared_certs->self_signed.certificate, shared_certs->self_signed.private_key, {}});
+        {shared_certs->self_signed.certificate, shared_certs->self_signed.private_key, {}, {}});
     std::string error;
     std::size_t failed = 0;
     auto server_ctx = TlsServerContext::create(options, &stats_, error, failed);
