@@ -1,6 +1,9 @@
 #include "tls_ocsp.h"
 
-#include <cstring>
+#include "lacquer/core/errno_text.h"
+
+#include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -80,7 +83,7 @@ int status_cb(SSL* ssl, void* arg) {
     if (copy == nullptr) {
         return SSL_TLSEXT_ERR_NOACK;
     }
-    std::memcpy(copy, der->data(), der->size());
+    std::copy(der->begin(), der->end(), copy);
     if (SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der->size())) != 1) {
         OPENSSL_free(copy);
         return SSL_TLSEXT_ERR_NOACK;
@@ -93,7 +96,7 @@ int status_cb(SSL* ssl, void* arg) {
 std::string load_ocsp_response(SSL_CTX* ctx, const std::string& path, std::string& der) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return "cannot read OCSP response '" + path + "': " + std::strerror(errno);
+        return "cannot read OCSP response '" + path + "': " + core::errno_text(errno);
     }
     der.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (der.size() > kMaxResponseBytes) {

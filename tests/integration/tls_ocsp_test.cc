@@ -41,7 +41,7 @@ protected:
     static std::string ocsp_response(const CertPair& cert, const std::string& stem) {
         const std::string dir = shared->certs.dir;
         const std::string index = dir + "/" + stem + ".index";
-        const std::string out = dir + "/" + stem + ".ocsp.der";
+        std::string out = dir + "/" + stem + ".ocsp.der";
         // run_command wraps the script in single quotes: none inside.
         const std::string script =
             "set -e; serial=$(openssl x509 -in " + cert.certificate +
