@@ -30,7 +30,9 @@ cc -O1 -o "$tmp/probe" perf/ktls_probe.c -lssl -lcrypto
 for version in 1.2 1.3; do
   if command -v strace > /dev/null; then
     strace -f -e trace=setsockopt -o "$tmp/strace.$version" "$tmp/probe" "$tmp/cert.pem" "$tmp/key.pem" "$version"
-    grep -E 'TCP_ULP|SOL_TLS' "$tmp/strace.$version" | sed 's/^/  /' | cut -c1-110 || true
+    # The SOL_TLS calls carry the session's keys: only their names and results are shown.
+    grep -E 'TCP_ULP|SOL_TLS' "$tmp/strace.$version" |
+      sed -E 's/^[0-9]+ +/  /; s/(TLS_[RT]X), "[^"]*"[.]*, /\1, <keys>, /' || true
   else
     "$tmp/probe" "$tmp/cert.pem" "$tmp/key.pem" "$version"
   fi
