@@ -3,8 +3,9 @@
 per second (a slowloris). A connection the server closes (408 after its header timeout) is
 reopened at once, so N stay open. Runs for SECONDS, then prints one line:
   slow: N target, M open at the end, R reopened (server closed them), B bytes sent, S 408s seen
-MODE tls drips the start of a TLS ClientHello instead (a half-open handshake).
-usage: slowloris.py PORT N SECONDS [http|tls]"""
+MODE tls drips the start of a TLS ClientHello instead (a half-open handshake); tls-silent
+connects and sends nothing at all (a TLS handshake that never starts).
+usage: slowloris.py PORT N SECONDS [http|tls|tls-silent]"""
 import errno
 import resource
 import selectors
@@ -19,7 +20,8 @@ HELLO = b"\x16\x03\x01\x02\x04\x01\x00\x02\x00\x03\x03" + b"\x11" * 200
 
 def main():
     port, n, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-    head = HELLO if len(sys.argv) > 4 and sys.argv[4] == "tls" else HEAD
+    mode = sys.argv[4] if len(sys.argv) > 4 else "http"
+    head = {"http": HEAD, "tls": HELLO, "tls-silent": b""}[mode]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 100)), hard))
     sel = selectors.DefaultSelector()
@@ -60,7 +62,9 @@ def main():
             close_one(s)
             stats["reopened"] += 1
             open_one()
-        if time.monotonic() >= next_tick:
+        if time.monotonic() >= next_tick and not head:
+            next_tick += 1.0  # silent: nothing to drip
+        elif time.monotonic() >= next_tick:
             next_tick += 1.0
             for s in list(conns):
                 sent = conns[s]

@@ -10,7 +10,9 @@
 #   full-hs           new TLS connections per second, one GET each: openssl s_time -new
 #   resumed-hs        the same with the first session resumed: openssl s_time -reuse
 # s_time is one client process: its handshake rows can be bound by the client's CPU (and say
-# which server finishes a handshake sooner, not how many it can do at most).
+# which server finishes a handshake sooner, not how many it can do at most). So the handshake
+# rows also print the server's own CPU time per handshake (user+system of the process and its
+# children, from /proc, over the row): the cost that sets the most handshakes/s a core can do.
 #   perf/tls.sh [BUILD_DIR]    (default build/release; installs tools/install-deps.sh compare)
 # Env: DURATION (5s) WARMUP (1s) CONNS (64) PIN (1) HS_TIME (5 seconds per handshake row)
 set -euo pipefail
@@ -88,6 +90,14 @@ run_nginx "$ndir"
 servers_up+=("$spid")
 
 declare -A port=([lacquerd]=$lport [nginx]=$nport)
+declare -A pid_of=([lacquerd]=$lpid [nginx]=$spid)
+cpu_ticks() { # pid -> clock ticks of user+system CPU used by it and its children (nginx workers)
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2> /dev/null || echo 0)))
+  done
+  echo "$total"
+}
 printf '%-10s %-9s %10s %9s %9s\n' row server req/s p50_ms p99_ms
 for size in 1024 16384; do
   path="/v3/hot?size=$size&cc=max-age%3D3600"
@@ -103,9 +113,18 @@ done
 for mode in new reuse; do
   row=$([ "$mode" = new ] && echo full-hs || echo resumed-hs)
   for server in lacquerd nginx; do
-    n=$("${client_pin[@]}" openssl s_time -connect "127.0.0.1:${port[$server]}" -"$mode" \
-      -time "$hs_time" -www "/v3/hot?size=1024&cc=max-age%3D3600" 2> /dev/null |
-      awk '/connections in [0-9]+ real seconds/ { printf "%.0f", $1 / $4 }')
-    printf '%-10s %-9s %10s %9s %9s\n' "$row" "$server" "${n:-NA}" - -
+    before=$(cpu_ticks "${pid_of[$server]}")
+    t0=$(date +%s.%N)
+    "${client_pin[@]}" openssl s_time -connect "127.0.0.1:${port[$server]}" -"$mode" \
+      -time "$hs_time" -www "/v3/hot?size=1024&cc=max-age%3D3600" > "$tmp/s_time.out" 2>&1 || true
+    t1=$(date +%s.%N)
+    used=$(($(cpu_ticks "${pid_of[$server]}") - before))
+    # s_time's own rate divides by whole seconds (time(2)): up to 20% off in a 5 s row. The
+    # connections are divided by the wall time measured here instead.
+    total=$(awk '/connections in [0-9]+ real seconds/ { print $1; exit }' "$tmp/s_time.out")
+    n=$(awk -v n="${total:-0}" -v t0="$t0" -v t1="$t1" 'BEGIN { if (n > 0) printf "%.0f", n / (t1 - t0); else print "NA" }')
+    per=$(awk -v t="$used" -v n="${total:-0}" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { if (n > 0) printf "%.3f", t * 1000 / hz / n; else print "NA" }')
+    printf '%-10s %-9s %10s %9s %9s  server CPU %s ms/handshake\n' "$row" "$server" "$n" - - "$per"
   done
 done

@@ -69,6 +69,8 @@ CONTRACT = {
     "lacquer_route_caches": {"route"},
     "lacquer_route_last_request_timestamp_seconds": {"route"},
     "lacquer_route_recent_requests": {"route", "window"},
+    "lacquer_tls_handshakes_total": {"result", "version"},
+    "lacquer_tls_resumptions_total": set(),
     # The process_* metrics of every Prometheus client library, read from /proc at the scrape.
     "process_cpu_seconds_total": set(),
     "process_open_fds": set(),
@@ -80,6 +82,7 @@ CONTRACT = {
 HISTOGRAMS = {
     "lacquer_request_duration_seconds": _ROUTE,
     "lacquer_origin_fetch_duration_seconds": {"origin", "server"},
+    "lacquer_tls_handshake_seconds": {"result", "version"},
 }
 for _name, _labels in HISTOGRAMS.items():
     CONTRACT[_name + "_bucket"] = _labels | {"le"}
@@ -96,7 +99,7 @@ LABEL_VALUES = {
     "reason": {"while_refresh", "origin_error", "method", "status", "no_store", "private",
                "set_cookie", "authorization", "vary_star", "vary", "no_freshness", "too_large",
                "incomplete"},
-    "result": {"success", "failure"},
+    "result": {"success", "failure", "ok", "failed"},  # probes; TLS handshakes
     "code": {"1xx", "2xx", "3xx", "4xx", "5xx"},
     "window": {"1h", "24h", "7d"},
 }

@@ -19,6 +19,14 @@ std::string read_path(const YamlMap& map, const char* key) {
     return path;
 }
 
+// `ocsp: /path/response.der`, optional.
+void read_ocsp(const YamlMap& map, TlsCertificateConfig& cert) {
+    if (const std::optional<YamlValue> ocsp = map.find("ocsp")) {
+        cert.ocsp_mark = ocsp->mark();
+        cert.ocsp = read_path(map, "ocsp");
+    }
+}
+
 // "api.example.com" or "*.example.com".
 bool is_sni_name(std::string_view name) {
     if (name.size() > 2 && name.substr(0, 2) == "*.") {
@@ -30,23 +38,26 @@ bool is_sni_name(std::string_view name) {
 } // namespace
 
 ListenerTls read_listener_tls(const YamlValue& value) {
-    const YamlMap map =
-        YamlMap::with_keys(value, {"certificate", "private_key", "sni", "ciphers", "ciphersuites"});
+    const YamlMap map = YamlMap::with_keys(
+        value, {"certificate", "private_key", "ocsp", "sni", "ciphers", "ciphersuites"});
     ListenerTls tls;
     tls.mark = value.mark();
     TlsCertificateConfig main;
     main.mark = map.require("certificate").mark();
     main.certificate = read_path(map, "certificate");
     main.private_key = read_path(map, "private_key");
+    read_ocsp(map, main);
     tls.certificates.push_back(std::move(main));
     std::unordered_set<std::string> seen;
     if (const std::optional<YamlValue> sni = map.find("sni")) {
         for (const YamlValue& item : sni->as_list()) {
-            const YamlMap entry = YamlMap::with_keys(item, {"names", "certificate", "private_key"});
+            const YamlMap entry =
+                YamlMap::with_keys(item, {"names", "certificate", "private_key", "ocsp"});
             TlsCertificateConfig cert;
             cert.mark = item.mark();
             cert.certificate = read_path(entry, "certificate");
             cert.private_key = read_path(entry, "private_key");
+            read_ocsp(entry, cert);
             const YamlValue names = entry.require("names");
             for (const YamlValue& name : names.as_list()) {
                 std::string text = name.as_string();

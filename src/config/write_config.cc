@@ -113,6 +113,9 @@ void write_listen(YamlOut& y, const Config& c) {
             y.section(2, "tls");
             y.str(3, "certificate", tls.certificates[0].certificate);
             y.str(3, "private_key", tls.certificates[0].private_key);
+            if (!tls.certificates[0].ocsp.empty()) {
+                y.str(3, "ocsp", tls.certificates[0].ocsp);
+            }
             if (tls.certificates.size() > 1) {
                 y.section(3, "sni");
                 for (std::size_t i = 1; i < tls.certificates.size(); ++i) {
@@ -120,6 +123,9 @@ void write_listen(YamlOut& y, const Config& c) {
                     y.raw(5, "names", YamlOut::list(tls.certificates[i].names));
                     y.str(5, "certificate", tls.certificates[i].certificate);
                     y.str(5, "private_key", tls.certificates[i].private_key);
+                    if (!tls.certificates[i].ocsp.empty()) {
+                        y.str(5, "ocsp", tls.certificates[i].ocsp);
+                    }
                 }
             }
             if (!tls.ciphers.empty()) {

@@ -40,7 +40,6 @@ int key_index() {
 
 struct TlsClientContext::Impl {
     SSL_CTX* ctx = nullptr;
-    TlsStats* stats = nullptr;
     std::mutex mutex;                             // guards sessions (any worker connects)
     std::map<std::string, SSL_SESSION*> sessions; // the last session of each server
 
@@ -72,9 +71,8 @@ TlsClientContext::TlsClientContext(std::shared_ptr<Impl> impl) : impl_(std::move
 TlsClientContext::~TlsClientContext() = default;
 
 std::shared_ptr<TlsClientContext> TlsClientContext::create(const TlsClientOptions& options,
-                                                           TlsStats* stats, std::string& error) {
+                                                           std::string& error) {
     auto impl = std::make_shared<Impl>();
-    impl->stats = stats;
     impl->ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX* ctx = impl->ctx;
     if (ctx == nullptr) {
@@ -148,7 +146,7 @@ std::unique_ptr<Transport> TlsClientContext::connect(int fd, const std::string& 
             SSL_set_session(ssl, found->second);
         }
     }
-    return std::make_unique<TlsTransport>(ssl, fd, impl_->stats, impl_);
+    return std::make_unique<TlsTransport>(ssl, fd, nullptr, nullptr, impl_);
 }
 
 } // namespace lacquer::net

@@ -1,6 +1,7 @@
 // TlsServerContext: the certificates of one TLS listener and how its handshakes go.
 #include "lacquer/net/tls_context.h"
 
+#include "tls_ocsp.h"
 #include "tls_tickets.h"
 #include "tls_transport.h"
 
@@ -59,7 +60,8 @@ struct TlsServerContext::Impl {
     };
     SSL_CTX* main = nullptr; // the default certificate; every handshake starts here
     std::vector<Named> named;
-    TlsStats* stats = nullptr;
+    const TlsStats* stats = nullptr;
+    std::vector<std::unique_ptr<std::string>> ocsp; // the stapled responses (the callbacks' args)
 
     ~Impl() {
         for (Named& n : named) {
@@ -143,13 +145,14 @@ SSL_CTX* make_server_ctx(const TlsCertificateFiles& files, const TlsServerOption
 TlsServerContext::TlsServerContext(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsServerContext::~TlsServerContext() = default;
 
-std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsServerOptions& options,
-                                                           TlsStats* stats, std::string& error,
-                                                           std::size_t& failed_entry) {
+std::shared_ptr<TlsServerContext>
+TlsServerContext::create(const TlsServerOptions& options, const TlsStats* stats, std::string& error,
+                         std::size_t& failed_entry, bool* ocsp_at_fault) {
     auto impl = std::make_shared<Impl>();
     impl->stats = stats;
     for (std::size_t i = 0; i < options.certificates.size(); ++i) {
-        SSL_CTX* ctx = make_server_ctx(options.certificates[i], options, error);
+        const TlsCertificateFiles& files = options.certificates[i];
+        SSL_CTX* ctx = make_server_ctx(files, options, error);
         if (ctx == nullptr) {
             failed_entry = i;
             return nullptr;
@@ -157,7 +160,20 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsServerOption
         if (i == 0) {
             impl->main = ctx;
         } else {
-            impl->named.push_back({options.certificates[i].names, ctx});
+            impl->named.push_back({files.names, ctx});
+        }
+        if (!files.ocsp.empty()) {
+            auto der = std::make_unique<std::string>();
+            error = load_ocsp_response(ctx, files.ocsp, *der);
+            if (!error.empty()) {
+                failed_entry = i;
+                if (ocsp_at_fault != nullptr) {
+                    *ocsp_at_fault = true;
+                }
+                return nullptr;
+            }
+            staple_ocsp_response(ctx, der.get());
+            impl->ocsp.push_back(std::move(der));
         }
     }
     if (impl->main == nullptr) {
@@ -172,7 +188,7 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const TlsServerOption
     return std::shared_ptr<TlsServerContext>(new TlsServerContext(std::move(impl)));
 }
 
-std::unique_ptr<Transport> TlsServerContext::accept(int fd) const {
+std::unique_ptr<Transport> TlsServerContext::accept(int fd, metrics::Shard* shard) const {
     SSL* ssl = SSL_new(impl_->main);
     if (ssl == nullptr) {
         ERR_clear_error();
@@ -180,7 +196,7 @@ std::unique_ptr<Transport> TlsServerContext::accept(int fd) const {
     }
     SSL_set_accept_state(ssl);
     // The transport keeps the certificates alive: a reload may drop this context mid-handshake.
-    return std::make_unique<TlsTransport>(ssl, fd, impl_->stats, impl_);
+    return std::make_unique<TlsTransport>(ssl, fd, impl_->stats, shard, impl_);
 }
 
 } // namespace lacquer::net

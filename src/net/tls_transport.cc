@@ -32,15 +32,16 @@ TlsStats::Version version_of(const SSL* ssl) {
 
 } // namespace
 
-TlsTransport::TlsTransport(SSL* ssl, int fd, TlsStats* stats, std::shared_ptr<const void> context)
-    : ssl_(ssl), context_(std::move(context)), stats_(stats),
-      start_(std::chrono::steady_clock::now()) {
+TlsTransport::TlsTransport(SSL* ssl, int fd, const TlsStats* stats, metrics::Shard* shard,
+                           std::shared_ptr<const void> context)
+    : ssl_(ssl), context_(std::move(context)), stats_(shard != nullptr ? stats : nullptr),
+      shard_(shard), start_(std::chrono::steady_clock::now()) {
     SSL_set_fd(ssl_, fd);
 }
 
 TlsTransport::~TlsTransport() {
-    if (!handshake_done_ && !counted_ && stats_ != nullptr) {
-        stats_->handshakes_failed[version_of(ssl_)].fetch_add(1, std::memory_order_relaxed);
+    if (!handshake_done_) {
+        count(TlsStats::Failed); // closed mid-handshake: by the peer or at the deadline
     }
     if (handshake_done_ && !failed_) {
         // A connection that ends without close_notify (most HTTP clients, and our own idle
@@ -88,27 +89,35 @@ IoStatus TlsTransport::status_of(int rc) {
     return IoStatus::Error;
 }
 
+void TlsTransport::count(TlsStats::Result result) {
+    if (counted_ || stats_ == nullptr) {
+        return;
+    }
+    counted_ = true;
+    const TlsStats::Version version = version_of(ssl_);
+    const auto add = [this](std::uint32_t slot) {
+        if (slot != metrics::kNoSlot) {
+            shard_->add(slot);
+        }
+    };
+    add(stats_->handshakes[result][version]);
+    shard_->observe(stats_->seconds[result][version], std::chrono::steady_clock::now() - start_);
+    if (result == TlsStats::Ok && SSL_session_reused(ssl_) != 0) {
+        add(stats_->resumed);
+    }
+}
+
 IoResult TlsTransport::handshake(int) {
     ERR_clear_error();
     const int rc = SSL_do_handshake(ssl_);
     if (rc == 1) {
         handshake_done_ = true;
-        if (stats_ != nullptr) {
-            const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - start_);
-            stats_->handshakes_ok[version_of(ssl_)].fetch_add(1, std::memory_order_relaxed);
-            stats_->handshake_micros.fetch_add(static_cast<std::uint64_t>(took.count()),
-                                               std::memory_order_relaxed);
-            if (SSL_session_reused(ssl_) != 0) {
-                stats_->resumed.fetch_add(1, std::memory_order_relaxed);
-            }
-        }
+        count(TlsStats::Ok);
         return {0, IoStatus::Ok};
     }
     const IoStatus status = status_of(rc);
-    if ((status == IoStatus::Error || status == IoStatus::Eof) && stats_ != nullptr && !counted_) {
-        counted_ = true;
-        stats_->handshakes_failed[version_of(ssl_)].fetch_add(1, std::memory_order_relaxed);
+    if (status == IoStatus::Error || status == IoStatus::Eof) {
+        count(TlsStats::Failed);
     }
     return {0, status};
 }

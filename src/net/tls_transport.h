@@ -20,8 +20,10 @@ namespace lacquer::net {
 
 class TlsTransport final : public Transport {
 public:
-    // Takes `ssl` (already bound to its context and role).
-    TlsTransport(SSL* ssl, int fd, TlsStats* stats, std::shared_ptr<const void> context);
+    // Takes `ssl` (already bound to its context and role). The handshake counts into `shard` at
+    // the slots of `stats` when both are set (a listener's connections; not an origin's).
+    TlsTransport(SSL* ssl, int fd, const TlsStats* stats, metrics::Shard* shard,
+                 std::shared_ptr<const void> context);
     ~TlsTransport() override;
     TlsTransport(const TlsTransport&) = delete;
     TlsTransport& operator=(const TlsTransport&) = delete;
@@ -39,10 +41,13 @@ public:
 private:
     // Maps an SSL_* failure of `rc` to a status, and keeps the reason of an error.
     IoStatus status_of(int rc);
+    // Counts the handshake's end once: its result, version and time since the accept.
+    void count(TlsStats::Result result);
 
     SSL* ssl_;
     std::shared_ptr<const void> context_; // what the SSL's callbacks read
-    TlsStats* stats_;
+    const TlsStats* stats_;
+    metrics::Shard* shard_;
     std::chrono::steady_clock::time_point start_;
     std::string error_;
     bool handshake_done_ = false;

@@ -16,7 +16,7 @@ void apply_origin_tls(const config::OriginPoolConfig& pool, OriginPoolSpec& spec
     options.certificate = pool.tls.certificate;
     options.private_key = pool.tls.private_key;
     std::string error;
-    spec.tls = net::TlsClientContext::create(options, nullptr, error);
+    spec.tls = net::TlsClientContext::create(options, error);
     if (!spec.tls) {
         throw config::ConfigError(pool.tls_mark, "tls: " + error);
     }

@@ -15,7 +15,7 @@ ClientTransport client_transport(WorkerContext& context, std::size_t listener, i
         return out;
     }
     if (listener < generation.listener_tls.size() && generation.listener_tls[listener]) {
-        out.transport = generation.listener_tls[listener]->accept(fd);
+        out.transport = generation.listener_tls[listener]->accept(fd, context.shard);
         out.failed = out.transport == nullptr;
     }
     const config::ListenerConfig& l = generation.config.listen[listener];

@@ -68,7 +68,7 @@ struct Server::Impl {
     std::vector<std::unique_ptr<proxy::ProxyMetrics>> metrics;
     std::atomic<std::uint64_t> reloads_ok{0};
     std::atomic<std::uint64_t> reloads_failed{0};
-    net::TlsStats tls_stats; // every TLS listener's handshakes, across reloads
+    net::TlsStats tls_stats; // the TLS metrics' slots: every listener's, across reloads
     // One per worker index, kept for the process: a removed worker's counts stay in the totals
     // (a counter never goes down), and a later worker reuses its index once it has ended.
     std::vector<std::unique_ptr<metrics::Shard>> shards;

@@ -14,10 +14,11 @@ namespace lacquer::server {
 
 // One entry per config.listen entry: nullptr for a plain one. Throws config::ConfigError.
 std::vector<std::shared_ptr<const net::TlsServerContext>>
-build_listener_tls(const config::Config& config, net::TlsStats* stats);
+build_listener_tls(const config::Config& config, const net::TlsStats* stats);
 
-// lacquer_tls_handshakes_total{result,version}, lacquer_tls_resumptions_total,
-// lacquer_tls_handshake_seconds_total (the sum; divide by the ok count for the mean).
-void declare_tls_metrics(metrics::Registry& registry, const net::TlsStats& stats);
+// Declares lacquer_tls_handshakes_total{result,version}, lacquer_tls_resumptions_total and the
+// histogram lacquer_tls_handshake_seconds{result,version}, and puts their slots in `stats`
+// (counted in the workers' shards). Once, at start: the label sets never change.
+void declare_tls_metrics(metrics::Registry& registry, net::TlsStats& stats);
 
 } // namespace lacquer::server

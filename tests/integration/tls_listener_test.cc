@@ -89,6 +89,15 @@ TEST_F(TlsListenerTest, Tls10And11AreRefusedAnd12And13AreServed) {
                                         "result=\"ok\",version=\"TLSv1.3\""));
     EXPECT_TRUE(
         lacquer.wait_for_metric("lacquer_tls_handshakes_total", 2, 5s, "result=\"failed\""));
+    // The handshake histogram saw both served handshakes, each well inside the 10s bucket.
+    EXPECT_TRUE(
+        lacquer.wait_for_metric("lacquer_tls_handshake_seconds_count", 2, 5s, "result=\"ok\""));
+    for (const char* version : {"TLSv1.2", "TLSv1.3"}) {
+        EXPECT_TRUE(lacquer.wait_for_metric("lacquer_tls_handshake_seconds_bucket", 1, 5s,
+                                            "result=\"ok\",version=\"" + std::string(version) +
+                                                "\",le=\"10\""))
+            << version;
+    }
 }
 
 TEST_F(TlsListenerTest, SniPicksTheCertificateAlpnIsAnsweredRenegotiationRefused) {
@@ -200,6 +209,9 @@ TEST_F(TlsListenerTest, ASlowHandshakeIsClosedAtTheHeaderDeadlineAndGarbageIsDro
     const auto took = std::chrono::steady_clock::now() - start;
     EXPECT_GE(took, 800ms);
     EXPECT_LE(took, 5s);
+    // It counts as a failed handshake that lasted until the deadline.
+    EXPECT_TRUE(
+        lacquer.wait_for_metric("lacquer_tls_handshake_seconds_sum", 0.8, 5s, "result=\"failed\""));
     // A plain HTTP request on the TLS port: not a handshake, closed; the server goes on.
     UniqueFd plain = connect_loopback(lacquer.port());
     const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -44,7 +44,9 @@ struct TlsCertificateConfig {
     std::string certificate;
     std::string private_key;
     std::vector<std::string> names;
-    SourceMark mark; // where it was written (errors in the files are reported here)
+    SourceMark mark;      // where it was written (errors in the files are reported here)
+    std::string ocsp;     // `ocsp:` a DER OCSP response to staple ("" = none)
+    SourceMark ocsp_mark; // where `ocsp` was written
 };
 
 struct ListenerTls {

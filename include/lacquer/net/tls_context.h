@@ -9,10 +9,10 @@
 // Thread: any (build on one, use from many).
 
 #include "lacquer/core/clock.h"
+#include "lacquer/metrics/registry.h"
 #include "lacquer/net/transport.h"
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,15 +20,32 @@
 
 namespace lacquer::net {
 
-// Process-wide TLS counts, read by the metrics scrape.
+// Where the TLS handshakes of the client listeners are counted: the slots of their series in the
+// metrics registry, declared once at start (the label sets are closed), the same in every
+// worker's shard. Each handshake counts into the shard of the worker that runs it (one writer,
+// no atomics shared between workers); the scrape sums the shards.
 struct TlsStats {
     enum Version : std::uint8_t { Tls12, Tls13, Other, Count };
+    enum Result : std::uint8_t { Ok, Failed, Results };
     static constexpr std::size_t kVersions = Count;
-    std::array<std::atomic<std::uint64_t>, kVersions> handshakes_ok{};
-    std::array<std::atomic<std::uint64_t>, kVersions> handshakes_failed{};
-    std::atomic<std::uint64_t> resumed{0};
-    std::atomic<std::uint64_t> handshake_micros{0}; // sum over the completed handshakes
+    static constexpr std::size_t kResults = Results;
     static constexpr const char* kVersionNames[kVersions] = {"TLSv1.2", "TLSv1.3", "other"};
+    static constexpr const char* kResultNames[kResults] = {"ok", "failed"};
+    template <class T> using PerResultVersion = std::array<std::array<T, kVersions>, kResults>;
+    template <class T> static constexpr PerResultVersion<T> all(T value) {
+        PerResultVersion<T> out{};
+        for (auto& row : out) {
+            row.fill(value);
+        }
+        return out;
+    }
+    // lacquer_tls_handshakes_total{result,version}
+    PerResultVersion<std::uint32_t> handshakes = all(metrics::kNoSlot);
+    // lacquer_tls_resumptions_total
+    std::uint32_t resumed = metrics::kNoSlot;
+    // lacquer_tls_handshake_seconds{result,version}: from accept to done (or to the failure)
+    PerResultVersion<metrics::HistogramSlots> seconds =
+        all(metrics::HistogramSlots{metrics::kNoSlot});
 };
 
 struct TlsCertificateFiles {
@@ -36,6 +53,7 @@ struct TlsCertificateFiles {
     std::string private_key; // PEM
     // SNI names ("api.example.com", "*.example.com"); empty for the default certificate.
     std::vector<std::string> names;
+    std::string ocsp; // a DER OCSP response for the certificate, stapled on request ("" = none)
 };
 
 struct TlsServerOptions {
@@ -47,16 +65,20 @@ struct TlsServerOptions {
 class TlsServerContext {
 public:
     // Reads the files. nullptr on failure, with `error` and the index of the certificate entry
-    // at fault in `failed_entry` (SIZE_MAX when it is the ciphers).
+    // at fault in `failed_entry` (SIZE_MAX when it is the ciphers); `ocsp_at_fault` (when set)
+    // says whether it was the entry's OCSP response file. `stats` (or nullptr: nothing
+    // counted) outlives the context.
     static std::shared_ptr<TlsServerContext> create(const TlsServerOptions& options,
-                                                    TlsStats* stats, std::string& error,
-                                                    std::size_t& failed_entry);
+                                                    const TlsStats* stats, std::string& error,
+                                                    std::size_t& failed_entry,
+                                                    bool* ocsp_at_fault = nullptr);
     ~TlsServerContext();
     TlsServerContext(const TlsServerContext&) = delete;
     TlsServerContext& operator=(const TlsServerContext&) = delete;
 
-    // A server-side transport for an accepted socket.
-    std::unique_ptr<Transport> accept(int fd) const;
+    // A server-side transport for an accepted socket; its handshake counts into `shard` (the
+    // accepting worker's; nullptr: not counted).
+    std::unique_ptr<Transport> accept(int fd, metrics::Shard* shard) const;
 
     struct Impl;
 
@@ -75,7 +97,7 @@ struct TlsClientOptions {
 class TlsClientContext {
 public:
     static std::shared_ptr<TlsClientContext> create(const TlsClientOptions& options,
-                                                    TlsStats* stats, std::string& error);
+                                                    std::string& error);
     ~TlsClientContext();
     TlsClientContext(const TlsClientContext&) = delete;
     TlsClientContext& operator=(const TlsClientContext&) = delete;

@@ -42,6 +42,33 @@ TEST(WriteConfig, TheRepositoryExamplesLoadAgainIntoTheSameConfig) {
     }
 }
 
+TEST(WriteConfig, TlsOcspFilesSurvive) {
+    const Config c = load_config_string(R"(listen:
+  - address: 127.0.0.1:8443
+    tls:
+      certificate: /c.pem
+      private_key: /c.key
+      ocsp: /c.ocsp.der
+      sni:
+        - names: [api.example.com]
+          certificate: /a.pem
+          private_key: /a.key
+          ocsp: /a.ocsp.der
+origins:
+  api:
+    servers:
+      - address: 127.0.0.1:9000
+)",
+                                        "t.yaml");
+    ASSERT_TRUE(c.listen[0].tls);
+    EXPECT_EQ(c.listen[0].tls->certificates.at(0).ocsp, "/c.ocsp.der");
+    EXPECT_EQ(c.listen[0].tls->certificates.at(0).ocsp_mark.line, 6);
+    EXPECT_EQ(c.listen[0].tls->certificates.at(1).ocsp, "/a.ocsp.der");
+    const std::string printed = write_config_yaml(c);
+    EXPECT_NE(printed.find("ocsp: \"/a.ocsp.der\""), std::string::npos) << printed;
+    expect_round_trip(c);
+}
+
 TEST(WriteConfig, EveryKindOfSettingSurvivesIncludingQuotingTraps) {
     const Config c = load_config_string(R"(workers: 3
 merge_slashes: false

@@ -3,6 +3,7 @@
 // wait for it), a large transfer through partial writes and bytes buffered inside TLS,
 // verification (a certificate from an unknown CA fails with its reason; the right CA file and
 // name pass), mTLS, session resumption to the same server, and garbage bytes on a TLS listener.
+#include "lacquer/metrics/registry.h"
 #include "lacquer/net/connection.h"
 #include "lacquer/net/tls_context.h"
 #include "lacquer/net/worker.h"
@@ -56,6 +57,16 @@ protected:
         delete shared_certs;
     }
     void SetUp() override {
+        // The slots the server declares (server/tls_setup.cc), in a registry of this test's own.
+        for (std::size_t r = 0; r < TlsStats::kResults; ++r) {
+            for (std::size_t v = 0; v < TlsStats::kVersions; ++v) {
+                const metrics::Labels labels{{"result", TlsStats::kResultNames[r]},
+                                             {"version", TlsStats::kVersionNames[v]}};
+                stats_.handshakes[r][v] = registry_.counter("handshakes", "", labels);
+                stats_.seconds[r][v] = registry_.histogram("seconds", "", labels);
+            }
+        }
+        stats_.resumed = registry_.counter("resumed", "");
         listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
@@ -72,7 +83,7 @@ protected:
     std::shared_ptr<TlsServerContext> server_context(bool require_client_cert = false) {
         TlsServerOptions options;
         options.certificates.push_back(
-            {shared_certs->localhost.certificate, shared_certs->localhost.private_key, {}});
+            {shared_certs->localhost.certificate, shared_certs->localhost.private_key, {}, {}});
         std::string error;
         std::size_t failed = 0;
         auto ctx = TlsServerContext::create(options, &stats_, error, failed);
@@ -82,7 +93,7 @@ protected:
     }
     std::shared_ptr<TlsClientContext> client_context(TlsClientOptions options) {
         std::string error;
-        auto ctx = TlsClientContext::create(options, nullptr, error);
+        auto ctx = TlsClientContext::create(options, error);
         EXPECT_NE(ctx, nullptr) << error;
         return ctx;
     }
@@ -101,7 +112,8 @@ protected:
         EXPECT_NE(pair.client, nullptr) << error;
         const int near = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
         EXPECT_GE(near, 0);
-        pair.server = Connection::adopt(worker_, near, nullptr, &server, server_ctx.accept(near));
+        pair.server =
+            Connection::adopt(worker_, near, nullptr, &server, server_ctx.accept(near, &shard_));
         return pair;
     }
 
@@ -117,6 +129,17 @@ protected:
     }
 
     static test::TestCerts* shared_certs;
+    // The handshakes counted in this worker's shard, and how many of them the histogram saw.
+    std::uint64_t counted(TlsStats::Result r, TlsStats::Version v) const {
+        return shard_.get(stats_.handshakes[r][v]);
+    }
+    std::uint64_t timed(TlsStats::Result r, TlsStats::Version v) const {
+        const auto count_slot = static_cast<std::uint32_t>(metrics::kLatencyBuckets.size() + 2);
+        return shard_.get(stats_.seconds[r][v].first + count_slot);
+    }
+
+    metrics::Registry registry_{1024};
+    metrics::Shard shard_{1024};
     TlsStats stats_;
     Worker worker_{0};
     int listener_ = -1;
@@ -141,7 +164,9 @@ TEST_F(TlsConnectionTest, BytesQueuedBeforeTheHandshakeArriveAfterItBothWays) {
     EXPECT_TRUE(server.saw(ConnEvent::Connected));
     EXPECT_EQ(pair.server->tls_version(), "TLSv1.3");
     EXPECT_EQ(pair.server->tls_server_name(), "localhost");
-    EXPECT_EQ(stats_.handshakes_ok[TlsStats::Tls13].load(), 1u);
+    EXPECT_EQ(counted(TlsStats::Ok, TlsStats::Tls13), 1u);
+    EXPECT_EQ(timed(TlsStats::Ok, TlsStats::Tls13), 1u);
+    EXPECT_EQ(counted(TlsStats::Failed, TlsStats::Tls13), 0u);
 }
 
 TEST_F(TlsConnectionTest, AMebibyteCrossesInOrderThroughPartialWritesAndBufferedRecords) {
@@ -166,7 +191,7 @@ TEST_F(TlsConnectionTest, AMebibyteCrossesInOrderThroughPartialWritesAndBuffered
 TEST_F(TlsConnectionTest, AnUnknownCaFailsVerificationWithItsReason) {
     TlsServerOptions options;
     options.certificates.push_back(
-        {shared_certs->self_signed.certificate, shared_certs->self_signed.private_key, {}});
+        {shared_certs->self_signed.certificate, shared_certs->self_signed.private_key, {}, {}});
     std::string error;
     std::size_t failed = 0;
     auto server_ctx = TlsServerContext::create(options, &stats_, error, failed);
@@ -203,7 +228,8 @@ TEST_F(TlsConnectionTest, TheSecondConnectionToAServerResumesItsSession) {
         pair.server->write("pong"); // TLS 1.3 tickets come after the handshake
         ASSERT_TRUE(run_until([&] { return server.got == "ping" && client.got == "pong"; }));
     }
-    EXPECT_EQ(stats_.resumed.load(), 1u);
+    EXPECT_EQ(shard_.get(stats_.resumed), 1u);
+    EXPECT_EQ(counted(TlsStats::Ok, TlsStats::Tls13), 2u);
 }
 
 TEST_F(TlsConnectionTest, GarbageOnATlsListenerIsAnErrorNotACrash) {
@@ -212,13 +238,22 @@ TEST_F(TlsConnectionTest, GarbageOnATlsListenerIsAnErrorNotACrash) {
     ASSERT_EQ(::connect(far, address_.get(), address_.length), 0);
     const int near = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
     Recorder server;
-    auto conn = Connection::adopt(worker_, near, nullptr, &server, server_ctx->accept(near));
+    auto conn =
+        Connection::adopt(worker_, near, nullptr, &server, server_ctx->accept(near, &shard_));
     const std::string garbage = "GET / HTTP/1.1\r\nHost: x\r\n\r\n\x16\x03\x01\xff\xff";
     ASSERT_EQ(::send(far, garbage.data(), garbage.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(garbage.size()));
     ASSERT_TRUE(run_until([&] { return server.saw(ConnEvent::Error); }));
     EXPECT_FALSE(server.saw(ConnEvent::Connected));
     EXPECT_TRUE(server.got.empty());
+    conn.reset(); // a failure counts once, whether the handshake or the close sees it first
+    EXPECT_EQ(counted(TlsStats::Failed, TlsStats::Other) +
+                  counted(TlsStats::Failed, TlsStats::Tls12) +
+                  counted(TlsStats::Failed, TlsStats::Tls13),
+              1u);
+    EXPECT_EQ(timed(TlsStats::Failed, TlsStats::Other) + timed(TlsStats::Failed, TlsStats::Tls12) +
+                  timed(TlsStats::Failed, TlsStats::Tls13),
+              1u);
     ::close(far);
 }
 
