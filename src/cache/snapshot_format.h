@@ -23,6 +23,13 @@ inline constexpr std::string_view kMagic = "LACQSNAP";
 // Changes with anything a reader of this version could misread; a file of another id with the
 // same version (a build that changed the layout without saying so) is refused too.
 inline constexpr std::string_view kFormatText =
+    "lacquer snapshot v2: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
+    "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines; "
+    "byte 7 the eviction queue (0x80 main) and hits (low bits, <= 3)";
+// Version 1 (the same layout, byte 7 always 0) is still read: its objects come back on
+// probation, as that version's reader put them.
+inline constexpr std::uint32_t kFormatVersion1 = 1;
+inline constexpr std::string_view kFormatTextV1 =
     "lacquer snapshot v1: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
     "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines";
 inline constexpr std::size_t kMaxBuildSize = 256;
@@ -37,11 +44,21 @@ enum class BlockKind : std::uint32_t { Objects = 1, End = 2 };
 inline constexpr std::uint8_t kMustRevalidate = 1;
 inline constexpr std::uint8_t kWithAuthorization = 2;
 
+// Record::queue (version 2): where the object was in the store's eviction order, so a restart
+// brings the hot set back in S3-FIFO's main queue, not on probation where the first scan after
+// the restart would push it out.
+inline constexpr std::uint8_t kQueueMain = 0x80;
+inline constexpr std::uint8_t kQueueHitBits = 0x03;
+inline constexpr std::uint8_t kQueueMaxHits = 3;
+inline constexpr bool queue_plausible(std::uint8_t queue) {
+    return (queue & ~(kQueueMain | kQueueHitBits)) == 0 && (queue & kQueueHitBits) <= kQueueMaxHits;
+}
+
 struct Record {
     std::uint32_t record_bytes = 0; // this struct, the strings and the body
     std::uint16_t status = 0;
     std::uint8_t flags = 0;
-    std::uint8_t reserved = 0;
+    std::uint8_t queue = 0;        // kQueueMain | hits; 0 in version 1
     std::uint64_t fingerprint = 0; // KeyPolicyFingerprint of the key when written
     std::int64_t age_ms = 0;       // at the write, >= 0
     std::int64_t ttl_ms = 0;
@@ -73,7 +90,7 @@ inline void encode(const Record& r, char* out) {
     char* p = put(out, r.record_bytes);
     p = put(p, r.status);
     p = put(p, r.flags);
-    p = put(p, r.reserved);
+    p = put(p, r.queue);
     p = put(p, r.fingerprint);
     p = put(p, r.age_ms);
     p = put(p, r.ttl_ms);
@@ -90,7 +107,7 @@ inline void decode(const char* in, Record& r) {
     const char* p = get(in, r.record_bytes);
     p = get(p, r.status);
     p = get(p, r.flags);
-    p = get(p, r.reserved);
+    p = get(p, r.queue);
     p = get(p, r.fingerprint);
     p = get(p, r.age_ms);
     p = get(p, r.ttl_ms);
