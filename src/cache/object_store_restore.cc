@@ -54,4 +54,31 @@ ObjectStore::Restored ObjectStore::restore(ObjectRef object, QueuePlace place) {
     return Restored::Yes;
 }
 
+std::vector<ObjectStore::Ghost> ObjectStore::ghosts() const {
+    std::vector<Ghost> out;
+    for (std::size_t i = 0; ghost_slots_ > 0 && i < kShards; ++i) {
+        const Shard& s = shards_[i];
+        std::lock_guard<std::mutex> lock(s.mutex);
+        for (std::size_t slot = 0; slot < ghost_slots_; ++slot) {
+            if (s.ghost[slot] != 0) {
+                out.push_back({static_cast<std::uint32_t>(i), s.ghost[slot]});
+            }
+        }
+    }
+    return out;
+}
+
+void ObjectStore::restore_ghosts(const std::vector<Ghost>& ghosts) {
+    if (ghost_slots_ == 0) {
+        return;
+    }
+    for (const Ghost& g : ghosts) {
+        if (g.shard < kShards && g.hash != 0) {
+            Shard& s = shards_[g.shard];
+            std::lock_guard<std::mutex> lock(s.mutex);
+            ghost_remember(s, g.hash);
+        }
+    }
+}
+
 } // namespace lacquer::cache

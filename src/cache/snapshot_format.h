@@ -4,8 +4,9 @@
 //   header  "LACQSNAP" u32 version u32 header_bytes u64 format_id i64 written_unix
 //           u16 build_size, build bytes, u64 XXH3 of all the header before it
 //   block   u32 kind u32 count u64 payload_bytes u64 payload_xxh3 u64 XXH3 of those 24 bytes,
-//           then the payload: `count` records (kind Objects), nothing (kind End: `count` is the
-//           file's object total and payload_xxh3 the sum of the object blocks' payload bytes)
+//           then the payload: `count` records (kind Objects), `count` ghosts (kind Ghosts,
+//           version 2), nothing (kind End: `count` is the file's object total and payload_xxh3
+//           the sum of the other blocks' payload bytes)
 //   record  Record (kRecordBytes) then key, head, etag, last_modified, vary, tags, body
 // The hashes are not stored: the reader computes them from the key, as build_key() does.
 
@@ -25,7 +26,8 @@ inline constexpr std::string_view kMagic = "LACQSNAP";
 inline constexpr std::string_view kFormatText =
     "lacquer snapshot v2: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
     "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines; "
-    "byte 7 the eviction queue (0x80 main) and hits (low bits, <= 3)";
+    "byte 7 the eviction queue (0x80 main) and hits (low bits, <= 3); ghost blocks (kind 3) of "
+    "u32 shard u32 hash before the end block";
 // Version 1 (the same layout, byte 7 always 0) is still read: its objects come back on
 // probation, as that version's reader put them.
 inline constexpr std::uint32_t kFormatVersion1 = 1;
@@ -38,7 +40,9 @@ inline constexpr std::size_t kRecordBytes = 84;
 // A writer closes a block past this many payload bytes (a larger object gets a block alone).
 inline constexpr std::size_t kBlockTarget = 1 << 20;
 
-enum class BlockKind : std::uint32_t { Objects = 1, End = 2 };
+// Ghosts (version 2): `count` pairs u32 shard, u32 hash of S3-FIFO's ghost list, before End.
+enum class BlockKind : std::uint32_t { Objects = 1, End = 2, Ghosts = 3 };
+inline constexpr std::size_t kGhostBytes = 8;
 
 // Record::flags bits.
 inline constexpr std::uint8_t kMustRevalidate = 1;

@@ -253,6 +253,14 @@ private:
                 }
                 return in_.at_end() ? true : fail("bytes after the end block");
             }
+            if (kind == static_cast<std::uint32_t>(fmt::BlockKind::Ghosts) &&
+                version_ != fmt::kFormatVersion1) {
+                if (!read_ghosts(count, bytes, payload_hash)) {
+                    return false;
+                }
+                payload_total_ += bytes;
+                continue;
+            }
             if (kind != static_cast<std::uint32_t>(fmt::BlockKind::Objects) || count == 0) {
                 return fail("corrupt block header at byte " + std::to_string(in_.offset() - 32));
             }
@@ -317,6 +325,32 @@ private:
         }
         if (options_.verify_checksums && XXH3_64bits_digest(&state) != payload_hash) {
             return fail("block checksum mismatch at byte " + std::to_string(in_.offset() - bytes));
+        }
+        return true;
+    }
+
+    // A block of S3-FIFO ghosts: `count` (shard, hash) pairs, one block per file.
+    bool read_ghosts(std::uint32_t count, std::uint64_t bytes, std::uint64_t payload_hash) {
+        if (count == 0 || bytes != std::uint64_t{count} * fmt::kGhostBytes || !ghosts_.empty() ||
+            count > (ObjectStore::kShards << 16)) {
+            return fail("corrupt ghost block at byte " + std::to_string(in_.offset() - 32));
+        }
+        scratch_.clear();
+        if (!in_.read(scratch_, bytes)) {
+            return truncated("ghost block");
+        }
+        if (options_.verify_checksums && xxh3(scratch_) != payload_hash) {
+            return fail("block checksum mismatch at byte " + std::to_string(in_.offset() - bytes));
+        }
+        ghosts_.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            ObjectStore::Ghost g;
+            fmt::get(fmt::get(scratch_.data() + std::size_t{i} * fmt::kGhostBytes, g.shard),
+                     g.hash);
+            if (g.shard >= ObjectStore::kShards || g.hash == 0) {
+                return fail("corrupt ghost " + std::to_string(i));
+            }
+            ghosts_.push_back(g);
         }
         return true;
     }
@@ -434,6 +468,8 @@ private:
         }
         staged_.clear();
         places_.clear();
+        store_.restore_ghosts(ghosts_);
+        ghosts_.clear();
     }
 
     Input in_;
@@ -449,6 +485,7 @@ private:
     std::uint64_t staged_bytes_ = 0;
     std::vector<ObjectRef> staged_;
     std::vector<ObjectStore::QueuePlace> places_; // of staged_[i]
+    std::vector<ObjectStore::Ghost> ghosts_;
     std::uint32_t version_ = 0;
     // Hashes a block as it is read (the struct is opaque in the shared library's ABI).
     std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> hash_state_{XXH3_createState(),

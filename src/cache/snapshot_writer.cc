@@ -205,6 +205,23 @@ SnapshotWrite write_snapshot(const ObjectStore& store, const std::string& path,
         }
     });
     flush();
+    // S3-FIFO's ghost list: what was dropped from probation lately goes straight to the main
+    // queue when asked again after the restart too.
+    const std::vector<ObjectStore::Ghost> ghosts = store.ghosts();
+    if (!ghosts.empty()) {
+        payload.clear();
+        for (const ObjectStore::Ghost& g : ghosts) {
+            char pair[fmt::kGhostBytes];
+            fmt::put(fmt::put(pair, g.shard), g.hash);
+            payload.append(pair, sizeof pair);
+        }
+        block.clear();
+        put_block_header(block, fmt::BlockKind::Ghosts, static_cast<std::uint32_t>(ghosts.size()),
+                         payload.size(), XXH3_64bits(payload.data(), payload.size()));
+        out.write(block);
+        out.write(payload);
+        payload_total += payload.size();
+    }
     block.clear();
     put_block_header(block, fmt::BlockKind::End, static_cast<std::uint32_t>(result.objects), 0,
                      payload_total);

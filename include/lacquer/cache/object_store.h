@@ -99,6 +99,15 @@ public:
     Restored restore(ObjectRef object, QueuePlace place);
     // Where `o` is in the eviction order now (for a snapshot's record).
     static QueuePlace queue_place(const StoredObject& o) { return {o.in_main(), o.hits()}; }
+    // S3-FIFO's ghost list (the hashes lately dropped from the small queue, which go straight
+    // to the main queue when asked again), each with its shard; remembered again on restore
+    // (a store of another size keeps those its slots have room for). Empty with CLOCK.
+    struct Ghost {
+        std::uint32_t shard = 0;
+        std::uint32_t hash = 0;
+    };
+    std::vector<Ghost> ghosts() const;
+    void restore_ghosts(const std::vector<Ghost>& ghosts);
 
     StoreStats stats() const;
     std::uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
