@@ -514,5 +514,34 @@ TEST_F(LiveReload, WorkersAddedByAReloadAcceptOnAUnixListenerToo) {
     }
 }
 
+TEST_F(LiveReload, LacquerctlReloadThatMovesTheAdminListenerSaysWhereItIsNow) {
+    start(config(2));
+    const std::uint16_t old_admin = proxy_->admin_port();
+    const std::uint16_t new_admin = free_port();
+    const std::string file = proxy_->config_path().string();
+    proxy_->rewrite_config(config(2, "127.0.0.1:" + std::to_string(new_admin)));
+    // The file's address is not listening yet: lacquerctl says how to reach the running one.
+    ProgramRun run = lacquerctl({"--config", file, "--token-file", token_file_, "reload"});
+    EXPECT_EQ(run.exit_code, 3) << run.stderr_text; // Unreachable
+    EXPECT_THAT(run.stderr_text, HasSubstr("pass it with --admin HOST:PORT"));
+    // Asked on the old address: applied, and the new one is said.
+    run = lacquerctl({"--config", file, "--admin", "127.0.0.1:" + std::to_string(old_admin),
+                      "--token-file", token_file_, "reload"});
+    EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+    EXPECT_EQ(
+        run.stdout_text,
+        "applied generation 2\nthe admin listener moved to 127.0.0.1:" + std::to_string(new_admin) +
+            " (" + file + "): later commands with --config " + file +
+            " find it there; drop --admin 127.0.0.1:" + std::to_string(old_admin) + "\n");
+    // And so they do.
+    run = lacquerctl({"--config", file, "--token-file", token_file_, "config"});
+    EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+    // A reload that keeps the address says nothing more.
+    run = lacquerctl({"--config", file, "--admin", "127.0.0.1:" + std::to_string(new_admin),
+                      "--token-file", token_file_, "reload"});
+    EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+    EXPECT_EQ(run.stdout_text, "applied generation 3\n");
+}
+
 } // namespace
 } // namespace lacquer::test
