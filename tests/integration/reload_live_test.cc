@@ -445,8 +445,10 @@ TEST_F(LiveReload, ShrinkingThenGrowingTakesAdoptedSocketsBackInsteadOfOpeningMo
     // later takes such a socket back before any new one is opened. Before, 1 -> 3 opened two
     // more (6) and every shrink-then-grow cycle added to the group until a restart.
     int generation = 1;
-    for (const auto& [workers, want] : std::vector<std::pair<int, ListenCount>>{
+    for (const auto& step : std::vector<std::pair<int, ListenCount>>{
              {4, {4, 4}}, {1, {4, 4}}, {3, {4, 4}}, {2, {4, 4}}, {4, {4, 4}}, {5, {5, 5}}}) {
+        const int workers = step.first;
+        const ListenCount want = step.second;
         proxy_->rewrite_config(config(workers));
         const Response r = post_reload(admin);
         ASSERT_EQ(r.status, 200) << r.summary();
