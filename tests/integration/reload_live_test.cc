@@ -149,13 +149,18 @@ std::string describe(const ListenCount& c) {
 int descriptors_of(pid_t pid, const std::set<std::string>& inodes) {
     int n = 0;
     const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    // Descriptors close while this reads (a retiring worker's): no step may throw.
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(fds, ec)) {
-        const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
-        if (!ec && target.rfind("socket:[", 0) == 0 &&
+    std::filesystem::directory_iterator it(fds, ec);
+    for (int step = 0; !ec && it != std::filesystem::directory_iterator() && step < 100000;
+         ++step) {
+        std::error_code link_error;
+        const std::string target = std::filesystem::read_symlink(it->path(), link_error).string();
+        if (!link_error && target.rfind("socket:[", 0) == 0 &&
             inodes.count(target.substr(8, target.size() - 9)) > 0) {
             ++n;
         }
+        it.increment(ec);
     }
     return n;
 }
