@@ -4,8 +4,9 @@
 //   header  "LACQSNAP" u32 version u32 header_bytes u64 format_id i64 written_unix
 //           u16 build_size, build bytes, u64 XXH3 of all the header before it
 //   block   u32 kind u32 count u64 payload_bytes u64 payload_xxh3 u64 XXH3 of those 24 bytes,
-//           then the payload: `count` records (kind Objects), nothing (kind End: `count` is the
-//           file's object total and payload_xxh3 the sum of the object blocks' payload bytes)
+//           then the payload: `count` records (kind Objects), `count` ghosts (kind Ghosts,
+//           version 2), nothing (kind End: `count` is the file's object total and payload_xxh3
+//           the sum of the other blocks' payload bytes)
 //   record  Record (kRecordBytes) then key, head, etag, last_modified, vary, tags, body
 // The hashes are not stored: the reader computes them from the key, as build_key() does.
 
@@ -23,6 +24,14 @@ inline constexpr std::string_view kMagic = "LACQSNAP";
 // Changes with anything a reader of this version could misread; a file of another id with the
 // same version (a build that changed the layout without saying so) is refused too.
 inline constexpr std::string_view kFormatText =
+    "lacquer snapshot v2: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
+    "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines; "
+    "byte 7 the eviction queue (0x80 main) and hits (low bits, <= 3); ghost blocks (kind 3) of "
+    "u32 shard u32 hash before the end block";
+// Version 1 (the same layout, byte 7 always 0) is still read: its objects come back on
+// probation, as that version's reader put them.
+inline constexpr std::uint32_t kFormatVersion1 = 1;
+inline constexpr std::string_view kFormatTextV1 =
     "lacquer snapshot v1: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
     "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines";
 inline constexpr std::size_t kMaxBuildSize = 256;
@@ -31,17 +40,29 @@ inline constexpr std::size_t kRecordBytes = 84;
 // A writer closes a block past this many payload bytes (a larger object gets a block alone).
 inline constexpr std::size_t kBlockTarget = 1 << 20;
 
-enum class BlockKind : std::uint32_t { Objects = 1, End = 2 };
+// Ghosts (version 2): `count` pairs u32 shard, u32 hash of S3-FIFO's ghost list, before End.
+enum class BlockKind : std::uint32_t { Objects = 1, End = 2, Ghosts = 3 };
+inline constexpr std::size_t kGhostBytes = 8;
 
 // Record::flags bits.
 inline constexpr std::uint8_t kMustRevalidate = 1;
 inline constexpr std::uint8_t kWithAuthorization = 2;
 
+// Record::queue (version 2): where the object was in the store's eviction order, so a restart
+// brings the hot set back in S3-FIFO's main queue, not on probation where the first scan after
+// the restart would push it out.
+inline constexpr std::uint8_t kQueueMain = 0x80;
+inline constexpr std::uint8_t kQueueHitBits = 0x03;
+inline constexpr std::uint8_t kQueueMaxHits = 3;
+inline constexpr bool queue_plausible(std::uint8_t queue) {
+    return (queue & ~(kQueueMain | kQueueHitBits)) == 0 && (queue & kQueueHitBits) <= kQueueMaxHits;
+}
+
 struct Record {
     std::uint32_t record_bytes = 0; // this struct, the strings and the body
     std::uint16_t status = 0;
     std::uint8_t flags = 0;
-    std::uint8_t reserved = 0;
+    std::uint8_t queue = 0;        // kQueueMain | hits; 0 in version 1
     std::uint64_t fingerprint = 0; // KeyPolicyFingerprint of the key when written
     std::int64_t age_ms = 0;       // at the write, >= 0
     std::int64_t ttl_ms = 0;
@@ -73,7 +94,7 @@ inline void encode(const Record& r, char* out) {
     char* p = put(out, r.record_bytes);
     p = put(p, r.status);
     p = put(p, r.flags);
-    p = put(p, r.reserved);
+    p = put(p, r.queue);
     p = put(p, r.fingerprint);
     p = put(p, r.age_ms);
     p = put(p, r.ttl_ms);
@@ -90,7 +111,7 @@ inline void decode(const char* in, Record& r) {
     const char* p = get(in, r.record_bytes);
     p = get(p, r.status);
     p = get(p, r.flags);
-    p = get(p, r.reserved);
+    p = get(p, r.queue);
     p = get(p, r.fingerprint);
     p = get(p, r.age_ms);
     p = get(p, r.ttl_ms);

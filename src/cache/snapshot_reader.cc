@@ -109,9 +109,11 @@ std::uint64_t xxh3(std::string_view bytes) {
 }
 
 // The fields of a record as StoredObject can hold them; false when they are not.
-bool plausible(const fmt::Record& r) {
-    return r.status <= 999 && r.flags <= 3 && r.reserved == 0 && r.age_ms >= 0 &&
-           r.age_ms < kMaxMillis && r.ttl_ms >= 0 && r.ttl_ms < kMaxMillis && r.stale_ms >= 0 &&
+bool plausible(const fmt::Record& r, std::uint32_t version) {
+    const bool queue =
+        version == fmt::kFormatVersion1 ? r.queue == 0 : fmt::queue_plausible(r.queue);
+    return queue && r.status <= 999 && r.flags <= 3 && r.age_ms >= 0 && r.age_ms < kMaxMillis &&
+           r.ttl_ms >= 0 && r.ttl_ms < kMaxMillis && r.stale_ms >= 0 &&
            r.stale_ms <= StoredObject::kMaxWindowMs && r.stale_if_error_ms >= 0 &&
            r.stale_if_error_ms <= StoredObject::kMaxWindowMs && r.stale_since_ms >= -1 &&
            r.stale_since_ms < kMaxMillis && r.key_size > 0 &&
@@ -131,6 +133,7 @@ public:
             publish();
         } else {
             staged_.clear();
+            places_.clear();
             const std::string build = std::move(result_.build);
             result_ = SnapshotLoad{};
             result_.build = build;
@@ -175,9 +178,10 @@ private:
                         " is newer than this build reads (" +
                         std::to_string(kSnapshotFormatVersion) + ")");
         }
-        if (version != kSnapshotFormatVersion) {
+        if (version != kSnapshotFormatVersion && version != fmt::kFormatVersion1) {
             return fail("unknown format version " + std::to_string(version));
         }
+        version_ = version;
         constexpr std::size_t kFixed = 8 + 4 + 4 + 8 + 8 + 2 + 8;
         if (size < kFixed || size > kFixed + fmt::kMaxBuildSize) {
             return fail("corrupt header (size " + std::to_string(size) + ")");
@@ -205,7 +209,8 @@ private:
                 c = '?';
             }
         }
-        if (format_id != xxh3(fmt::kFormatText)) {
+        if (format_id !=
+            xxh3(version_ == fmt::kFormatVersion1 ? fmt::kFormatTextV1 : fmt::kFormatText)) {
             return fail("format id differs from this build's (written by " + result_.build + ")");
         }
         // Wall time that passed while no process kept the objects, rounded up to whole seconds
@@ -248,6 +253,14 @@ private:
                 }
                 return in_.at_end() ? true : fail("bytes after the end block");
             }
+            if (kind == static_cast<std::uint32_t>(fmt::BlockKind::Ghosts) &&
+                version_ != fmt::kFormatVersion1) {
+                if (!read_ghosts(count, bytes, payload_hash)) {
+                    return false;
+                }
+                payload_total_ += bytes;
+                continue;
+            }
             if (kind != static_cast<std::uint32_t>(fmt::BlockKind::Objects) || count == 0) {
                 return fail("corrupt block header at byte " + std::to_string(in_.offset() - 32));
             }
@@ -281,7 +294,8 @@ private:
             const std::uint64_t total = std::uint64_t{fmt::kRecordBytes} + r.key_size +
                                         r.head_size + r.etag_size + r.lm_size + r.vary_size +
                                         r.tags_size + r.body_size;
-            if (!plausible(r) || total != r.record_bytes || total - fmt::kRecordBytes > left) {
+            if (!plausible(r, version_) || total != r.record_bytes ||
+                total - fmt::kRecordBytes > left) {
                 return fail("corrupt record " + std::to_string(records_));
             }
             const std::uint64_t strings = total - fmt::kRecordBytes - r.body_size;
@@ -302,6 +316,8 @@ private:
             if (o) {
                 staged_bytes_ += o->charge();
                 staged_.push_back(std::move(o));
+                places_.push_back({(r.queue & fmt::kQueueMain) != 0,
+                                   static_cast<std::uint8_t>(r.queue & fmt::kQueueHitBits)});
             }
         }
         if (left != 0) {
@@ -309,6 +325,32 @@ private:
         }
         if (options_.verify_checksums && XXH3_64bits_digest(&state) != payload_hash) {
             return fail("block checksum mismatch at byte " + std::to_string(in_.offset() - bytes));
+        }
+        return true;
+    }
+
+    // A block of S3-FIFO ghosts: `count` (shard, hash) pairs, one block per file.
+    bool read_ghosts(std::uint32_t count, std::uint64_t bytes, std::uint64_t payload_hash) {
+        if (count == 0 || bytes != std::uint64_t{count} * fmt::kGhostBytes || !ghosts_.empty() ||
+            count > (ObjectStore::kShards << 16)) {
+            return fail("corrupt ghost block at byte " + std::to_string(in_.offset() - 32));
+        }
+        scratch_.clear();
+        if (!in_.read(scratch_, bytes)) {
+            return truncated("ghost block");
+        }
+        if (options_.verify_checksums && xxh3(scratch_) != payload_hash) {
+            return fail("block checksum mismatch at byte " + std::to_string(in_.offset() - bytes));
+        }
+        ghosts_.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            ObjectStore::Ghost g;
+            fmt::get(fmt::get(scratch_.data() + std::size_t{i} * fmt::kGhostBytes, g.shard),
+                     g.hash);
+            if (g.shard >= ObjectStore::kShards || g.hash == 0) {
+                return fail("corrupt ghost " + std::to_string(i));
+            }
+            ghosts_.push_back(g);
         }
         return true;
     }
@@ -406,17 +448,28 @@ private:
         return true;
     }
 
+    // Each object back in its queue with its hits (version 1: on probation), in the file's
+    // order, which is each shard's queues newest first.
     void publish() {
-        for (ObjectRef& o : staged_) {
-            const std::size_t charge = o->charge();
-            if (store_.insert(std::move(o))) {
+        for (std::size_t i = 0; i < staged_.size(); ++i) {
+            const std::size_t charge = staged_[i]->charge();
+            switch (store_.restore(std::move(staged_[i]), places_[i])) {
+            case ObjectStore::Restored::Yes:
                 ++result_.loaded;
                 result_.bytes += charge;
-            } else {
+                break;
+            case ObjectStore::Restored::OverBudget:
                 ++result_.over_budget;
+                break;
+            case ObjectStore::Restored::NewerStored:
+                ++result_.newer_stored;
+                break;
             }
         }
         staged_.clear();
+        places_.clear();
+        store_.restore_ghosts(ghosts_);
+        ghosts_.clear();
     }
 
     Input in_;
@@ -431,6 +484,9 @@ private:
     std::uint64_t payload_total_ = 0;
     std::uint64_t staged_bytes_ = 0;
     std::vector<ObjectRef> staged_;
+    std::vector<ObjectStore::QueuePlace> places_; // of staged_[i]
+    std::vector<ObjectStore::Ghost> ghosts_;
+    std::uint32_t version_ = 0;
     // Hashes a block as it is read (the struct is opaque in the shared library's ABI).
     std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> hash_state_{XXH3_createState(),
                                                                                 &XXH3_freeState};

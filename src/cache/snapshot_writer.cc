@@ -116,6 +116,9 @@ bool append_record(const StoredObject& o, core::Instant now, std::uint64_t finge
     r.flags =
         static_cast<std::uint8_t>((w.must_revalidate ? fmt::kMustRevalidate : 0) |
                                   (w.reusable_with_authorization ? fmt::kWithAuthorization : 0));
+    const ObjectStore::QueuePlace place = ObjectStore::queue_place(o);
+    r.queue = static_cast<std::uint8_t>((place.main ? fmt::kQueueMain : 0) |
+                                        std::min(place.hits, fmt::kQueueMaxHits));
     r.fingerprint = fingerprint;
     const std::int64_t age = std::max<std::int64_t>(0, millis(now - o.stored_at()));
     r.age_ms = age;
@@ -202,6 +205,23 @@ SnapshotWrite write_snapshot(const ObjectStore& store, const std::string& path,
         }
     });
     flush();
+    // S3-FIFO's ghost list: what was dropped from probation lately goes straight to the main
+    // queue when asked again after the restart too.
+    const std::vector<ObjectStore::Ghost> ghosts = store.ghosts();
+    if (!ghosts.empty()) {
+        payload.clear();
+        for (const ObjectStore::Ghost& g : ghosts) {
+            char pair[fmt::kGhostBytes];
+            fmt::put(fmt::put(pair, g.shard), g.hash);
+            payload.append(pair, sizeof pair);
+        }
+        block.clear();
+        put_block_header(block, fmt::BlockKind::Ghosts, static_cast<std::uint32_t>(ghosts.size()),
+                         payload.size(), XXH3_64bits(payload.data(), payload.size()));
+        out.write(block);
+        out.write(payload);
+        payload_total += payload.size();
+    }
     block.clear();
     put_block_header(block, fmt::BlockKind::End, static_cast<std::uint32_t>(result.objects), 0,
                      payload_total);
@@ -209,7 +229,7 @@ SnapshotWrite write_snapshot(const ObjectStore& store, const std::string& path,
     out.sync_and_close();
     result.bytes = out.written();
     if (out.error().empty() && result.objects > 0xffffffff) {
-        result.error = "too many objects for format version 1";
+        result.error = "too many objects for the snapshot format";
     } else if (!out.error().empty()) {
         result.error = temp + ": " + out.error();
     } else if (::rename(temp.c_str(), path.c_str()) != 0) {

@@ -18,7 +18,8 @@ bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-// A wildcard listen address is reached on the loopback of the same family.
+} // namespace
+
 Endpoint reachable(const config::HostPort& address) {
     if (address.host.empty() || address.host == "0.0.0.0") {
         return Endpoint{"127.0.0.1", address.port};
@@ -28,8 +29,6 @@ Endpoint reachable(const config::HostPort& address) {
     }
     return Endpoint{address.host, address.port};
 }
-
-} // namespace
 
 std::optional<std::string> read_token_file(const std::string& path, std::string& error) {
     std::ifstream in(path, std::ios::binary);

@@ -5,6 +5,7 @@
 
 #include "ctl/admin_client.h"
 #include "ctl/command_line.h"
+#include "lacquer/config/config.h"
 
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct ResolvedTarget {
 // missing or unreadable /etc/lacquer/lacquer.yaml means the defaults), but an invalid one is an
 // error, not silently ignored.
 ResolvedTarget resolve_target(const Invocation& invocation);
+
+// Where a listen address is reached from this host: a wildcard on the loopback of its family.
+Endpoint reachable(const config::HostPort& address);
 
 // The token as lacquerd reads it: the file's content without surrounding white space. nullopt
 // (and `error`) when the file cannot be read, is empty, or holds a line break inside.

@@ -56,6 +56,35 @@ std::optional<AdminAnswer> ask(const AdminTarget& target, std::string_view metho
     return std::move(x.answer);
 }
 
+// After a reload applied through --admin with --config FILE: when FILE moves the admin listener,
+// says where it is now, so that the next command (without the old --admin) is not left failing.
+void note_moved_admin(const Invocation& inv, const AdminTarget& target, std::ostream& out) {
+    if (inv.admin.empty() || !inv.config_given) {
+        return; // the address came from the file: lacquerd listened there already
+    }
+    std::optional<config::Config> config;
+    try {
+        config = config::load_config_file(inv.config_path);
+    } catch (const std::exception&) {
+        return; // lacquerd applied it, so it loaded; changed since: nothing sure to say
+    }
+    if (!config->admin.present) {
+        out << "the admin listener is gone (" << inv.config_path << " has no admin section)\n";
+        return;
+    }
+    if (config->admin.address.port == 0) {
+        out << "the admin listener moved to a port lacquerd picks (" << inv.config_path
+            << "): its log says which\n";
+        return;
+    }
+    const Endpoint now = reachable(config->admin.address);
+    if (now.text() != target.endpoint.text()) {
+        out << "the admin listener moved to " << now.text() << " (" << inv.config_path
+            << "): later commands with --config " << inv.config_path
+            << " find it there; drop --admin " << inv.admin << "\n";
+    }
+}
+
 } // namespace
 
 ExitStatus run_reload(const Invocation& inv, std::ostream& out, std::ostream& err) {
@@ -81,10 +110,15 @@ ExitStatus run_reload(const Invocation& inv, std::ostream& out, std::ostream& er
     slow.timeout = std::max(inv.timeout, std::chrono::milliseconds(30000));
     const std::optional<AdminAnswer> answer = ask(*target, "POST", "/reload", slow, err);
     if (!answer) {
+        if (inv.admin.empty()) { // the file's address: a reload that moves it is asked elsewhere
+            err << "lacquerctl: if this file moves the admin listener, lacquerd still listens "
+                   "at the old address: pass it with --admin HOST:PORT (or send SIGHUP)\n";
+        }
         return ExitStatus::Unreachable;
     }
     if (answer->status == 200) {
         out << without_newline(answer->body) << "\n";
+        note_moved_admin(inv, *target, out);
         return ExitStatus::Ok;
     }
     if (answer->status == 422) {

@@ -94,6 +94,10 @@ int Listener::hand_over() {
     return fcntl(fd_, F_DUPFD_CLOEXEC, 0);
 }
 
+int Listener::duplicate() const {
+    return fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+}
+
 std::uint16_t Listener::port() const {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;

@@ -20,6 +20,11 @@ struct BoundListener {
     // A Unix socket: one listening socket, dup()ed per worker (SO_REUSEPORT does not spread
     // Unix connections); close_unowned() removes its file.
     bool unix_socket = false;
+    // A TCP listener: sockets of its SO_REUSEPORT group beyond one per worker, served by the
+    // workers as adopted listeners since a reload removed their workers (closing them would
+    // refuse their backlog); the workers a later reload adds take them back before any new
+    // socket is opened, so the group never grows past the most workers there ever were.
+    unsigned adopted = 0;
 };
 
 // Resolves and binds one socket per worker (throws config::ConfigError when the address does

@@ -142,7 +142,8 @@ struct WorkerPlan {
     unsigned from = 0;
     unsigned to = 0;
     // For a grown set: [new worker][listener j of the next config] the socket it listens on
-    // (-1: none, a Unix listener is served by the workers that have it).
+    // (-1: none; live_workers.cc's markers: a socket the workers that stay give it when it
+    // starts, one they adopted or a duplicate of a Unix socket).
     std::vector<std::vector<int>> extra_fds;
 };
 // `next_listeners`: the next config's listeners (new ones bound with `to` sockets); `kept[j]`:

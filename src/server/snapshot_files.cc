@@ -100,6 +100,9 @@ void SnapshotFiles::load() {
                std::to_string(r.expired) + " expired, " + std::to_string(r.policy_changed) +
                " of changed route key policies, " + std::to_string(r.over_budget) +
                " over storage.memory";
+        if (r.newer_stored > 0) {
+            line += ", " + std::to_string(r.newer_stored) + " stored anew meanwhile";
+        }
     }
     if (!r.missing) {
         // Consumed: a crash must not bring back what was purged after this start (see .h).

@@ -18,11 +18,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <set>
 #include <sstream>
 #include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 #include <vector>
 
@@ -129,6 +134,72 @@ private:
     std::string first_failure_;
     std::thread thread_;
 };
+
+// The listening sockets of `port` (LISTEN rows of /proc/net/tcp and tcp6: one per socket of the
+// SO_REUSEPORT group) and how many descriptors of process `pid` refer to them (a socket held
+// twice, as an adopted duplicate beside its own, counts twice).
+struct ListenCount {
+    int sockets = 0;
+    int descriptors = 0;
+    bool operator==(const ListenCount&) const = default;
+};
+std::string describe(const ListenCount& c) {
+    return std::to_string(c.sockets) + " sockets, " + std::to_string(c.descriptors) + " fds";
+}
+int descriptors_of(pid_t pid, const std::set<std::string>& inodes) {
+    int n = 0;
+    const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+    // Descriptors close while this reads (a retiring worker's): no step may throw.
+    std::error_code ec;
+    std::filesystem::directory_iterator it(fds, ec);
+    for (int step = 0; !ec && it != std::filesystem::directory_iterator() && step < 100000;
+         ++step) {
+        std::error_code link_error;
+        const std::string target = std::filesystem::read_symlink(it->path(), link_error).string();
+        if (!link_error && target.rfind("socket:[", 0) == 0 &&
+            inodes.count(target.substr(8, target.size() - 9)) > 0) {
+            ++n;
+        }
+        it.increment(ec);
+    }
+    return n;
+}
+ListenCount listening_on(pid_t pid, std::uint16_t port) {
+    std::set<std::string> inodes;
+    char hex_port[8];
+    std::snprintf(hex_port, sizeof hex_port, ":%04X", port);
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::ifstream in(table);
+        std::string line;
+        std::getline(in, line); // the column names
+        while (std::getline(in, line)) {
+            std::istringstream fields(line);
+            std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+            fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+                timeout >> inode;
+            if (state == "0A" && local.size() > 5 && local.substr(local.size() - 5) == hex_port) {
+                inodes.insert(inode);
+            }
+        }
+    }
+    return {static_cast<int>(inodes.size()), descriptors_of(pid, inodes)};
+}
+// How many descriptors of `pid` refer to the listening Unix socket bound at `path`.
+int unix_listeners_of(pid_t pid, const std::string& path) {
+    std::set<std::string> inodes;
+    std::ifstream in("/proc/net/unix");
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string num, refs, protocol, flags, type, state, inode, bound;
+        fields >> num >> refs >> protocol >> flags >> type >> state >> inode >> bound;
+        if (bound == path && flags == "00010000") { // __SO_ACCEPTCON: listening
+            inodes.insert(inode);
+        }
+    }
+    return descriptors_of(pid, inodes);
+}
 
 class LiveReload : public ::testing::Test {
 protected:
@@ -365,6 +436,118 @@ TEST_F(LiveReload, LacquerctlConfigPrintsAConfigThatLoadsIntoTheSameEffectiveCon
         lacquerctl({"--admin", "127.0.0.1:" + std::to_string(proxy_->admin_port()), "config"});
     EXPECT_EQ(anonymous.exit_code, 1);
     EXPECT_THAT(anonymous.stderr_text, HasSubstr("401"));
+}
+
+TEST_F(LiveReload, ShrinkingThenGrowingTakesAdoptedSocketsBackInsteadOfOpeningMore) {
+    start(config(2));
+    const std::uint16_t admin = proxy_->admin_port();
+    const std::uint16_t port = proxy_->port();
+    ClientLoop loop(port);
+    ASSERT_TRUE(loop.wait_more(20)) << loop.first_failure();
+    EXPECT_EQ(listening_on(proxy_->pid(), port), (ListenCount{2, 2}));
+    // The group never has more sockets than the most workers there were (4): a removed worker's
+    // socket stays in it (its backlog is served by a worker that stays), and a worker added
+    // later takes such a socket back before any new one is opened. Before, 1 -> 3 opened two
+    // more (6) and every shrink-then-grow cycle added to the group until a restart.
+    int generation = 1;
+    for (const auto& step : std::vector<std::pair<int, ListenCount>>{
+             {4, {4, 4}}, {1, {4, 4}}, {3, {4, 4}}, {2, {4, 4}}, {4, {4, 4}}, {5, {5, 5}}}) {
+        const int workers = step.first;
+        const ListenCount want = step.second;
+        proxy_->rewrite_config(config(workers));
+        const Response r = post_reload(admin);
+        ASSERT_EQ(r.status, 200) << r.summary();
+        ASSERT_EQ(r.body, "applied generation " + std::to_string(++generation) + "\n");
+        ListenCount now;
+        EXPECT_TRUE(eventually(5s,
+                               [&] {
+                                   now = listening_on(proxy_->pid(), port);
+                                   return now == want;
+                               }))
+            << workers << " workers: " << describe(now) << ", want " << describe(want);
+        ASSERT_TRUE(loop.wait_more(20)) << loop.first_failure();
+    }
+    loop.stop();
+    EXPECT_EQ(loop.failed(), 0) << loop.first_failure();
+    EXPECT_EQ(origin_.count("/c/item"), 1u);
+}
+
+TEST_F(LiveReload, WorkersAddedByAReloadAcceptOnAUnixListenerToo) {
+    const std::string path = (dir_.path() / "http.sock").string();
+    const auto yaml = [&](int workers) {
+        return "workers: " + std::to_string(workers) +
+               "\nlisten:\n  - address: 127.0.0.1:0\n  - address: unix:" + path +
+               "\nadmin: { address: 127.0.0.1:0 }\nlog: { access: off }\norigins:\n  api:\n"
+               "    servers:\n      - address: " +
+               origin_.address() + "\n" + std::string(kRoutes);
+    };
+    LacquerProcess lacquer(yaml(1)); // waits for the TCP listener's line
+    ASSERT_TRUE(lacquer.started()) << lacquer.stderr_text();
+    const auto get_over_unix = [&] {
+        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            return std::string("connect failed");
+        }
+        const Deadline deadline(5s);
+        if (send_all(fd.get(),
+                     "GET /c/item HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n",
+                     deadline) != IoStatus::Ok) {
+            return std::string("send failed");
+        }
+        std::string got;
+        while (read_some(fd.get(), got, deadline) == IoStatus::Ok) {
+        }
+        return got;
+    };
+    EXPECT_THAT(get_over_unix(), StartsWith("HTTP/1.1 200"));
+    EXPECT_EQ(unix_listeners_of(lacquer.pid(), path), 1);
+    int generation = 1;
+    for (const int workers : {3, 1, 2}) {
+        lacquer.rewrite_config(yaml(workers));
+        ASSERT_TRUE(lacquer.send_signal(SIGHUP));
+        ASSERT_TRUE(
+            lacquer.wait_for_stderr("(generation " + std::to_string(++generation) + ",", 5s))
+            << lacquer.stderr_text();
+        // One descriptor of the one socket per worker: every worker accepts on it.
+        EXPECT_TRUE(
+            eventually(5s, [&] { return unix_listeners_of(lacquer.pid(), path) == workers; }))
+            << workers << " workers, " << unix_listeners_of(lacquer.pid(), path) << " fds";
+        for (int i = 0; i < 10; ++i) {
+            EXPECT_THAT(get_over_unix(), StartsWith("HTTP/1.1 200")) << workers << " workers";
+        }
+    }
+}
+
+TEST_F(LiveReload, LacquerctlReloadThatMovesTheAdminListenerSaysWhereItIsNow) {
+    start(config(2));
+    const std::uint16_t old_admin = proxy_->admin_port();
+    const std::uint16_t new_admin = free_port();
+    const std::string file = proxy_->config_path().string();
+    proxy_->rewrite_config(config(2, "127.0.0.1:" + std::to_string(new_admin)));
+    // The file's address is not listening yet: lacquerctl says how to reach the running one.
+    ProgramRun run = lacquerctl({"--config", file, "--token-file", token_file_, "reload"});
+    EXPECT_EQ(run.exit_code, 3) << run.stderr_text; // Unreachable
+    EXPECT_THAT(run.stderr_text, HasSubstr("pass it with --admin HOST:PORT"));
+    // Asked on the old address: applied, and the new one is said.
+    run = lacquerctl({"--config", file, "--admin", "127.0.0.1:" + std::to_string(old_admin),
+                      "--token-file", token_file_, "reload"});
+    EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+    EXPECT_EQ(
+        run.stdout_text,
+        "applied generation 2\nthe admin listener moved to 127.0.0.1:" + std::to_string(new_admin) +
+            " (" + file + "): later commands with --config " + file +
+            " find it there; drop --admin 127.0.0.1:" + std::to_string(old_admin) + "\n");
+    // And so they do.
+    run = lacquerctl({"--config", file, "--token-file", token_file_, "config"});
+    EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+    // A reload that keeps the address says nothing more.
+    run = lacquerctl({"--config", file, "--admin", "127.0.0.1:" + std::to_string(new_admin),
+                      "--token-file", token_file_, "reload"});
+    EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+    EXPECT_EQ(run.stdout_text, "applied generation 3\n");
 }
 
 } // namespace

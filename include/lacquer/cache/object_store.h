@@ -84,6 +84,31 @@ public:
     // slow visit never stalls lookups and inserts. An object stored meanwhile may be missed.
     void visit(const std::function<void(const StoredObject&)>& visit) const;
 
+    // --- Warm restart (object_store_restore.cc) ---
+    // Where a snapshot says an object was in the eviction order: its queue and its hits.
+    struct QueuePlace {
+        bool main = false;     // S3-FIFO's main queue (CLOCK has only that one)
+        std::uint8_t hits = 0; // up to StoredObject::kMaxHits
+    };
+    enum class Restored : std::uint8_t { Yes, OverBudget, NewerStored };
+    // A snapshot's object put back where it was: in its queue with its hits, behind the objects
+    // restored before it (a snapshot lists each shard's queues newest first), so the hot set
+    // comes back in the main queue and the first scan after a restart passes it by. An object
+    // whose key is already stored is not restored (the stored one came from the origin since:
+    // it is newer). A policy with an order of its own takes the object as insert() does.
+    Restored restore(ObjectRef object, QueuePlace place);
+    // Where `o` is in the eviction order now (for a snapshot's record).
+    static QueuePlace queue_place(const StoredObject& o) { return {o.in_main(), o.hits()}; }
+    // S3-FIFO's ghost list (the hashes lately dropped from the small queue, which go straight
+    // to the main queue when asked again), each with its shard; remembered again on restore
+    // (a store of another size keeps those its slots have room for). Empty with CLOCK.
+    struct Ghost {
+        std::uint32_t shard = 0;
+        std::uint32_t hash = 0;
+    };
+    std::vector<Ghost> ghosts() const;
+    void restore_ghosts(const std::vector<Ghost>& ghosts);
+
     StoreStats stats() const;
     std::uint64_t budget() const { return budget_.load(std::memory_order_relaxed); }
     // A reload's storage.memory: a smaller budget evicts down to it now.
@@ -123,6 +148,7 @@ private:
     Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 26) % kShards]; }
     static void link_front(Fifo& f, StoredObject* o);
     static void unlink(Fifo& f, StoredObject* o);
+    static void link_back(Fifo& f, StoredObject* o); // restore(): behind the others
     static Fifo& fifo_of(Shard& s, const StoredObject* o) {
         return o->in_main() ? s.main : s.small;
     }

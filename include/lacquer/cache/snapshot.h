@@ -6,8 +6,9 @@
 // was written, and the reader adds the wall time that passed since (rounded up, so an object
 // never comes back younger than it is). Nothing of a file is used unless all of it checks out:
 // a truncated, corrupt, empty, foreign or future-version file is one error line and a cold
-// start, never a partial or wrong object. The reader inserts through ObjectStore::insert, so
-// storage.memory and eviction apply as to any object.
+// start, never a partial or wrong object. The reader puts objects back through
+// ObjectStore::restore, in the eviction queue they were in with their hits (the hot set stays
+// hot across a restart), and storage.memory and eviction apply as to any object.
 // Threads: write_snapshot() may run beside the workers (store.visit() holds each shard's lock
 // only to take references); read_snapshot() runs before the workers start, or beside them.
 
@@ -27,7 +28,9 @@ namespace lacquer::cache {
 // 0: no caching route keys it (the object is dropped).
 using KeyPolicyFingerprint = std::function<std::uint64_t(std::string_view canonical_key)>;
 
-inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+// Version 2 keeps each object's eviction queue and hits; version 1 files are still read (their
+// objects come back on probation).
+inline constexpr std::uint32_t kSnapshotFormatVersion = 2;
 
 struct SnapshotWrite {
     std::uint64_t objects = 0;
@@ -47,6 +50,7 @@ struct SnapshotLoad {
     std::uint64_t expired = 0;        // past their hard bound (or stale windows) by now
     std::uint64_t policy_changed = 0; // their route's key policy differs from the config's
     std::uint64_t over_budget = 0;    // beyond storage.memory (the first ones are kept)
+    std::uint64_t newer_stored = 0;   // their key was stored from the origin meanwhile
     std::uint64_t bytes = 0;          // charge of the loaded objects
     std::uint64_t file_bytes = 0;
     std::string build; // what wrote the file

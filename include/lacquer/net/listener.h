@@ -55,6 +55,10 @@ public:
     // socket keeps listening, so the connections in its backlog are not refused. The
     // listener's own descriptor still closes with it.
     int hand_over();
+    // Any thread while the listener lives: another descriptor of the socket (-1 when the
+    // system has none left), for another worker to accept on beside this one (a Unix socket,
+    // which SO_REUSEPORT does not spread).
+    int duplicate() const;
     std::uint16_t port() const;
     // Times accept() failed for lack of descriptors or memory and accepting paused.
     std::uint64_t accept_pauses() const { return accept_pauses_; }
