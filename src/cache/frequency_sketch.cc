@@ -13,9 +13,9 @@ constexpr std::uint64_t kHalfMask = 0x7777777777777777ULL;
 } // namespace
 
 void FrequencySketch::resize(std::size_t words) {
-    const std::size_t n = std::bit_ceil(std::clamp<std::size_t>(words, 1, kMaxWords));
-    table_ = std::make_unique<std::uint64_t[]>(n); // zeroed
-    mask_ = n - 1;
+    const std::size_t n = std::bit_ceil(std::clamp<std::size_t>(words, 8, kMaxWords));
+    table_ = std::make_unique<Block[]>(n / 8); // zeroed
+    block_mask_ = n / 8 - 1;
     additions_ = 0;
     sample_ = kSamplePerWord * n;
 }
@@ -30,11 +30,11 @@ std::uint64_t FrequencySketch::spread(std::uint32_t hash) {
 }
 
 FrequencySketch::Cell FrequencySketch::cell(std::uint64_t spread, unsigned row) const {
-    // Row r's word from bits 16r..16r+15; its counter is one of the four (r, r+4, r+8, r+12)
-    // the row owns in that word, chosen by two more bits, so the rows never share a counter.
-    const std::size_t word = static_cast<std::size_t>(spread >> (16 * row)) & mask_;
-    const auto pick = static_cast<unsigned>((spread * 0x2545F4914F6CDD1DULL) >> (62 - 2 * row)) & 3;
-    return {word, (pick * 4 + row) * 4};
+    // The block from the low 32 bits; row r's counter from byte r of the high ones: one bit
+    // picks the row's word of its two (words 2r and 2r+1), four bits the counter in it.
+    Block& block = table_[static_cast<std::size_t>(spread) & block_mask_];
+    const auto byte = static_cast<unsigned>(spread >> (32 + 8 * row)) & 0xff;
+    return {&block.words[2 * row + (byte & 1)], ((byte >> 1) & 15) * 4};
 }
 
 void FrequencySketch::increment(std::uint32_t hash) {
@@ -42,16 +42,14 @@ void FrequencySketch::increment(std::uint32_t hash) {
         return;
     }
     const std::uint64_t s = spread(hash);
-    bool added = false;
+    std::uint64_t added = 0; // branch-free: the counters' values are random to the predictor
     for (unsigned row = 0; row < 4; ++row) {
         const Cell c = cell(s, row);
-        std::uint64_t& word = table_[c.word];
-        if (((word >> c.shift) & 0xf) < kMaxCount) {
-            word += std::uint64_t{1} << c.shift;
-            added = true;
-        }
+        const std::uint64_t one = static_cast<std::uint64_t>(count(c) < kMaxCount) << c.shift;
+        *c.word += one;
+        added |= one;
     }
-    if (added && ++additions_ >= sample_) {
+    if (added != 0 && ++additions_ >= sample_) {
         reset();
     }
 }
@@ -63,15 +61,16 @@ std::uint32_t FrequencySketch::frequency(std::uint32_t hash) const {
     const std::uint64_t s = spread(hash);
     std::uint32_t least = kMaxCount;
     for (unsigned row = 0; row < 4; ++row) {
-        const Cell c = cell(s, row);
-        least = std::min(least, static_cast<std::uint32_t>((table_[c.word] >> c.shift) & 0xf));
+        least = std::min(least, count(cell(s, row)));
     }
     return least;
 }
 
 void FrequencySketch::reset() {
-    for (std::size_t i = 0; i <= mask_; ++i) {
-        table_[i] = (table_[i] >> 1) & kHalfMask;
+    for (std::size_t b = 0; b <= block_mask_; ++b) {
+        for (std::uint64_t& w : table_[b].words) {
+            w = (w >> 1) & kHalfMask;
+        }
     }
     additions_ /= 2;
 }

@@ -63,6 +63,8 @@ void ObjectStore::detach(Shard& s, StoredObject* o) {
 
 ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* request) const {
     Shard& s = shard_for(key.url_hash);
+    // W-TinyLFU: the hit's sketch block loads while the lock is taken and the chain walked.
+    s.sketch.prefetch(static_cast<std::uint32_t>(key.hash));
     std::lock_guard<std::mutex> lock(s.mutex);
     for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
         if (!o->has_hash(key.hash) || o->key() != key.key || !vary_matches(o->vary(), request)) {
