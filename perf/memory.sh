@@ -7,7 +7,9 @@
 # included), beside the body size. Then the first 1000 are asked again: every origin request
 # that costs is an object the cache no longer had. Each repeat starts a fresh lacquerd.
 #   perf/memory.sh [BUILD_DIR]    (default build/release; needs curl)
-# Env: OBJECTS (100000) SIZE (1024) STORAGE_MB (512) REPEATS (1)
+# Env: OBJECTS (100000) SIZE (1024) STORAGE_MB (512) REPEATS (1) EVICTION (s3fifo | tinylfu |
+# clock: storage.eviction). The policy's own table (S3-FIFO's ghost list, 4 B per 2 KiB of
+# storage; W-TinyLFU's sketch, 8 B per 2 KiB) is allocated at start, so not in the growth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/release}
@@ -15,6 +17,7 @@ objects=${OBJECTS:-100000}
 size=${SIZE:-1024}
 storage_mb=${STORAGE_MB:-512}
 repeats=${REPEATS:-1}
+eviction=${EVICTION:-s3fifo}
 max_age=3600 # nothing expires during the run
 cmake --build "$build" --target lacquerd lacquer-demo-origin > /dev/null
 
@@ -33,7 +36,7 @@ cat >> "$config" <<YAML
 admin:
   address: 127.0.0.1:0
 YAML
-cache_routes "$storage_mb" >> "$config"
+cache_routes "$storage_mb" | sed "s/^storage: { memory: \(.*\) }$/storage: { memory: \1, eviction: $eviction }/" >> "$config"
 
 check=$((objects < 1000 ? objects : 1000))
 url() { echo "/v3/mem?id=$1&size=$size&cc=max-age%3D$max_age"; }
@@ -63,4 +66,4 @@ for ((r = 1; r <= repeats; r++)); do
   wait "$lpid" 2> /dev/null || true
 done
 echo "lacquerd: $("$build/lacquerd" --version 2>&1 | head -1); $objects objects of $size B, storage ${storage_mb} MiB," \
-  "1 worker; rss/pss: growth of VmRSS/Pss over the fill; store: lacquer_store_bytes per stored object"
+  "eviction $eviction, 1 worker; rss/pss: growth of VmRSS/Pss over the fill; store: lacquer_store_bytes per stored object"

@@ -48,7 +48,7 @@ budget=$(( (bodies + distinct * (104 + head_bytes + key_bytes)) * percent / 100 
 echo "trace: $requests requests over $distinct keys, $((bodies / 1048576)) MiB of bodies;" \
   "budget $percent% = $((budget / 1024)) KiB; stored head about $head_bytes B"
 
-for policy in s3fifo clock; do
+for policy in s3fifo tinylfu clock; do
   base_config "$tmp/lacquer.yaml" 1
   cache_routes 1 | sed "s/^storage: .*/storage: { memory: ${budget}B, max_object_size: 256KiB, eviction: $policy }/" \
     >> "$tmp/lacquer.yaml"
@@ -59,7 +59,7 @@ for policy in s3fifo clock; do
     -w '%{http_code}\n' 2> /dev/null | grep -c '^200$' || true)
   fetched=$(origin_requests)
   awk -v p="$policy" -v s="$served" -v f="$fetched" \
-    'BEGIN { printf "%-6s lacquerd:  %5.1f%% of requests hit (%d served, %d origin requests)\n", p, 100 * (1 - f / s), s, f }'
+    'BEGIN { printf "%-7s lacquerd: %5.1f%% of requests hit (%d served, %d origin requests)\n", p, 100 * (1 - f / s), s, f }'
   kill "$lpid"; wait "$lpid" 2>/dev/null || true
 done
 "$build/lacquer_store_sim" --trace "$tmp/trace" "$budget" "$head_bytes"

@@ -20,6 +20,10 @@ constexpr std::uint64_t kSmallShareDivisor = 10;
 
 ObjectStore::ObjectStore(std::uint64_t budget_bytes, config::Eviction policy)
     : policy_(policy), budget_(budget_bytes) {
+    if (policy_ == config::Eviction::TinyLfu) {
+        init_tinylfu(budget_bytes);
+        return;
+    }
     if (policy_ != config::Eviction::S3Fifo) {
         return;
     }
@@ -119,11 +123,21 @@ ObjectStore::Sweep ObjectStore::evict_one(Shard& s, bool force) {
     StoredObject* victim = nullptr;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (s.small.tail == nullptr && s.main.tail == nullptr) {
+        if (s.small.tail == nullptr && s.main.tail == nullptr &&
+            s.protected_segment.tail == nullptr) {
             return Sweep::Empty;
         }
-        victim =
-            policy_ == config::Eviction::Clock ? clock_victim(s, force) : s3fifo_victim(s, force);
+        switch (policy_) {
+        case config::Eviction::Clock:
+            victim = clock_victim(s, force);
+            break;
+        case config::Eviction::TinyLfu:
+            victim = tinylfu_victim(s, force);
+            break;
+        case config::Eviction::S3Fifo:
+            victim = s3fifo_victim(s, force);
+            break;
+        }
         if (victim == nullptr) {
             return Sweep::SecondChances;
         }

@@ -9,7 +9,7 @@ namespace lacquer::cache {
 
 ObjectStore::~ObjectStore() {
     for (Shard& s : shards_) {
-        for (Fifo* f : {&s.small, &s.main}) {
+        for (Fifo* f : {&s.small, &s.main, &s.protected_segment}) {
             for (StoredObject* o = f->head; o != nullptr;) {
                 StoredObject* next = o->lru_next;
                 o->unref();
@@ -63,12 +63,17 @@ void ObjectStore::detach(Shard& s, StoredObject* o) {
 
 ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* request) const {
     Shard& s = shard_for(key.url_hash);
+    // W-TinyLFU: the hit's sketch block loads while the lock is taken and the chain walked.
+    s.sketch.prefetch(static_cast<std::uint32_t>(key.hash));
     std::lock_guard<std::mutex> lock(s.mutex);
     for (StoredObject* o = s.by_hash.chain(key.hash); o != nullptr; o = o->hash_next) {
         if (!o->has_hash(key.hash) || o->key() != key.key || !vary_matches(o->vary(), request)) {
             continue;
         }
         o->note_hit(); // for eviction: writes nothing once the count is full
+        if (policy_ == config::Eviction::TinyLfu) {
+            s.sketch.increment(static_cast<std::uint32_t>(key.hash)); // four words, no allocation
+        }
         o->ref();
         return ObjectRef(o);
     }
@@ -107,12 +112,19 @@ bool ObjectStore::insert(ObjectRef object) {
         s.by_hash.insert_front(o); // newest first
         s.by_url.insert_front(o);
         // S3-FIFO: new objects start on probation, unless dropped from there lately (the
-        // ghost list): asked again so soon, they go straight to the main queue.
+        // ghost list): asked again so soon, they go straight to the main queue. W-TinyLFU: in
+        // the window, the fill's request counted in the sketch (the miss before it was not).
+        if (policy_ == config::Eviction::TinyLfu) {
+            s.sketch.increment(static_cast<std::uint32_t>(o->hash()));
+        }
         const bool main = policy_ == config::Eviction::Clock || ghost_recall(s, o->hash());
         o->enter_queue(main);
         link_front(main ? s.main : s.small, object.release());
         ++s.objects;
         bytes_.fetch_add(o->charge(), std::memory_order_relaxed);
+        if (policy_ == config::Eviction::TinyLfu) {
+            tinylfu_drain_window(s);
+        }
     }
     for (StoredObject* c : dropped) {
         c->unref(); // outside the lock: the last reference frees memory
@@ -141,7 +153,7 @@ void ObjectStore::each_of_url(const Shard& s, std::uint64_t url_hash, std::strin
 }
 
 template <class Visit> void ObjectStore::each_object(const Shard& s, Visit visit) {
-    for (const Fifo* f : {&s.small, &s.main}) {
+    for (const Fifo* f : {&s.small, &s.main, &s.protected_segment}) {
         for (StoredObject* o = f->head; o != nullptr; o = o->lru_next) {
             visit(o);
         }
@@ -273,6 +285,12 @@ void ObjectStore::visit(const std::function<void(const StoredObject&)>& visit) c
             },
             held);
     }
+}
+
+std::uint32_t ObjectStore::estimated_frequency(std::uint64_t url_hash, std::uint64_t hash) const {
+    const Shard& s = shard_for(url_hash);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return s.sketch.frequency(static_cast<std::uint32_t>(hash));
 }
 
 StoreStats ObjectStore::stats() const {

@@ -229,8 +229,10 @@ StorageConfig read_storage(const YamlValue& value) {
             storage.eviction = Eviction::S3Fifo;
         } else if (policy == "clock") {
             storage.eviction = Eviction::Clock;
+        } else if (policy == "tinylfu") {
+            storage.eviction = Eviction::TinyLfu;
         } else {
-            eviction->fail("expected s3fifo or clock, got " + quoted(policy));
+            eviction->fail("expected s3fifo, tinylfu or clock, got " + quoted(policy));
         }
     }
     const std::optional<YamlValue> snapshot = map.find("snapshot");

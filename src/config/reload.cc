@@ -7,8 +7,8 @@
 namespace lacquer::config {
 
 void check_reloadable(const Config& running, const Config& next) {
-    // The store's eviction policy is its data structure (S3-FIFO queues or a CLOCK ring): the
-    // objects cannot move from one to the other while the workers use them.
+    // The store's eviction policy is its data structure (S3-FIFO or W-TinyLFU queues, a CLOCK
+    // ring): the objects cannot move from one to the other while the workers use them.
     if (running.storage.eviction != next.storage.eviction) {
         SourceMark mark = next.storage.eviction_mark;
         if (mark.line == 0) { // not written: the default, where the storage section starts

@@ -142,6 +142,18 @@ void write_listen(YamlOut& y, const Config& c) {
     }
 }
 
+std::string_view eviction_name(Eviction e) {
+    switch (e) {
+    case Eviction::Clock:
+        return "clock";
+    case Eviction::TinyLfu:
+        return "tinylfu";
+    case Eviction::S3Fifo:
+        break;
+    }
+    return "s3fifo";
+}
+
 void write_server(YamlOut& y, const Config& c) {
     if (c.workers == 0) {
         y.raw(0, "workers", "auto");
@@ -174,7 +186,7 @@ void write_server(YamlOut& y, const Config& c) {
     y.section(0, "storage");
     y.size(1, "memory", c.storage.memory);
     y.size(1, "max_object_size", c.storage.max_object_size);
-    y.raw(1, "eviction", c.storage.eviction == Eviction::Clock ? "clock" : "s3fifo");
+    y.raw(1, "eviction", eviction_name(c.storage.eviction));
     if (!c.storage.snapshot.empty()) {
         y.str(1, "snapshot", c.storage.snapshot);
         if (c.storage.snapshot_every.count() > 0) {

@@ -6,15 +6,20 @@
 // dropped from there unless it was hit meanwhile, when it moves to the main FIFO, where a hit
 // object gets a second chance per hit (up to 3); a ghost list of the hashes dropped from the small
 // FIFO sends an object asked again soon after straight to the main one. One-hit wonders and scans
-// then pass through the small FIFO without pushing the hot set out. CLOCK (second chance over
-// one insertion-ordered list) stays selectable (storage.eviction) for comparison. Either way a
-// hit only counts in the object (StoredObject::note_hit), so hits never reorder a list under
-// the lock; perf/store_sim compares the policies on synthetic workloads.
+// then pass through the small FIFO without pushing the hot set out. W-TinyLFU (tinylfu.cc) is
+// the other frequency-aware choice: a window FIFO of 1% of the bytes in front of a main queue
+// split into probation and protected segments (20/80), where an object leaving the window is
+// admitted only if a count-min sketch (frequency_sketch.h) says it was asked more often than
+// the object it would push out. CLOCK (second chance over one insertion-ordered list) stays
+// selectable (storage.eviction) for comparison. Whatever the policy a hit only counts, in the
+// object (StoredObject::note_hit) and with W-TinyLFU in the shard's sketch under the lock the
+// lookup holds anyway, so hits never reorder a list; perf/store_sim compares the policies.
 // Objects of one hash sit in one chain of the table by hash: the Vary variants of a key (at
 // most kMaxVaryVariants), and in theory other keys of the same hash (the full key is compared).
 // Every object of one URL (all its variants) lives in one shard, indexed by the URL's hash, so
 // that invalidation and purge by URL take one lock. Thread-safe: any worker may call any method.
 
+#include "lacquer/cache/frequency_sketch.h"
 #include "lacquer/cache/object_table.h"
 #include "lacquer/cache/stored_object.h"
 #include "lacquer/config/config.h"
@@ -119,9 +124,12 @@ public:
     // 2 to 4 in the URL index).
     static constexpr std::size_t kOverheadPerObject = 64;
     config::Eviction policy() const { return policy_; }
-    // The policy's own memory (S3-FIFO's ghost list), counted against the budget beside the
-    // objects' charge (stats().bytes).
+    // The policy's own memory (S3-FIFO's ghost list, W-TinyLFU's sketches), counted against
+    // the budget beside the objects' charge (stats().bytes).
     std::uint64_t policy_bytes() const { return ghost_bytes_; }
+    // W-TinyLFU's estimate of how often `hash` (StoreKey::hash) was asked lately (0..15); 0 with
+    // the other policies. For tests and the simulator: takes the shard's lock.
+    std::uint32_t estimated_frequency(std::uint64_t url_hash, std::uint64_t hash) const;
 
 private:
     // An insertion-ordered list (newest at head) of a shard's objects, linked through
@@ -137,8 +145,10 @@ private:
         ObjectTable<&StoredObject::hash_next, &StoredObject::hash> by_hash; // guarded
         // Walked by purge, invalidation and insert, never by a lookup: 4 objects a bucket.
         ObjectTable<&StoredObject::url_next, &StoredObject::url_hash, 4> by_url; // guarded
-        Fifo small;                     // S3-FIFO's probationary queue; guarded by mutex
-        Fifo main;                      // S3-FIFO's main queue, CLOCK's only one; guarded
+        Fifo small; // S3-FIFO's probationary queue, W-TinyLFU's window; guarded by mutex
+        Fifo main;  // S3-FIFO's main queue, CLOCK's only one, W-TinyLFU's probation; guarded
+        Fifo protected_segment;         // W-TinyLFU's protected segment of main; guarded
+        FrequencySketch sketch;         // W-TinyLFU's admission filter; guarded
         std::uint32_t* ghost = nullptr; // S3-FIFO: hashes dropped from `small`, direct-mapped
         std::uint64_t objects = 0;      // guarded by mutex
         std::uint64_t evictions = 0;    // guarded by mutex
@@ -150,7 +160,10 @@ private:
     static void unlink(Fifo& f, StoredObject* o);
     static void link_back(Fifo& f, StoredObject* o); // restore(): behind the others
     static Fifo& fifo_of(Shard& s, const StoredObject* o) {
-        return o->in_main() ? s.main : s.small;
+        if (!o->in_main()) {
+            return s.small;
+        }
+        return o->in_protected() ? s.protected_segment : s.main;
     }
     // S3-FIFO's ghost list (lock held): remember a hash; forget it and say whether it was there.
     void ghost_remember(Shard& s, std::uint32_t hash) const;
@@ -173,7 +186,8 @@ private:
     // True while `o` is in `s` (lock held): the eviction list holds every stored object, and
     // detach() unlinks it from there.
     static bool is_stored(const Shard& s, const StoredObject* o) {
-        return o->lru_prev != nullptr || s.main.head == o || s.small.head == o;
+        return o->lru_prev != nullptr || s.main.head == o || s.small.head == o ||
+               s.protected_segment.head == o;
     }
     enum class Sweep : std::uint8_t { Evicted, SecondChances, Empty };
     // Evicts one object of `s` by the policy (`force`: the oldest, whatever its hits).
@@ -182,6 +196,14 @@ private:
     // of second chances (eviction.cc).
     StoredObject* clock_victim(Shard& s, bool force);
     StoredObject* s3fifo_victim(Shard& s, bool force);
+    StoredObject* tinylfu_victim(Shard& s, bool force);
+    void init_tinylfu(std::uint64_t budget_bytes); // the sketches, sized by the budget
+    // W-TinyLFU, on insert (lock held): while the main queues have room, the window's overflow
+    // moves to probation with no contest (a store filling up evicts nothing to compare).
+    void tinylfu_drain_window(Shard& s);
+    // W-TinyLFU's main queue, one step (lock held): the object it gives up, or nullptr after
+    // moving one between or within its segments (tinylfu.cc).
+    static StoredObject* tinylfu_main_step(Shard& s, bool force);
     void evict_to_budget();
 
     const config::Eviction policy_;

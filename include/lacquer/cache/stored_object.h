@@ -155,12 +155,14 @@ public:
     // Eviction state (object_store.h). The low bits count hits since the object entered its
     // queue, saturating at kMaxHits: a hit writes nothing once there, so a hot object's cache
     // line stays shared between the workers. kInMain: the object is in the S3-FIFO main queue
-    // (written under the shard lock). A hit and the shard's eviction change it with atomic
+    // (written under the shard lock); kProtected: with W-TinyLFU, in the main queue's protected
+    // segment (kInMain without it: probation). A hit and the shard's eviction change it with atomic
     // read-modify-writes, so neither loses the other's change; the count has room above
     // kMaxHits for hits that race past the check.
     static constexpr std::uint8_t kHitBits = 0x3f;
     static constexpr std::uint8_t kMaxHits = 3;
     static constexpr std::uint8_t kInMain = 0x80;
+    static constexpr std::uint8_t kProtected = 0x40;
     void note_hit() const {
         if ((eviction_.load(std::memory_order_relaxed) & kHitBits) < kMaxHits) {
             eviction_.fetch_add(1, std::memory_order_relaxed);
@@ -174,12 +176,16 @@ public:
     void enter_queue(bool main) const {
         eviction_.store(main ? kInMain : 0, std::memory_order_relaxed);
     }
+    // Store shard (its lock), W-TinyLFU: the hits forgotten, into the protected segment.
+    void enter_protected() const {
+        eviction_.store(kInMain | kProtected, std::memory_order_relaxed);
+    }
     // Store shard: one hit fewer (a second chance spent); false when there was none.
     bool spend_hit() const {
         std::uint8_t bits = eviction_.load(std::memory_order_relaxed);
         while ((bits & kHitBits) != 0) {
             const std::uint8_t n = (bits & kHitBits) > kMaxHits ? kMaxHits : bits & kHitBits;
-            const auto next = static_cast<std::uint8_t>((bits & kInMain) | (n - 1));
+            const auto next = static_cast<std::uint8_t>((bits & (kInMain | kProtected)) | (n - 1));
             if (eviction_.compare_exchange_weak(bits, next, std::memory_order_relaxed)) {
                 return true;
             }
@@ -187,6 +193,9 @@ public:
         return false;
     }
     bool in_main() const { return (eviction_.load(std::memory_order_relaxed) & kInMain) != 0; }
+    bool in_protected() const {
+        return (eviction_.load(std::memory_order_relaxed) & kProtected) != 0;
+    }
 
 private:
     mutable std::atomic<std::uint8_t> eviction_{0};

@@ -104,7 +104,7 @@ struct Limits {
 };
 
 // How the store picks what to drop at its budget (cache/object_store.h).
-enum class Eviction : std::uint8_t { S3Fifo, Clock };
+enum class Eviction : std::uint8_t { S3Fifo, Clock, TinyLfu };
 
 struct StorageConfig {
     bool present = false;

@@ -3,6 +3,7 @@
 // buffers, and zero allocations on a warm buffer.
 #include "lacquer/cache/cache_key.h"
 #include "lacquer/http/head.h"
+#include "unit/cache/allocation_count.h"
 #include "unit/cache/variant_fixtures.h"
 
 #include <atomic>
@@ -14,11 +15,11 @@
 #include <vector>
 #include <xxhash.h>
 
-namespace {
-// Every global operator new in this binary counts, so a test can assert that a code path
-// allocates nothing (STYLE.md §E). Array and nothrow forms call this one in libstdc++.
-std::atomic<std::size_t> g_allocations{0};
-} // namespace
+// Every global operator new in this binary counts (allocation_count.h), so a test can assert
+// that a code path allocates nothing (STYLE.md §E). Array and nothrow forms call this one in
+// libstdc++.
+std::atomic<std::size_t> lacquer::test::g_allocations{0};
+using lacquer::test::g_allocations;
 
 void* operator new(std::size_t size) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);

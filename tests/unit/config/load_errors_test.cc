@@ -285,7 +285,7 @@ std::vector<ErrorCase> error_cases() {
         {"MaxObjectAboveMemory", with_base("storage:\n  memory: 1MiB\n  max_object_size: 2MiB\n"),
          "t.yaml:9:20: storage.max_object_size: must not exceed storage.memory (2MiB > 1MiB)"},
         {"EvictionUnknown", with_base("storage:\n  eviction: lru\n"),
-         "t.yaml:8:13: storage.eviction: expected s3fifo or clock, got \"lru\""},
+         "t.yaml:8:13: storage.eviction: expected s3fifo, tinylfu or clock, got \"lru\""},
         {"MemoryBelowDefaultMaxObject", with_base("storage:\n  memory: 1MiB\n"),
          "t.yaml:8:11: storage.memory: must be at least max_object_size (8MiB > 1MiB)"},
         {"HealthTimeoutAboveInterval", with_base("    health: { interval: 1s, timeout: 2s }\n"),

@@ -241,6 +241,13 @@ variants:
     EXPECT_EQ(config.routes[0].match.mark.text(), "t.yaml:10:12");
 }
 
+TEST(LoadStorage, EveryEvictionPolicyByName) {
+    EXPECT_EQ(load("storage:\n  eviction: s3fifo\n").storage.eviction, Eviction::S3Fifo);
+    EXPECT_EQ(load("storage:\n  eviction: tinylfu\n").storage.eviction, Eviction::TinyLfu);
+    EXPECT_EQ(load("storage:\n  eviction: clock\n").storage.eviction, Eviction::Clock);
+    EXPECT_EQ(load("storage:\n  memory: 64MiB\n").storage.eviction, Eviction::S3Fifo);
+}
+
 TEST(LoadWorkers, AutoIsZeroAndNumbersAreKept) {
     EXPECT_EQ(load("workers: auto\n").workers, 0U);
     EXPECT_EQ(load("workers: 1\n").workers, 1U);

@@ -71,6 +71,11 @@ TEST(Reloadable, OnlyTheEvictionSwitchIsRefusedAtTheSetting) {
     EXPECT_EQ(refusal(replaced("memory: 64MiB", "memory: 64MiB\n  eviction: clock")),
               "t.yaml:8:13: `storage.eviction` cannot change on reload (restart lacquerd to apply "
               "it); the running config stays");
+    EXPECT_EQ(refusal(replaced("memory: 64MiB", "memory: 64MiB\n  eviction: tinylfu")),
+              "t.yaml:8:13: `storage.eviction` cannot change on reload (restart lacquerd to apply "
+              "it); the running config stays");
+    const std::string tinylfu = replaced("memory: 64MiB", "memory: 64MiB\n  eviction: tinylfu");
+    EXPECT_NO_THROW(check_reloadable(load(tinylfu), load(tinylfu)));
     // Back to the default by removing the line: refused where the storage section starts.
     const std::string clock = replaced("memory: 64MiB", "memory: 64MiB\n  eviction: clock");
     try {

@@ -126,6 +126,20 @@ default_route: reject
     EXPECT_NE(printed.find("workers: 3\n"), std::string::npos);
 }
 
+TEST(WriteConfig, EveryEvictionPolicySurvives) {
+    for (const char* policy : {"s3fifo", "tinylfu", "clock"}) {
+        const Config c = load_config_string(std::string(R"(listen: [{ address: 127.0.0.1:0 }]
+origins: { api: { servers: [{ address: 127.0.0.1:9000 }] } }
+storage: { memory: 64MiB, eviction: )") + policy +
+                                                " }\n",
+                                            "t.yaml");
+        const std::string printed = write_config_yaml(c);
+        EXPECT_NE(printed.find(std::string("  eviction: ") + policy + "\n"), std::string::npos)
+            << printed;
+        expect_round_trip(c);
+    }
+}
+
 TEST(WriteConfig, DefaultsAreFilledIn) {
     const Config c = load_config_string(R"(listen: [{ address: 127.0.0.1:0 }]
 origins: { api: { servers: [{ address: 127.0.0.1:9000 }] } }
