@@ -16,8 +16,9 @@
 #include <xxhash.h>
 
 // Every global operator new in this binary counts (allocation_count.h), so a test can assert
-// that a code path allocates nothing (STYLE.md §E). Array and nothrow forms call this one in
-// libstdc++.
+// that a code path allocates nothing (STYLE.md §E). libstdc++'s array and nothrow forms call the
+// plain one, but a sanitizer runtime replaces each form on its own, so every form that could
+// meet our operator delete is replaced here: malloc and free on both sides, always.
 std::atomic<std::size_t> lacquer::test::g_allocations{0};
 using lacquer::test::g_allocations;
 
@@ -35,6 +36,28 @@ void operator delete(void* p) noexcept {
     std::free(p);
 }
 void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(size == 0 ? 1 : size);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void* operator new[](std::size_t size) {
+    return operator new(size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+    return operator new(size, tag);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
     std::free(p);
 }
 #pragma GCC diagnostic pop
