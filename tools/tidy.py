@@ -5,8 +5,10 @@
 
 The build directory must be configured and built, because its compile_commands.json gives each
 file's flags and ninja's dependency log maps a changed header to the sources that include it.
-Without --all or --base, the base is the merge base with the newest release tag (v*). Without a
-tag it is HEAD~20. When the base cannot be resolved (a shallow clone), the whole tree is checked.
+Without --all or --base, the base is the newer of two records of a tree checked clean: the commit
+named in tools/tidy-base (committed after a whole run: a clone without tags still has it) and the
+merge base with the newest release tag (v*). Without either it is HEAD~20. When no base can be
+resolved (a shallow clone), the whole tree is checked.
 Only src/, tests/ and perf/ *.cc files are tidied. Headers are checked through them: the
 HeaderFilterRegex of .clang-tidy limits findings to Lacquer's own headers.
 Exit status: 0 clean, 1 findings, 2 usage or setup errors.
@@ -32,13 +34,38 @@ def git(*args):
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def recorded_base():
+    """The commit in tools/tidy-base when this clone has it and it is an ancestor of HEAD."""
+    try:
+        with open(os.path.join(ROOT, "tools", "tidy-base"), encoding="utf-8") as f:
+            words = f.read().split()
+    except OSError:
+        return None
+    if not words or not re.fullmatch(r"[0-9a-f]{7,40}", words[0]):
+        return None
+    commit = git("rev-parse", "--verify", "--quiet", f"{words[0]}^{{commit}}")
+    if commit and git("merge-base", "--is-ancestor", commit, "HEAD") is not None:
+        return commit
+    return None
+
+
 def default_base():
     """Returns (rev, description), or (None, reason) when no base can be resolved."""
+    candidates = []
+    recorded = recorded_base()
+    if recorded:
+        candidates.append((recorded, f"{recorded[:12]} (tools/tidy-base)"))
     tag = git("describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD")
-    if tag:
-        base = git("merge-base", "HEAD", tag)
-        if base:
-            return base, f"the merge base with release {tag}"
+    base = git("merge-base", "HEAD", tag) if tag else None
+    if base:
+        candidates.append((base, f"the merge base with release {tag}"))
+    if len(candidates) == 2:  # the newer one: the other is its ancestor
+        first, second = candidates
+        if git("merge-base", "--is-ancestor", first[0], second[0]) is not None:
+            return second
+        return first
+    if candidates:
+        return candidates[0]
     base = git("rev-parse", "--verify", "--quiet", f"HEAD~{FALLBACK_DEPTH}^{{commit}}")
     if base:
         return base, f"HEAD~{FALLBACK_DEPTH} (no release tag v*)"
