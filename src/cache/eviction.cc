@@ -35,7 +35,7 @@ ObjectStore::ObjectStore(std::uint64_t budget_bytes, config::Eviction policy)
         shards_[i].ghost = ghosts_.get() + i * ghost_slots_;
         shards_[i].small.all = &small_bytes_;
     }
-    ghost_bytes_ = ghost_slots_ * kShards * sizeof(std::uint32_t);
+    policy_bytes_ = ghost_slots_ * kShards * sizeof(std::uint32_t);
 }
 
 namespace {
@@ -159,7 +159,7 @@ void ObjectStore::evict_to_budget() {
     // the oldest objects go regardless: the budget is a hard bound.
     std::size_t without_victim = 0;
     std::size_t empty = 0;
-    while (bytes_.load(std::memory_order_relaxed) + ghost_bytes_ > budget() && empty < kShards) {
+    while (bytes_.load(std::memory_order_relaxed) + policy_bytes_ > budget() && empty < kShards) {
         const std::size_t index = hand_.fetch_add(1, std::memory_order_relaxed) % kShards;
         switch (evict_one(shards_[index], without_victim >= 2 * kShards)) {
         case Sweep::Evicted:

@@ -82,7 +82,7 @@ ObjectRef ObjectStore::lookup(const StoreKey& key, const http::HeaderList* reque
 
 bool ObjectStore::insert(ObjectRef object) {
     StoredObject* o = object.get();
-    if (o == nullptr || o->charge() + ghost_bytes_ > budget()) {
+    if (o == nullptr || o->charge() + policy_bytes_ > budget()) {
         return false;
     }
     Shard& s = shard_for(o->url_hash());

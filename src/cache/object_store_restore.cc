@@ -25,7 +25,7 @@ void ObjectStore::link_back(Fifo& f, StoredObject* o) {
 
 ObjectStore::Restored ObjectStore::restore(ObjectRef object, QueuePlace place) {
     StoredObject* o = object.get();
-    if (o == nullptr || o->charge() + ghost_bytes_ > budget()) {
+    if (o == nullptr || o->charge() + policy_bytes_ > budget()) {
         return Restored::OverBudget;
     }
     if (policy_ != config::Eviction::S3Fifo && policy_ != config::Eviction::Clock) {

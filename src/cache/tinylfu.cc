@@ -36,7 +36,7 @@ void ObjectStore::init_tinylfu(std::uint64_t budget_bytes) {
         s.small.all = &small_bytes_;
         bytes += s.sketch.bytes();
     }
-    ghost_bytes_ = bytes;
+    policy_bytes_ = bytes;
 }
 
 StoredObject* ObjectStore::tinylfu_main_step(Shard& s, bool force) {
@@ -85,7 +85,7 @@ Shares shares(std::uint64_t budget, std::uint64_t policy_bytes) {
 } // namespace
 
 void ObjectStore::tinylfu_drain_window(Shard& s) {
-    const Shares share = shares(budget(), ghost_bytes_);
+    const Shares share = shares(budget(), policy_bytes_);
     // While the store is under its budget, as Caffeine does on every write; over it, eviction
     // makes them contest. A few objects per insert at most: the window gains one.
     for (int moved = 0; moved < 4 && s.small.tail != nullptr; ++moved) {

@@ -195,18 +195,9 @@ std::optional<AdminAnswer> read_answer(int fd, std::string_view method, Clock::t
 
 } // namespace
 
-std::string Endpoint::text() const {
-    const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return shown + ":" + std::to_string(port);
-}
-
 std::optional<Endpoint> parse_endpoint(std::string_view text) {
     std::string problem;
-    std::optional<config::HostPort> parsed = config::parse_host_port(text, 1, problem);
-    if (!parsed) {
-        return std::nullopt;
-    }
-    return Endpoint{std::move(parsed->host), parsed->port};
+    return config::parse_host_port(text, 1, problem);
 }
 
 Exchange exchange(const Endpoint& endpoint, std::string_view method, std::string_view target,

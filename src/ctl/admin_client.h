@@ -3,6 +3,8 @@
 // connection and then closes. Connecting, sending and reading share one deadline, so no call
 // waits longer than its timeout (name resolution aside: numeric addresses never wait).
 
+#include "lacquer/config/config.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,13 +14,12 @@
 
 namespace lacquer::ctl {
 
-struct Endpoint {
-    std::string host; // an IPv4 or IPv6 literal (without brackets) or a name
-    std::uint16_t port = 0;
-    std::string text() const; // "host:port", "[v6]:port"
-};
+// An admin address: config's HostPort (a name, an IPv4 literal or an IPv6 literal without
+// brackets; text() gives "host:port" or "[v6]:port").
+using Endpoint = config::HostPort;
 
-// "host:port" or "[v6]:port"; nullopt when either part is missing or the port is not 1..65535.
+// "host:port" or "[v6]:port" (config::parse_host_port); nullopt when either part is missing,
+// the host is not a name or an address, or the port is not 1..65535.
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 
 struct AdminAnswer {

@@ -126,7 +126,7 @@ public:
     config::Eviction policy() const { return policy_; }
     // The policy's own memory (S3-FIFO's ghost list, W-TinyLFU's sketches), counted against
     // the budget beside the objects' charge (stats().bytes).
-    std::uint64_t policy_bytes() const { return ghost_bytes_; }
+    std::uint64_t policy_bytes() const { return policy_bytes_; }
     // W-TinyLFU's estimate of how often `hash` (StoreKey::hash) was asked lately (0..15); 0 with
     // the other policies. For tests and the simulator: takes the shard's lock.
     std::uint32_t estimated_frequency(std::uint64_t url_hash, std::uint64_t hash) const;
@@ -209,7 +209,7 @@ private:
     const config::Eviction policy_;
     std::size_t ghost_slots_ = 0;             // per shard, a power of two (0 with CLOCK)
     std::unique_ptr<std::uint32_t[]> ghosts_; // every shard's ghost slots
-    std::uint64_t ghost_bytes_ = 0;           // theirs, counted against the budget
+    std::uint64_t policy_bytes_ = 0; // the ghost slots or the sketch, counted in the budget
     std::atomic<std::uint64_t> budget_;
     std::atomic<std::uint64_t> bytes_{0}; // across shards; the budget is global
     std::atomic<std::size_t> hand_{0};    // the eviction hand over the shards
