@@ -78,28 +78,32 @@ void wire_config_control(admin::AdminState& state, Server::Impl* impl) {
 // Every worker, running or retiring, runs `task(context)` on its thread; true when all did
 // within kSwapTime.
 bool on_every_worker(Server::Impl& s, const std::function<void(proxy::WorkerContext&)>& task) {
-    std::vector<WorkerSlot*> all;
-    for (const auto& slot : s.slots) {
-        all.push_back(slot.get());
-    }
-    for (const auto& r : s.retiring) {
-        if (!r->done) {
-            all.push_back(r->slot.get());
-        }
-    }
     auto done = std::make_shared<std::atomic<std::size_t>>(0);
-    for (WorkerSlot* slot : all) {
-        proxy::WorkerContext* ctx = slot->context.get();
-        slot->worker->post([ctx, task, done] {
+    std::size_t posted = 0;
+    const auto post_to = [&](WorkerSlot& slot) {
+        proxy::WorkerContext* ctx = slot.context.get();
+        slot.worker->post([ctx, task, done] {
             task(*ctx);
             done->fetch_add(1);
         });
+        ++posted;
+    };
+    for (const auto& slot : s.slots) {
+        post_to(*slot);
+    }
+    // A retiring worker's reaper resets its context once the loop has stopped: read it only
+    // while the reaper has not begun to stop it (server_impl.h, RetiringWorker).
+    for (const auto& r : s.retiring) {
+        const std::lock_guard<std::mutex> lock(r->stopping_mutex);
+        if (!r->stopping) {
+            post_to(*r->slot);
+        }
     }
     const auto deadline = std::chrono::steady_clock::now() + kSwapTime;
-    while (done->load() < all.size() && std::chrono::steady_clock::now() < deadline) {
+    while (done->load() < posted && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    return done->load() == all.size();
+    return done->load() == posted;
 }
 
 } // namespace

@@ -132,6 +132,10 @@ void retire(RetiringWorker& r, const std::atomic<bool>& hurry, core::Millis with
             break;
         }
     }
+    {
+        const std::lock_guard<std::mutex> lock(r.stopping_mutex);
+        r.stopping = true;
+    }
     slot.worker->stop();
     slot.worker->join();
     slot.listeners.clear();

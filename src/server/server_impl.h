@@ -52,6 +52,10 @@ struct RetiringWorker {
     std::unique_ptr<WorkerSlot> slot;
     std::thread reaper;
     std::atomic<bool> done{false};
+    // Set by the reaper, under the mutex, before the worker stops: from then on nobody reads
+    // slot->context (the reaper resets it), and on_every_worker leaves this worker out.
+    std::mutex stopping_mutex;
+    bool stopping = false;
 };
 
 struct Server::Impl {
