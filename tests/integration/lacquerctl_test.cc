@@ -160,6 +160,8 @@ TEST_F(LacquerCtl, OriginsListsEveryServerAndOriginDrainsAndEnablesOne) {
 
 TEST_F(LacquerCtl, RoutesPrintsEachRoutesLastRequestAndRecentCounts) {
     store("/c/routes"); // two requests to "cached"
+    // A request is counted when it ends, which may be just after its client has the answer.
+    ASSERT_TRUE(proxy_->wait_for_metric("lacquer_requests_total", 2, 5s));
     const ProgramRun table = ctl({"routes"});
     EXPECT_EQ(table.exit_code, 0) << table.stderr_text;
     EXPECT_THAT(table.stdout_text, StartsWith("ROUTE "));
