@@ -239,7 +239,13 @@ void CacheFill::fetch_failed(origin::OriginFetch& fetch, origin::FetchFault faul
         builder_.abandon(cache::StoreVerdict::Incomplete); // never a partial object in the cache
         count_not_stored(cache::StoreVerdict::Incomplete);
     }
-    tell_waiters({cache::FillOutcome::Failed, {}, origin::fetch_fault_status(fault), {}});
+    // Waiters on a fill the origin pool's admission refused come back in a second, as its
+    // client does (RequestFsm::step_origin_failed).
+    tell_waiters({cache::FillOutcome::Failed,
+                  {},
+                  origin::fetch_fault_status(fault),
+                  {},
+                  origin::is_admission_fault(fault) ? 1u : 0u});
     origin::FetchObserver* client = client_;
     end();
     if (client != nullptr) {

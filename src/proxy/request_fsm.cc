@@ -385,7 +385,8 @@ Next RequestFsm::step_wait() {
             return go(Step::Deliver);
         }
         cache_status_ = CacheStatus::Error;
-        return synth(result.error_status != 0 ? result.error_status : 502);
+        return synth(result.error_status != 0 ? result.error_status : 502, false,
+                     result.retry_after);
     }
     // Uncacheable, or another Vary variant than ours: ask the origin ourselves.
     start_fill(false);

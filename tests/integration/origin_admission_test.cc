@@ -117,5 +117,48 @@ TEST(OriginAdmission, TheQueueTimesOutWith503AndRetryAfterAndAFullQueueRefusesAt
     EXPECT_EQ(http_get(proxy.port(), "/after").body, "must not be asked");
 }
 
+// Requests that wait on a cache fill (coalesced) share its fate: when the admission queue
+// refuses the fill, each of them gets the 503 with Retry-After its client got, and the origin is
+// asked nothing.
+TEST(OriginAdmission, RequestsWaitingOnARefusedFillGet503WithRetryAfterToo) {
+    ScriptedOrigin origin;
+    Gate release;
+    origin.on_get("/hold", [&](OriginExchange& x) {
+        EXPECT_TRUE(release.wait_for(10s));
+        x.respond(200, {{"Cache-Control", "no-store"}}, "held");
+    });
+    origin.on_any([](OriginExchange& x) {
+        x.respond(200, {{"Cache-Control", "max-age=60"}}, "must not be asked");
+    });
+    LacquerProcess proxy(TestConfig()
+                             .workers(1)
+                             .admin()
+                             .origin(origin.address())
+                             .origin_setting("max_in_flight: 1")
+                             .origin_setting("max_queue: 4")
+                             .origin_setting("queue_timeout: 300ms"));
+    ASSERT_TRUE(proxy.started());
+    HttpClient holder;
+    ASSERT_TRUE(holder.connect(proxy.port()));
+    ASSERT_TRUE(holder.send_raw(build_request("GET", "/hold")));
+    ASSERT_TRUE(release.wait_for_waiters(1, 5s));
+
+    constexpr int kClients = 6;
+    const std::vector<Response> answers =
+        get_concurrently(proxy.port(), "/wanted?x=1", kClients, 5s);
+    for (const Response& r : answers) {
+        EXPECT_EQ(r.status, 503) << r.summary();
+        EXPECT_EQ(r.header("Retry-After"), "1") << r.summary();
+    }
+    // One fill queued for all of them: the others waited on it rather than queueing.
+    EXPECT_EQ(
+        scrape_metric(proxy.admin_port(), "lacquer_origin_errors_total", R"(kind="queue_timeout")")
+            .value_or(-1),
+        1);
+    release.open();
+    EXPECT_EQ(holder.read_response(5s).body, "held");
+    EXPECT_EQ(origin.total_requests(), 1u); // only /hold
+}
+
 } // namespace
 } // namespace lacquer::test

@@ -36,6 +36,7 @@ struct FillResult {
     ObjectRef object;
     int error_status = 0;
     StreamRef stream;
+    std::uint32_t retry_after = 0; // seconds, for a Failed one the origin's admission refused
 };
 
 class FillWaiter {
