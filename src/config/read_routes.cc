@@ -185,8 +185,9 @@ using RouteNames = std::unordered_map<std::string, std::size_t>;
 
 RouteConfig read_route(const YamlValue& item, std::size_t index, const Config& config,
                        const std::vector<RouteConfig>& earlier, RouteNames& names) {
-    const YamlMap map = YamlMap::with_keys(
-        item, {"name", "match", "origin", "pass", "cache", "underscores_in_headers"});
+    const YamlMap map =
+        YamlMap::with_keys(item, {"name", "match", "origin", "pass", "cache",
+                                  "underscores_in_headers", "retry_non_idempotent"});
     RouteConfig route;
     route.mark = item.mark();
     route.name = "routes[" + std::to_string(index) + "]";
@@ -214,6 +215,9 @@ RouteConfig read_route(const YamlValue& item, std::size_t index, const Config& c
     read_pass_and_cache(map, config, route.pass, route.cache, CachePolicyConfig{});
     if (const std::optional<YamlValue> underscores = map.find("underscores_in_headers")) {
         route.underscores_in_headers = underscores->as_bool();
+    }
+    if (const std::optional<YamlValue> retry = map.find("retry_non_idempotent")) {
+        route.retry_non_idempotent = retry->as_bool();
     }
     if (!route.pass && !route.cache) {
         item.fail("a route needs `pass: true` or `cache`");
@@ -263,13 +267,16 @@ DefaultRouteConfig read_default_route(const std::optional<YamlValue>& value,
         value->fail("expected `reject` or a map with origin, pass and cache, got " +
                     value->describe());
     }
-    const YamlMap map =
-        YamlMap::with_keys(*value, {"origin", "pass", "cache", "underscores_in_headers"});
+    const YamlMap map = YamlMap::with_keys(
+        *value, {"origin", "pass", "cache", "underscores_in_headers", "retry_non_idempotent"});
     if (const std::optional<YamlValue> origin = map.find("origin")) {
         route.origin = read_origin_name(*origin, config);
     }
     if (const std::optional<YamlValue> underscores = map.find("underscores_in_headers")) {
         route.underscores_in_headers = underscores->as_bool();
+    }
+    if (const std::optional<YamlValue> retry = map.find("retry_non_idempotent")) {
+        route.retry_non_idempotent = retry->as_bool();
     }
     std::optional<CachePolicyConfig> cache;
     read_pass_and_cache(map, config, route.pass, cache, route.cache);

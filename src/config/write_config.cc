@@ -358,6 +358,7 @@ void write_routes(YamlOut& y, const Config& c) {
         }
         y.flag(2, "pass", r.pass);
         y.flag(2, "underscores_in_headers", r.underscores_in_headers);
+        y.flag(2, "retry_non_idempotent", r.retry_non_idempotent);
         if (r.cache) {
             write_cache(y, 2, *r.cache);
         }
@@ -371,6 +372,7 @@ void write_routes(YamlOut& y, const Config& c) {
     y.str(1, "origin", d.origin);
     y.flag(1, "pass", d.pass);
     y.flag(1, "underscores_in_headers", d.underscores_in_headers);
+    y.flag(1, "retry_non_idempotent", d.retry_non_idempotent);
     if (!d.pass) {
         write_cache(y, 1, d.cache);
     }

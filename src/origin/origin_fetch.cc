@@ -48,7 +48,7 @@ std::string_view OriginFetch::server_name() const {
 }
 
 void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_view method,
-                        bool body_follows, std::uint64_t hash) {
+                        bool body_follows, std::uint64_t hash, bool retry_any_method) {
     LACQUER_ASSERT(!active());
     pool_ = &pool;
     core::assign_string(head_, head);
@@ -62,7 +62,7 @@ void OriginFetch::start(OriginPool& pool, std::string_view head, std::string_vie
     parser_.reset();
     parser_.expect_response_to(head_only_ ? "HEAD" : "GET");
     chunked_.reset();
-    idempotent_ = is_idempotent(method);
+    idempotent_ = retry_any_method || is_idempotent(method);
     retries_done_ = 0;
     stale_retry_done_ = false;
     exclude_ = OriginPool::kNoServer;

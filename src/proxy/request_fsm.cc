@@ -402,7 +402,8 @@ Next RequestFsm::step_pass() {
     const bool body_follows = client_.body().size() > 0;
     // The body goes out when the fetch has a connection (fetch_body_wanted), right behind the
     // head, and again on a retry.
-    fetch_.start(gen_->pool(route_->pool), scratch_, client_.head().method, body_follows, 0);
+    fetch_.start(gen_->pool(route_->pool), scratch_, client_.head().method, body_follows, 0,
+                 route_->retry_any_method);
     return go(Step::Relay);
 }
 

@@ -140,6 +140,7 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
         r.pool = pool_index(config, rc.origin);
         r.pass = rc.pass;
         r.allow_underscores = rc.underscores_in_headers;
+        r.retry_any_method = rc.retry_non_idempotent;
         r.host = rc.match.host;
         r.path_prefix = rc.match.path_prefix;
         r.methods = rc.match.methods;
@@ -164,6 +165,7 @@ RouteTable::RouteTable(const config::Config& config) : variants_(config.variants
     default_.reject = config.default_route.present && config.default_route.reject;
     default_.pass = config.default_route.pass;
     default_.allow_underscores = config.default_route.underscores_in_headers;
+    default_.retry_any_method = config.default_route.retry_non_idempotent;
     if (!default_.pass && !default_.reject) {
         default_.cache = compile_cache(config.default_route.cache, variants_, true,
                                        config.default_route.underscores_in_headers);

@@ -228,5 +228,47 @@ TEST(OriginRetry, APostTheOriginMayHaveActedOnIsNotSentTwice) {
     EXPECT_GT(resets.total_requests(), 0u) << "no GET met the resetting server";
 }
 
+// A route that allows it (retry_non_idempotent): the POST, its body held whole, goes to the
+// other server when the first resets the connection before answering.
+TEST(OriginRetry, ARouteThatAllowsItRetriesAPostWithItsBodyOnTheOtherServer) {
+    ScriptedOrigin resets;
+    ScriptedOrigin good;
+    resets.on_any([](OriginExchange& x) { x.reset(); });
+    good.on_any([](OriginExchange& x) { x.send(200, "good " + x.request().body); });
+    LacquerProcess proxy(TestConfig()
+                             .workers(1)
+                             .admin()
+                             .origin(resets.address())
+                             .origin(good.address())
+                             .extra("routes:\n"
+                                    "  - name: orders\n"
+                                    "    match: { path_prefix: /order, methods: [POST] }\n"
+                                    "    pass: true\n"
+                                    "    retry_non_idempotent: true\n"
+                                    "default_route: { pass: true }\n"));
+    ASSERT_TRUE(proxy.started());
+    for (int i = 0; i < 4; ++i) { // round robin: half of the first attempts meet `resets`
+        HttpClient client;
+        ASSERT_TRUE(client.connect(proxy.port()));
+        const std::string body = "buy " + std::to_string(i);
+        const Response post = client.request("POST", "/order", {}, body);
+        EXPECT_EQ(post.status, 200) << post.summary();
+        EXPECT_EQ(post.body, "good " + body);
+    }
+    EXPECT_GT(resets.total_requests(), 0u) << "no POST met the resetting server";
+    EXPECT_GE(metric(proxy, "lacquer_origin_retries_total", R"(reason="closed")").value_or(-1), 1);
+    // Another route keeps the rule: a POST there is not sent twice.
+    resets.clear_records();
+    good.clear_records();
+    int refused = 0;
+    for (int i = 0; i < 2; ++i) {
+        HttpClient client;
+        ASSERT_TRUE(client.connect(proxy.port()));
+        refused += client.request("POST", "/other", {}, "x").status == 502 ? 1 : 0;
+    }
+    EXPECT_EQ(refused, 1);
+    EXPECT_EQ(resets.total_requests() + good.total_requests(), 2u);
+}
+
 } // namespace
 } // namespace lacquer::test

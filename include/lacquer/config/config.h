@@ -273,6 +273,9 @@ struct RouteConfig {
     // Request header names with '_' are forwarded (nginx's underscores_in_headers); by default
     // they are dropped, since CGI-style stacks read X_Forwarded_Host as X-Forwarded-Host.
     bool underscores_in_headers = false;
+    // The route's requests with a body (held whole before it goes out) may be retried like
+    // idempotent ones, whatever their method (the pool's retry_non_idempotent, for one route).
+    bool retry_non_idempotent = false;
     std::optional<CachePolicyConfig> cache; // set when the route caches
     SourceMark mark;
 };
@@ -283,6 +286,7 @@ struct DefaultRouteConfig {
     std::string origin;  // default: the first origin
     bool pass = false;
     bool underscores_in_headers = false; // as RouteConfig's
+    bool retry_non_idempotent = false;   // likewise
     CachePolicyConfig cache;             // all_params = true by default here
     SourceMark mark;
 };

@@ -90,10 +90,11 @@ public:
 
     // Sends `head` (a complete serialised request head). With `body_follows`, the observer
     // writes the body when fetch_body_wanted() asks; without, the request is sent. `method` says
-    // whether a retry is safe. Failures are reported through the observer (possibly before
+    // whether a retry is safe; `retry_any_method` (the route's retry_non_idempotent) makes it
+    // safe whatever the method. Failures are reported through the observer (possibly before
     // start() returns).
     void start(OriginPool& pool, std::string_view head, std::string_view method, bool body_follows,
-               std::uint64_t hash);
+               std::uint64_t hash, bool retry_any_method = false);
     net::Connection* upstream() { return upstream_ ? &upstream_->connection() : nullptr; }
     void request_sent();
 

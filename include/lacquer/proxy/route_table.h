@@ -62,6 +62,7 @@ struct Route {
     bool pass = true;
     bool reject = false;               // default_route: reject -> 404
     bool allow_underscores = false;    // underscores_in_headers
+    bool retry_any_method = false;     // retry_non_idempotent (a pass's body is held whole)
     std::unique_ptr<RouteCache> cache; // set when the route caches (GET and HEAD)
     // Match
     std::string host;                     // empty: any; "*.x.com" matches subdomains of x.com

@@ -116,7 +116,7 @@ std::vector<ErrorCase> error_cases() {
          "forward_header)"},
         {"UnknownRouteKey", with_base("routes:\n  - name: r\n    pass: true\n    orgin: api\n"),
          "t.yaml:10:5: unknown key `routes[0].orgin` (known keys: name, match, origin, pass, "
-         "cache, underscores_in_headers)"},
+         "cache, underscores_in_headers, retry_non_idempotent)"},
         {"UnknownMatchKey", with_base("routes:\n  - match: { prefix: /a }\n    pass: true\n"),
          "t.yaml:8:14: unknown key `routes[0].match.prefix` (known keys: host, path_prefix, "
          "path_regex, methods)"},
@@ -129,7 +129,7 @@ std::vector<ErrorCase> error_cases() {
          "t.yaml:8:28: routes[0].cache.wait_timeout: expected a duration above zero, got \"0s\""},
         {"MatchInDefaultRoute", with_base("default_route:\n  match: {}\n"),
          "t.yaml:8:3: unknown key `default_route.match` (known keys: origin, pass, cache, "
-         "underscores_in_headers)"},
+         "underscores_in_headers, retry_non_idempotent)"},
 
         // --- required sections
         {"MissingListen", "origins:\n  api:\n    servers: [{ address: a:1 }]\n",

@@ -525,6 +525,24 @@ TEST(LoadRoutes, UnderscoresInHeadersAndMergeSlashes) {
     EXPECT_THROW(load("merge_slashes: maybe\n"), ConfigError);
 }
 
+TEST(LoadRoutes, RetryNonIdempotentPerRoute) {
+    // Issue 17 item 3: a route may let its requests with a body be retried; off by default.
+    const Config defaults = load("routes:\n  - pass: true\n");
+    EXPECT_FALSE(defaults.routes[0].retry_non_idempotent);
+    EXPECT_FALSE(defaults.default_route.retry_non_idempotent);
+    const Config c = load("routes:\n  - pass: true\n    retry_non_idempotent: true\n"
+                          "default_route: { pass: true, retry_non_idempotent: true }\n");
+    EXPECT_TRUE(c.routes[0].retry_non_idempotent);
+    EXPECT_TRUE(c.default_route.retry_non_idempotent);
+    try {
+        (void)load("routes:\n  - pass: true\n    retry_non_idempotent: often\n");
+        ADD_FAILURE() << "a non-boolean was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("t.yaml:9:27: routes[0].retry_non_idempotent", 0), 0u)
+            << e.what();
+    }
+}
+
 TEST(LoadFile, ReadsFromDisk) {
     const std::string path = testing::TempDir() + "/lacquer_config_load_test.yaml";
     {
