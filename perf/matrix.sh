@@ -26,6 +26,7 @@
 #      varnish") PIN (1) REFERENCE (1: the nginx-return200 rows) KEYS (10000) OBJECTS (100000)
 #      STORM_CLIENTS (200) PASS_CONNS (64) RAW (a file to keep the raw TSV in)
 #      WORKERS (1 with PIN=1, the number of CPUs with PIN=0)
+#      ROWS ("hot urls pass storm memory": the row groups to run) SIZES ("1024 16384")
 # A full run: 2 sizes x 2 URL sets x 3 conns x 4 servers x 3 repeats x ~6 s (wrk, warm-up, the
 # reads around them) = ~15 minutes, plus fills, pass, storm and memory: about 17-18 minutes.
 set -euo pipefail
@@ -43,6 +44,9 @@ keys=${KEYS:-10000}
 objects=${OBJECTS:-100000}
 storm_clients=${STORM_CLIENTS:-200}
 pass_conns=${PASS_CONNS:-64}
+read -r -a rows <<< "${ROWS:-hot urls pass storm memory}"
+read -r -a sizes <<< "${SIZES:-1024 16384}"
+want() { [[ " ${rows[*]} " == *" $1 "* ]]; } # is row group $1 asked for
 storage_mb=512 # perf/servers.sh: lacquerd storage.memory, nginx max_size, varnish malloc
 max_age=3600   # every cached URL carries cc=max-age%3D3600: nothing expires during the run
 for kind in "${caches[@]}"; do
@@ -149,8 +153,9 @@ done
 # (a URL nginx drops after 10 minutes unused, `inactive=10m`, is stored again by the warm-up).
 fills=""
 for kind in "${caches[@]}"; do
-  for size in 1024 16384; do
+  for size in "${sizes[@]}"; do
     curl -sf -m 10 -o /dev/null "http://127.0.0.1:${port_of[$kind]}$(hot_path "$size")"
+    want urls || continue
     echo "[${SECONDS}s] filling $kind: $keys URLs of $size bytes" >&2
     read -r got origin < <(fill "${port_of[$kind]}" "$(urls_glob "$size")")
     fills+=$(printf '%-9s %5s B: %s/%s answered 200, %s origin requests' "$kind" "$size" "$got" "$keys" "$origin")$'\n'
@@ -160,20 +165,26 @@ done
 for ((r = 1; r <= repeats; r++)); do
   read -r -a order <<< "$(rotated $((r - 1)) "${hit_servers[@]}")"
   read -r -a cache_order <<< "$(rotated $((r - 1)) "${caches[@]}")"
-  for size in 1024 16384; do
+  for size in "${sizes[@]}"; do
+    want hot || break
     for c in "${conn_list[@]}"; do
       for kind in "${order[@]}"; do measure "$r" "hot-$(label "$size")" "$c" "$kind" "$(hot_path "$size")"; done
     done
   done
-  for size in 1024 16384; do
+  for size in "${sizes[@]}"; do
+    want urls || break
     export URL_SIZE=$size
     for c in "${conn_list[@]}"; do
       for kind in "${order[@]}"; do measure "$r" "urls-$(label "$size")" "$c" "$kind" / perf/urls.lua; done
     done
   done
-  for kind in "${cache_order[@]}"; do measure "$r" pass-1k "$pass_conns" "$kind" "/pass/listings?size=1024"; done
-  storm "$r" origin-direct # the same storm sent to the origin itself: what a waiter is compared with
-  for kind in "${cache_order[@]}"; do storm "$r" "$kind"; done
+  if want pass; then
+    for kind in "${cache_order[@]}"; do measure "$r" pass-1k "$pass_conns" "$kind" "/pass/listings?size=1024"; done
+  fi
+  if want storm; then
+    storm "$r" origin-direct # the same storm sent to the origin itself: what a waiter is compared with
+    for kind in "${cache_order[@]}"; do storm "$r" "$kind"; done
+  fi
 done
 if [ -n "${RAW:-}" ]; then cp "$raw" "$RAW"; fi
 
@@ -185,6 +196,7 @@ stop_servers
 check=$((objects < 1000 ? objects : 1000))
 mem=""
 for kind in "${caches[@]}"; do
+  want memory || break
   echo "[${SECONDS}s] memory: $kind, $objects objects of 1 KiB" >&2
   start_server "$kind" 1 mem
   curl -sf -m 10 -o /dev/null "http://127.0.0.1:$sport/v3/mem?id=0&size=1024&cc=max-age%3D$max_age"
