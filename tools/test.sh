@@ -46,7 +46,7 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
   # probe loop, names re-resolved beside them, worker threads added and removed, the admin
   # listener rebound and the access log swapped by a reload, snapshot writes beside inserts, the
   # transaction log's rings and the access log's writer thread, lacquerctl --fleet's fan-out
-  # threads), one test at a time: timing-bound tests stay meaningful.
+  # threads, connections handed between workers), one test at a time: timing-bound tests stay meaningful.
   step "tsan: build"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$jobs" \
@@ -55,7 +55,7 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
     lacquerctl integration_reload unit_proxy integration_observe integration_fleet
   step "tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
-    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|OriginNames|LiveReload|Snapshot|WarmRestart|MetricsOnCall|RouteUsage|TransactionRing|TransactionLog|ObserveLog|AccessLog|AccessLogEndings|FleetCtl)\.'
+    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|OriginNames|LiveReload|ConnectionBalancer|ConnectionBalance|Snapshot|WarmRestart|MetricsOnCall|RouteUsage|TransactionRing|TransactionLog|ObserveLog|AccessLog|AccessLogEndings|FleetCtl)\.'
   step "fuzz"
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi

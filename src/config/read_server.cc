@@ -60,7 +60,7 @@ std::vector<ListenerConfig> read_listen(const YamlValue& value) {
         value.is_null() ? std::vector<YamlValue>{} : value.as_list();
     for (const YamlValue& item : items) {
         const YamlMap map = YamlMap::with_keys(
-            item, {"address", "tls", "proxy_protocol", "proxy_from", "mode", "owner"});
+            item, {"address", "tls", "proxy_protocol", "proxy_from", "mode", "owner", "balance"});
         ListenerConfig listener;
         listener.mark = item.mark();
         const YamlValue address = map.require("address");
@@ -105,6 +105,13 @@ std::vector<ListenerConfig> read_listen(const YamlValue& value) {
             listener.proxy_from = read_address_ranges(*from);
         } else if (listener.proxy_protocol) {
             map.require("proxy_from"); // who may send the header must be said
+        }
+        if (const std::optional<YamlValue> balance = map.find("balance")) {
+            const std::string how = balance->as_string();
+            if (how != "exact" && how != "kernel") {
+                balance->fail("expected exact or kernel, got " + quoted(how));
+            }
+            listener.balance_exact = how == "exact";
         }
         listen.push_back(std::move(listener));
     }

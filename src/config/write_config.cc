@@ -139,6 +139,7 @@ void write_listen(YamlOut& y, const Config& c) {
         if (!l.proxy_from.empty()) {
             y.raw(2, "proxy_from", YamlOut::list(range_texts(l.proxy_from)));
         }
+        y.raw(2, "balance", l.balance_exact ? "exact" : "kernel");
     }
 }
 

@@ -71,6 +71,9 @@ void ClientSession::start(WorkerContext& context, int fd, const sockaddr* peer,
         return;
     }
     ++context.live_sessions;
+    if (context.balance_load != nullptr) {
+        context.balance_load->fetch_add(1, std::memory_order_relaxed);
+    }
     session->link();
     session->conn_->set_drain_mark(kClientDrainMark);
     // A client that does not read what we send is dropped after the idle timeout.
@@ -115,6 +118,9 @@ ClientSession::~ClientSession() {
     }
     if (conn_) {
         --ctx_.live_sessions;
+        if (ctx_.balance_load != nullptr) {
+            ctx_.balance_load->fetch_sub(1, std::memory_order_relaxed);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 #include "lacquer/proxy/proxy_metrics.h"
 
 #include "lacquer/cache/object_store.h"
+#include "lacquer/net/connection_balancer.h"
 #include "lacquer/origin/origin_fetch.h"
 
 #include <cctype>
@@ -238,6 +239,16 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
         r.counter("lacquer_connections_accepted_total", "Client connections accepted.");
     m->connections_refused = r.counter("lacquer_connections_refused_total",
                                        "Client connections refused at limits.max_connections.");
+    m->connections_moved =
+        r.counter("lacquer_connections_moved_total",
+                  "Client connections a worker handed to a less loaded one (balance: exact).");
+    if (const net::ConnectionBalancer* balancer = src.balancer) {
+        for (unsigned w = 0; w < src.workers; ++w) {
+            r.gauge("lacquer_worker_connections", "Client connections each worker serves now.",
+                    {{"worker", std::to_string(w)}},
+                    [balancer, w] { return static_cast<double>(balancer->connections(w)); });
+        }
+    }
     m->received_bytes = r.counter("lacquer_client_received_bytes_total",
                                   "Request bytes read from clients (heads and bodies).");
     m->sent_bytes =

@@ -2,6 +2,7 @@
 
 #include "lacquer/config/load.h"
 #include "lacquer/proxy/client_session.h"
+#include "lacquer/proxy/proxy_metrics.h"
 
 #include <stdexcept>
 #include <sys/socket.h>
@@ -57,10 +58,42 @@ std::unique_ptr<net::Listener> client_listener(net::Worker& worker, int fd,
                                                proxy::WorkerContext* ctx, std::size_t index) {
     auto listener = std::make_unique<net::Listener>(
         worker, fd, [ctx](int client, const sockaddr* peer, std::size_t listen_index) {
+            const std::vector<config::ListenerConfig>& listen = ctx->config().listen;
+            if (ctx->balancer != nullptr && listen_index < listen.size() &&
+                listen[listen_index].balance_exact) {
+                const int to = ctx->balancer->pick(ctx->worker.index());
+                if (to >= 0 &&
+                    ctx->balancer->hand_to(static_cast<unsigned>(to), client, peer, listen_index,
+                                           listen[listen_index].address_text())) {
+                    if (const proxy::ProxyMetrics* m = ctx->metrics()) {
+                        ctx->count(m->connections_moved);
+                    }
+                    return;
+                }
+            }
             proxy::ClientSession::start(*ctx, client, peer, listen_index);
         });
     listener->set_index(index);
     return listener;
+}
+
+net::ConnectionBalancer::Deliver handed_connections(proxy::WorkerContext* ctx) {
+    return [ctx](int fd, const sockaddr* peer, std::size_t index, std::string_view key) {
+        const std::vector<config::ListenerConfig>& listen = ctx->config().listen;
+        if (index >= listen.size() || listen[index].address_text() != key) {
+            index = listen.size();
+            for (std::size_t j = 0; j < listen.size(); ++j) {
+                if (listen[j].address_text() == key) {
+                    index = j;
+                }
+            }
+            if (index == listen.size()) {
+                ::close(fd); // its listener is gone, as its backlog's connections are
+                return;
+            }
+        }
+        proxy::ClientSession::start(*ctx, fd, peer, index);
+    };
 }
 
 } // namespace lacquer::server

@@ -4,6 +4,7 @@
 
 #include "lacquer/config/config.h"
 #include "lacquer/net/address.h"
+#include "lacquer/net/connection_balancer.h"
 #include "lacquer/net/listener.h"
 #include "lacquer/proxy/worker_context.h"
 
@@ -44,8 +45,13 @@ void apply_unix_permissions(const config::ListenerConfig& l);
 // Removes the socket file of a Unix listener that stops.
 void remove_unix_socket(const BoundListener& listener);
 
-// On `ctx`'s worker: accepts into client sessions.
+// On `ctx`'s worker: accepts into client sessions, or hands a new connection to a less loaded
+// worker (listen[].balance: exact; net/connection_balancer.h).
 std::unique_ptr<net::Listener> client_listener(net::Worker& worker, int fd,
                                                proxy::WorkerContext* ctx, std::size_t index);
+// What a worker does with a connection another worker handed it: a session on the listener
+// entry it was accepted on (found by its address when a reload moved it; closed when a reload
+// removed it).
+net::ConnectionBalancer::Deliver handed_connections(proxy::WorkerContext* ctx);
 
 } // namespace lacquer::server

@@ -182,6 +182,9 @@ std::unique_ptr<WorkerSlot> make_worker_slot(Server::Impl& s, unsigned index,
     ctx.transactions_watched = &s.transactions->watching_flag();
     ctx.switch_to(
         std::make_unique<proxy::WorkerGeneration>(*slot->worker, g, s.workers, ctx.shard));
+    ctx.balancer = &s.balancer;
+    ctx.balance_load = s.balancer.load(index);
+    s.balancer.join(index, *slot->worker, handed_connections(slot->context.get()));
     return slot;
 }
 
@@ -249,6 +252,7 @@ void apply_worker_plan(Server::Impl& s, WorkerPlan& plan,
     const unsigned removed = plan.from > plan.to ? plan.from - plan.to : 0;
     for (unsigned p = plan.to; p < plan.from; ++p) {
         WorkerSlot* slot = s.slots[p].get();
+        s.balancer.leave(slot->worker->index()); // what was handed to it runs before the drain
         slot->worker->post([slot, hand_over] {
             std::vector<HandedSocket> mine;
             for (std::size_t i = 0; i < slot->listeners.size(); ++i) {

@@ -67,6 +67,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     s.coalescer = std::make_unique<cache::Coalescer>();
     s.sources.store = s.store.get();
     s.sources.open_connections = &s.open_connections;
+    s.sources.balancer = &s.balancer;
     s.sources.ready = &s.ready;
     s.sources.workers = s.workers;
     s.sources.version = LACQUER_VERSION_STRING;
@@ -241,6 +242,7 @@ void Server::drain(core::Millis within) {
     s.ready = false; // /readyz says 503 from now on: load balancers take us out
     std::unique_lock<std::mutex> serialised(s.reload_mutex); // a reload in flight ends first
     s.draining = true;                                       // and none starts after
+    s.balancer.leave_all(); // a draining worker takes no connection from another
     for (auto& slot : s.slots) {
         WorkerSlot* sp = slot.get();
         // On the worker's own thread: close its listening sockets (new connections are refused
@@ -274,6 +276,7 @@ void Server::stop() {
     }
     reap_retired_admins(s, true);
     s.hurry = true; // workers a reload removed: stop waiting for their connections
+    s.balancer.leave_all();
     for (auto& slot : s.slots) {
         slot->worker->stop();
     }

@@ -7,6 +7,7 @@
 #include "lacquer/cache/coalescer.h"
 #include "lacquer/cache/object_store.h"
 #include "lacquer/metrics/registry.h"
+#include "lacquer/net/connection_balancer.h"
 #include "lacquer/net/listener.h"
 #include "lacquer/net/tls_context.h"
 #include "lacquer/net/worker.h"
@@ -58,6 +59,10 @@ struct RetiringWorker {
     bool stopping = false;
 };
 
+// Worker indices the connection balancer has room for (config's most workers: 256), with room
+// for the indices a reload's new workers take while removed ones retire.
+inline constexpr unsigned kBalancedWorkers = 512;
+
 struct Server::Impl {
     explicit Impl(const core::Clock& c) : clock(c) {}
     const core::Clock& clock; // every worker's, and the purges'
@@ -100,6 +105,9 @@ struct Server::Impl {
     std::vector<std::unique_ptr<proxy::AccessLog>> retired_logs; // a worker may still hold
     unsigned log_slots = 0; // access_log's per-worker buffers: every index below it may write
     std::atomic<std::uint32_t> open_connections{0};
+    // Moves new connections to the least loaded worker (listen[].balance: exact). Declared
+    // before the workers: a connection posted to one that stops closes through it.
+    net::ConnectionBalancer balancer{kBalancedWorkers};
     std::vector<BoundListener> listeners; // in config order; each worker's Listeners likewise
     // The running workers; slots[p] got fds[p]. Held by pointer: tasks posted to a worker
     // refer to its slot while the list changes.

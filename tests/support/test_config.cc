@@ -51,11 +51,19 @@ TestConfig& TestConfig::extra(std::string yaml) {
     return *this;
 }
 
+TestConfig& TestConfig::listener_setting(std::string line) {
+    listener_settings_.push_back(std::move(line));
+    return *this;
+}
+
 std::string TestConfig::yaml() const {
     std::string out = "workers: " + std::to_string(workers_) + "\n";
     out += "listen:\n";
     for (int i = 0; i < listeners_; ++i) {
         out += "  - address: 127.0.0.1:0\n";
+        for (const std::string& line : listener_settings_) {
+            out += "    " + line + "\n";
+        }
     }
     if (admin_) {
         out += "admin:\n  address: 127.0.0.1:0\n";

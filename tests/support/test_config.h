@@ -12,9 +12,10 @@ namespace lacquer::test {
 class TestConfig {
 public:
     TestConfig& workers(int count);
-    TestConfig& listeners(int count);             // client listeners, each on 127.0.0.1:0
-    TestConfig& origin(std::string address);      // adds a server to the origin pool "api"
-    TestConfig& origin_setting(std::string line); // "connect_timeout: 200ms" under origins.api
+    TestConfig& listeners(int count);               // client listeners, each on 127.0.0.1:0
+    TestConfig& listener_setting(std::string line); // "balance: kernel" under each listener
+    TestConfig& origin(std::string address);        // adds a server to the origin pool "api"
+    TestConfig& origin_setting(std::string line);   // "connect_timeout: 200ms" under origins.api
     TestConfig& limit(std::string key, std::string value);   // limits.<key>: <value>
     TestConfig& storage(std::string key, std::string value); // storage.<key>: <value>
     TestConfig& admin(bool enabled = true);                  // admin listener on 127.0.0.1:0
@@ -32,6 +33,7 @@ private:
     std::string access_log_ = "off";
     std::vector<std::string> origin_servers_;
     std::vector<std::string> origin_settings_;
+    std::vector<std::string> listener_settings_;
     std::vector<std::pair<std::string, std::string>> limits_;
     std::vector<std::pair<std::string, std::string>> storage_;
     std::string extra_;

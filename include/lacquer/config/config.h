@@ -66,6 +66,9 @@ struct ListenerConfig {
     // address); other peers are direct clients, and a PROXY header from them is refused.
     bool proxy_protocol = false;
     std::vector<AddressRange> proxy_from;
+    // `balance: exact` (default): a worker holding two connections more than another passes a
+    // new one to it (net/connection_balancer.h); `kernel`: each stays where SO_REUSEPORT put it.
+    bool balance_exact = true;
     SourceMark mark;
     // "unix:/run/lacquer/http.sock" or "host:port": as the config wrote it.
     std::string address_text() const {

@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+namespace lacquer::net {
+class ConnectionBalancer;
+}
 namespace lacquer::cache {
 class ObjectStore;
 }
@@ -46,6 +49,7 @@ struct ProxyMetrics {
     std::vector<std::uint32_t> not_stored; // per cache::StoreVerdict (Stored unused)
     std::uint32_t connections_accepted = 0;
     std::uint32_t connections_refused = 0;
+    std::uint32_t connections_moved = 0; // handed to a less loaded worker (listen[].balance)
     std::uint32_t received_bytes = 0;
     std::uint32_t sent_bytes = 0;
     std::vector<std::unique_ptr<origin::OriginCounters>> origins; // per pool
@@ -79,6 +83,7 @@ inline void count_request_end(const WorkerContext& ctx, const ProxyMetrics& m, s
 struct MetricSources {
     const cache::ObjectStore* store = nullptr;
     const std::atomic<std::uint32_t>* open_connections = nullptr;
+    const net::ConnectionBalancer* balancer = nullptr; // each worker's connections
     const std::atomic<bool>* ready = nullptr;
     unsigned workers = 0;
     std::string version;

@@ -21,7 +21,8 @@
 
 namespace lacquer::net {
 class Worker;
-}
+class ConnectionBalancer;
+} // namespace lacquer::net
 namespace lacquer::cache {
 class ObjectStore;
 class Coalescer;
@@ -46,12 +47,16 @@ struct WorkerContext {
     cache::ObjectStore* store = nullptr;   // process-wide, thread-safe
     cache::Coalescer* coalescer = nullptr; // process-wide, thread-safe
     std::size_t live_sessions = 0;         // this worker's client connections
-    ClientSession* sessions = nullptr;     // intrusive list of the live ones, for shutdown
-    CacheFill* fills = nullptr;            // the cache fills running on this worker, likewise
-    bool draining = false;                 // shutting down: answer what is in flight, then close
-    core::Instant body_file_reported{};    // the last report of a request body's failed file
-    metrics::Shard* shard = nullptr;       // this worker's counts
-    std::string_view admin_token;          // never sent to an origin (http::ForwardedRequest)
+    // The same count where the other workers read it, and the balancer that moves new
+    // connections between workers (net/connection_balancer.h); both may be null.
+    std::atomic<std::uint32_t>* balance_load = nullptr;
+    net::ConnectionBalancer* balancer = nullptr;
+    ClientSession* sessions = nullptr;  // intrusive list of the live ones, for shutdown
+    CacheFill* fills = nullptr;         // the cache fills running on this worker, likewise
+    bool draining = false;              // shutting down: answer what is in flight, then close
+    core::Instant body_file_reported{}; // the last report of a request body's failed file
+    metrics::Shard* shard = nullptr;    // this worker's counts
+    std::string_view admin_token;       // never sent to an origin (http::ForwardedRequest)
     // The live transaction log: each finished request loads this flag (relaxed) and, only when
     // someone watches, writes its record into transactions->ring(worker.index()).
     TransactionLog* transactions = nullptr;

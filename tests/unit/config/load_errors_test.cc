@@ -70,7 +70,7 @@ std::vector<ErrorCase> error_cases() {
          "client_body_temp_dir, client_idle_timeout, drain_timeout)"},
         {"UnknownListenerKey", "listen:\n  - address: 127.0.0.1:8080\n    port: 1\n",
          "t.yaml:3:5: unknown key `listen[0].port` (known keys: address, tls, proxy_protocol, "
-         "proxy_from, mode, owner)"},
+         "proxy_from, mode, owner, balance)"},
         {"ProxyProtocolWithoutRanges",
          "listen:\n  - address: 127.0.0.1:8080\n    proxy_protocol: true\n",
          "t.yaml:2:5: listen[0]: missing required key `proxy_from`"},
