@@ -18,7 +18,7 @@ bool would_block(int error) {
 // One thread's batch of records. Allocated at the thread's first batch (a worker's lifetime).
 struct Staging {
     std::size_t used = 0;
-    char bytes[TlsWire::kStagingSize];
+    char bytes[TlsWire::kStagingSize] = {};
 };
 
 Staging& staging() {
@@ -178,11 +178,8 @@ long TlsWire::bio_ctrl(BIO* bio, int cmd, long, void*) {
         return 1; // every write has been sent, batched or kept: nothing waits in the BIO
     case BIO_CTRL_EOF:
         return wire != nullptr && wire->read_eof_ ? 1 : 0;
-    case BIO_CTRL_PUSH:
-    case BIO_CTRL_POP:
-        return 0;
     default:
-        return 0; // as the socket BIO: nothing waits (WPENDING), no kTLS, no datagram controls
+        return 0; // as the socket BIO: push and pop, nothing waits (WPENDING), no kTLS
     }
 }
 
