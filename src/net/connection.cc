@@ -170,9 +170,9 @@ std::size_t Connection::copy_input(char* dst, std::size_t n, std::size_t skip) c
 }
 
 std::size_t Connection::write_now(std::span<const std::string_view> parts) {
-    if (output_size() != 0 || parts.empty() || !connected_ || write_closed_ ||
-        owned_transport_ != nullptr) {
-        return 0; // bytes are queued (these must go after them), or TLS: the queue encrypts
+    if (output_size() != 0 || parts.empty() || !connected_ || handshaking_ || write_closed_ ||
+        write_watched_ || write_wants_read_) {
+        return 0; // bytes are queued (these must go after them), or the socket waits for a turn
     }
     constexpr std::size_t kMaxParts = 8;
     iovec vec[kMaxParts];
@@ -184,6 +184,15 @@ std::size_t Connection::write_now(std::span<const std::string_view> parts) {
         vec[n].iov_base = const_cast<char*>(part.data());
         vec[n].iov_len = part.size();
         ++n;
+    }
+    if (owned_transport_ != nullptr) {
+        // TLS: encrypted and sent in one batch. Records the socket did not take wait in the
+        // transport (they count in output_size()); an error shows at the flush that follows.
+        const IoResult r = transport_->write(fd_, vec, static_cast<int>(n));
+        if (transport_->pending_output() > 0) {
+            watch_writable(true);
+        }
+        return r.bytes;
     }
     msghdr msg{};
     msg.msg_iov = vec;
@@ -211,7 +220,7 @@ bool Connection::write_borrowed(const void* data, std::size_t length, BorrowRele
 }
 
 std::size_t Connection::output_size() const {
-    return evbuffer_get_length(output_);
+    return evbuffer_get_length(output_) + transport_->pending_output();
 }
 
 void Connection::set_reading(bool on) {
@@ -481,7 +490,7 @@ bool Connection::announce_connected() {
 }
 
 void Connection::flush() {
-    bool wrote = false;
+    const std::size_t before = output_size();
     while (output_size() > 0) {
         evbuffer_iovec parts[kMaxWriteParts];
         const int n =
@@ -493,7 +502,9 @@ void Connection::flush() {
             vec[i].iov_len = parts[i].iov_len;
             offered += parts[i].iov_len;
         }
+        // n == 0: only TLS records the transport keeps (pending_output) are left to send.
         const IoResult r = transport_->write(fd_, vec, n);
+        evbuffer_drain(output_, r.bytes); // taken, whatever the status (TLS: encrypted)
         if (r.status != IoStatus::Ok) {
             if (r.status == IoStatus::WantRead) {
                 write_wants_read_ = true; // TLS: the peer must send something first
@@ -506,15 +517,15 @@ void Connection::flush() {
             }
             break;
         }
-        const std::size_t sent = r.bytes;
-        evbuffer_drain(output_, sent);
-        wrote = wrote || sent > 0;
-        if (sent < offered && owned_transport_ == nullptr) {
-            break; // the socket is full (TLS takes a record at a time and says WantWrite)
+        if (r.bytes < offered && owned_transport_ == nullptr) {
+            break; // the socket is full
+        }
+        if (r.bytes == 0 && n > 0) {
+            break; // TLS took nothing and did not say why: the write event retries
         }
     }
     watch_writable(output_size() > 0);
-    if (wrote && output_size() <= drain_low_) {
+    if (output_size() < before && output_size() <= drain_low_) {
         handler_->on_drained(*this); // may dispose of this: touch nothing after
     }
 }

@@ -9,15 +9,69 @@
 #include <openssl/x509.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <utility>
 
 namespace lacquer::net {
 
 namespace {
 
 // The largest TLS record's payload: pieces gathered up to this leave as one record.
-constexpr std::size_t kRecordSize = 16 * 1024;
-// A first piece at least this large goes to SSL_write as it is (no gathering copy).
+constexpr std::size_t kRecordSize = TlsWire::kRecordPayload;
+// A piece with at least this much left goes to SSL_write as it is (no gathering copy) when it
+// starts a record, or when it cannot join the gathered ones whole.
 constexpr std::size_t kDirectWrite = 4 * 1024;
+
+// Where a write has got to in its iovecs.
+class Cursor {
+public:
+    Cursor(const iovec* vec, int n) : vec_(vec), n_(n) { skip_empty(); }
+    bool done() const { return i_ >= n_; }
+    const char* data() const { return static_cast<const char*>(vec_[i_].iov_base) + at_; }
+    std::size_t left() const { return vec_[i_].iov_len - at_; }
+    void advance(std::size_t n) {
+        while (n > 0 && !done()) {
+            const std::size_t step = std::min(n, left());
+            at_ += step;
+            n -= step;
+            skip_empty();
+        }
+    }
+
+private:
+    void skip_empty() {
+        while (!done() && at_ == vec_[i_].iov_len) {
+            ++i_;
+            at_ = 0;
+        }
+    }
+    const iovec* vec_;
+    int n_;
+    int i_ = 0;
+    std::size_t at_ = 0;
+};
+
+// The plaintext of the next record from `at` (not moved): a large piece as it is, or small
+// pieces gathered into `gathered` while they fit whole (a head and a small body: one record).
+// A retry after a would-block sees the same front and a gathered length that can only grow,
+// which is what OpenSSL asks of a retried write (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+std::pair<const char*, std::size_t> next_record(const Cursor& at, char* gathered) {
+    if (at.left() >= kDirectWrite) {
+        return {at.data(), std::min(at.left(), kRecordSize)};
+    }
+    Cursor c = at;
+    std::size_t used = 0;
+    while (!c.done() && used < kRecordSize) {
+        const std::size_t piece = c.left();
+        if (piece >= kDirectWrite && used + piece > kRecordSize) {
+            break; // a large piece that does not fit whole goes on its own, uncopied
+        }
+        const std::size_t take = std::min(piece, kRecordSize - used);
+        std::memcpy(gathered + used, c.data(), take);
+        used += take;
+        c.advance(take);
+    }
+    return {gathered, used};
+}
 
 TlsStats::Version version_of(const SSL* ssl) {
     switch (SSL_version(ssl)) {
@@ -35,8 +89,9 @@ TlsStats::Version version_of(const SSL* ssl) {
 TlsTransport::TlsTransport(SSL* ssl, int fd, const TlsStats* stats, metrics::Shard* shard,
                            std::shared_ptr<const void> context)
     : ssl_(ssl), context_(std::move(context)), stats_(shard != nullptr ? stats : nullptr),
-      shard_(shard), start_(std::chrono::steady_clock::now()) {
-    SSL_set_fd(ssl_, fd);
+      shard_(shard), start_(std::chrono::steady_clock::now()), wire_(fd) {
+    BIO* bio = wire_.make_bio(); // nullptr: the handshake fails (no BIO), as a failed SSL_new
+    SSL_set_bio(ssl_, bio, bio);
 }
 
 TlsTransport::~TlsTransport() {
@@ -144,33 +199,48 @@ IoResult TlsTransport::read(int, const iovec* vec, int n) {
 }
 
 IoResult TlsTransport::write(int, const iovec* vec, int n) {
+    // Records accepted earlier go first; new ones wait until the socket has taken them.
+    if (wire_.pending() > 0) {
+        const IoStatus before = wire_.send_pending();
+        if (before != IoStatus::Ok) {
+            return {0, before == IoStatus::Error ? send_failed() : before};
+        }
+    }
     if (n <= 0) {
         return {};
     }
-    const void* data = vec[0].iov_base;
-    std::size_t length = vec[0].iov_len;
-    // Small pieces are gathered, so that a head and a small body leave as one record. The
-    // output's front is what it was at a retry, and the gathered length can only grow, which
-    // is what OpenSSL asks of a retried write (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+    // One batch: records while a whole one fits in the staging buffer, then one send.
     thread_local char gathered[kRecordSize];
-    if (length < kDirectWrite && n > 1) {
-        std::size_t used = 0;
-        for (int i = 0; i < n && used < kRecordSize; ++i) {
-            const std::size_t take = std::min(vec[i].iov_len, kRecordSize - used);
-            std::memcpy(gathered + used, vec[i].iov_base, take);
-            used += take;
-        }
-        data = gathered;
-        length = used;
-    }
     ERR_clear_error();
-    std::size_t wrote = 0;
-    const int rc = SSL_write_ex(ssl_, data, length, &wrote);
-    if (rc == 1) {
-        return {wrote, IoStatus::Ok};
+    wire_.begin_batch();
+    Cursor at(vec, n);
+    std::size_t taken = 0;
+    IoStatus status = IoStatus::Ok;
+    while (!at.done() && wire_.has_room()) {
+        const auto [data, length] = next_record(at, gathered);
+        std::size_t wrote = 0;
+        const int rc = SSL_write_ex(ssl_, data, length, &wrote);
+        if (rc != 1) {
+            status = status_of(rc);
+            break;
+        }
+        taken += wrote;
+        at.advance(wrote);
     }
-    const IoStatus status = status_of(rc);
-    return {wrote, status == IoStatus::Eof ? IoStatus::Error : status};
+    const IoStatus sent = wire_.end_batch();
+    if (sent == IoStatus::Error) {
+        return {taken, send_failed()};
+    }
+    if (status != IoStatus::Ok) {
+        return {taken, status == IoStatus::Eof ? IoStatus::Error : status};
+    }
+    return {taken, sent}; // WantWrite: taken, encrypted, and partly still pending
+}
+
+IoStatus TlsTransport::send_failed() {
+    error_ = core::errno_text(errno);
+    failed_ = true;
+    return IoStatus::Error;
 }
 
 bool TlsTransport::has_buffered_input() const {

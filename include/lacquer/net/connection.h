@@ -89,11 +89,14 @@ public:
     void write(std::string_view bytes);
     // When nothing is queued, sends `parts` (at most 8) straight to the socket with one
     // sendmsg and returns how many bytes it took; the caller queues the rest. Returns 0 when
-    // output is queued (order comes first) or the socket takes nothing now.
+    // output is queued (order comes first) or the socket takes nothing now. TLS: the bytes
+    // taken are encrypted and sent in one batch (at most three records); records the socket
+    // did not take stay in the transport and count in output_size().
     std::size_t write_now(std::span<const std::string_view> parts);
     // Queues bytes owned by someone else; `release` runs when libevent is done with them.
     // Returns false (and has already called release) when libevent refused.
     bool write_borrowed(const void* data, std::size_t length, BorrowRelease release, void* token);
+    // Bytes queued and not yet sent, TLS records the transport keeps included.
     std::size_t output_size() const;
 
     void set_reading(bool on);

@@ -40,7 +40,12 @@ public:
     virtual IoResult read(int fd, const iovec* vec, int n) = 0;
     // Writes from the iovecs; Ok with the bytes taken (maybe fewer than offered). A retry after
     // WantRead/WantWrite must offer at least the same bytes first (the output's front stays).
+    // TLS may take bytes and still say WantWrite: they are encrypted, and the records the
+    // socket did not take wait in the transport (pending_output()); a write with n == 0 only
+    // sends those. The bytes taken are the caller's to drop whatever the status.
     virtual IoResult write(int fd, const iovec* vec, int n) = 0;
+    // Bytes the transport has accepted and not yet sent (TLS records): part of the output.
+    virtual std::size_t pending_output() const { return 0; }
     // Bytes received and decoded beyond what read() returned: the socket will not say so.
     virtual bool has_buffered_input() const = 0;
     // Ends the sending side (TLS: close_notify first).
