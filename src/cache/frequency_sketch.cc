@@ -42,15 +42,38 @@ void FrequencySketch::increment(std::uint32_t hash) {
         return;
     }
     const std::uint64_t s = spread(hash);
+    // Read all four counters first: when every one is saturated (a hot hash between resets)
+    // the block is not written, so it stays clean and shared in the CPU's caches.
+    Cell cells[4];
+    std::uint64_t ones[4];
     std::uint64_t added = 0; // branch-free: the counters' values are random to the predictor
     for (unsigned row = 0; row < 4; ++row) {
-        const Cell c = cell(s, row);
-        const std::uint64_t one = static_cast<std::uint64_t>(count(c) < kMaxCount) << c.shift;
-        *c.word += one;
-        added |= one;
+        cells[row] = cell(s, row);
+        ones[row] = static_cast<std::uint64_t>(count(cells[row]) < kMaxCount) << cells[row].shift;
+        added |= ones[row];
     }
-    if (added != 0 && ++additions_ >= sample_) {
+    if (added == 0) {
+        return;
+    }
+    for (unsigned row = 0; row < 4; ++row) {
+        *cells[row].word += ones[row];
+    }
+    if (++additions_ >= sample_) {
         reset();
+    }
+}
+
+void FrequencySketch::raise(std::uint32_t hash, std::uint32_t count) {
+    if (table_ == nullptr) {
+        return;
+    }
+    const std::uint64_t s = spread(hash);
+    const std::uint64_t want = std::min(count, kMaxCount);
+    for (unsigned row = 0; row < 4; ++row) {
+        const Cell c = cell(s, row);
+        if (FrequencySketch::count(c) < want) {
+            *c.word = (*c.word & ~(std::uint64_t{0xf} << c.shift)) | (want << c.shift);
+        }
     }
 }
 

@@ -24,12 +24,20 @@ inline constexpr std::string_view kMagic = "LACQSNAP";
 // Changes with anything a reader of this version could misread; a file of another id with the
 // same version (a build that changed the layout without saying so) is refused too.
 inline constexpr std::string_view kFormatText =
+    "lacquer snapshot v3: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
+    "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines; "
+    "byte 7 the eviction queue (0x80 main, 0x40 protected segment), the sketch frequency "
+    "(bits 2-5) and hits (low bits, <= 3); ghost blocks (kind 3) of u32 shard u32 hash before "
+    "the end block";
+// Version 2 (the same layout, byte 7 only 0x80 and the hits) and version 1 (byte 7 always 0)
+// are still read: version 2's objects come back in their queue with their hits, version 1's
+// on probation, as those versions' readers put them.
+inline constexpr std::uint32_t kFormatVersion2 = 2;
+inline constexpr std::string_view kFormatTextV2 =
     "lacquer snapshot v2: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
     "ms; ages in ms at the write; hashes XXH3-64 of the canonical key and of its first 4 lines; "
     "byte 7 the eviction queue (0x80 main) and hits (low bits, <= 3); ghost blocks (kind 3) of "
     "u32 shard u32 hash before the end block";
-// Version 1 (the same layout, byte 7 always 0) is still read: its objects come back on
-// probation, as that version's reader put them.
 inline constexpr std::uint32_t kFormatVersion1 = 1;
 inline constexpr std::string_view kFormatTextV1 =
     "lacquer snapshot v1: records of 84 bytes then key/head/etag/lm/vary/tags/body; windows in "
@@ -48,21 +56,33 @@ inline constexpr std::size_t kGhostBytes = 8;
 inline constexpr std::uint8_t kMustRevalidate = 1;
 inline constexpr std::uint8_t kWithAuthorization = 2;
 
-// Record::queue (version 2): where the object was in the store's eviction order, so a restart
-// brings the hot set back in S3-FIFO's main queue, not on probation where the first scan after
-// the restart would push it out.
+// Record::queue (version 2 on): where the object was in the store's eviction order, so a
+// restart brings the hot set back in S3-FIFO's main queue or W-TinyLFU's main segments, not on
+// probation where the first scan after the restart would push it out. Version 3 adds
+// W-TinyLFU's protected segment (with kQueueMain: probation is kQueueMain alone, the window
+// nothing) and the object's frequency in the sketch (0..15), so the admission filter still
+// knows the hot set; a store of another policy reads what it has (ObjectStore::restore).
 inline constexpr std::uint8_t kQueueMain = 0x80;
+inline constexpr std::uint8_t kQueueProtected = 0x40;
+inline constexpr std::uint8_t kQueueFrequencyBits = 0x3c;
+inline constexpr unsigned kQueueFrequencyShift = 2;
 inline constexpr std::uint8_t kQueueHitBits = 0x03;
 inline constexpr std::uint8_t kQueueMaxHits = 3;
-inline constexpr bool queue_plausible(std::uint8_t queue) {
-    return (queue & ~(kQueueMain | kQueueHitBits)) == 0 && (queue & kQueueHitBits) <= kQueueMaxHits;
+inline constexpr bool queue_plausible(std::uint8_t queue, std::uint32_t version) {
+    if (version == kFormatVersion1) {
+        return queue == 0;
+    }
+    if (version == kFormatVersion2) {
+        return (queue & ~(kQueueMain | kQueueHitBits)) == 0;
+    }
+    return (queue & kQueueProtected) == 0 || (queue & kQueueMain) != 0;
 }
 
 struct Record {
     std::uint32_t record_bytes = 0; // this struct, the strings and the body
     std::uint16_t status = 0;
     std::uint8_t flags = 0;
-    std::uint8_t queue = 0;        // kQueueMain | hits; 0 in version 1
+    std::uint8_t queue = 0;        // kQueue* bits | hits; 0 in version 1
     std::uint64_t fingerprint = 0; // KeyPolicyFingerprint of the key when written
     std::int64_t age_ms = 0;       // at the write, >= 0
     std::int64_t ttl_ms = 0;

@@ -110,13 +110,11 @@ std::uint64_t xxh3(std::string_view bytes) {
 
 // The fields of a record as StoredObject can hold them; false when they are not.
 bool plausible(const fmt::Record& r, std::uint32_t version) {
-    const bool queue =
-        version == fmt::kFormatVersion1 ? r.queue == 0 : fmt::queue_plausible(r.queue);
-    return queue && r.status <= 999 && r.flags <= 3 && r.age_ms >= 0 && r.age_ms < kMaxMillis &&
-           r.ttl_ms >= 0 && r.ttl_ms < kMaxMillis && r.stale_ms >= 0 &&
-           r.stale_ms <= StoredObject::kMaxWindowMs && r.stale_if_error_ms >= 0 &&
-           r.stale_if_error_ms <= StoredObject::kMaxWindowMs && r.stale_since_ms >= -1 &&
-           r.stale_since_ms < kMaxMillis && r.key_size > 0 &&
+    return fmt::queue_plausible(r.queue, version) && r.status <= 999 && r.flags <= 3 &&
+           r.age_ms >= 0 && r.age_ms < kMaxMillis && r.ttl_ms >= 0 && r.ttl_ms < kMaxMillis &&
+           r.stale_ms >= 0 && r.stale_ms <= StoredObject::kMaxWindowMs &&
+           r.stale_if_error_ms >= 0 && r.stale_if_error_ms <= StoredObject::kMaxWindowMs &&
+           r.stale_since_ms >= -1 && r.stale_since_ms < kMaxMillis && r.key_size > 0 &&
            r.key_size <= StoredObject::kMaxKeySize && r.etag_size <= 1024 && r.lm_size <= 128 &&
            r.vary_size <= StoredObject::kMaxVarySize && r.tags_size <= StoredObject::kMaxTagsSize;
 }
@@ -178,7 +176,8 @@ private:
                         " is newer than this build reads (" +
                         std::to_string(kSnapshotFormatVersion) + ")");
         }
-        if (version != kSnapshotFormatVersion && version != fmt::kFormatVersion1) {
+        if (version != kSnapshotFormatVersion && version != fmt::kFormatVersion2 &&
+            version != fmt::kFormatVersion1) {
             return fail("unknown format version " + std::to_string(version));
         }
         version_ = version;
@@ -209,8 +208,10 @@ private:
                 c = '?';
             }
         }
-        if (format_id !=
-            xxh3(version_ == fmt::kFormatVersion1 ? fmt::kFormatTextV1 : fmt::kFormatText)) {
+        const std::string_view format_text = version_ == fmt::kFormatVersion1   ? fmt::kFormatTextV1
+                                             : version_ == fmt::kFormatVersion2 ? fmt::kFormatTextV2
+                                                                                : fmt::kFormatText;
+        if (format_id != xxh3(format_text)) {
             return fail("format id differs from this build's (written by " + result_.build + ")");
         }
         // Wall time that passed while no process kept the objects, rounded up to whole seconds
@@ -316,8 +317,13 @@ private:
             if (o) {
                 staged_bytes_ += o->charge();
                 staged_.push_back(std::move(o));
-                places_.push_back({(r.queue & fmt::kQueueMain) != 0,
-                                   static_cast<std::uint8_t>(r.queue & fmt::kQueueHitBits)});
+                ObjectStore::QueuePlace place;
+                place.main = (r.queue & fmt::kQueueMain) != 0;
+                place.protected_segment = (r.queue & fmt::kQueueProtected) != 0;
+                place.hits = static_cast<std::uint8_t>(r.queue & fmt::kQueueHitBits);
+                place.frequency = static_cast<std::uint8_t>((r.queue & fmt::kQueueFrequencyBits) >>
+                                                            fmt::kQueueFrequencyShift);
+                places_.push_back(place);
             }
         }
         if (left != 0) {

@@ -102,8 +102,8 @@ std::int64_t millis(core::Duration d) {
 
 // Appends the record of `o` to `payload`; false when the object cannot be read back as it is
 // (a key that build_key() could not have made, whose hashes the reader would not find again).
-bool append_record(const StoredObject& o, core::Instant now, std::uint64_t fingerprint,
-                   std::string& payload) {
+bool append_record(const StoredObject& o, ObjectStore::QueuePlace place, core::Instant now,
+                   std::uint64_t fingerprint, std::string& payload) {
     const std::string_view key = o.key();
     const std::string_view url = fmt::url_of_key(key);
     if (url.empty() || !o.has_hash(XXH3_64bits(key.data(), key.size())) ||
@@ -116,9 +116,12 @@ bool append_record(const StoredObject& o, core::Instant now, std::uint64_t finge
     r.flags =
         static_cast<std::uint8_t>((w.must_revalidate ? fmt::kMustRevalidate : 0) |
                                   (w.reusable_with_authorization ? fmt::kWithAuthorization : 0));
-    const ObjectStore::QueuePlace place = ObjectStore::queue_place(o);
-    r.queue = static_cast<std::uint8_t>((place.main ? fmt::kQueueMain : 0) |
-                                        std::min(place.hits, fmt::kQueueMaxHits));
+    r.queue = static_cast<std::uint8_t>(
+        (place.main ? fmt::kQueueMain : 0) |
+        (place.main && place.protected_segment ? fmt::kQueueProtected : 0) |
+        ((std::min<unsigned>(place.frequency, 15) << fmt::kQueueFrequencyShift) &
+         fmt::kQueueFrequencyBits) |
+        std::min(place.hits, fmt::kQueueMaxHits));
     r.fingerprint = fingerprint;
     const std::int64_t age = std::max<std::int64_t>(0, millis(now - o.stored_at()));
     r.age_ms = age;
@@ -196,7 +199,8 @@ SnapshotWrite write_snapshot(const ObjectStore& store, const std::string& path,
         if (!out.error().empty()) {
             return;
         }
-        if (append_record(o, now, fingerprint ? fingerprint(o.key()) : 0, payload)) {
+        if (append_record(o, store.queue_place(o), now, fingerprint ? fingerprint(o.key()) : 0,
+                          payload)) {
             ++count;
             ++result.objects;
         }

@@ -1,6 +1,7 @@
-// libFuzzer target: any bytes as a snapshot file -> read_snapshot. Read twice: with the
+// libFuzzer target: any bytes as a snapshot file -> read_snapshot. Read three times: with the
 // checksums off, so the fuzzer reaches the header, block and record parsers behind them (they
-// must stand on their own), and with them on, as lacquerd reads. Beyond "no crash": a refused
+// must stand on their own), and with them on, as lacquerd reads; once more into a W-TinyLFU
+// store, which reads the queue byte its own way. Beyond "no crash": a refused
 // file leaves the store empty (never a partial load), an accepted one stored exactly what it
 // counts, and every object it stored is found again under the key and hash it was given.
 #include "lacquer/cache/snapshot.h"
@@ -32,9 +33,9 @@ private:
     std::string_view rest_;
 };
 
-void read_once(std::string_view bytes, bool verify) {
+void read_once(std::string_view bytes, bool verify, config::Eviction policy) {
     const core::ManualClock clock;
-    cache::ObjectStore store(8 << 20);
+    cache::ObjectStore store(8 << 20, policy);
     BytesSource source(bytes);
     // Keys with "/drop" belong to no caching route now; the rest keep fingerprint 1.
     const cache::KeyPolicyFingerprint fingerprint = [](std::string_view key) -> std::uint64_t {
@@ -62,7 +63,9 @@ void read_once(std::string_view bytes, bool verify) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-    read_once(bytes, false);
-    read_once(bytes, true);
+    read_once(bytes, false, config::Eviction::S3Fifo);
+    read_once(bytes, true, config::Eviction::S3Fifo);
+    // W-TinyLFU places a record's queue byte in its own segments and sketch (restore()).
+    read_once(bytes, false, config::Eviction::TinyLfu);
     return 0;
 }

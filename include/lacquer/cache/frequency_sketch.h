@@ -23,7 +23,8 @@ public:
     // Caffeine samples).
     void resize(std::size_t words);
 
-    // Counts one request for `hash`. Writes at most four words; allocation-free.
+    // Counts one request for `hash`. Writes at most four words, none when all four counters
+    // are saturated; allocation-free.
     void increment(std::uint32_t hash);
     // Starts loading the block of `hash` into the cache. Safe without the owner's lock: it reads
     // only what resize() set, and writes nothing.
@@ -32,6 +33,10 @@ public:
             __builtin_prefetch(&table_[static_cast<std::size_t>(spread(hash)) & block_mask_], 1);
         }
     }
+    // Raises each of the counters of `hash` to at least `count` (saturating at kMaxCount): a
+    // warm restart's estimate put back. Not counted as additions (it brings back counts that
+    // the sketch had, not new requests). Allocation-free.
+    void raise(std::uint32_t hash, std::uint32_t count);
     // The estimated count of `hash` since the last resets (0..15).
     std::uint32_t frequency(std::uint32_t hash) const;
 

@@ -13,7 +13,9 @@
 // the object it would push out. CLOCK (second chance over one insertion-ordered list) stays
 // selectable (storage.eviction) for comparison. Whatever the policy a hit only counts, in the
 // object (StoredObject::note_hit) and with W-TinyLFU in the shard's sketch under the lock the
-// lookup holds anyway, so hits never reorder a list; perf/store_sim compares the policies.
+// lookup holds anyway (while the object's own count is not full; one in kSaturatedHitSample
+// past that, so a hot object's hit touches no sketch line), so hits never reorder a list;
+// perf/store_sim compares the policies.
 // Objects of one hash sit in one chain of the table by hash: the Vary variants of a key (at
 // most kMaxVaryVariants), and in theory other keys of the same hash (the full key is compared).
 // Every object of one URL (all its variants) lives in one shard, indexed by the URL's hash, so
@@ -90,20 +92,29 @@ public:
     void visit(const std::function<void(const StoredObject&)>& visit) const;
 
     // --- Warm restart (object_store_restore.cc) ---
-    // Where a snapshot says an object was in the eviction order: its queue and its hits.
+    // Where a snapshot says an object was in the eviction order: its queue and its hits, and
+    // with W-TinyLFU its segment and its count in the sketch.
     struct QueuePlace {
-        bool main = false;     // S3-FIFO's main queue (CLOCK has only that one)
+        bool main = false;     // S3-FIFO's main queue, W-TinyLFU's main (CLOCK has only that)
         std::uint8_t hits = 0; // up to StoredObject::kMaxHits
+        bool protected_segment = false; // W-TinyLFU: in main's protected segment
+        std::uint8_t frequency = 0;     // W-TinyLFU: the sketch's estimate (0..15); 0 unknown
     };
     enum class Restored : std::uint8_t { Yes, OverBudget, NewerStored };
     // A snapshot's object put back where it was: in its queue with its hits, behind the objects
     // restored before it (a snapshot lists each shard's queues newest first), so the hot set
     // comes back in the main queue and the first scan after a restart passes it by. An object
     // whose key is already stored is not restored (the stored one came from the origin since:
-    // it is newer). A policy with an order of its own takes the object as insert() does.
+    // it is newer). Whatever policy wrote the place, the store's own takes what it has: S3-FIFO
+    // reads W-TinyLFU's window as its small queue and both main segments as its main queue;
+    // W-TinyLFU reads S3-FIFO's (or CLOCK's) main queue as probation, and raises the object's
+    // sketch counters to `frequency`, or when the writer had no sketch to what the hits and
+    // the queue say (at least one request, two for main, plus the hits); CLOCK puts all in
+    // its one queue.
     Restored restore(ObjectRef object, QueuePlace place);
-    // Where `o` is in the eviction order now (for a snapshot's record).
-    static QueuePlace queue_place(const StoredObject& o) { return {o.in_main(), o.hits()}; }
+    // Where `o` is in the eviction order now (for a snapshot's record). With W-TinyLFU it takes
+    // the shard's lock to read the sketch: call it with no shard lock held (visit()'s callback).
+    QueuePlace queue_place(const StoredObject& o) const;
     // S3-FIFO's ghost list (the hashes lately dropped from the small queue, which go straight
     // to the main queue when asked again), each with its shard; remembered again on restore
     // (a store of another size keeps those its slots have room for). Empty with CLOCK.
@@ -147,12 +158,15 @@ private:
         ObjectTable<&StoredObject::url_next, &StoredObject::url_hash, 4> by_url; // guarded
         Fifo small; // S3-FIFO's probationary queue, W-TinyLFU's window; guarded by mutex
         Fifo main;  // S3-FIFO's main queue, CLOCK's only one, W-TinyLFU's probation; guarded
-        Fifo protected_segment;         // W-TinyLFU's protected segment of main; guarded
-        FrequencySketch sketch;         // W-TinyLFU's admission filter; guarded
-        std::uint32_t* ghost = nullptr; // S3-FIFO: hashes dropped from `small`, direct-mapped
-        std::uint64_t objects = 0;      // guarded by mutex
-        std::uint64_t evictions = 0;    // guarded by mutex
+        Fifo protected_segment;           // W-TinyLFU's protected segment of main; guarded
+        FrequencySketch sketch;           // W-TinyLFU's admission filter; guarded
+        std::uint32_t* ghost = nullptr;   // S3-FIFO: hashes dropped from `small`, direct-mapped
+        std::uint64_t objects = 0;        // guarded by mutex
+        std::uint64_t evictions = 0;      // guarded by mutex
+        std::uint32_t saturated_hits = 0; // W-TinyLFU: hits past kMaxHits, sampled; guarded
     };
+    // W-TinyLFU counts one in this many hits of an object whose own count is full (lookup()).
+    static constexpr std::uint32_t kSaturatedHitSample = 8;
     // Bits 26-31: objects keep only the low 32 bits of the hash, and the URL index of a shard
     // uses the lowest bits for its buckets.
     Shard& shard_for(std::uint64_t url_hash) const { return shards_[(url_hash >> 26) % kShards]; }

@@ -28,9 +28,10 @@ namespace lacquer::cache {
 // 0: no caching route keys it (the object is dropped).
 using KeyPolicyFingerprint = std::function<std::uint64_t(std::string_view canonical_key)>;
 
-// Version 2 keeps each object's eviction queue and hits; version 1 files are still read (their
+// Version 3 keeps each object's eviction queue (W-TinyLFU's segments too), hits and sketch
+// frequency; version 2 (queue and hits) and version 1 files are still read (version 1's
 // objects come back on probation).
-inline constexpr std::uint32_t kSnapshotFormatVersion = 2;
+inline constexpr std::uint32_t kSnapshotFormatVersion = 3;
 
 struct SnapshotWrite {
     std::uint64_t objects = 0;
