@@ -7,8 +7,8 @@
 # included), beside the body size. Then the first 1000 are asked again: every origin request
 # that costs is an object the cache no longer had. Each repeat starts a fresh lacquerd.
 #   perf/memory.sh [BUILD_DIR]    (default build/release; needs curl)
-# Env: OBJECTS (100000) SIZE (1024) STORAGE_MB (512) REPEATS (1) EVICTION (s3fifo | tinylfu |
-# clock: storage.eviction). The policy's own table (S3-FIFO's ghost list, 4 B per 2 KiB of
+# Env: OBJECTS (100000) SIZE (1024) STORAGE_MB (512) REPEATS (1) EVICTION (tinylfu, the
+# default | s3fifo | clock: storage.eviction). The policy's own table (S3-FIFO's ghost list, 4 B per 2 KiB of
 # storage; W-TinyLFU's sketch, 8 B per 2 KiB) is allocated at start, so not in the growth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ objects=${OBJECTS:-100000}
 size=${SIZE:-1024}
 storage_mb=${STORAGE_MB:-512}
 repeats=${REPEATS:-1}
-eviction=${EVICTION:-s3fifo}
+eviction=${EVICTION:-tinylfu}
 max_age=3600 # nothing expires during the run
 cmake --build "$build" --target lacquerd lacquer-demo-origin > /dev/null
 

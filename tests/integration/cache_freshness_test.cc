@@ -390,7 +390,15 @@ TEST(CacheFreshness, RouteTtlAppliesWhenTheOriginGivesNoFreshness) {
     EXPECT_EQ(fetches(origin, "/c/no-freshness"), 1u);
 }
 
-TEST(CacheEviction, SmallMemoryBudgetEvictsTheOldestObjects) {
+// 64 objects of 16 KiB, each asked once, through a 256 KiB budget under `policy`: how many are
+// kept in all, of the 8 newest and of the 8 oldest.
+struct Kept {
+    int all = 0;
+    int recent = 0;
+    int early = 0;
+};
+Kept kept_after_filling(const char* policy) {
+    Kept out;
     ScriptedOrigin origin;
     origin.on_any([](OriginExchange& x) {
         std::string body(16 * 1024, 'e');
@@ -401,19 +409,23 @@ TEST(CacheEviction, SmallMemoryBudgetEvictsTheOldestObjects) {
                              .origin(origin.address())
                              .storage("memory", "256KiB")
                              .storage("max_object_size", "64KiB")
+                             .storage("eviction", policy)
                              .admin()
                              .extra(std::string(kRoutes)));
-    ASSERT_TRUE(proxy.started());
+    EXPECT_TRUE(proxy.started());
+    if (!proxy.started()) {
+        return out;
+    }
 
     constexpr int kKeys = 64; // 1 MiB of bodies for a 256 KiB budget
     const auto path = [](int i) { return "/c/evict/" + std::to_string(i); };
     for (int i = 0; i < kKeys; ++i) {
         Response r = proxy.get(path(i));
-        ASSERT_TRUE(r.complete) << path(i) << ": " << r.summary();
-        ASSERT_EQ(r.body.size(), 16u * 1024);
+        EXPECT_TRUE(r.complete) << path(i) << ": " << r.summary();
+        EXPECT_EQ(r.body.size(), 16u * 1024);
     }
-    ASSERT_TRUE(proxy.is_running());
-    ASSERT_EQ(origin.total_requests(), static_cast<std::size_t>(kKeys));
+    EXPECT_TRUE(proxy.is_running());
+    EXPECT_EQ(origin.total_requests(), static_cast<std::size_t>(kKeys));
 
     // What the store holds, asked without a request that would store again and evict another
     // object (GET /debug/object on the admin listener).
@@ -426,23 +438,35 @@ TEST(CacheEviction, SmallMemoryBudgetEvictsTheOldestObjects) {
         EXPECT_EQ(r.status, 200) << r.summary();
         return r.body.find("\"objects\": [{") != std::string::npos;
     };
-    int kept = 0;
-    int recent_kept = 0;
-    int early_kept = 0;
     for (int i = 0; i < kKeys; ++i) {
         const bool in = stored(i);
-        kept += in ? 1 : 0;
-        recent_kept += in && i >= kKeys - 8 ? 1 : 0;
-        early_kept += in && i < 8 ? 1 : 0;
+        out.all += in ? 1 : 0;
+        out.recent += in && i >= kKeys - 8 ? 1 : 0;
+        out.early += in && i < 8 ? 1 : 0;
     }
+    EXPECT_TRUE(proxy.is_running());
+    return out;
+}
+
+TEST(CacheEviction, SmallMemoryBudgetEvictsTheOldestObjectsUnderS3Fifo) {
+    const Kept kept = kept_after_filling("s3fifo");
     // About 15 objects of 16 KiB fit. The store is 64 shards under one hand, so "oldest" is
     // approximate: a simulation of the hand keeps 5 to 8 of the 8 newest (3 in 0.03% of
     // placements), and each shard gives up its oldest object first.
-    EXPECT_GE(kept, 8) << "the budget holds about 15 objects";
-    EXPECT_LE(kept, 16) << "more than the budget holds";
-    EXPECT_GE(recent_kept, 3) << "of the 8 newest objects, only " << recent_kept << " are kept";
-    EXPECT_LE(early_kept, 2) << "of the 8 oldest objects, " << early_kept << " are kept";
-    EXPECT_TRUE(proxy.is_running());
+    EXPECT_GE(kept.all, 8) << "the budget holds about 15 objects";
+    EXPECT_LE(kept.all, 16) << "more than the budget holds";
+    EXPECT_GE(kept.recent, 3) << "of the 8 newest objects, only " << kept.recent << " are kept";
+    EXPECT_LE(kept.early, 2) << "of the 8 oldest objects, " << kept.early << " are kept";
+}
+
+TEST(CacheEviction, SmallMemoryBudgetUnderTinyLfuKeepsWhatItHasAgainstObjectsAskedOnce) {
+    // The default policy: an object asked once is admitted only over one asked less often, and
+    // a tie keeps what the store has, so the first objects stay and the later ones pass.
+    const Kept kept = kept_after_filling("tinylfu");
+    EXPECT_GE(kept.all, 8) << "the budget holds about 15 objects";
+    EXPECT_LE(kept.all, 16) << "more than the budget holds";
+    EXPECT_GE(kept.early, 6) << "of the 8 oldest objects, only " << kept.early << " are kept";
+    EXPECT_LE(kept.recent, 2) << "of the 8 newest objects, " << kept.recent << " are kept";
 }
 
 } // namespace

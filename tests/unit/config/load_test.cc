@@ -83,7 +83,7 @@ TEST(LoadFullExample, EveryValueOfConfigMd) {
     EXPECT_TRUE(config.storage.present);
     EXPECT_EQ(config.storage.memory, 1ULL << 30);
     EXPECT_EQ(config.storage.max_object_size, 8U * 1024 * 1024);
-    EXPECT_EQ(config.storage.eviction, Eviction::S3Fifo);
+    EXPECT_EQ(config.storage.eviction, Eviction::TinyLfu);
 
     EXPECT_EQ(config.log.access, AccessLogTarget::Stdout);
     EXPECT_EQ(config.log.format, AccessLogFormat::Combined);
@@ -245,7 +245,7 @@ TEST(LoadStorage, EveryEvictionPolicyByName) {
     EXPECT_EQ(load("storage:\n  eviction: s3fifo\n").storage.eviction, Eviction::S3Fifo);
     EXPECT_EQ(load("storage:\n  eviction: tinylfu\n").storage.eviction, Eviction::TinyLfu);
     EXPECT_EQ(load("storage:\n  eviction: clock\n").storage.eviction, Eviction::Clock);
-    EXPECT_EQ(load("storage:\n  memory: 64MiB\n").storage.eviction, Eviction::S3Fifo);
+    EXPECT_EQ(load("storage:\n  memory: 64MiB\n").storage.eviction, Eviction::TinyLfu);
 }
 
 TEST(LoadWorkers, AutoIsZeroAndNumbersAreKept) {

@@ -71,7 +71,7 @@ TEST(Reloadable, OnlyTheEvictionSwitchIsRefusedAtTheSetting) {
     EXPECT_EQ(refusal(replaced("memory: 64MiB", "memory: 64MiB\n  eviction: clock")),
               "t.yaml:8:13: `storage.eviction` cannot change on reload (restart lacquerd to apply "
               "it); the running config stays");
-    EXPECT_EQ(refusal(replaced("memory: 64MiB", "memory: 64MiB\n  eviction: tinylfu")),
+    EXPECT_EQ(refusal(replaced("memory: 64MiB", "memory: 64MiB\n  eviction: s3fifo")),
               "t.yaml:8:13: `storage.eviction` cannot change on reload (restart lacquerd to apply "
               "it); the running config stays");
     const std::string tinylfu = replaced("memory: 64MiB", "memory: 64MiB\n  eviction: tinylfu");
@@ -80,7 +80,7 @@ TEST(Reloadable, OnlyTheEvictionSwitchIsRefusedAtTheSetting) {
     const std::string clock = replaced("memory: 64MiB", "memory: 64MiB\n  eviction: clock");
     try {
         check_reloadable(load(clock), load(kRunning));
-        ADD_FAILURE() << "the switch back to s3fifo was not refused";
+        ADD_FAILURE() << "the switch back to tinylfu was not refused";
     } catch (const ConfigError& e) {
         EXPECT_EQ(std::string(e.what()).substr(0, 30), "t.yaml:7:3: `storage.eviction`");
     }

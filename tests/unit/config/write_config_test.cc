@@ -147,7 +147,7 @@ origins: { api: { servers: [{ address: 127.0.0.1:9000 }] } }
                                         "t.yaml");
     const std::string printed = write_config_yaml(c);
     for (const char* line : {"workers: auto\n", "  client_idle_timeout: 1m\n", "  memory: 1GiB\n",
-                             "  eviction: s3fifo\n", "  access: stdout\n", "  format: combined\n",
+                             "  eviction: tinylfu\n", "  access: stdout\n", "  format: combined\n",
                              "    max_connections_per_server: 256\n", "default_route:\n"}) {
         EXPECT_NE(printed.find(line), std::string::npos) << line << printed;
     }
