@@ -4,7 +4,8 @@
 // fills the cache: compulsory misses would blur the policies' difference) (issue 22): S3-FIFO,
 // W-TinyLFU and CLOCK side by side, and each frequency-aware one's lead over CLOCK. A request looks
 // its key up; a miss stores a new object of the key's size, as a fill would. Sizes follow a
-// log-normal law of API answers (median 2 KiB, sigma 1, 128 B to 256 KiB), fixed per key.
+// log-normal law of API answers (median 2 KiB, sigma 1, 128 B to 256 KiB), fixed per key. Each
+// workload first prints its ceiling: the hit ratio of a cache that never evicts.
 //   lacquer_store_sim [requests]     (default 400000; perf/store_sim.sh runs it)
 //   lacquer_store_sim --trace FILE BUDGET HEAD_BYTES
 //       replays FILE (one "id size" a line) with every policy at BUDGET bytes, objects carrying
@@ -184,6 +185,18 @@ std::uint64_t working_set(const Workload& w) {
     return bytes;
 }
 
+// What no policy at any budget can beat: the share of the counted requests (from
+// `measure_from` on) whose key was asked before, anywhere earlier in the stream.
+double ceiling(const Workload& w, std::size_t measure_from) {
+    std::unordered_set<std::uint64_t> seen;
+    std::uint64_t repeats = 0;
+    for (std::size_t i = 0; i < w.stream.size(); ++i) {
+        const bool again = !seen.insert(w.stream[i]).second;
+        repeats += i >= measure_from && again ? 1 : 0;
+    }
+    return static_cast<double>(repeats) / static_cast<double>(w.stream.size() - measure_from);
+}
+
 } // namespace
 
 // --trace: the same stream lacquerd is given by perf/store_e2e.sh.
@@ -221,6 +234,8 @@ int main(int argc, char** argv) {
                 "vs clock (objects): s3fifo tinylfu");
     for (const Workload& w : workloads(requests)) {
         const std::uint64_t ws = working_set(w);
+        std::printf("%-28s ceiling (every earlier key still stored): %5.1f%% of requests\n", w.name,
+                    100 * ceiling(w, w.stream.size() / 2));
         for (const int percent : {1, 10, 30}) {
             const std::uint64_t budget = ws * static_cast<std::uint64_t>(percent) / 100;
             // The first half of each stream fills the cache: it is not counted.

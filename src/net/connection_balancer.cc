@@ -126,12 +126,12 @@ bool ConnectionBalancer::hand_to(unsigned to, int fd, const sockaddr* peer, std:
 }
 
 void ConnectionBalancer::deliver_handed(std::shared_ptr<void> owner) {
-    auto* h = static_cast<Handed*>(owner.get());
+    const std::shared_ptr<Handed> h = std::static_pointer_cast<Handed>(std::move(owner));
     const Member& m = h->balancer->members_[h->to];
     const int fd = std::exchange(h->fd, -1);
     m.deliver(fd, h->has_peer ? reinterpret_cast<const sockaddr*>(&h->peer) : nullptr, h->listener,
               h->listener_key);
-    // `owner` goes at return: the session is counted in `load` by now, so `pending` drops.
+    // `h` goes at return: the session is counted in `load` by now, so `pending` drops.
 }
 
 } // namespace lacquer::net
