@@ -4,6 +4,7 @@
 // closed, and counts as pending until then.
 #include "lacquer/net/connection_balancer.h"
 #include "lacquer/net/worker.h"
+#include "support/deadline.h"
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -20,14 +21,6 @@ namespace lacquer::net {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool wait_for(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(1ms);
-    }
-    return done();
-}
 
 ConnectionBalancer::Deliver ignore() {
     return [](int fd, const sockaddr*, std::size_t, std::string_view) { ::close(fd); };
@@ -98,7 +91,7 @@ TEST(ConnectionBalancer, AHandedSocketReachesTheTargetsThreadWithItsPeerAndListe
     ASSERT_EQ(b.pick(0), 1);
     ASSERT_TRUE(b.hand_to(1, pair[0], reinterpret_cast<const sockaddr*>(&peer), 3, "key:80"));
     EXPECT_EQ(b.pick(0), -1) << "the socket on its way counts for its target";
-    ASSERT_TRUE(wait_for([&] { return delivered.load(); }));
+    ASSERT_TRUE(test::eventually(10s, [&] { return delivered.load(); }));
     to.stop();
     to.join();
     std::lock_guard<std::mutex> lock(mutex);
