@@ -35,6 +35,8 @@ public:
     IoResult read(int fd, const iovec* vec, int n) override;
     IoResult write(int fd, const iovec* vec, int n) override;
     std::size_t pending_output() const override { return wire_.pending(); }
+    // Memory that holds the pending output (TlsWire::held): 0 once it has gone out.
+    std::size_t held_output() const { return wire_.held(); }
     bool has_buffered_input() const override;
     void shutdown_write(int fd) override;
     std::string_view version() const override;

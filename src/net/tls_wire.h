@@ -8,7 +8,7 @@
 // Why not a memory BIO: its buffer grows without bound and is per connection; the staging here
 // is one per thread, bounded (a batch takes records while a whole one still fits), and only what
 // the socket did not take stays with the connection (pending(): at most one staging's worth,
-// allocated at its first partial send and kept, as OpenSSL keeps its own record buffer).
+// allocated at a partial send and freed once it has all gone out).
 // Thread: the owning connection's worker's only.
 
 #include "lacquer/net/transport.h"
@@ -45,6 +45,8 @@ public:
     IoStatus end_batch();
     // Ciphertext accepted earlier that the socket has not taken yet.
     std::size_t pending() const { return pending_end_ - pending_begin_; }
+    // The memory that holds it: a staging buffer's worth while any waits, else 0.
+    std::size_t held() const { return pending_ != nullptr ? kStagingSize : 0; }
     // Sends the pending ciphertext. Ok once none is left; WantWrite; Error (errno says why).
     IoStatus send_pending();
 

@@ -8,6 +8,7 @@
 #include "lacquer/net/connection.h"
 #include "lacquer/net/tls_context.h"
 #include "lacquer/net/worker.h"
+#include "net/tls_transport.h"
 #include "support/test_certs.h"
 
 #include <algorithm>
@@ -36,6 +37,11 @@ using namespace std::chrono_literals;
 // Most bytes one write may take: TlsWire's batch, room for three records of 16 KiB and their
 // overhead (so three full records and a small one, such as a head's, can share it).
 constexpr std::size_t kBatchPlaintext = 3 * (16 * 1024 + 1024);
+
+// The memory a listener's TLS transport holds for output that waits (tls_transport.h).
+std::size_t held_output(const Transport& tls) {
+    return dynamic_cast<const TlsTransport&>(tls).held_output();
+}
 
 std::string pattern(std::size_t size, std::size_t seed) {
     std::string bytes(size, '\0');
@@ -293,6 +299,7 @@ TEST_F(TlsWriteTest, APartlyTakenBatchWaitsInTheTransportAndNothingNewIsTakenMea
     EXPECT_GT(r.bytes, 0u);
     EXPECT_GT(tls->pending_output(), 0u);
     EXPECT_LE(tls->pending_output(), kBatchPlaintext);
+    EXPECT_GE(held_output(*tls), tls->pending_output()); // the staging buffer holds it
     const std::size_t pending = tls->pending_output();
     const iovec more{const_cast<char*>(body.data() + at), body.size() - at};
     const IoResult again = tls->write(near, &more, 1);
@@ -316,6 +323,7 @@ TEST_F(TlsWriteTest, APartlyTakenBatchWaitsInTheTransportAndNothingNewIsTakenMea
         return client->got.size() >= body.size();
     }));
     EXPECT_EQ(tls->pending_output(), 0u);
+    EXPECT_EQ(held_output(*tls), 0u) << "an idle connection keeps no staging buffer";
     EXPECT_TRUE(client->got == body);
     tls.reset();
     ::close(near);
