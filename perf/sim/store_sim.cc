@@ -5,7 +5,9 @@
 // W-TinyLFU and CLOCK side by side, and each frequency-aware one's lead over CLOCK. A request looks
 // its key up; a miss stores a new object of the key's size, as a fill would. Sizes follow a
 // log-normal law of API answers (median 2 KiB, sigma 1, 128 B to 256 KiB), fixed per key. Each
-// workload first prints its ceiling: the hit ratio of a cache that never evicts.
+// workload first prints its ceiling: the hit ratio of a cache that never evicts; each row ends with
+// two references no online policy passes: Belady's MIN, and on the Zipf streams the best key set
+// that fits the budget (by probability per byte, and by probability alone for size-blind policies).
 //   lacquer_store_sim [requests]     (default 400000; perf/store_sim.sh runs it)
 //   lacquer_store_sim --trace FILE BUDGET HEAD_BYTES
 //       replays FILE (one "id size" a line) with every policy at BUDGET bytes, objects carrying
@@ -23,7 +25,9 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 #include <xxhash.h>
@@ -52,6 +56,10 @@ constexpr std::uint64_t kKeys = 100000; // the popular population of every workl
 struct Workload {
     const char* name;
     std::vector<std::uint64_t> stream; // key ids
+    // Streams of independent draws (the Zipf ones, with or without wonders): the law's alpha and
+    // the share of requests drawn from it; 0 for the others.
+    double alpha = 0;
+    double zipf_share = 0;
 };
 
 std::size_t size_of(std::uint64_t id) {
@@ -97,7 +105,7 @@ std::vector<Workload> workloads(std::size_t requests) {
         char* name = names[out.size()];
         std::snprintf(name, sizeof names[0], "zipf %.1f", alpha);
         const Zipf zipf(alpha, kKeys);
-        Workload w{name, {}};
+        Workload w{name, {}, alpha, 1.0};
         for (std::size_t i = 0; i < requests; ++i) {
             w.stream.push_back(popular(zipf(rng)));
         }
@@ -107,7 +115,7 @@ std::vector<Workload> workloads(std::size_t requests) {
     {
         // 30% of the requests ask a key once and never again: about 70% of the distinct keys
         // are such one-hit wonders, the shape of web and CDN traces.
-        Workload w{"zipf 1.0 + one-hit wonders", {}};
+        Workload w{"zipf 1.0 + one-hit wonders", {}, 1.0, 0.7};
         std::bernoulli_distribution wonder(0.3);
         for (std::size_t i = 0; i < requests; ++i) {
             w.stream.push_back(wonder(rng) ? fresh++ : popular(zipf(rng)));
@@ -197,6 +205,107 @@ double ceiling(const Workload& w, std::size_t measure_from) {
     return static_cast<double>(repeats) / static_cast<double>(w.stream.size() - measure_from);
 }
 
+// When each request is an independent draw (the Zipf streams), a request hits with the summed
+// probability of the keys the cache holds just then, whatever the policy that chose them, so no
+// online policy beats the best set that fits in the budget. `aware` picks keys by probability per
+// byte (fractional knapsack: a bound that no policy exceeds); `blind` by probability alone, the
+// most a policy that ignores sizes can hold. Both ignore first misses, so they may pass the
+// ceiling. Objects are charged as working_set() charges them, less than the store does.
+struct Oracle {
+    double aware = 0;
+    double blind = 0;
+};
+
+Oracle oracle(const Workload& w, std::uint64_t budget) {
+    struct Key {
+        double p;
+        double bytes;
+    };
+    std::vector<Key> keys(kKeys);
+    double sum = 0;
+    for (std::uint64_t rank = 0; rank < kKeys; ++rank) {
+        keys[rank].p = 1.0 / std::pow(static_cast<double>(rank + 1), w.alpha);
+        keys[rank].bytes = static_cast<double>(size_of(popular(rank)) + 160);
+        sum += keys[rank].p;
+    }
+    for (Key& k : keys) {
+        k.p *= w.zipf_share / sum;
+    }
+    Oracle out;
+    double used = 0;
+    for (const Key& k : keys) { // ranks are in order of probability already
+        if (used + k.bytes > static_cast<double>(budget)) {
+            break;
+        }
+        used += k.bytes;
+        out.blind += k.p;
+    }
+    std::sort(keys.begin(), keys.end(),
+              [](const Key& a, const Key& b) { return a.p / a.bytes > b.p / b.bytes; });
+    used = 0;
+    for (const Key& k : keys) {
+        const double room = static_cast<double>(budget) - used;
+        out.aware += k.p * std::min(1.0, room / k.bytes);
+        used += k.bytes;
+        if (used >= static_cast<double>(budget)) {
+            break;
+        }
+    }
+    return out;
+}
+
+// The hit ratio of Belady's MIN, the offline policy that sees the whole stream: a miss is stored
+// only if its key is asked again, and the cache sheds the objects asked again the farthest ahead
+// (the new one included, which is then not admitted). Objects are charged as working_set() charges
+// them. With objects of one size no policy, online or offline, hits more often; with sizes it is
+// the usual reference, not a proof (the exact optimum is NP-hard), and a policy that knows the
+// future is the most an online one can hope to approach.
+double belady(const Workload& w, std::uint64_t budget, std::size_t from) {
+    constexpr std::size_t kNever = SIZE_MAX;
+    std::vector<std::size_t> next(w.stream.size(), kNever);
+    {
+        std::unordered_map<std::uint64_t, std::size_t> later;
+        for (std::size_t i = w.stream.size(); i-- > 0;) {
+            const auto [it, first] = later.try_emplace(w.stream[i], i);
+            next[i] = first ? kNever : it->second;
+            it->second = i;
+        }
+    }
+    std::set<std::pair<std::size_t, std::uint64_t>> by_next; // (next request, key) of each held
+    std::unordered_map<std::uint64_t, std::size_t> held;     // key -> its next request
+    std::uint64_t used = 0;
+    std::uint64_t hits = 0;
+    for (std::size_t i = 0; i < w.stream.size(); ++i) {
+        const std::uint64_t id = w.stream[i];
+        const auto it = held.find(id);
+        if (it != held.end()) {
+            hits += i >= from ? 1 : 0;
+            by_next.erase({it->second, id});
+            if (next[i] == kNever) {
+                used -= size_of(id) + 160;
+                held.erase(it);
+                continue;
+            }
+            it->second = next[i];
+            by_next.emplace(next[i], id);
+            continue;
+        }
+        if (next[i] == kNever) {
+            continue;
+        }
+        held.emplace(id, next[i]);
+        by_next.emplace(next[i], id);
+        used += size_of(id) + 160;
+        while (used > budget) {
+            const auto farthest = std::prev(by_next.end());
+            used -= size_of(farthest->second) + 160;
+            held.erase(farthest->second);
+            by_next.erase(farthest);
+        }
+    }
+    return static_cast<double>(hits) / static_cast<double>(w.stream.size() - from);
+}
+
 } // namespace
 
 // --trace: the same stream lacquerd is given by perf/store_e2e.sh.
@@ -229,9 +338,10 @@ int main(int argc, char** argv) {
                             std::strtoull(argv[4], nullptr, 10));
     }
     const std::size_t requests = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 400000;
-    std::printf("%-28s %6s %11s  %-15s %-15s %-15s %s\n", "workload", "budget", "working set",
+    std::printf("%-28s %6s %11s  %-15s %-15s %-15s %-35s %s\n", "workload", "budget", "working set",
                 "s3fifo obj/B", "tinylfu obj/B", "clock obj/B",
-                "vs clock (objects): s3fifo tinylfu");
+                "vs clock (objects): s3fifo tinylfu",
+                "belady (offline)  best set: by bytes / size-blind");
     for (const Workload& w : workloads(requests)) {
         const std::uint64_t ws = working_set(w);
         std::printf("%-28s ceiling (every earlier key still stored): %5.1f%% of requests\n", w.name,
@@ -244,12 +354,18 @@ int main(int argc, char** argv) {
             for (std::size_t p = 0; p < std::size(kPolicies); ++p) {
                 r[p] = replay(w, budget, kPolicies[p], {}, half, 32);
             }
+            char best[32] = "-";
+            if (w.alpha > 0) {
+                const Oracle o = oracle(w, budget);
+                std::snprintf(best, sizeof best, "%5.1f%% / %5.1f%%", 100 * o.aware, 100 * o.blind);
+            }
             std::printf("%-28s %5d%% %7.1f MiB  %5.1f%% / %5.1f%%  %5.1f%% / %5.1f%%  %5.1f%% / "
-                        "%5.1f%%  %+5.1f %+5.1f\n",
+                        "%5.1f%%  %+5.1f %+5.1f %22s %5.1f%%  %17s\n",
                         w.name, percent, static_cast<double>(ws) / (1 << 20), 100 * r[0].objects,
                         100 * r[0].bytes, 100 * r[1].objects, 100 * r[1].bytes, 100 * r[2].objects,
                         100 * r[2].bytes, 100 * (r[0].objects - r[2].objects),
-                        100 * (r[1].objects - r[2].objects));
+                        100 * (r[1].objects - r[2].objects), "", 100 * belady(w, budget, half),
+                        best);
             std::fflush(stdout);
         }
     }
