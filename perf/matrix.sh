@@ -14,8 +14,10 @@
 #   storm              perf/storm.py: STORM_CLIENTS clients at once on one cold key, 200 ms origin;
 #                      also sent to the origin directly (origin-direct), the waiters' baseline
 # PIN=0 is the shared-cores mode (a box that also runs other work): nothing is pinned and every
-# server runs WORKERS workers (default: one per CPU, as lacquerd's `workers: auto`, nginx's
-# `worker_processes auto` and Varnish's default thread pools do), wrk on the same cores.
+# server runs WORKERS workers (default `auto`: each server's default, lacquerd's `workers: auto`
+# (one per usable CPU, as many taking connections as the load needs and the CPUs give:
+# net/worker_governor.h), nginx's `worker_processes auto`, Varnish's default 2 thread pools),
+# wrk on the same cores.
 # Each wrk run follows a WARMUP run on the same URL(s). CPU per request: utime + stime of the
 # server's process tree (/proc/PID/stat) across the measured run, divided by wrk's requests.
 # Origin requests are those the demo origin received during the measured run.
@@ -25,7 +27,7 @@
 # Env: DURATION (4s) WARMUP (1s) REPEATS (3) CONNS ("16 64 256") SERVERS ("lacquerd nginx
 #      varnish") PIN (1) REFERENCE (1: the nginx-return200 rows) KEYS (10000) OBJECTS (100000)
 #      STORM_CLIENTS (200) PASS_CONNS (64) RAW (a file to keep the raw TSV in)
-#      WORKERS (1 with PIN=1, the number of CPUs with PIN=0)
+#      WORKERS (1 with PIN=1, auto with PIN=0)
 #      ROWS ("hot urls pass storm memory": the row groups to run) SIZES ("1024 16384")
 # A full run: 2 sizes x 2 URL sets x 3 conns x 4 servers x 3 repeats x ~6 s (wrk, warm-up, the
 # reads around them) = ~15 minutes, plus fills, pass, storm and memory: about 17-18 minutes.
@@ -38,7 +40,7 @@ repeats=${REPEATS:-3}
 read -r -a conn_list <<< "${CONNS:-16 64 256}"
 read -r -a caches <<< "${SERVERS:-lacquerd nginx varnish}"
 pin=${PIN:-1}
-if [ "$pin" = 1 ]; then workers=${WORKERS:-1}; else workers=${WORKERS:-$(nproc)}; fi
+if [ "$pin" = 1 ]; then workers=${WORKERS:-1}; else workers=${WORKERS:-auto}; fi
 reference=${REFERENCE:-1}
 keys=${KEYS:-10000}
 objects=${OBJECTS:-100000}

@@ -191,7 +191,7 @@ VCL
     # -j none: run as the invoking user (the default jail would need $tmp readable by vcache).
     # No varnishncsa runs, so there is no access log; the shared-memory log is always on.
     "${server_pin[@]}" varnishd -F -j none -n "$dir/varnish" -a "127.0.0.1:$sport" \
-      -f "$dir/default.vcl" -s "malloc,${storage_mb}m" -p thread_pools="$w" > "$dir/out" 2>&1 &
+      -f "$dir/default.vcl" -s "malloc,${storage_mb}m" -p thread_pools="${w/auto/2}" > "$dir/out" 2>&1 &
     spid=$!
     wait_port "$sport" "$spid" "$dir/out"
     ;;

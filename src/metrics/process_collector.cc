@@ -1,7 +1,8 @@
 #include "process_collector.h"
 
+#include "lacquer/core/proc_file.h"
+
 #include <charconv>
-#include <fcntl.h>
 #include <filesystem>
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_type.h>
@@ -11,30 +12,13 @@
 
 namespace lacquer::metrics {
 
+using core::read_proc_file;
+
 namespace {
 
 bool parse_u64(std::string_view field, std::uint64_t& out) {
     const auto r = std::from_chars(field.data(), field.data() + field.size(), out);
     return r.ec == std::errc() && r.ptr == field.data() + field.size();
-}
-
-// The whole of a small /proc file; empty when it cannot be read.
-std::string read_proc_file(const char* path) {
-    std::string out;
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return out;
-    }
-    char buf[4096];
-    for (int reads = 0; reads < 64; ++reads) { // /proc/stat of a large machine: a few pages
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) {
-            break;
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
 }
 
 // Entries of /proc/self/fd, less the one the directory iterator holds while it counts.

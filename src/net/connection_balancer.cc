@@ -5,6 +5,7 @@
 #include "lacquer/net/worker.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <netinet/in.h>
@@ -49,6 +50,8 @@ void ConnectionBalancer::join(unsigned index, Worker& worker, Deliver deliver) {
     Member& m = members_[index];
     m.worker = &worker;
     m.deliver = std::move(deliver);
+    m.taking.store(true, std::memory_order_relaxed); // until the next set_active
+    m.shed.store(0, std::memory_order_relaxed);
     m.joined.store(true, std::memory_order_release);
 }
 
@@ -78,14 +81,17 @@ int ConnectionBalancer::pick(unsigned from) const {
                members_[i].pending.load(std::memory_order_relaxed);
     };
     const std::uint32_t mine = load_of(from);
-    if (mine < 2) {
+    const bool here = members_[from].taking.load(std::memory_order_relaxed);
+    if (here && mine < 2) {
         return -1;
     }
-    // The least loaded joined worker; the scan reads counters only (no lock).
+    // The least loaded joined worker that takes connections; the scan reads counters only (no
+    // lock). Any such, when `from` does not take them.
     int best = -1;
-    std::uint32_t least = mine - 1; // at least two fewer than `from`
+    std::uint32_t least = here ? mine - 1 : UINT32_MAX; // here: two fewer than `from` at least
     for (unsigned i = 0; i < capacity_; ++i) {
-        if (i != from && members_[i].joined.load(std::memory_order_relaxed)) {
+        if (i != from && members_[i].joined.load(std::memory_order_relaxed) &&
+            members_[i].taking.load(std::memory_order_relaxed)) {
             const std::uint32_t l = load_of(i);
             if (l < least) {
                 least = l;
@@ -94,6 +100,34 @@ int ConnectionBalancer::pick(unsigned from) const {
         }
     }
     return best;
+}
+
+void ConnectionBalancer::set_active(std::span<const unsigned> order, std::size_t active) {
+    active = std::clamp<std::size_t>(active, 1, std::max<std::size_t>(order.size(), 1));
+    std::uint64_t total = 0;
+    for (const unsigned i : order) {
+        if (i < capacity_) {
+            total += members_[i].load.load(std::memory_order_relaxed);
+        }
+    }
+    const std::uint64_t share = (total + active - 1) / active; // each taking worker's at most
+    // Taking workers shed their excess only when more take connections than before (their
+    // connections move to the new ones); the others shed every connection.
+    const std::uint32_t before = active_.load(std::memory_order_relaxed);
+    const bool grew = active > (before != 0 ? before : order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        if (order[k] >= capacity_) {
+            continue;
+        }
+        Member& m = members_[order[k]];
+        const bool takes = k < active;
+        m.taking.store(takes, std::memory_order_relaxed);
+        const std::uint64_t load = m.load.load(std::memory_order_relaxed);
+        const std::uint64_t keep = !takes ? 0 : grew ? share : load;
+        m.shed.store(static_cast<std::uint32_t>(load > keep ? load - keep : 0),
+                     std::memory_order_relaxed);
+    }
+    active_.store(static_cast<std::uint32_t>(active), std::memory_order_relaxed);
 }
 
 bool ConnectionBalancer::hand_to(unsigned to, int fd, const sockaddr* peer, std::size_t listener,

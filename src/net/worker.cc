@@ -60,6 +60,7 @@ void Worker::start(std::function<void()> on_start) {
 
 void Worker::run() {
     loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+    tid_.store(::gettid(), std::memory_order_relaxed);
     while (!stopping_.load(std::memory_order_acquire)) {
         // One turn. EVLOOP_ONCE waits at most once, before the first callback: after one has
         // run, libevent only polls without waiting until nothing is active, then returns. So

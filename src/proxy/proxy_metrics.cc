@@ -248,6 +248,17 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
                     {{"worker", std::to_string(w)}},
                     [balancer, w] { return static_cast<double>(balancer->connections(w)); });
         }
+        r.gauge("lacquer_workers_taking_connections",
+                "Workers that take new client connections now (workers: auto gives them to as "
+                "many as the load needs and the CPUs allow).",
+                {}, [balancer, workers] {
+                    const std::uint32_t n = balancer->active();
+                    return static_cast<double>(n != 0 ? n : workers);
+                });
+        r.counter_fn("lacquer_connections_shed_total",
+                     "Client connections closed after an answer so that their clients reconnect "
+                     "to the workers taking connections (workers: auto).",
+                     {}, [balancer] { return static_cast<double>(balancer->shed_connections()); });
     }
     m->received_bytes = r.counter("lacquer_client_received_bytes_total",
                                   "Request bytes read from clients (heads and bodies).");

@@ -10,6 +10,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/core/assert.h"
+#include "lacquer/net/connection_balancer.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/cache_fill.h"
 #include "lacquer/proxy/proxy_metrics.h"
@@ -54,7 +55,10 @@ void RequestFsm::start() {
     status_field_.fwd = "bypass";
     http10_ = req.version_minor == 0;
     head_request_ = req.is_head();
-    keep_alive_ = req.keep_alive && !ctx_.draining; // draining: this answer is the last
+    // Draining: this answer is the last. A worker asked to shed connections (workers: auto,
+    // net/worker_governor.h) closes this one after its answer: its client reconnects elsewhere.
+    keep_alive_ = req.keep_alive && !ctx_.draining &&
+                  !(ctx_.balancer != nullptr && ctx_.balancer->take_shed(ctx_.worker.index()));
     response_started_ = close_delimited_ = cut_ = false;
     client_body_ = ClientBody::None;
     cache_fetch_ = invalidate_ = false;

@@ -4,6 +4,7 @@
 // every worker switched. Serialised by the reload lock (server_impl.h).
 #include "lacquer/config/load.h"
 #include "lacquer/config/reload.h"
+#include "lacquer/net/worker_governor.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/proxy/route_table.h"
 #include "listeners.h"
@@ -174,8 +175,7 @@ Server::ReloadOutcome apply_config(Server::Impl& s, std::ostream& out, std::ostr
             rebuild ? running_config(s) : config::load_config_file(s.config_path);
         check_supported(loaded);
         config::check_reloadable(running_config(s), loaded);
-        const unsigned to = loaded.workers != 0 ? loaded.workers
-                                                : std::max(1u, std::thread::hardware_concurrency());
+        const unsigned to = loaded.workers != 0 ? loaded.workers : net::usable_cpus();
         plan = plan_listeners(s.listeners, loaded.listen, to);
         try {
             std::vector<BoundListener> next_listeners; // for the sockets of new workers

@@ -8,6 +8,7 @@
 #include "lacquer/config/reload.h"
 #include "lacquer/net/listener.h"
 #include "lacquer/net/worker.h"
+#include "lacquer/net/worker_governor.h"
 #include "lacquer/origin/health_probe.h"
 #include "lacquer/origin/origin_pool.h"
 #include "lacquer/origin/pool_report.h"
@@ -60,8 +61,7 @@ Server::Server(config::Config config, std::string config_path, const core::Clock
     Impl& s = *impl_;
     s.server = this;
     s.config_path = std::move(config_path);
-    s.workers =
-        config.workers != 0 ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    s.workers = config.workers != 0 ? config.workers : net::usable_cpus();
     ensure_open_files(config, s.workers, std::cerr); // before the sockets are opened
     s.store = std::make_unique<cache::ObjectStore>(config.storage.memory, config.storage.eviction);
     s.coalescer = std::make_unique<cache::Coalescer>();
@@ -165,6 +165,7 @@ void Server::start(std::ostream& out) {
     s.prober = std::make_unique<origin::HealthProber>(*s.probe_loop, s.registry, *s.probe_shard,
                                                       std::cerr);
     s.prober->watch(s.generation->pool_specs);
+    s.governance = std::make_unique<WorkerGovernance>(s, *s.probe_loop, std::cerr);
     s.probe_loop->start(nullptr);
     // A POST /reload may come as soon as the admin listener runs: it waits for the lines below.
     std::lock_guard<std::mutex> serialised(s.reload_mutex);
@@ -285,6 +286,7 @@ void Server::stop() {
         slot->worker->join();
     }
     s.probe_loop->join();
+    s.governance.reset(); // its timer, on the ended loop
     // Every other loop has ended: what the removed workers still hold is cut with nothing
     // posting to them or waiting on them.
     reap_retired_workers(s, true);

@@ -23,6 +23,7 @@
 #include "listeners.h"
 #include "name_watch.h"
 #include "snapshot_files.h"
+#include "worker_governance.h"
 
 #include <atomic>
 #include <memory>
@@ -91,6 +92,8 @@ struct Server::Impl {
     std::unique_ptr<metrics::Shard> probe_shard;
     std::unique_ptr<net::Worker> probe_loop;
     std::unique_ptr<origin::HealthProber> prober;
+    // workers: auto: how many workers take new connections, decided on the probe loop.
+    std::unique_ptr<WorkerGovernance> governance;
     Server* server = nullptr; // for POST /reload
     std::atomic<bool> ready{false};
     // The live transaction log: the workers write, the admin thread reads; outlives both.

@@ -57,7 +57,8 @@ TestConfig& TestConfig::listener_setting(std::string line) {
 }
 
 std::string TestConfig::yaml() const {
-    std::string out = "workers: " + std::to_string(workers_) + "\n";
+    std::string out =
+        "workers: " + (workers_ == 0 ? std::string("auto") : std::to_string(workers_)) + "\n";
     out += "listen:\n";
     for (int i = 0; i < listeners_; ++i) {
         out += "  - address: 127.0.0.1:0\n";

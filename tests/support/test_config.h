@@ -11,7 +11,7 @@ namespace lacquer::test {
 
 class TestConfig {
 public:
-    TestConfig& workers(int count);
+    TestConfig& workers(int count);                 // 0: auto
     TestConfig& listeners(int count);               // client listeners, each on 127.0.0.1:0
     TestConfig& listener_setting(std::string line); // "balance: kernel" under each listener
     TestConfig& origin(std::string address);        // adds a server to the origin pool "api"

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -54,9 +55,40 @@ public:
         return index < capacity_ ? members_[index].load.load(std::memory_order_relaxed) : 0;
     }
 
-    // The accepting worker's thread: the least loaded joined worker when worker `from` serves
-    // at least two more connections than it, else -1 (serve the connection here).
+    // The accepting worker's thread: the least loaded joined worker that takes connections
+    // when worker `from` does not take them, or serves at least two more connections than it;
+    // else -1 (serve the connection here).
     int pick(unsigned from) const;
+
+    // `workers: auto` (worker_governor.h): of the joined workers `order` (running ones, first
+    // ones first), the first `active` take new connections from now on and the others hand what
+    // they accept to them. Workers that serve more than their share (the others: any) are asked
+    // to shed the excess: each of those connections closes after its next answer, and its client
+    // reconnects to a worker that takes connections. Any thread.
+    void set_active(std::span<const unsigned> order, std::size_t active);
+    bool taking(unsigned index) const {
+        return index < capacity_ && members_[index].taking.load(std::memory_order_relaxed);
+    }
+    // Worker `index`'s thread, as a request starts: true for as many requests as it was asked to
+    // shed (their answers say Connection: close). One relaxed load when there is nothing to shed.
+    bool take_shed(unsigned index) {
+        if (index >= capacity_) {
+            return false;
+        }
+        std::atomic<std::uint32_t>& left = members_[index].shed;
+        std::uint32_t n = left.load(std::memory_order_relaxed);
+        while (n > 0 && !left.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+        }
+        if (n == 0) {
+            return false;
+        }
+        shed_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    // Connections closed so, since the start (metrics, tests).
+    std::uint64_t shed_connections() const { return shed_.load(std::memory_order_relaxed); }
+    // Workers taking connections now (metrics).
+    std::uint32_t active() const { return active_.load(std::memory_order_relaxed); }
     // Then: posts `fd` to worker `to`; true (`fd` is not the caller's any more), or false when
     // `to` left meanwhile (serve it here).
     bool hand_to(unsigned to, int fd, const sockaddr* peer, std::size_t listener,
@@ -66,12 +98,16 @@ public:
     std::uint64_t handed_off() const { return handed_.load(std::memory_order_relaxed); }
 
 private:
-    struct Member {
+    // A cache line each: a worker reads its own `shed` once per request, and the others write
+    // their own counters at their connections' pace.
+    struct alignas(64) Member {
         std::atomic<std::uint32_t> load{0};    // sessions the worker serves
         std::atomic<std::uint32_t> pending{0}; // posted to it, not started yet
         std::atomic<bool> joined{false};
-        Worker* worker = nullptr; // mutex_ (exclusive to write)
-        Deliver deliver;          // written by join() only, read by the worker's thread
+        std::atomic<bool> taking{true};     // set_active
+        std::atomic<std::uint32_t> shed{0}; // connections to close after their next answer
+        Worker* worker = nullptr;           // mutex_ (exclusive to write)
+        Deliver deliver;                    // written by join() only, read by the worker's thread
     };
     struct Handed;
     static void deliver_handed(std::shared_ptr<void> owner);
@@ -80,6 +116,8 @@ private:
     std::unique_ptr<Member[]> members_;
     mutable std::shared_mutex mutex_; // join/leave exclusive; a hand-off's post shared
     std::atomic<std::uint64_t> handed_{0};
+    std::atomic<std::uint64_t> shed_{0};
+    std::atomic<std::uint32_t> active_{0}; // 0: never set (every worker takes connections)
 };
 
 } // namespace lacquer::net

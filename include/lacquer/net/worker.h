@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,8 @@ public:
     Worker& operator=(const Worker&) = delete;
 
     unsigned index() const { return index_; }
+    // The kernel's id of the loop's thread once it runs (0 before): its /proc/self/task entry.
+    pid_t tid() const { return tid_.load(std::memory_order_relaxed); }
     event_base* base() const { return base_; } // for net/ internals only
 
     // Runs the loop on a new thread; `on_start` runs first, on that thread.
@@ -132,6 +135,7 @@ private:
     TrimWatch trim_watch_;
     std::atomic<std::uint64_t> trims_{0};
     std::atomic<std::thread::id> loop_thread_{};
+    std::atomic<pid_t> tid_{0};
     std::vector<std::unique_ptr<Disposable>> graveyard_;
     std::vector<std::unique_ptr<Disposable>> dying_; // on_dispose's, kept for its capacity
     struct Task {

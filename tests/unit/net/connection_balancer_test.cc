@@ -26,14 +26,22 @@ ConnectionBalancer::Deliver ignore() {
     return [](int fd, const sockaddr*, std::size_t, std::string_view) { ::close(fd); };
 }
 
+// A balancer with workers 0, 1 and 2 joined (not running: the decisions need no loop).
+struct ThreeWorkers {
+    ConnectionBalancer b{8};
+    Worker w0{0};
+    Worker w1{1};
+    Worker w2{2};
+    ThreeWorkers() {
+        b.join(0, w0, ignore());
+        b.join(1, w1, ignore());
+        b.join(2, w2, ignore());
+    }
+};
+
 TEST(ConnectionBalancer, PicksTheLeastLoadedWorkerOnlyTwoConnectionsBehind) {
-    ConnectionBalancer b(8);
-    Worker w0(0);
-    Worker w1(1);
-    Worker w2(2);
-    b.join(0, w0, ignore());
-    b.join(1, w1, ignore());
-    b.join(2, w2, ignore());
+    ThreeWorkers three;
+    ConnectionBalancer& b = three.b;
     b.load(0)->store(1);
     EXPECT_EQ(b.pick(0), -1) << "one connection is no imbalance";
     b.load(0)->store(2);
@@ -134,6 +142,60 @@ TEST(ConnectionBalancer, NothingGoesToAWorkerThatLeftAndAnUnrunHandOffClosesTheS
     EXPECT_EQ(::send(again[1], "x", 1, MSG_DONTWAIT), 1) << "a refused socket stays the caller's";
     ::close(again[0]);
     ::close(again[1]);
+}
+
+TEST(ConnectionBalancer, WorkersThatDoNotTakeConnectionsHandThemAllOnAndShedTheirOwn) {
+    ThreeWorkers three;
+    ConnectionBalancer& b = three.b;
+    b.load(0)->store(4);
+    b.load(1)->store(3);
+    b.load(2)->store(5);
+    EXPECT_EQ(b.active(), 0u) << "never set: every worker takes connections";
+    const unsigned order[] = {0, 1, 2};
+    b.set_active(order, 1); // a shrink: only worker 0 takes connections
+    EXPECT_EQ(b.active(), 1u);
+    EXPECT_TRUE(b.taking(0));
+    EXPECT_FALSE(b.taking(1));
+    EXPECT_EQ(b.pick(1), 0) << "a worker that does not take connections hands on even one";
+    EXPECT_EQ(b.pick(2), 0);
+    EXPECT_EQ(b.pick(0), -1) << "the only taking worker keeps its own, however loaded";
+    // Worker 0 keeps its 4; workers 1 and 2 shed all theirs, one per request that starts.
+    EXPECT_FALSE(b.take_shed(0));
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(b.take_shed(1)) << i;
+    }
+    EXPECT_FALSE(b.take_shed(1));
+    int shed2 = 0;
+    while (b.take_shed(2) && shed2 < 10) {
+        ++shed2;
+    }
+    EXPECT_EQ(shed2, 5);
+    EXPECT_EQ(b.shed_connections(), 8u);
+    // Their clients reconnected to worker 0: 12 there. Growing to 2 sheds worker 0's excess
+    // over an even share (6), so half its clients move to worker 1.
+    b.load(0)->store(12);
+    b.load(1)->store(0);
+    b.load(2)->store(0);
+    b.set_active(order, 2);
+    EXPECT_TRUE(b.taking(1));
+    EXPECT_EQ(b.pick(0), 1) << "12 vs 0";
+    int shed0 = 0;
+    while (b.take_shed(0) && shed0 < 20) {
+        ++shed0;
+    }
+    EXPECT_EQ(shed0, 6);
+    // Back to all three (a reload to a fixed count): no growth past what the workers hold now
+    // sheds nothing unless more take connections than before.
+    b.load(0)->store(6);
+    b.load(1)->store(6);
+    b.set_active(order, 3);
+    EXPECT_EQ(b.take_shed(0) + b.take_shed(1), 2) << "grew: 6 and 6 over an even 4 each";
+    b.set_active(order, 3);
+    EXPECT_FALSE(b.take_shed(0)) << "the same count again sheds nothing more";
+    b.leave(2);
+    b.join(2, three.w2, ignore());
+    EXPECT_TRUE(b.taking(2)) << "a worker that joins takes connections until told otherwise";
+    b.leave_all();
 }
 
 } // namespace
