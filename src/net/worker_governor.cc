@@ -65,28 +65,36 @@ std::optional<std::uint64_t> take_number(std::string_view& text) {
 
 } // namespace
 
-std::optional<CpuTimes> parse_cpu_times(std::string_view text) {
-    // "cpu  user nice system idle iowait irq softirq steal guest guest_nice", then "cpuN ..."
+std::optional<CpuTimes> parse_cpu_times(std::string_view text, std::span<const bool> allowed) {
+    // "cpu  ..." (the total), then one "cpuN user nice system idle iowait irq softirq steal guest
+    // guest_nice" line per CPU: the CPUs in `allowed` (all when empty) are summed.
     if (text.substr(0, 4) != "cpu ") {
         return std::nullopt;
     }
     CpuTimes out;
-    std::string_view line = text.substr(3, text.find('\n') - 3);
-    for (int field = 0; field < 8; ++field) { // guest times are inside user and nice already
-        const std::optional<std::uint64_t> v = take_number(line);
-        if (!v) {
-            if (field < 4) {
-                return std::nullopt;
-            }
-            break;
-        }
-        out.total += *v;
-        out.idle += field == 3 || field == 4 ? *v : 0;
-    }
     for (std::size_t at = text.find("\ncpu"); at != std::string_view::npos;
          at = text.find("\ncpu", at + 4)) {
-        const char next = at + 4 < text.size() ? text[at + 4] : ' ';
-        out.cpus += next >= '0' && next <= '9' ? 1 : 0;
+        std::string_view line = text.substr(at + 4);
+        line = line.substr(0, line.find('\n'));
+        const std::optional<std::uint64_t> cpu = take_number(line);
+        if (!cpu || (!allowed.empty() && (*cpu >= allowed.size() || !allowed[*cpu]))) {
+            continue;
+        }
+        CpuTimes one;
+        for (int field = 0; field < 8; ++field) { // guest times are inside user and nice already
+            const std::optional<std::uint64_t> v = take_number(line);
+            if (!v) {
+                if (field < 4) {
+                    return std::nullopt;
+                }
+                break;
+            }
+            one.total += *v;
+            one.idle += field == 3 || field == 4 ? *v : 0;
+        }
+        out.total += one.total;
+        out.idle += one.idle;
+        ++out.cpus;
     }
     if (out.cpus == 0) {
         return std::nullopt;
@@ -104,7 +112,19 @@ std::optional<TaskTimes> parse_task_times(std::string_view text) {
 }
 
 std::optional<CpuTimes> read_cpu_times() {
-    return parse_cpu_times(core::read_proc_file("/proc/stat"));
+    // The CPUs this process may run on: idle ones elsewhere are no room for a worker.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    bool allowed[CPU_SETSIZE] = {};
+    std::size_t count = 0;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+            allowed[cpu] = CPU_ISSET(cpu, &set);
+            count = allowed[cpu] ? static_cast<std::size_t>(cpu) + 1 : count;
+        }
+    }
+    return parse_cpu_times(core::read_proc_file("/proc/stat"),
+                           std::span<const bool>(allowed, count));
 }
 
 std::optional<TaskTimes> read_task_times(pid_t tid) {

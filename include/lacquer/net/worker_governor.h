@@ -60,19 +60,21 @@ private:
 
 // The kernel's figures behind a period's readings.
 struct CpuTimes {
-    std::uint64_t idle = 0;  // idle + iowait, in ticks, over every CPU
+    std::uint64_t idle = 0;  // idle + iowait, in ticks, over the CPUs counted
     std::uint64_t total = 0; // every state
-    unsigned cpus = 0;       // the cpuN lines
+    unsigned cpus = 0;       // the CPUs counted
 };
 struct TaskTimes {
     std::uint64_t run_ns = 0;
     std::uint64_t wait_ns = 0;
 };
-// /proc/stat's text; nothing when its first line is not the cpu total.
-std::optional<CpuTimes> parse_cpu_times(std::string_view proc_stat);
+// /proc/stat's text, summed over the CPUs `allowed` marks (every one when empty); nothing when
+// it is not /proc/stat or no CPU is counted.
+std::optional<CpuTimes> parse_cpu_times(std::string_view proc_stat,
+                                        std::span<const bool> allowed = {});
 // /proc/<pid>/task/<tid>/schedstat's text ("run wait timeslices").
 std::optional<TaskTimes> parse_task_times(std::string_view schedstat);
-std::optional<CpuTimes> read_cpu_times();
+std::optional<CpuTimes> read_cpu_times();            // the CPUs this process may run on
 std::optional<TaskTimes> read_task_times(pid_t tid); // a thread of this process
 
 // The workers `workers: auto` starts: the CPUs this process may run on (its affinity: taskset,
@@ -80,7 +82,7 @@ std::optional<TaskTimes> read_task_times(pid_t tid); // a thread of this process
 // (cgroup v2 cpu.max, v1 cpu.cfs_quota_us: a Kubernetes CPU limit), rounded up; at least 1.
 unsigned usable_cpus();
 // A quota's CPUs, rounded up; 0 when there is no limit or the text is not one.
-unsigned quota_cpus_v2(std::string_view cpu_max);                        // "150000 100000"
+unsigned quota_cpus_v2(std::string_view cpu_max);                              // "150000 100000"
 unsigned quota_cpus_v1(std::string_view quota_us, std::string_view period_us); // "-1", "100000"
 
 // Each period's fractions from two readings `seconds` apart.

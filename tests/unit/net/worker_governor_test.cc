@@ -106,8 +106,17 @@ TEST(WorkerGovernorReadings, TheKernelsFilesParse) {
     EXPECT_EQ(cpu->total, 981u) << "guest times are inside user and nice already";
     EXPECT_EQ(cpu->idle, 820u);
     EXPECT_EQ(cpu->cpus, 2u);
+    const bool only_cpu1[] = {false, true};
+    const auto one =
+        parse_cpu_times("cpu  100 5 50 800 20 1 2 3 7 0\n"
+                        "cpu0 50 2 25 400 10 0 1 1 0 0\ncpu1 50 3 25 300 10 1 1 2 0 0\n",
+                        only_cpu1);
+    ASSERT_TRUE(one) << "the CPUs this process may use";
+    EXPECT_EQ(one->total, 392u);
+    EXPECT_EQ(one->idle, 310u);
+    EXPECT_EQ(one->cpus, 1u);
     EXPECT_FALSE(parse_cpu_times("intr 1\n"));
-    EXPECT_FALSE(parse_cpu_times("cpu  1 2\n")) << "too few fields";
+    EXPECT_FALSE(parse_cpu_times("cpu  1 2 3 4\ncpu0 1 2\n")) << "too few fields";
     EXPECT_FALSE(parse_cpu_times("cpu  1 2 3 4\n")) << "no cpuN line";
     const auto task = parse_task_times("123456789 2345678 90\n");
     ASSERT_TRUE(task);
@@ -139,7 +148,10 @@ TEST(WorkerGovernorReadings, ThisThreadAndThisBoxRead) {
     EXPECT_GT(after->run_ns, before->run_ns) << "the spin ran on a CPU";
     const auto cpu = read_cpu_times();
     ASSERT_TRUE(cpu);
-    EXPECT_EQ(cpu->cpus, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
+    cpu_set_t mine;
+    CPU_ZERO(&mine);
+    ASSERT_EQ(::sched_getaffinity(0, sizeof mine, &mine), 0);
+    EXPECT_EQ(cpu->cpus, static_cast<unsigned>(CPU_COUNT(&mine))) << "this process's CPUs";
     EXPECT_GT(cpu->total, cpu->idle);
     EXPECT_FALSE(read_task_times(0x7ffffff0)) << "no such thread";
 }
