@@ -121,6 +121,11 @@ void clear_for(std::string& out, std::size_t capacity) {
     }
 }
 
+bool reuse_kept(std::string& out, std::size_t capacity) {
+    out.clear();
+    return out.capacity() >= capacity || (kKeepsBlocks && take_kept(out, capacity));
+}
+
 void assign_string(std::string& out, std::string_view content) {
     if (out.capacity() < content.size() && kKeepsBlocks && !take_kept(out, content.size())) {
         reserve_class(out, content.size());

@@ -58,9 +58,9 @@ void RequestFsm::release_buffers() {
     target_buffer_.reset();
     target_capacity_ = 0;
     variant_headers_.release();
-    if (scratch_.capacity() > kKeptScratch) {
-        core::give_string(scratch_); // to the thread's pool: the next long head takes it
-    }
+    // To the thread's pool: an idle connection holds no head buffer, and the next request takes
+    // one back from the pool (start()).
+    core::give_string(scratch_);
 }
 
 void RequestFsm::body_complete() {

@@ -10,6 +10,7 @@
 #include "lacquer/cache/object_store.h"
 #include "lacquer/cache/vary.h"
 #include "lacquer/core/assert.h"
+#include "lacquer/core/spare_strings.h"
 #include "lacquer/net/connection_balancer.h"
 #include "lacquer/net/worker.h"
 #include "lacquer/proxy/cache_fill.h"
@@ -41,6 +42,9 @@ void RequestFsm::start() {
     active_ = true;
     logged_ = false;
     history_.clear();
+    if (scratch_.capacity() < kKeptScratch) {
+        (void)core::reuse_kept(scratch_, kKeptScratch); // one an idle connection gave back, if any
+    }
     const http::RequestHead& req = client_.head();
     request_start_ = ctx_.worker.now();
     origin_start_ = origin_end_ = origin_head_at_ = core::Instant{};

@@ -46,7 +46,7 @@ void RequestFsm::record_transaction(int status) {
     bool delivered = false;
     const std::size_t steps = std::min(history_.size(), TransactionRecord::kSteps);
     for (std::size_t i = 0; i < steps; ++i) {
-        const StepHistory::Entry& e = history_.at(history_.size() - steps + i);
+        const StepHistory::Entry e = history_.at(history_.size() - steps + i);
         r->steps[i] = {static_cast<std::uint8_t>(e.step), micros(request_start_, e.at)};
         delivered = delivered || e.step == Step::Deliver;
     }

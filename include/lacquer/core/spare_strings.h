@@ -24,6 +24,9 @@ inline constexpr std::size_t kLargestKeptString = 64 * 1024;
 void assign_string(std::string& out, std::string_view content);
 // Empties `out` and makes it able to hold `capacity` bytes without growing, the same way.
 void clear_for(std::string& out, std::size_t capacity);
+// Empties `out` and, when it cannot hold `capacity` bytes, gives it a kept buffer that can: never
+// allocates. False (and `out` left as it was, emptied) when no kept buffer fits.
+bool reuse_kept(std::string& out, std::size_t capacity);
 // Gives the buffer of `s` to this thread's pool (or frees it); `s` is left empty.
 void give_string(std::string& s) noexcept;
 

@@ -76,6 +76,28 @@ TEST(SpareStrings, AStringTakesTheBufferOfItsSizeClassNotALargerOne) {
     release_spare_strings();
 }
 
+TEST(SpareStrings, ReuseKeptTakesAKeptBufferOrNothingAndNeverAllocates) {
+    if (!kKeepsBlocks) {
+        GTEST_SKIP() << "sanitizer builds keep no buffers";
+    }
+    release_spare_strings();
+    std::string out;
+    EXPECT_FALSE(reuse_kept(out, 1024)) << "nothing kept";
+    EXPECT_LT(out.capacity(), 1024U) << "and nothing allocated";
+    std::string given;
+    assign_string(given, std::string(1000, 'g'));
+    const char* buffer = given.data();
+    give_string(given);
+    out = "left over";
+    EXPECT_TRUE(reuse_kept(out, 1024));
+    EXPECT_EQ(out.data(), buffer);
+    EXPECT_TRUE(out.empty());
+    EXPECT_TRUE(reuse_kept(out, 512)) << "already big enough";
+    EXPECT_EQ(out.data(), buffer);
+    give_string(out);
+    release_spare_strings();
+}
+
 TEST(SpareStrings, ThePoolIsBoundedInCountAndLargestBuffer) {
     release_spare_strings();
     std::string huge(kLargestKeptString + 1, 'h');
