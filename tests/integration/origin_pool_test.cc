@@ -291,11 +291,16 @@ TEST(OriginPool, EveryServerDownStaleIfErrorStillServesAndReadyzIsNotReady) {
         5s, [&] { return (readyz = http_get(proxy.admin_port(), "/readyz").status) == 503; });
     EXPECT_EQ(readyz, 503) << "/readyz still ready with every server down";
     EXPECT_THAT(http_get(proxy.admin_port(), "/readyz").body, HasSubstr("no pool"));
-    // The object is past max-age=1 within 1.1 s; the origin is down: served stale.
-    std::this_thread::sleep_for(1100ms);
-    const Response stale = proxy.get("/c/item", kHost);
+    // Asks until the object is past max-age=1 (a fresh hit until then); the origin is down:
+    // the first answer after it expires is the stale copy.
+    Response stale;
+    (void)eventually(5s, [&] {
+        stale = proxy.get("/c/item", kHost);
+        return stale.status != 200 || stale.header("Cache-Status") != "lacquer; hit";
+    });
     EXPECT_EQ(stale.status, 200) << stale.summary();
     EXPECT_EQ(stale.body, "kept");
+    EXPECT_THAT(stale.header("Cache-Status"), HasSubstr("; fwd=stale"));
     // A miss is answered at once with an error (the panic sends it to a down server).
     const auto t0 = Clock::now();
     const Response miss = proxy.get("/c/other", kHost);
