@@ -5,6 +5,7 @@
 // it waits on another's fetch, a head cut by the client or by shutdown, the drain timeout).
 #include "cache_test_support.h"
 #include "support/child_process.h"
+#include "support/deadline.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
 
@@ -39,13 +40,10 @@ std::vector<std::string> lines_of(const std::filesystem::path& file) {
 // Waits (bounded) until `file` has at least `n` lines: the log is written by its own thread.
 std::vector<std::string> wait_for_lines(const std::filesystem::path& file, std::size_t n) {
     std::vector<std::string> lines;
-    for (int i = 0; i < 100; ++i) {
+    (void)eventually(5s, [&] {
         lines = lines_of(file);
-        if (lines.size() >= n) {
-            break;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
+        return lines.size() >= n;
+    });
     return lines;
 }
 
@@ -196,14 +194,12 @@ TEST(AccessLog, CombinedFormatAndReopenOnSigusr1) {
     const auto rotated = dir.path() / "access.log.1";
     std::filesystem::rename(file, rotated);
     ASSERT_TRUE(proxy.send_signal(SIGUSR1));
-    bool reopened = false;
-    for (int i = 0; i < 100 && !reopened; ++i) { // bounded: the reopen is asynchronous
-        ASSERT_EQ(proxy.get("/c/after").status, 200);
-        reopened = std::filesystem::exists(file) && !lines_of(file).empty();
-        if (!reopened) {
-            std::this_thread::sleep_for(50ms);
-        }
-    }
+    int status = 200; // the reopen is asynchronous: asks until a line lands in the new file
+    const bool reopened = eventually(5s, [&] {
+        status = proxy.get("/c/after").status;
+        return status != 200 || (std::filesystem::exists(file) && !lines_of(file).empty());
+    });
+    ASSERT_EQ(status, 200);
     ASSERT_TRUE(reopened) << "no new file after SIGUSR1";
     EXPECT_THAT(lines_of(file).back(), HasSubstr("GET /c/after"));
     EXPECT_THAT(lines_of(rotated).front(), HasSubstr("GET /c/first"));

@@ -1,6 +1,7 @@
 // The loopback fleet and the HAProxy in front of it (fleet_support.h).
 #include "fleet_support.h"
 
+#include "support/deadline.h"
 #include "support/http_client.h"
 #include "support/test_config.h"
 
@@ -242,13 +243,13 @@ HaproxyProcess::HaproxyProcess(const std::string& binary, const LacquerFleet& fl
     if (!launched) {
         return;
     }
-    const Deadline deadline(5s);
-    while (!deadline.expired() && child_.is_running()) {
-        if (http_get(stats_port_, "/;csv", {}, 1s).status == 200) {
-            started_ = true;
-            return;
-        }
-        std::this_thread::sleep_for(20ms);
+    // Asks until the stats page answers; a haproxy that exited stops the wait.
+    (void)eventually(5s, [&] {
+        started_ = http_get(stats_port_, "/;csv", {}, 1s).status == 200;
+        return started_ || !child_.is_running();
+    });
+    if (started_) {
+        return;
     }
     error_ = "haproxy did not answer on its stats port: " + child_.stderr_text();
 }
@@ -279,14 +280,7 @@ std::map<std::string, std::string> HaproxyProcess::server_states() const {
 
 bool HaproxyProcess::wait_for_state(const std::string& name, const std::string& status,
                                     Millis timeout) const {
-    const Deadline deadline(timeout);
-    while (!deadline.expired()) {
-        if (server_states()[name] == status) {
-            return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
+    return eventually(timeout, [&] { return server_states()[name] == status; });
 }
 
 } // namespace lacquer::test::fleet
@@ -416,12 +410,13 @@ bool NginxProcess::start_once(const std::string& binary, const std::string& pack
                        error)) {
         return false;
     }
-    const Deadline deadline(5s);
-    while (!deadline.expired() && child_->is_running()) {
-        if (http_get(port_, "/__fleet_test_alive", {}, 1s).status == 204) {
-            return true;
-        }
-        std::this_thread::sleep_for(20ms);
+    bool alive = false; // asks until nginx answers; an nginx that exited stops the wait
+    (void)eventually(5s, [&] {
+        alive = http_get(port_, "/__fleet_test_alive", {}, 1s).status == 204;
+        return alive || !child_->is_running();
+    });
+    if (alive) {
+        return true;
     }
     error =
         "nginx did not answer on 127.0.0.1:" + std::to_string(port_) + ": " + child_->stderr_text();
@@ -445,14 +440,9 @@ bool NginxProcess::wait_out(std::size_t /*i*/, Millis /*timeout*/) {
 }
 
 bool NginxProcess::wait_in(std::size_t i, const std::string& probe, Millis timeout) {
-    const Deadline deadline(timeout);
-    while (!deadline.expired()) {
-        if (node_of(http_get(port_, probe, {{"Host", "api.test"}}, 2s)) == server_name(i)) {
-            return true;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return eventually(timeout, [&] {
+        return node_of(http_get(port_, probe, {{"Host", "api.test"}}, 2s)) == server_name(i);
+    });
 }
 
 } // namespace lacquer::test::fleet

@@ -2,6 +2,7 @@
 // the pools are rebuilt from the running config and requests go to the new server; a name that
 // stops resolving keeps its last address. The resolver is the test's, the clock a manual one.
 #include "lacquer/config/load.h"
+#include "support/deadline.h"
 #include "support/in_process_lacquer.h"
 #include "support/scripted_origin.h"
 
@@ -54,14 +55,7 @@ std::string yaml() {
 
 // Asks until the answer's body is `want` (the rebuild runs on the resolver's thread).
 bool answers(InProcessLacquer& proxy, const std::string& want) {
-    const Deadline deadline(5s);
-    while (!deadline.expired()) {
-        if (proxy.get("/who").body == want) {
-            return true;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return false;
+    return eventually(5s, [&] { return proxy.get("/who").body == want; });
 }
 
 TEST(OriginNames, ANameThatMovesIsFollowedAndOneThatStopsResolvingKeepsItsAddress) {

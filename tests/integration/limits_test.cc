@@ -2,6 +2,7 @@
 // reaches the origin. Malformed and oversized requests are cases of smuggling_corpus.txt
 // (request_smuggling_test.cc).
 #include "lacquer/core/sanitizers.h"
+#include "support/deadline.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/scripted_origin.h"
@@ -84,15 +85,8 @@ TEST(Limits, MaxConnectionsShedsLoadWith503AndRecovers) {
     Response r = extra.read_response(5s);
     EXPECT_EQ(r.status, 503) << r.summary();
     held.clear(); // closes them
-    // Once the held connections are gone, new clients are served again (bounded retries).
-    bool served = false;
-    for (int i = 0; i < 50 && !served; ++i) {
-        served = proxy.get("/after").status == 200;
-        if (!served) {
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-    EXPECT_TRUE(served);
+    // Once the held connections are gone, new clients are served again (asked for up to 1 s).
+    EXPECT_TRUE(eventually(1s, [&] { return proxy.get("/after").status == 200; }));
 }
 
 // CPU seconds (user + system) a process has used, from /proc/PID/stat; -1 when unreadable.
@@ -152,13 +146,11 @@ TEST(Limits, OutOfFileDescriptorsPausesAcceptingInsteadOfSpinningAndRecovers) {
     EXPECT_LT(used, 0.3) << "lacquerd used " << used << " s of CPU in 1 s while out of descriptors";
 
     clients.clear(); // descriptors come back
-    Response r;
-    for (int i = 0; i < 50 && !r.complete; ++i) { // bounded: accepting resumes within 100 ms
+    Response r;      // accepting resumes within 100 ms; asked for up to 5 s
+    (void)eventually(5s, [&] {
         r = proxy.get("/after", {}, 2s);
-        if (!r.complete) {
-            std::this_thread::sleep_for(100ms);
-        }
-    }
+        return r.complete;
+    });
     ASSERT_TRUE(r.complete) << r.summary();
     EXPECT_EQ(r.body, "served");
 }

@@ -5,6 +5,7 @@
 // them (heap corruption; the ASan build turns it into a report): run this suite there too.
 #include "cache_test_support.h"
 #include "support/child_process.h"
+#include "support/deadline.h"
 #include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
@@ -163,13 +164,10 @@ TEST(OpsStop, RequestsThatFinishWithinTheDrainTimeoutAreNotCut) {
     ASSERT_TRUE(proxy.send_signal(SIGTERM));
     // Not ready any more while it drains; the answer still comes.
     HttpClient readiness;
-    for (int i = 0; i < 250; ++i) {
-        if (readiness.connect(proxy.admin_port()) &&
-            readiness.get("/readyz", {}, 1s).status == 503) {
-            break;
-        }
-        std::this_thread::sleep_for(20ms); // bounded: 5 s at most
-    }
+    (void)eventually(5s, [&] {
+        return readiness.connect(proxy.admin_port()) &&
+               readiness.get("/readyz", {}, 1s).status == 503;
+    });
     answer.open();
     const Response r = busy.read_response(5s);
     ASSERT_TRUE(r.complete) << r.summary();

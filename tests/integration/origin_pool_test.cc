@@ -5,6 +5,7 @@
 // still serves and /readyz says 503; least_connections spares a slow server; the operator
 // drains and enables a server through the admin API; a reload changes a pool's servers and
 // probe settings without dropping a request in flight. Times measured here are printed.
+#include "support/deadline.h"
 #include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
@@ -67,11 +68,8 @@ std::optional<Clock::duration> wait_server_up(const LacquerProcess& proxy,
                                               const std::string& server_address, double value,
                                               Millis timeout) {
     const auto start = Clock::now();
-    while (Clock::now() - start < timeout) {
-        if (server_up(proxy, server_address) == value) {
-            return Clock::now() - start;
-        }
-        std::this_thread::sleep_for(10ms);
+    if (eventually(timeout, [&] { return server_up(proxy, server_address) == value; })) {
+        return Clock::now() - start;
     }
     return std::nullopt;
 }
@@ -190,10 +188,7 @@ TEST(OriginPool, AKilledServerIsProbedDownGetsNoTrafficAndIsBackWithinTheProbeWi
         }
         return false;
     };
-    const auto traffic_deadline = Clock::now() + 5s;
-    while (!first_load() && Clock::now() < traffic_deadline) {
-        std::this_thread::sleep_for(5ms);
-    }
+    (void)eventually(5s, first_load);
     const auto readmitted = Clock::now() - back_at;
     EXPECT_TRUE(first_load()) << "c is up but gets no traffic";
     EXPECT_LT(ms(readmitted), 200 * 2 * 11 / 10 + 200 + 400)
@@ -291,19 +286,21 @@ TEST(OriginPool, EveryServerDownStaleIfErrorStillServesAndReadyzIsNotReady) {
 
     a->stop();
     b->stop();
-    const auto deadline = Clock::now() + 5s;
     int readyz = 0;
-    while (Clock::now() < deadline &&
-           (readyz = http_get(proxy.admin_port(), "/readyz").status) != 503) {
-        std::this_thread::sleep_for(20ms);
-    }
+    (void)eventually(
+        5s, [&] { return (readyz = http_get(proxy.admin_port(), "/readyz").status) == 503; });
     EXPECT_EQ(readyz, 503) << "/readyz still ready with every server down";
     EXPECT_THAT(http_get(proxy.admin_port(), "/readyz").body, HasSubstr("no pool"));
-    // The object is past max-age=1 within 1.1 s; the origin is down: served stale.
-    std::this_thread::sleep_for(1100ms);
-    const Response stale = proxy.get("/c/item", kHost);
+    // Asks until the object is past max-age=1 (a fresh hit until then); the origin is down:
+    // the first answer after it expires is the stale copy.
+    Response stale;
+    (void)eventually(5s, [&] {
+        stale = proxy.get("/c/item", kHost);
+        return stale.status != 200 || stale.header("Cache-Status") != "lacquer; hit";
+    });
     EXPECT_EQ(stale.status, 200) << stale.summary();
     EXPECT_EQ(stale.body, "kept");
+    EXPECT_THAT(stale.header("Cache-Status"), HasSubstr("; fwd=stale"));
     // A miss is answered at once with an error (the panic sends it to a down server).
     const auto t0 = Clock::now();
     const Response miss = proxy.get("/c/other", kHost);
@@ -401,11 +398,7 @@ TEST(OriginPool, AReloadChangesServersAndProbesWithoutDroppingARequestInFlight) 
     ASSERT_TRUE(proxy.started());
     ConcurrentGets in_flight(proxy.port(), "/slow", 1, kHost);
     const auto slow_held = [&] { return a.count("/slow") + b.count("/slow") == 1; };
-    const auto held_deadline = Clock::now() + 5s;
-    while (!slow_held() && Clock::now() < held_deadline) {
-        std::this_thread::sleep_for(5ms);
-    }
-    ASSERT_TRUE(slow_held());
+    ASSERT_TRUE(eventually(5s, slow_held));
     SteadyLoad load(proxy.port(), 2);
     ASSERT_TRUE(b.wait_for_requests(20, 5s));
 

@@ -3,6 +3,7 @@
 // more attempts than the retry budget allows; a POST that meets a keep-alive connection the
 // origin had closed is sent again on a fresh one, while a POST the origin may have acted on is not.
 #include "cache_test_support.h"
+#include "support/deadline.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
 #include "support/metrics_scrape.h"
@@ -70,10 +71,7 @@ TEST(OriginRetry, AServerKilledUnderSteadyLoadCostsNoClientAnError) {
         });
     }
     // Kill server 1 once the load is steady (a quarter of it answered).
-    const Deadline steady(20s);
-    while (answered.load() < kClients * kRequestsEach / 4 && !steady.expired()) {
-        std::this_thread::sleep_for(1ms);
-    }
+    (void)eventually(20s, [&] { return answered.load() >= kClients * kRequestsEach / 4; });
     const std::size_t before_kill = servers[1]->total_requests();
     servers[1]->stop();
     for (std::thread& t : clients) {

@@ -4,6 +4,7 @@
 // that was sent, exactly, and evaluates the shipped alert rules without errors. Bounded waits on
 // Prometheus' own answers; the only sleeps wait out max-age=1 objects.
 #include "prometheus_server.h"
+#include "support/deadline.h"
 #include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
@@ -101,18 +102,20 @@ double requests_counted(std::uint16_t admin, std::string_view cache_status, doub
 // The timestamp (as Prometheus prints it) of the first scrape later than `after`.
 std::string next_scrape_after(const PrometheusServer& prometheus, std::string_view after) {
     const std::int64_t after_ms = after.empty() ? -1 : unix_millis(after);
-    const Deadline deadline(10s);
-    for (;;) {
-        const std::optional<PromSample> last = prometheus.query_one(kLastScrape);
-        if (last && unix_millis(last->value_text) > after_ms) {
-            return last->value_text;
-        }
-        if (deadline.expired()) {
-            ADD_FAILURE() << "prometheus scraped nothing after " << after << " within 10 s";
-            return {};
-        }
-        std::this_thread::sleep_for(50ms); // polling Prometheus, not synchronising with lacquerd
+    std::optional<std::string> scraped_at;
+    const bool scraped =
+        eventually(10s, [&] { // polling Prometheus, not synchronising with lacquerd
+            const std::optional<PromSample> last = prometheus.query_one(kLastScrape);
+            if (last && unix_millis(last->value_text) > after_ms) {
+                scraped_at = last->value_text;
+            }
+            return scraped_at.has_value();
+        });
+    if (!scraped) {
+        ADD_FAILURE() << "prometheus scraped nothing after " << after << " within 10 s";
+        return {};
     }
+    return *scraped_at;
 }
 
 // One panel's expression from the dashboard, evaluated by Prometheus through the checker.

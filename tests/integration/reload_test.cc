@@ -3,6 +3,7 @@
 // restart, is refused with FILE:LINE:COL and traffic goes on; a request in flight finishes on
 // the config it started with. Real lacquerd (two workers), scripted origin.
 #include "cache_test_support.h"
+#include "support/deadline.h"
 #include "support/gate.h"
 #include "support/http_client.h"
 #include "support/lacquer_process.h"
@@ -229,10 +230,8 @@ TEST(Reload, ListenAddressesAddedOpenRemovedOnesCloseAndTheOthersKeepTheirConnec
     proxy.rewrite_config(config_with(origin, kBefore).listeners(2)); // a new one opens
     ASSERT_TRUE(proxy.send_signal(SIGHUP));
     ASSERT_TRUE(proxy.wait_for_stderr("(generation 3,", 5s)) << proxy.stderr_text();
-    std::vector<std::uint16_t> ports;
-    for (int i = 0; i < 250 && (ports = printed_ports(proxy)).size() < 3; ++i) {
-        std::this_thread::sleep_for(20ms); // the line is written before the log line, bounded
-    }
+    std::vector<std::uint16_t> ports; // the listen line may follow the log line: asks for 5 s
+    (void)eventually(5s, [&] { return (ports = printed_ports(proxy)).size() >= 3; });
     ASSERT_EQ(ports.size(), 3u) << proxy.stdout_text();
     EXPECT_EQ(http_get(ports[2], "/c/item", {{"Host", "api.test"}}).body, "item");
     EXPECT_EQ(kept.get("/c/item", {{"Host", "api.test"}}).body, "item");
