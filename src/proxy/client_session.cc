@@ -343,7 +343,7 @@ void ClientSession::release_request_buffers() {
     buffers_kept_ = false;
     // The parser's and the request's buffers go back to the thread's spares (bounded, emptied
     // when the worker goes quiet: net/memory_trim.h) and the next request takes them again. An
-    // idle keep-alive connection then holds ~2.5 KiB: this object, its socket's events and
+    // idle keep-alive connection then holds ~3.5 KiB: this object, its socket's events and
     // buffers (perf/connmem.sh).
     parser_.reset();
     request_.release_buffers();
