@@ -1,7 +1,7 @@
 #pragma once
 // `workers: auto` at run time: every period, on the probe loop, the running workers' time on a
-// CPU and waiting for one, and the box's idle CPUs, go to a net::WorkerGovernor, and the count it
-// decides to the connection balancer (net/worker_governor.h). Private to src/server.
+// CPU and waiting for one, and the idle CPUs it may use, go to a net::WorkerGovernor, and the count
+// it decides to the connection balancer (net/worker_governor.h). Private to src/server.
 
 #include "lacquer/net/timer.h"
 #include "lacquer/net/worker_governor.h"

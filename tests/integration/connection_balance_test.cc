@@ -11,6 +11,8 @@
 #include "support/test_config.h"
 
 #include <atomic>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <dirent.h>
@@ -111,99 +113,166 @@ bool pin_process(pid_t pid, int cpu) {
     return pinned > 0;
 }
 
-// workers: auto (net/worker_governor.h) in the real lacquerd: its workers made to share one CPU
-// while clients on the other keep them busy, so that they wait for it. The governor leaves one
-// worker taking connections, the others' connections close after an answer (Connection: close)
-// and come back to it, and no request fails on the way.
-TEST(WorkersAuto, WorkersThatWaitForACpuGiveTheirConnectionsToOne) {
-    if (std::thread::hardware_concurrency() < 2) {
-        GTEST_SKIP() << "workers: auto runs one worker on one CPU: nothing to govern";
+// Clients on CPU 1 asking for one cached object as fast as they can, on 8 keep-alive
+// connections (4 threads of 2); a connection whose answer says Connection: close is replaced.
+class BusyClients {
+public:
+    explicit BusyClients(std::uint16_t port) {
+        for (int t = 0; t < 4; ++t) {
+            threads_.emplace_back([this, port] { run(port); });
+        }
     }
-    ScriptedOrigin origin;
-    origin.on_any([](OriginExchange& x) {
-        x.send_head(200, {{"Cache-Control", "max-age=3600"}, {"Content-Length", "6"}});
-        x.send_body("cached");
-    });
-    LacquerProcess proxy(TestConfig().workers(0).admin().origin(origin.address()));
-    ASSERT_TRUE(proxy.started());
-    const auto metric = [&](const char* name, const std::string& labels = "") {
-        return scrape_metric(proxy.admin_port(), name, labels).value_or(-1);
-    };
-    const double workers = metric("lacquer_workers");
-    ASSERT_GE(workers, 2);
-    EXPECT_EQ(metric("lacquer_workers_taking_connections"), workers);
-    ASSERT_TRUE(pin_process(proxy.pid(), 0));
-    cpu_set_t other;
-    CPU_ZERO(&other);
-    CPU_SET(1, &other);
-    std::atomic<bool> stop{false};
-    std::atomic<int> answered{0};
-    std::atomic<int> reconnects{0};
-    std::vector<std::string> failures;
-    std::mutex failures_mutex;
-    std::vector<std::thread> clients;
-    for (int t = 0; t < 4; ++t) {
-        clients.emplace_back([&] {
-            ::sched_setaffinity(0, sizeof other, &other); // the clients on the other CPU
-            std::vector<std::unique_ptr<HttpClient>> conns;
-            for (int c = 0; c < 2; ++c) {
-                conns.push_back(std::make_unique<HttpClient>());
-                if (!conns.back()->connect(proxy.port())) {
-                    std::lock_guard<std::mutex> lock(failures_mutex);
-                    failures.push_back("connect");
-                    return;
+    ~BusyClients() { stop(); }
+    BusyClients(const BusyClients&) = delete;
+    BusyClients& operator=(const BusyClients&) = delete;
+
+    void stop() {
+        stop_ = true;
+        for (auto& t : threads_) {
+            if (t.joinable()) {
+                t.join();
+            }
+        }
+    }
+    int answered() const { return answered_.load(); }
+    int reconnects() const { return reconnects_.load(); }
+    std::string first_failure() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return failures_.empty() ? std::string() : failures_.front();
+    }
+
+private:
+    void fail(std::string what) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        failures_.push_back(std::move(what));
+    }
+    void run(std::uint16_t port) {
+        cpu_set_t other;
+        CPU_ZERO(&other);
+        CPU_SET(1, &other);
+        ::sched_setaffinity(0, sizeof other, &other); // lacquerd is pinned to CPU 0
+        std::vector<std::unique_ptr<HttpClient>> conns;
+        for (int c = 0; c < 2; ++c) {
+            conns.push_back(std::make_unique<HttpClient>());
+            if (!conns.back()->connect(port)) {
+                return fail("connect");
+            }
+        }
+        const Deadline deadline(60s); // bounded: until stop(), 60 s at most
+        while (!stop_.load() && !deadline.expired()) {
+            for (auto& conn : conns) {
+                const Response r = conn->get("/hot");
+                if (r.status != 200 || !r.complete) {
+                    return fail(r.summary());
+                }
+                answered_.fetch_add(1);
+                if (r.header("Connection") == "close") { // shed: come back
+                    conn = std::make_unique<HttpClient>();
+                    if (!conn->connect(port)) {
+                        return fail("reconnect");
+                    }
+                    reconnects_.fetch_add(1);
                 }
             }
-            // Bounded: stops when told, or after 60 s of requests at most.
-            const Deadline deadline(60s);
-            while (!stop.load() && !deadline.expired()) {
-                for (auto& conn : conns) {
-                    const Response r = conn->get("/hot");
-                    if (r.status != 200 || !r.complete) {
-                        std::lock_guard<std::mutex> lock(failures_mutex);
-                        failures.push_back(r.summary());
-                        return;
-                    }
-                    answered.fetch_add(1);
-                    if (r.header("Connection") == "close") { // shed: come back
-                        conn = std::make_unique<HttpClient>();
-                        if (!conn->connect(proxy.port())) {
-                            std::lock_guard<std::mutex> lock(failures_mutex);
-                            failures.push_back("reconnect");
-                            return;
-                        }
-                        reconnects.fetch_add(1);
-                    }
-                }
-            }
+        }
+    }
+
+    std::atomic<bool> stop_{false};
+    std::atomic<int> answered_{0};
+    std::atomic<int> reconnects_{0};
+    std::mutex mutex_;
+    std::vector<std::string> failures_;
+    std::vector<std::thread> threads_;
+};
+
+// lacquerd with `workers: auto`, every thread of it pinned to CPU 0, in front of an origin whose
+// answers are cached.
+class WorkersAuto : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (std::thread::hardware_concurrency() < 2) {
+            GTEST_SKIP() << "workers: auto runs one worker on one CPU: nothing to govern";
+        }
+        origin_.on_any([](OriginExchange& x) {
+            x.send_head(200, {{"Cache-Control", "max-age=3600"}, {"Content-Length", "6"}});
+            x.send_body("cached");
         });
+        proxy_ = std::make_unique<LacquerProcess>(config(0));
+        ASSERT_TRUE(proxy_->started());
+        workers_ = metric("lacquer_workers");
+        ASSERT_GE(workers_, 2);
+        EXPECT_EQ(metric("lacquer_workers_taking_connections"), workers_);
+        ASSERT_TRUE(pin_process(proxy_->pid(), 0));
     }
-    const bool shrank =
-        eventually(30s, [&] { return metric("lacquer_workers_taking_connections") == 1; });
+    TestConfig config(int workers) const {
+        return TestConfig().workers(workers).admin().origin(origin_.address());
+    }
+    double metric(const char* name, const std::string& labels = "") const {
+        return scrape_metric(proxy_->admin_port(), name, labels).value_or(-1);
+    }
+    bool shrank_to_one() const {
+        return eventually(30s, [&] { return metric("lacquer_workers_taking_connections") == 1; });
+    }
+
+    ScriptedOrigin origin_;
+    std::unique_ptr<LacquerProcess> proxy_;
+    double workers_ = 0;
+};
+
+// The workers share one CPU while the clients on the other keep them busy, so they wait for it:
+// the governor leaves one worker taking connections, the others' connections close after an
+// answer (Connection: close) and come back to it, and no request fails on the way.
+TEST_F(WorkersAuto, WorkersThatWaitForACpuGiveTheirConnectionsToOne) {
+    BusyClients clients(proxy_->port());
+    const bool shrank = shrank_to_one();
     // The busy connections on the other workers close after their next answer; theirs come
     // back to worker 0 (the kernel may hand them to another, which hands them on).
     const bool moved =
         shrank && eventually(10s, [&] {
             double elsewhere = 0;
-            for (int w = 1; w < static_cast<int>(workers); ++w) {
+            for (int w = 1; w < static_cast<int>(workers_); ++w) {
                 elsewhere +=
                     metric("lacquer_worker_connections", "worker=\"" + std::to_string(w) + "\"");
             }
             return elsewhere == 0 && metric("lacquer_worker_connections", "worker=\"0\"") == 8;
         });
-    stop = true;
-    for (auto& t : clients) {
-        t.join();
-    }
+    clients.stop();
     EXPECT_TRUE(shrank) << "workers taking connections: "
                         << metric("lacquer_workers_taking_connections");
     EXPECT_TRUE(moved);
-    EXPECT_TRUE(failures.empty()) << failures.front();
+    EXPECT_EQ(clients.first_failure(), "");
     const double shed = metric("lacquer_connections_shed_total");
     EXPECT_GE(shed, 1);
-    EXPECT_EQ(shed, reconnects.load()) << "every shed connection said Connection: close";
+    EXPECT_EQ(shed, clients.reconnects()) << "every shed connection said Connection: close";
+    EXPECT_TRUE(proxy_->wait_for_stderr("workers: auto: 1 of ", 1s)) << proxy_->stderr_text();
     std::printf("workers: auto, %g workers on one CPU: 1 takes connections; %g shed, %d answers\n",
-                workers, shed, answered.load());
+                workers_, shed, clients.answered());
+}
+
+// A reload to a fixed count gives new connections to every worker again, at once.
+TEST_F(WorkersAuto, AReloadToAFixedCountHandsConnectionsToEveryWorkerAgain) {
+    {
+        BusyClients clients(proxy_->port());
+        ASSERT_TRUE(shrank_to_one());
+        clients.stop();
+        EXPECT_EQ(clients.first_failure(), "");
+    }
+    proxy_->rewrite_config(config(static_cast<int>(workers_)));
+    ASSERT_TRUE(proxy_->send_signal(SIGHUP));
+    ASSERT_TRUE(proxy_->wait_for_stderr("(generation 2", 5s)) << proxy_->stderr_text();
+    EXPECT_TRUE(eventually(5s, [&] {
+        return metric("lacquer_workers_taking_connections") == workers_;
+    })) << metric("lacquer_workers_taking_connections");
+    // New connections spread over every worker again (exact balance: at most 2 apart), where
+    // they all went to worker 0 before.
+    constexpr int kNew = 8;
+    std::vector<std::unique_ptr<HttpClient>> conns;
+    for (int i = 0; i < kNew; ++i) {
+        conns.push_back(std::make_unique<HttpClient>());
+        ASSERT_TRUE(conns.back()->connect(proxy_->port()));
+        ASSERT_EQ(conns.back()->get("/hot").status, 200);
+    }
+    EXPECT_LE(metric("lacquer_worker_connections", "worker=\"0\""), std::ceil(kNew / workers_) + 2);
 }
 
 } // namespace

@@ -7,10 +7,10 @@
 // ran 0.52 and 0.39 of a core, slept 13-19k times a second and waited on a run queue 9-20% of
 // the time (p99 3.7 ms, 78k req/s); one worker ran 0.99 of a core and waited 1% (p99 0.26 ms,
 // 127k req/s). The governor reads each worker's time on a CPU and waiting for one
-// (/proc/self/task/TID/schedstat) and the box's idle CPUs (/proc/stat) once a period, and:
+// (/proc/self/task/TID/schedstat) and the idle CPUs it may run on (/proc/stat) once a period:
 //   - when the workers taking connections wait for a CPU a real share of their runnable time,
 //     one fewer takes them (their connections are asked to reconnect, see ConnectionBalancer);
-//   - when every one of them is saturated, none waits, and the box has idle CPUs, more take them
+//   - when every one of them is saturated, none waits, and those CPUs are idle, more take them
 //     (as many as there are idle CPUs, at least one);
 //   - a shrink holds growth back for a while, twice as long each time a grow did not last.
 // It starts with every worker taking connections: a box of its own behaves as with a fixed count.
@@ -34,7 +34,7 @@ struct GovernorTuning {
     double busy = 0.85;        // a worker this much on a CPU is saturated
     double contended = 0.15;   // waiting this share of their runnable time: CPUs are short
     double least_run = 0.2;    // CPUs the workers must use together before contention counts
-    double idle_to_grow = 0.6; // idle CPUs on the box for one more worker
+    double idle_to_grow = 0.6; // idle CPUs (of those it may use) for one more worker
     unsigned hold = 20;        // periods without growth after a shrink, doubled up to max_hold
     unsigned max_hold = 1200;
     unsigned calm = 1200; // periods without a shrink after which the hold is back to `hold`
@@ -46,7 +46,7 @@ public:
 
     unsigned active() const { return active_; }
     // One period's readings of the active workers (active() of them, any fewer is taken as they
-    // are) and of the box's idle CPUs: the count of workers that take connections next.
+    // are) and of the idle CPUs it may use: the count of workers that take connections next.
     unsigned decide(std::span<const WorkerLoad> active_loads, double idle_cpus);
 
 private:
