@@ -55,7 +55,7 @@ if [ "${LACQUER_QUICK:-0}" != 1 ]; then
     lacquerctl integration_reload unit_proxy integration_observe integration_fleet
   step "tsan: test"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j 1 \
-    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|OriginNames|LiveReload|ConnectionBalancer|ConnectionBalance|Snapshot|WarmRestart|MetricsOnCall|RouteUsage|TransactionRing|TransactionLog|ObserveLog|AccessLog|AccessLogEndings|FleetCtl)\.'
+    -R '^(ManualClock|ObjectStore|Coalescer|BodyStream|Registry|WorkerPost|WorkerNow|Coalescing|WaiterStreaming|InProcessLacquer|CacheFreshness|CacheStaleIfError|StaleWhileRefresh|StaleIfError|Reload|AdminPurge|Metrics|Faults/OriginFault|Admission|RetryBudget|OriginFetchRetryTest|OriginRetry|OriginAdmission|OriginPool|ServerHealth|NameBook|OriginNames|LiveReload|ConnectionBalancer|ConnectionBalance|WorkersAuto|WorkerGovernor|WorkerGovernorReadings|Snapshot|WarmRestart|MetricsOnCall|RouteUsage|TransactionRing|TransactionLog|ObserveLog|AccessLog|AccessLogEndings|FleetCtl)\.'
   step "fuzz"
   tools/fuzz.sh "${LACQUER_FUZZ_SECONDS:-30}"
 fi
