@@ -114,16 +114,15 @@ void give_string(std::string& s) noexcept {
     p->bytes += cap;
 }
 
-void clear_for(std::string& out, std::size_t capacity) {
-    out.clear();
-    if (out.capacity() < capacity && !(kKeepsBlocks && take_kept(out, capacity))) {
-        reserve_class(out, capacity);
-    }
-}
-
 bool reuse_kept(std::string& out, std::size_t capacity) {
     out.clear();
     return out.capacity() >= capacity || (kKeepsBlocks && take_kept(out, capacity));
+}
+
+void clear_for(std::string& out, std::size_t capacity) {
+    if (!reuse_kept(out, capacity)) {
+        reserve_class(out, capacity);
+    }
 }
 
 void assign_string(std::string& out, std::string_view content) {

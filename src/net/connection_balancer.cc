@@ -113,8 +113,11 @@ void ConnectionBalancer::set_active(std::span<const unsigned> order, std::size_t
     const std::uint64_t share = (total + active - 1) / active; // each taking worker's at most
     // Taking workers shed their excess only when more take connections than before (their
     // connections move to the new ones); the others shed every connection.
-    const std::uint32_t before = active_.load(std::memory_order_relaxed);
-    const bool grew = active > (before != 0 ? before : order.size());
+    std::size_t before = 0; // taking connections until now
+    for (const unsigned i : order) {
+        before += i < capacity_ && members_[i].taking.load(std::memory_order_relaxed) ? 1 : 0;
+    }
+    const bool grew = active > before;
     for (std::size_t k = 0; k < order.size(); ++k) {
         if (order[k] >= capacity_) {
             continue;
@@ -127,7 +130,17 @@ void ConnectionBalancer::set_active(std::span<const unsigned> order, std::size_t
         m.shed.store(static_cast<std::uint32_t>(load > keep ? load - keep : 0),
                      std::memory_order_relaxed);
     }
-    active_.store(static_cast<std::uint32_t>(active), std::memory_order_relaxed);
+}
+
+std::uint32_t ConnectionBalancer::active() const {
+    std::uint32_t n = 0;
+    for (unsigned i = 0; i < capacity_; ++i) {
+        n += members_[i].joined.load(std::memory_order_relaxed) &&
+                     members_[i].taking.load(std::memory_order_relaxed)
+                 ? 1
+                 : 0;
+    }
+    return n;
 }
 
 bool ConnectionBalancer::hand_to(unsigned to, int fd, const sockaddr* peer, std::size_t listener,

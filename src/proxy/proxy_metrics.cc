@@ -251,10 +251,7 @@ declare_proxy_metrics(metrics::Registry& r, const RouteTable& routes,
         r.gauge("lacquer_workers_taking_connections",
                 "Workers that take new client connections now (workers: auto gives them to as "
                 "many as the load needs and the CPUs allow).",
-                {}, [balancer, workers] {
-                    const std::uint32_t n = balancer->active();
-                    return static_cast<double>(n != 0 ? n : workers);
-                });
+                {}, [balancer] { return static_cast<double>(balancer->active()); });
         r.counter_fn("lacquer_connections_shed_total",
                      "Client connections closed after an answer so that their clients reconnect "
                      "to the workers taking connections (workers: auto).",

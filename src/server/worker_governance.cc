@@ -18,10 +18,15 @@ void WorkerGovernance::on_tick(void* self) {
     static_cast<WorkerGovernance*>(self)->tick();
 }
 
-void WorkerGovernance::restart(const std::vector<unsigned>& order, const std::vector<pid_t>& tids) {
+void WorkerGovernance::end(const std::vector<unsigned>& order) {
     if (governor_ && governor_->active() < order_.size()) {
         s_.balancer.set_active(order, order.size()); // every worker takes connections again
     }
+    governor_.reset();
+}
+
+void WorkerGovernance::restart(const std::vector<unsigned>& order, const std::vector<pid_t>& tids) {
+    end(order);
     governor_.emplace(static_cast<unsigned>(order.size()));
     order_ = order;
     last_.clear();
@@ -56,10 +61,7 @@ void WorkerGovernance::tick() {
         tids.push_back(slot->worker->tid());
     }
     if (!automatic) {
-        if (governor_ && governor_->active() < order_.size()) {
-            s_.balancer.set_active(order, order.size());
-        }
-        governor_.reset();
+        end(order);
         return;
     }
     if (!governor_ || order != order_) {

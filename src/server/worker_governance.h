@@ -26,6 +26,8 @@ public:
 private:
     static void on_tick(void* self);
     void tick();
+    // No governor from now on: every worker of `order` (the running ones) takes connections.
+    void end(const std::vector<unsigned>& order);
     // A fresh governor for the workers `order` (all of them take connections).
     void restart(const std::vector<unsigned>& order, const std::vector<pid_t>& tids);
 

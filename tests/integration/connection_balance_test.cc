@@ -197,7 +197,10 @@ protected:
             x.send_head(200, {{"Cache-Control", "max-age=3600"}, {"Content-Length", "6"}});
             x.send_body("cached");
         });
-        proxy_ = std::make_unique<LacquerProcess>(config(0));
+        start(config(0));
+    }
+    void start(const TestConfig& c) {
+        proxy_ = std::make_unique<LacquerProcess>(c);
         ASSERT_TRUE(proxy_->started());
         workers_ = metric("lacquer_workers");
         ASSERT_GE(workers_, 2);
@@ -247,6 +250,22 @@ TEST_F(WorkersAuto, WorkersThatWaitForACpuGiveTheirConnectionsToOne) {
     EXPECT_TRUE(proxy_->wait_for_stderr("workers: auto: 1 of ", 1s)) << proxy_->stderr_text();
     std::printf("workers: auto, %g workers on one CPU: 1 takes connections; %g shed, %d answers\n",
                 workers_, shed, clients.answered());
+}
+
+// With a listener the kernel balances alone (balance: kernel), the balancer cannot keep new
+// connections off a worker: the same contention changes nothing and sheds no connection.
+TEST_F(WorkersAuto, ListenersTheKernelBalancesTurnItOff) {
+    start(config(0).listener_setting("balance: kernel"));
+    BusyClients clients(proxy_->port());
+    // The test above shrinks within about a second of this load.
+    const bool shrank =
+        eventually(3s, [&] { return metric("lacquer_workers_taking_connections") != workers_; });
+    clients.stop();
+    EXPECT_FALSE(shrank);
+    EXPECT_EQ(clients.first_failure(), "");
+    EXPECT_GT(clients.answered(), 0);
+    EXPECT_EQ(clients.reconnects(), 0);
+    EXPECT_EQ(metric("lacquer_connections_shed_total"), 0);
 }
 
 // A reload to a fixed count gives new connections to every worker again, at once.

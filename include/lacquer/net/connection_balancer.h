@@ -87,8 +87,8 @@ public:
     }
     // Connections closed so, since the start (metrics, tests).
     std::uint64_t shed_connections() const { return shed_.load(std::memory_order_relaxed); }
-    // Workers taking connections now (metrics).
-    std::uint32_t active() const { return active_.load(std::memory_order_relaxed); }
+    // Joined workers taking connections now (metrics; scans every index).
+    std::uint32_t active() const;
     // Then: posts `fd` to worker `to`; true (`fd` is not the caller's any more), or false when
     // `to` left meanwhile (serve it here).
     bool hand_to(unsigned to, int fd, const sockaddr* peer, std::size_t listener,
@@ -117,7 +117,6 @@ private:
     mutable std::shared_mutex mutex_; // join/leave exclusive; a hand-off's post shared
     std::atomic<std::uint64_t> handed_{0};
     std::atomic<std::uint64_t> shed_{0};
-    std::atomic<std::uint32_t> active_{0}; // 0: never set (every worker takes connections)
 };
 
 } // namespace lacquer::net

@@ -5,6 +5,7 @@
 // bookkeeping included, and a hit allocates nothing.
 #include "lacquer/cache/object_store.h"
 #include "unit/cache/allocation_count.h"
+#include "unit/cache/store_probe.h"
 
 #include <gtest/gtest.h>
 #include <string>
@@ -28,14 +29,8 @@ bool hit(ObjectStore& store, const std::string& key) {
     return static_cast<bool>(store.lookup({hash, hash, key}));
 }
 
-// Whether `key` is stored, without counting a hit (remove_if visits and takes nothing).
 bool stored(ObjectStore& store, const std::string& key) {
-    bool found = false;
-    store.remove_if([&](const StoredObject& o) {
-        found = found || o.key() == key;
-        return false;
-    });
-    return found;
+    return stored_quietly(store, key);
 }
 
 // 50 objects hit a few times each, then a flood of 20 budgets of objects asked once: how many

@@ -4,6 +4,7 @@
 // still read, a snapshot written under one eviction policy restores under another, and a key
 // stored since the restart is never replaced.
 #include "snapshot_test_support.h"
+#include "unit/cache/store_probe.h"
 
 #include <cstring>
 #include <gtest/gtest.h>
@@ -28,17 +29,17 @@ std::string written_from(const ObjectStore& store, const core::ManualClock& cloc
     return read_all(path);
 }
 
-// Whether `path` is stored, without counting a hit (remove_if visits and takes nothing).
-bool stored_key(ObjectStore& store, const std::string& key) {
-    bool found = false;
-    store.remove_if([&](const StoredObject& o) {
-        found = found || o.key() == key;
-        return false;
-    });
-    return found;
+// `file` with byte 7 of its first record (the queue byte since version 2) set to `value`: the
+// header's length is at offset 12, then the first block's 32-byte header, then its first record.
+std::string with_first_queue_byte(std::string file, unsigned char value) {
+    std::uint32_t header = 0;
+    std::memcpy(&header, &file[12], 4);
+    file[header + 32 + 7] = static_cast<char>(value);
+    return file;
 }
+
 bool stored(ObjectStore& store, std::string_view path) {
-    return stored_key(store, canonical(path));
+    return stored_quietly(store, canonical(path));
 }
 
 // Where each object is in the eviction order, by key: main queue and hits.
@@ -191,7 +192,7 @@ TEST(Snapshot, TheHotSetComesBackInTheMainQueueWithItsHitsAndAScanPassesItBy) {
     EXPECT_EQ(hot_left_after_a_scan(after, clock), 50);
     for (const auto& [key, place] : places_before) { // the restored one-hit objects went first
         if (!place.first && place.second == 0) {
-            EXPECT_FALSE(stored_key(after, key)) << key;
+            EXPECT_FALSE(stored_quietly(after, key)) << key;
         }
     }
 }
@@ -212,11 +213,8 @@ TEST(Snapshot, AVersion1FileIsStillReadWithEveryObjectOnProbation) {
     // Which is why version 2 exists: on probation, the hot set does not survive a scan.
     EXPECT_LT(hot_left_after_a_scan(after, clock), 50);
     // A version 1 record with byte 7 set is corrupt, not a version 2 record.
-    std::string damaged = v1;
-    std::uint32_t header = 0;
-    std::memcpy(&header, &damaged[12], 4);
-    damaged[header + 32 + 7] = static_cast<char>(0x80);
-    expect_cold_start(damaged, "v1 record with a queue byte (checksums left wrong too)");
+    expect_cold_start(with_first_queue_byte(v1, 0x80),
+                      "v1 record with a queue byte (checksums left wrong too)");
 }
 
 namespace {
@@ -303,11 +301,8 @@ TEST(Snapshot, AVersion2FileIsStillReadWithItsQueuesAndHits) {
     EXPECT_EQ(places(after), places_before);
     EXPECT_EQ(hot_left_after_a_scan(after, clock), 50);
     // A version 2 record with the protected bit (version 3's) is corrupt.
-    std::string damaged = v2;
-    std::uint32_t header = 0;
-    std::memcpy(&header, &damaged[12], 4);
-    damaged[header + 32 + 7] = static_cast<char>(0xc0);
-    expect_cold_start(damaged, "v2 record with a protected bit (checksums left wrong too)");
+    expect_cold_start(with_first_queue_byte(v2, 0xc0),
+                      "v2 record with a protected bit (checksums left wrong too)");
 }
 
 TEST(Snapshot, ARestoredObjectNeverReplacesOneStoredSince) {

@@ -150,7 +150,7 @@ TEST(ConnectionBalancer, WorkersThatDoNotTakeConnectionsHandThemAllOnAndShedThei
     b.load(0)->store(4);
     b.load(1)->store(3);
     b.load(2)->store(5);
-    EXPECT_EQ(b.active(), 0u) << "never set: every worker takes connections";
+    EXPECT_EQ(b.active(), 3u) << "never set: every joined worker takes connections";
     const unsigned order[] = {0, 1, 2};
     b.set_active(order, 1); // a shrink: only worker 0 takes connections
     EXPECT_EQ(b.active(), 1u);
@@ -195,7 +195,9 @@ TEST(ConnectionBalancer, WorkersThatDoNotTakeConnectionsHandThemAllOnAndShedThei
     b.leave(2);
     b.join(2, three.w2, ignore());
     EXPECT_TRUE(b.taking(2)) << "a worker that joins takes connections until told otherwise";
+    EXPECT_EQ(b.active(), 3u);
     b.leave_all();
+    EXPECT_EQ(b.active(), 0u) << "workers that left take nothing";
 }
 
 } // namespace
